@@ -1,0 +1,35 @@
+"""``lora-city``: the command line and the composition root for ``serve``.
+
+Each command group is a small module that registers itself here; keep one ``add_typer`` line per group.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="lora-city",
+    help="LoRaWAN network server and sensor manager for a city.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """LoRaWAN network server and sensor manager for a city."""
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from lora_city import __version__
+
+    typer.echo(__version__)
+
+
+# --- command groups (one line each) -------------------------------------------------------------------
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

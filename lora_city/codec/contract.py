@@ -1,0 +1,117 @@
+"""The codec contract, shaped like the LoRa Alliance payload codec API (TS013).
+
+A codec plugin is a folder ``codecs/<id>/`` holding:
+
+- ``manifest.json`` -- read and validated (``Manifest``) *before* any code is imported;
+- ``codec.py`` (``runtime: python``) with module-level functions
+  ``decode_uplink(f_port: int, payload: bytes) -> dict`` returning ``{"data": {...}, "warnings": [...], "errors": [...]}``
+  and optionally ``encode_downlink(data: dict) -> {"f_port": int, "bytes": bytes|list[int], "warnings", "errors"}``
+  and ``decode_downlink(f_port: int, payload: bytes) -> {"data", "warnings", "errors"}``;
+  or ``codec.js`` (``runtime: javascript``) written to TS013 (``decodeUplink(input)`` …);
+- ``examples.json`` -- fixtures the parametrised test walks: a list of
+  ``{"kind": "uplink"|"downlink_encode"|"downlink_decode", "description", "f_port", "bytes_hex", "data",
+  "warnings"?, "errors"?, "measurements"?: {name: value}}``.
+
+A native codec never raises on bad input: it returns an ``errors`` result (the runtime also catches, as a last line).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lora_city.codec.measurements import CATALOGUE
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class Family(str, Enum):
+    STREETLIGHT = "streetlight"
+    WATER = "water"
+    FLOOD = "flood"
+    OTHER = "other"
+
+
+class MeasurementMapping(BaseModel):
+    """Maps one field of the codec's ``data`` object to a catalogue measurement.
+
+    ``path`` is dotted with optional list indexes (``"readings.0.level"``). ``unit`` is the unit the vendor uses;
+    the runtime converts to the catalogue's unit. ``scale`` multiplies first (for vendor raw units).
+    For flags, ``true_values`` lists the vendor values that mean True (default: truthy booleans and 1).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    path: str
+    unit: str | None = None
+    scale: float = 1.0
+    true_values: list[Any] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in CATALOGUE:
+            raise ValueError(f"{value!r} is not in the measurement catalogue")
+        return value
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    vendor: str
+    model: str
+    family: Family
+    version: str = "1.0.0"
+    runtime: Literal["python", "javascript"] = "python"
+    entry: str | None = None  # file name; default codec.py / codec.js
+    f_ports: list[int] = Field(default_factory=list)
+    # LoRa Alliance vendor ID (hex, as in TR005's ProfileID "VVVVPPPP") and the vendor's profile IDs.
+    lora_alliance_vendor_id: str | None = None
+    vendor_profile_ids: list[str] = Field(default_factory=list)
+    description: str = ""
+    documentation_url: str | None = None
+    measurements: list[MeasurementMapping] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("id must be lowercase letters, digits, '-' or '_'")
+        return value
+
+
+@dataclass(slots=True, frozen=True)
+class Measurement:
+    name: str
+    value: float | bool
+    unit: str | None
+
+
+@dataclass(slots=True)
+class UplinkResult:
+    data: dict[str, Any] | None
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(slots=True)
+class DownlinkResult:
+    f_port: int | None
+    payload: bytes | None
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors

@@ -1,0 +1,61 @@
+"""The product's error tree. The API maps these to HTTP statuses in one table (lora_city/api/errors.py).
+
+Protocol-level parse errors live in ``lora_city.lorawan.errors`` (pure layer, no dependency on this module).
+"""
+
+from __future__ import annotations
+
+
+class LoraCityError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class NotFound(LoraCityError):
+    code = "not_found"
+
+
+class AlreadyExists(LoraCityError):
+    code = "already_exists"
+
+
+class InvalidInput(LoraCityError):
+    code = "invalid_input"
+
+
+class Unauthenticated(LoraCityError):
+    code = "unauthenticated"
+
+
+class PermissionDenied(LoraCityError):
+    code = "permission_denied"
+
+
+class QuotaExceeded(LoraCityError):
+    code = "quota_exceeded"
+
+
+class Conflict(LoraCityError):
+    code = "conflict"
+
+
+class ConfigurationError(LoraCityError):
+    """A startup problem: bad manifest, duplicate codec id, unusable setting."""
+
+    code = "configuration_error"
+
+
+class DropFrame(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Drop this frame: nothing more to do. Counted by ``reason``, not logged as an error."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install everything a fresh Debian machine needs (system services, Python and npm packages), then run the
+# whole test suite. This is the README's test command and exactly what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# --- system packages: services the integration and browser tests start themselves -----------------------
+missing=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Python packages -------------------------------------------------------------------------------------
+python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+# --- npm packages used by differential tests and benchmarks (an independent LoRaWAN implementation) ------
+if [ -f tests/js/package.json ]; then
+  (cd tests/js && npm install --no-audit --no-fund --silent >/dev/null)
+fi
+
+# --- the suite -------------------------------------------------------------------------------------------
+export CI="${CI:-}"
+set +e
+python3 -m pytest "$@"
+rc=$?
+set -e
+if [ $rc -eq 5 ]; then
+  echo "no tests were collected" >&2
+  exit 1
+fi
+exit $rc
