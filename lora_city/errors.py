@@ -52,7 +52,7 @@ class ConfigurationError(LoraCityError):
     code = "configuration_error"
 
 
-class DropFrame(Exception):  # noqa: N818 - a control-flow signal, not an error
+class DropFrame(Exception):
     """Drop this frame: nothing more to do. Counted by ``reason``, not logged as an error."""
 
     def __init__(self, reason: str, detail: str = "") -> None:

@@ -31,7 +31,8 @@ class Reader:
     def uint(self, n: int, what: str = "field", *, little: bool = False) -> int:
         return int.from_bytes(self.take(n, what), "little" if little else "big")
 
-    def int(self, n: int, what: str = "field", *, little: bool = False) -> int:
+    def sint(self, n: int, what: str = "field", *, little: bool = False) -> int:
+        """Signed (two's complement) integer."""
         return int.from_bytes(self.take(n, what), "little" if little else "big", signed=True)
 
     def u8(self, what: str = "field") -> int:

@@ -78,7 +78,7 @@ class Service:
             self.proc.kill()
             self.proc.wait(5)
 
-    restart: Callable[[], None] = lambda: None  # noqa: E731 - replaced per service
+    restart: Callable[[], None] = lambda: None
 
 
 def _spawn(args: list[str], log: Path, **kw: object) -> subprocess.Popen[bytes]:

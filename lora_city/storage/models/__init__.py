@@ -1,0 +1,38 @@
+"""All core tables. Import from here: ``from lora_city.storage.models import Device``.
+
+Packages built on the core (tenants/, billing/) define their own tables on the same ``Base`` and ship their own
+Alembic migrations (separate branches depending on ``0001_core``).
+"""
+
+from lora_city.storage.models.base import Base, new_id, utcnow
+from lora_city.storage.models.events import Event
+from lora_city.storage.models.network import (
+    Device,
+    DeviceKeys,
+    DeviceProfile,
+    DeviceQueueItem,
+    DeviceSession,
+    DevNonce,
+    Gateway,
+)
+from lora_city.storage.models.readings import Reading
+from lora_city.storage.models.tenancy import ApiKey, Application, Tenant, User
+
+__all__ = [
+    "ApiKey",
+    "Application",
+    "Base",
+    "DevNonce",
+    "Device",
+    "DeviceKeys",
+    "DeviceProfile",
+    "DeviceQueueItem",
+    "DeviceSession",
+    "Event",
+    "Gateway",
+    "Reading",
+    "Tenant",
+    "User",
+    "new_id",
+    "utcnow",
+]
