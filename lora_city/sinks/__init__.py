@@ -1,0 +1,1 @@
+"""Sinks: where handled uplinks and device events go (InfluxDB, embedded store, integrations, billing meter)."""

@@ -1,0 +1,132 @@
+"""The events the network server emits and every sink consumes (the contract between uplink/ and sinks/).
+
+Shapes follow ChirpStack v4 integration events (up, join, ack, txack, status, log) so the MQTT integration can
+publish them unchanged in ChirpStack's JSON form. Times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(slots=True, frozen=True)
+class DeviceInfo:
+    dev_eui: str
+    tenant_id: str
+    tenant_name: str = ""
+    application_id: str | None = None
+    application_name: str = ""
+    device_name: str = ""
+    device_profile_id: str | None = None
+    device_profile_name: str = ""
+    codec_id: str | None = None
+    family: str | None = None  # streetlight | water | flood | other
+    is_critical: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class GatewayRx:
+    """One gateway's reception of the uplink (after dedup, the uplink carries all of them)."""
+
+    gateway_id: str
+    rssi: float
+    snr: float
+    channel: int = 0
+    time: datetime | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class UplinkEvent:
+    uplink_id: str  # unique per handled uplink (dedup set); sinks use it as an idempotency key
+    time: datetime
+    device: DeviceInfo
+    dev_addr: str
+    f_cnt: int
+    f_port: int | None
+    confirmed: bool
+    adr: bool
+    payload: bytes  # decrypted FRMPayload
+    data: dict[str, Any] | None  # the codec's object (None: no codec or decode error)
+    measurements: dict[str, tuple[float | bool, str | None]]  # name -> (value, canonical unit)
+    codec_errors: list[str]
+    codec_warnings: list[str]
+    rx: list[GatewayRx]
+    frequency: int
+    spreading_factor: int
+    bandwidth: int
+    dr: int
+    airtime_ms: float  # time on air of this uplink (billing, duty cycle)
+    phy_size: int  # PHYPayload bytes (billing)
+    copies: int  # gateway copies received (billing counts duplicates)
+
+
+@dataclass(slots=True, frozen=True)
+class JoinEvent:
+    time: datetime
+    device: DeviceInfo
+    dev_addr: str
+    rx: list[GatewayRx]
+
+
+@dataclass(slots=True, frozen=True)
+class AckEvent:
+    """A confirmed downlink was acknowledged (or not, after its retries)."""
+
+    time: datetime
+    device: DeviceInfo
+    queue_item_id: str
+    acknowledged: bool
+    f_cnt_down: int
+
+
+@dataclass(slots=True, frozen=True)
+class TxAckEvent:
+    time: datetime
+    device: DeviceInfo
+    downlink_id: int
+    gateway_id: str
+    status: str
+    f_cnt_down: int
+    queue_item_id: str | None
+    airtime_ms: float
+    phy_size: int
+
+
+@dataclass(slots=True, frozen=True)
+class StatusEvent:
+    time: datetime
+    device: DeviceInfo
+    margin: int
+    battery_level: float | None  # percent; None when the device cannot measure
+    external_power: bool
+
+
+@dataclass(slots=True, frozen=True)
+class LogEvent:
+    time: datetime
+    device: DeviceInfo
+    level: str  # INFO | WARNING | ERROR
+    code: str  # e.g. UPLINK_CODEC, DOWNLINK_PAYLOAD_SIZE, F_CNT_DOWN, QUOTA
+    description: str
+    context: dict[str, str] = field(default_factory=dict)
+
+
+DeviceEvent = UplinkEvent | JoinEvent | AckEvent | TxAckEvent | StatusEvent | LogEvent
+
+
+class Sink(Protocol):
+    """A destination for device events. ``submit`` must be cheap and never raise or block the radio side;
+    a sink does its I/O on its own task or thread and keeps what it cannot deliver (outbox)."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    def submit(self, event: DeviceEvent) -> None: ...
+
+    async def stop(self) -> None: ...
