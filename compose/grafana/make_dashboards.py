@@ -1,0 +1,101 @@
+"""Generate the provisioned Grafana dashboards (Flux on InfluxDB 2) from one table.
+
+Run ``python3 compose/grafana/make_dashboards.py`` after editing; the JSON files in dashboards/ are committed and
+a test checks they are current and only query measurements and fields the InfluxDB sink writes.
+Measurement = sensor family; fields = normalised measurement names (lora_city.codec.measurements) + radio fields.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# (dashboard uid, title, [(panel title, measurement, field, aggregate, unit, thresholds)])
+DASHBOARDS: list[tuple[str, str, list[tuple[str, str, str, str, str, list[tuple[float, str]]]]]] = [
+    ("lc-streetlights", "Streetlights: energy and failures", [
+        ("Energy (Wh, cumulative)", "streetlight", "energy", "last", "watth", []),
+        ("Active power (W)", "streetlight", "power", "mean", "watt", []),
+        ("Lamp failures", "streetlight", "lamp_failure", "max", "none", [(1, "red")]),
+        ("Dimming level (%)", "streetlight", "dim_level", "mean", "percent", []),
+    ]),
+    ("lc-water", "Water: volumes, night flow, leaks", [
+        ("Meter index (m³)", "water", "volume", "last", "m3", []),
+        ("Flow rate (m³/h) — night flow shows leaks", "water", "flow_rate", "mean", "none", []),
+        ("Leak alarms", "water", "leak", "max", "none", [(1, "red")]),
+        ("Backflow alarms", "water", "backflow", "max", "none", [(1, "orange")]),
+    ]),
+    ("lc-flood", "Flood: water levels with thresholds", [
+        # Vigicrues colours: yellow, orange, red thresholds in metres above gauge zero (set per site).
+        ("Water level (m)", "flood", "water_level", "max", "lengthm", [(1.0, "yellow"), (2.0, "orange"), (3.0, "red")]),
+        ("Distance to surface (m)", "flood", "distance", "min", "lengthm", []),
+        ("Flood alarms", "flood", "flood", "max", "none", [(1, "red")]),
+        ("Sensor battery (V)", "flood", "battery", "min", "volt", [(3.0, "red")]),
+    ]),
+    ("lc-network", "Network health", [
+        ("RSSI of best gateway (dBm), streetlights", "streetlight", "rssi", "mean", "dBm", []),
+        ("SNR of best gateway (dB), water", "water", "snr", "mean", "dB", []),
+        ("Gateways hearing each flood uplink", "flood", "gateway_count", "mean", "none", [(1.5, "green")]),
+        ("Spreading factor, all water devices", "water", "spreading_factor", "mean", "none", []),
+    ]),
+    ("lc-usage", "Usage per tenant", [
+        ("Streetlight uplinks per tenant", "streetlight", "f_cnt", "count", "none", []),
+        ("Water uplinks per tenant", "water", "f_cnt", "count", "none", []),
+        ("Flood uplinks per tenant", "flood", "f_cnt", "count", "none", []),
+    ]),
+]
+
+
+def flux(measurement: str, field: str, aggregate: str, group_by: str) -> str:
+    return (
+        'from(bucket: "${bucket}")\n'
+        "  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)\n"
+        f'  |> filter(fn: (r) => r._measurement == "{measurement}" and r._field == "{field}")\n'
+        f'  |> group(columns: ["{group_by}"])\n'
+        f"  |> aggregateWindow(every: v.windowPeriod, fn: {aggregate}, createEmpty: false)\n"
+    )
+
+
+def dashboard(uid: str, title: str, panels: list[tuple[str, str, str, str, str, list[tuple[float, str]]]]) -> dict[str, object]:
+    out: list[dict[str, object]] = []
+    for i, (ptitle, measurement, field, aggregate, unit, thresholds) in enumerate(panels):
+        group_by = "tenant" if uid == "lc-usage" else "dev_eui"
+        steps: list[dict[str, object]] = [{"color": "green", "value": None}]
+        steps += [{"color": color, "value": value} for value, color in thresholds]
+        out.append({
+            "id": i + 1,
+            "type": "timeseries",
+            "title": ptitle,
+            "datasource": {"type": "influxdb", "uid": "lora-city-influxdb"},
+            "gridPos": {"h": 8, "w": 12, "x": 12 * (i % 2), "y": 8 * (i // 2)},
+            "fieldConfig": {
+                "defaults": {"unit": unit, "thresholds": {"mode": "absolute", "steps": steps},
+                             "custom": {"thresholdsStyle": {"mode": "line" if thresholds else "off"}}},
+                "overrides": [],
+            },
+            "targets": [{"refId": "A", "query": flux(measurement, field, aggregate, group_by)}],
+        })
+    return {
+        "uid": uid,
+        "title": title,
+        "tags": ["lora_city"],
+        "timezone": "Europe/Paris",
+        "schemaVersion": 39,
+        "version": 1,
+        "refresh": "1m",
+        "time": {"from": "now-24h", "to": "now"},
+        "templating": {"list": [{"name": "bucket", "type": "constant", "query": "lora_city", "hide": 2}]},
+        "panels": out,
+    }
+
+
+def render() -> dict[str, str]:
+    return {f"{uid}.json": json.dumps(dashboard(uid, title, panels), indent=2, ensure_ascii=False) + "\n"
+            for uid, title, panels in DASHBOARDS}
+
+
+if __name__ == "__main__":
+    for name, text in render().items():
+        (HERE / "dashboards" / name).write_text(text)
+        print("wrote", name)
