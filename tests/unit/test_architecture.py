@@ -1,0 +1,63 @@
+"""Who may import whom (GUIDE.md): the core never imports tenants/ or billing/; lorawan/ is pure (no I/O, no
+database, nothing else of the core); codecs/ is never a package that could shadow the standard library."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _modules(folder: str) -> list[Path]:
+    return sorted(p for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts or p.name == "env.py")
+
+
+@pytest.mark.parametrize("path", _modules("lora_city"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_core_never_imports_tenants_or_billing(path: Path) -> None:
+    if path.relative_to(ROOT).as_posix() == "lora_city/main.py":
+        pytest.skip("lora_city/main.py is the composition root: it wires tenants/ and billing/ in")
+    bad = {m for m in _imports(path) if m.split(".")[0] in {"tenants", "billing"}}
+    assert not bad, f"{path} imports {bad}"
+
+
+IO_MODULES = {"socket", "asyncio", "sqlalchemy", "httpx", "paho", "subprocess", "fastapi", "requests"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "lora_city" / "lorawan").rglob("*.py")), ids=lambda p: p.name)
+def test_lorawan_layer_is_pure(path: Path) -> None:
+    for module in _imports(path):
+        top = module.split(".")[0]
+        assert top not in IO_MODULES, f"{path.name} imports {module}: lorawan/ must have no I/O"
+        if top == "lora_city":
+            assert module.startswith("lora_city.lorawan"), f"{path.name} imports {module}"
+
+
+def test_codecs_folder_is_not_a_package() -> None:
+    assert not (ROOT / "codecs" / "__init__.py").exists()
+    # the standard library's codecs module is the one Python finds, even with the repository on sys.path
+    spec = importlib.util.find_spec("codecs")
+    assert spec is not None and spec.origin is not None
+    assert Path(spec.origin).parent != ROOT / "codecs"
+    import codecs
+
+    assert hasattr(codecs, "lookup")
+
+
+def test_rules_are_checked_on_something() -> None:
+    # the walkers above would pass vacuously on an empty tree
+    assert len(_modules("lora_city")) > 20
