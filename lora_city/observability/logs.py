@@ -17,7 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 CONTEXT_KEYS = ("dev_eui", "gateway_id", "uplink_id", "tenant_id", "request_id")
-_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("lora_city_log_context", default={})
+# An immutable default (the mapping is replaced, never mutated), so tasks never share one dict.
+_EMPTY: dict[str, str] = {}
+_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
+    "lora_city_log_context", default=_EMPTY
+)
 
 
 @contextmanager
