@@ -1,0 +1,10 @@
+"""The pure LoRaWAN protocol layer: no I/O, no database, no settings.
+
+Module index:
+
+- :mod:`~lora_city.lorawan.errors`: ``LoRaWANError``, the one exception for all malformed input.
+- :mod:`~lora_city.lorawan.frames`: ``MType``, the frame dataclasses and ``parse_phy_payload`` / ``to_bytes``.
+- :mod:`~lora_city.lorawan.crypto`: MICs (1.0 and 1.1), FRMPayload and FOpts encryption, join-accept encryption.
+- :mod:`~lora_city.lorawan.keys`: session-key derivation (1.0, 1.1) and join-server keys.
+- :mod:`~lora_city.lorawan.fcnt`: ``full_f_cnt``, the 32-bit counter from the 16-bit wire value.
+"""
