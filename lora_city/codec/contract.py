@@ -29,7 +29,7 @@ from lora_city.codec.measurements import CATALOGUE
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-class Family(str, Enum):
+class Family(str, Enum):  # noqa: UP042 -- str() of members stays as the lead wrote it
     STREETLIGHT = "streetlight"
     WATER = "water"
     FLOOD = "flood"
@@ -51,6 +51,8 @@ class MeasurementMapping(BaseModel):
     unit: str | None = None
     scale: float = 1.0
     true_values: list[Any] | None = None
+    # Tells apart several measurements of one name on one device (relay "1" and "2" of a two-channel switch).
+    channel: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -91,6 +93,12 @@ class Measurement:
     name: str
     value: float | bool
     unit: str | None
+    channel: str | None = None
+
+    @property
+    def key(self) -> str:
+        """``name`` or ``name:channel``: the key examples.json uses for its ``measurements``."""
+        return self.name if self.channel is None else f"{self.name}:{self.channel}"
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 
-class Kind(str, Enum):
+class Kind(str, Enum):  # noqa: UP042 -- str() of members stays as the lead wrote it
     NUMBER = "number"
     FLAG = "flag"  # boolean alarm or state
 

@@ -1,0 +1,211 @@
+"""Vendor JavaScript codecs (LoRa Alliance TS013) run unmodified in embedded QuickJS (PyPI ``quickjs-ng``).
+
+Isolation: a QuickJS context has only the ECMAScript built-ins (no ``require``, ``process``, ``std``, ``os``,
+no I/O, no timers); each call runs under a time limit and the context's heap under a memory limit. A call that
+hits a limit raises, which the runtime turns into an error result for that uplink, and the context is rebuilt
+before the next call (its heap may be full, or the codec's global state half-updated).
+
+One warm context per codec *per thread*: quickjs-ng contexts must not be used from another thread than the one
+that created them, so each thread that decodes gets its own.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import quickjs
+
+from lora_city.errors import ConfigurationError
+
+
+@dataclass(frozen=True, slots=True)
+class JsLimits:
+    """Per-call limits; the defaults match Settings.js_time_limit_ms / js_memory_limit_mb."""
+
+    time_limit_ms: int = 100
+    memory_limit_mb: int = 32
+    max_stack_kb: int = 256
+    max_console_messages: int = 20
+
+
+class JsCodecError(Exception):
+    """A JavaScript codec threw, or hit a time or memory limit."""
+
+
+# Evaluated before the codec: a console that collects warn/error as warnings (log/info/debug are vendor debug
+# noise and are dropped), and captured built-ins so a codec redefining JSON cannot break our wrapper.
+_PRELUDE = r"""
+(function () {
+  var g = globalThis, stringify = JSON.stringify, parse = JSON.parse, msgs = [], limit = %(max_console)d;
+  function fmt(args) {
+    var out = [];
+    for (var i = 0; i < args.length; i++) {
+      var a = args[i];
+      try { out.push(typeof a === 'string' ? a : stringify(a)); } catch (e) { out.push(String(a)); }
+    }
+    return out.join(' ').slice(0, 500);
+  }
+  function keep(level) {
+    return function () { if (msgs.length < limit) msgs.push('console.' + level + ': ' + fmt(arguments)); };
+  }
+  function drop() {}
+  g.console = { log: drop, info: drop, debug: drop, trace: drop, warn: keep('warn'), error: keep('error') };
+  function finish(kind, value) {
+    var logs = msgs; msgs = [];
+    return stringify({ kind: kind, value: value === undefined ? null : value, console: logs });
+  }
+  function bytesOf(s) { return parse(s); }
+  g.__lc_decode_uplink = function (bytesJson, fPort, recvTime) {
+    var bytes = bytesOf(bytesJson);
+    if (typeof g.decodeUplink === 'function')
+      return finish('ts013', g.decodeUplink({ bytes: bytes, fPort: fPort, recvTime: new Date(recvTime) }));
+    if (typeof g.Decoder === 'function') return finish('legacy', g.Decoder(bytes, fPort));
+    if (typeof g.Decode === 'function') return finish('legacy', g.Decode(fPort, bytes, {}));
+    return finish('missing', null);
+  };
+  g.__lc_decode_downlink = function (bytesJson, fPort) {
+    if (typeof g.decodeDownlink !== 'function') return finish('missing', null);
+    return finish('ts013', g.decodeDownlink({ bytes: bytesOf(bytesJson), fPort: fPort }));
+  };
+  g.__lc_encode_downlink = function (dataJson, fPort) {
+    var data = parse(dataJson);
+    if (typeof g.encodeDownlink === 'function') return finish('ts013', g.encodeDownlink({ data: data }));
+    if (typeof g.Encoder === 'function') return finish('legacy', g.Encoder(data, fPort));
+    if (typeof g.Encode === 'function') return finish('legacy', g.Encode(fPort, data, {}));
+    return finish('missing', null);
+  };
+})();
+"""
+
+# Global names the wrapper reads; top-level ``function``/``var`` declarations of a script land on globalThis,
+# but ``let``/``const``/``class`` ones do not, so they are copied over after the codec is evaluated.
+_EXPORTS = """
+(function (g) {
+  var names = ['decodeUplink', 'decodeDownlink', 'encodeDownlink', 'Decoder', 'Decode', 'Encoder', 'Encode'];
+  for (var i = 0; i < names.length; i++) {
+    try { var f = eval(names[i]); if (typeof f === 'function' && typeof g[names[i]] !== 'function') g[names[i]] = f; }
+    catch (e) {}
+  }
+})(globalThis);
+"""
+
+_LIMIT_MARKERS = ("interrupted", "out of memory", "stack size exceeded")
+
+
+class _Context:
+    """One QuickJS context with the codec loaded; the wrapper functions are looked up once."""
+
+    __slots__ = ("context", "decode_downlink", "decode_uplink", "encode_downlink")
+
+    def __init__(self, source: str, name: str, limits: JsLimits) -> None:
+        context = quickjs.Context()
+        context.set_memory_limit(limits.memory_limit_mb * 1024 * 1024)
+        context.set_time_limit(limits.time_limit_ms / 1000.0)
+        context.set_max_stack_size(limits.max_stack_kb * 1024)
+        context.eval(_PRELUDE % {"max_console": limits.max_console_messages})
+        try:
+            context.eval(source)
+            context.eval(_EXPORTS)
+        except (quickjs.JSException, quickjs.StackOverflow) as exc:
+            raise ConfigurationError(f"JavaScript codec {name}: {_first_line(exc)}") from exc
+        self.context = context
+        self.decode_uplink = context.get("__lc_decode_uplink")
+        self.decode_downlink = context.get("__lc_decode_downlink")
+        self.encode_downlink = context.get("__lc_encode_downlink")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class JsCodec:
+    """A TS013 JavaScript codec. Implements the ``CodecRuntime`` protocol (methods raise on failure)."""
+
+    def __init__(self, source: str, name: str, limits: JsLimits) -> None:
+        self.source = source
+        self.name = name
+        self.limits = limits
+        self._local = threading.local()
+        self._get()  # evaluate once now, so a codec that does not even load is a startup error
+
+    @classmethod
+    def from_source(cls, source: str, name: str, limits: JsLimits | None = None) -> JsCodec:
+        return cls(source, name, limits or JsLimits())
+
+    @classmethod
+    def from_file(cls, path: Path, limits: JsLimits | None = None) -> JsCodec:
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(f"JavaScript codec {path}: cannot read: {exc}") from exc
+        return cls(source, str(path), limits or JsLimits())
+
+    def _get(self) -> _Context:
+        ctx: _Context | None = getattr(self._local, "ctx", None)
+        if ctx is None:
+            ctx = _Context(self.source, self.name, self.limits)
+            self._local.ctx = ctx
+        return ctx
+
+    def _call(self, function: str, *args: Any) -> tuple[str, Any, list[str]]:
+        ctx = self._get()
+        try:
+            text = getattr(ctx, function)(*args)
+        except quickjs.StackOverflow as exc:
+            self._local.ctx = None
+            raise JsCodecError(f"JavaScript codec hit its stack limit: {_first_line(exc)}") from exc
+        except quickjs.JSException as exc:
+            message = _first_line(exc)
+            if any(marker in message for marker in _LIMIT_MARKERS):
+                # Rebuild: the heap may be exhausted or globals half-updated; the next call starts clean.
+                self._local.ctx = None
+                raise JsCodecError(f"JavaScript codec stopped by a limit: {message}") from exc
+            raise JsCodecError(f"JavaScript codec threw: {message}") from exc
+        if not isinstance(text, str):
+            raise JsCodecError("JavaScript codec returned a value that cannot be serialised")
+        answer = json.loads(text)
+        return answer["kind"], answer["value"], answer["console"]
+
+    def decode_uplink(self, f_port: int, payload: bytes, recv_time: datetime | None) -> Any:
+        when = (recv_time or datetime.now().astimezone()).isoformat()
+        kind, value, console = self._call("decode_uplink", _bytes_json(payload), f_port, when)
+        return _decoded(kind, value, console, "decodeUplink, Decoder or Decode")
+
+    def decode_downlink(self, f_port: int, payload: bytes) -> Any:
+        kind, value, console = self._call("decode_downlink", _bytes_json(payload), f_port)
+        return _decoded(kind, value, console, "decodeDownlink")
+
+    def encode_downlink(self, data: dict[str, Any], f_port: int = 1) -> Any:
+        kind, value, console = self._call("encode_downlink", json.dumps(data), f_port)
+        if kind == "missing":
+            return {"errors": ["this codec has no encodeDownlink, Encoder or Encode"]}
+        if kind == "legacy":
+            # TTN v2 / ChirpStack v3 encoders return just the byte array; the port is the caller's.
+            return {"bytes": value, "fPort": f_port, "warnings": console}
+        return _with_console(value, console)
+
+
+def _bytes_json(payload: bytes) -> str:
+    return "[" + ",".join(map(str, payload)) + "]"
+
+
+def _with_console(value: Any, console: list[str]) -> Any:
+    if console and isinstance(value, dict):
+        value = dict(value)
+        value["warnings"] = [*(value.get("warnings") or []), *console]
+    return value
+
+
+def _decoded(kind: str, value: Any, console: list[str], wanted: str) -> Any:
+    if kind == "missing":
+        return {"errors": [f"this codec has no {wanted}"]}
+    if kind == "legacy":
+        # Legacy decoders return the data object itself.
+        return {"data": value, "warnings": console}
+    return _with_console(value, console)

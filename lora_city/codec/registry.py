@@ -1,0 +1,106 @@
+"""The codec registry: every loaded codec by id, and the three TS013 calls with normalised measurements.
+
+Built once at startup (``CodecRegistry.load(settings.codecs_path, js_limits=...)``) and passed to whoever
+decodes. Decoding never raises for bad bytes or a broken codec: the result carries ``errors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from importlib.metadata import EntryPoint
+from pathlib import Path
+from typing import Any
+
+from lora_city.codec.contract import DownlinkResult, UplinkResult
+from lora_city.codec.js import JsLimits
+from lora_city.codec.loader import (
+    CodecInfo,
+    installed_entry_points,
+    iter_folders,
+    load_entry_point,
+    load_folder,
+)
+from lora_city.codec.runtime import run_decode_downlink, run_decode_uplink, run_encode_downlink
+from lora_city.errors import ConfigurationError, NotFound
+
+
+def js_limits_from(time_limit_ms: int, memory_limit_mb: int) -> JsLimits:
+    """``JsLimits`` from the two settings (``settings.js_time_limit_ms``, ``settings.js_memory_limit_mb``)."""
+    return JsLimits(time_limit_ms=time_limit_ms, memory_limit_mb=memory_limit_mb)
+
+
+class CodecRegistry:
+    def __init__(self, codecs: Iterable[CodecInfo]) -> None:
+        self._codecs: dict[str, CodecInfo] = {}
+        self._by_profile: dict[str, CodecInfo] = {}
+        for info in codecs:
+            other = self._codecs.get(info.id)
+            if other is not None:
+                raise ConfigurationError(
+                    f"codec {info.source}: duplicate codec id {info.id!r} (also in {other.source})"
+                )
+            self._codecs[info.id] = info
+            vendor = info.manifest.lora_alliance_vendor_id
+            if vendor:
+                for profile in info.manifest.vendor_profile_ids:
+                    self._by_profile.setdefault(_profile_key(vendor, profile), info)
+
+    @classmethod
+    def load(
+        cls,
+        codecs_path: Path,
+        *,
+        entry_points: bool | Iterable[EntryPoint] = True,
+        js_limits: JsLimits | None = None,
+    ) -> CodecRegistry:
+        """Load every codec folder under ``codecs_path`` and, when ``entry_points`` is true, every installed
+        entry point of ``lora_city.codecs`` (or exactly the entry points given). Raises ConfigurationError."""
+        limits = js_limits or JsLimits()
+        infos = [load_folder(folder, limits) for folder in iter_folders(codecs_path)]
+        if entry_points is True:
+            eps: Iterable[EntryPoint] = installed_entry_points()
+        elif entry_points is False:
+            eps = ()
+        else:
+            eps = entry_points
+        infos.extend(load_entry_point(ep, limits) for ep in eps)
+        return cls(infos)
+
+    def get(self, codec_id: str) -> CodecInfo:
+        try:
+            return self._codecs[codec_id]
+        except KeyError:
+            raise NotFound(f"no codec {codec_id!r}") from None
+
+    def list(self) -> list[CodecInfo]:
+        return sorted(self._codecs.values(), key=lambda info: info.id)
+
+    def __contains__(self, codec_id: object) -> bool:
+        return codec_id in self._codecs
+
+    def find_by_profile(self, vendor_id: str, profile_id: str) -> CodecInfo | None:
+        """The codec for a TR005 ProfileID (``VVVVPPPP``: 4 hex digits vendor id, 4 hex digits profile id)."""
+        return self._by_profile.get(_profile_key(vendor_id, profile_id))
+
+    def decode_uplink(
+        self, codec_id: str, f_port: int, payload: bytes, *, recv_time: datetime | None = None
+    ) -> UplinkResult:
+        info = self.get(codec_id)
+        return run_decode_uplink(info.runtime, f_port, payload, info.mappings, recv_time)
+
+    def decode_downlink(self, codec_id: str, f_port: int, payload: bytes) -> UplinkResult:
+        info = self.get(codec_id)
+        return run_decode_downlink(info.runtime, f_port, payload, info.mappings)
+
+    def encode_downlink(self, codec_id: str, data: dict[str, Any]) -> DownlinkResult:
+        return run_encode_downlink(self.get(codec_id).runtime, data)
+
+
+def _profile_key(vendor_id: str, profile_id: str) -> str:
+    # TR005 writes both as 4 hex digits; accept "0x" prefixes, any case and missing leading zeros.
+    def norm(value: str) -> str:
+        text = value.strip().lower().removeprefix("0x")
+        return text.rjust(4, "0")
+
+    return f"{norm(vendor_id)}{norm(profile_id)}"
