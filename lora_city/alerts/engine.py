@@ -1,0 +1,210 @@
+"""The pure alert engine: feed it uplinks, gateway states and the passing of time; it answers with changes
+(raised, escalated to a higher level, lowered, resolved). One open alert per cause (rule + subject), however
+many uplinks confirm it. No I/O: ``service.AlertService`` stores the changes and publishes them.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from lora_city.alerts.rules import Level, Rule, RuleKind, Severity
+from lora_city.sinks.events import DeviceInfo, UplinkEvent
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class ChangeKind(StrEnum):
+    RAISED = "raised"
+    LEVEL_CHANGED = "level_changed"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    kind: ChangeKind
+    cause: str  # "<rule id>:<subject>", the deduplication key
+    rule: Rule
+    subject: str  # dev_eui or gateway_id
+    tenant_id: str
+    severity: Severity
+    level: str | None
+    value: float | None
+    message: str
+    time: datetime
+
+
+@dataclass(slots=True)
+class _Open:
+    level: Level | None
+    severity: Severity
+
+
+class AlertEngine:
+    def __init__(self, rules: Iterable[Rule] = ()) -> None:
+        self._rules: dict[str, Rule] = {}
+        self._open: dict[str, _Open] = {}
+        self._history: dict[str, deque[tuple[float, float]]] = {}  # rate rules: (epoch s, value)
+        self._last_seen: dict[str, tuple[DeviceInfo, datetime]] = {}
+        for rule in rules:
+            self.add_rule(rule)
+
+    # --- configuration ---------------------------------------------------------------------------------
+    def add_rule(self, rule: Rule) -> None:
+        self._rules[rule.id] = rule
+
+    def remove_rule(self, rule_id: str) -> None:
+        self._rules.pop(rule_id, None)
+
+    def restore_open(self, cause: str, level: str | None, severity: Severity) -> None:
+        """Rebuild state from stored open alerts at start-up, so a restart does not raise them again."""
+        rule = self._rules.get(cause.split(":", 1)[0])
+        lvl = next((lv for lv in rule.levels if lv.name == level), None) if rule else None
+        self._open[cause] = _Open(lvl, severity)
+
+    def watch(self, device: DeviceInfo, last_seen: datetime) -> None:
+        """Track a device for absence rules (at start-up, from the stored last_seen_at)."""
+        self._last_seen[device.dev_eui] = (device, last_seen)
+
+    def is_open(self, cause: str) -> bool:
+        return cause in self._open
+
+    # --- inputs ----------------------------------------------------------------------------------------
+    def on_uplink(self, event: UplinkEvent) -> list[AlertChange]:
+        device, now = event.device, event.time
+        changes: list[AlertChange] = []
+        self._last_seen[device.dev_eui] = (device, now)
+        for rule in self._rules.values():
+            if not rule.applies_to(device):
+                continue
+            cause = f"{rule.id}:{device.dev_eui}"
+            if rule.kind is RuleKind.ABSENCE:
+                # a device that speaks again is no longer silent
+                changes += self._resolve(cause, rule, device.dev_eui, device.tenant_id, None, now, "reporting again")
+                continue
+            measured = event.measurements.get(rule.measurement or "")
+            value = measured[0] if measured is not None else None
+            if rule.kind is RuleKind.DAY_BURNING:
+                value = event.measurements.get("lamp_on", (None, None))[0]
+            if value is None:
+                continue
+            changes += self._evaluate(rule, cause, device, float(value), now)
+        return changes
+
+    def on_gateway_state(self, gateway_id: str, tenant_id: str, online: bool, now: datetime) -> list[AlertChange]:
+        changes: list[AlertChange] = []
+        for rule in self._rules.values():
+            if rule.kind is not RuleKind.GATEWAY_OFFLINE or not rule.enabled:
+                continue
+            if rule.scope.kind not in ("all", "tenant") or (rule.scope.kind == "tenant" and rule.scope.value != tenant_id):
+                continue
+            cause = f"{rule.id}:{gateway_id}"
+            if online:
+                changes += self._resolve(cause, rule, gateway_id, tenant_id, None, now, "gateway back online")
+            else:
+                changes += self._raise(cause, rule, gateway_id, tenant_id, None, rule.severity, None, now,
+                                       f"gateway {gateway_id} offline")
+        return changes
+
+    def tick(self, now: datetime) -> list[AlertChange]:
+        """Absence rules: called periodically by the service with the current time."""
+        changes: list[AlertChange] = []
+        for rule in self._rules.values():
+            if rule.kind is not RuleKind.ABSENCE or not rule.enabled:
+                continue
+            for dev_eui, (device, seen) in self._last_seen.items():
+                if not rule.scope.matches(device):
+                    continue
+                silent = (now - seen).total_seconds()
+                if silent > rule.max_silence_s:
+                    changes += self._raise(f"{rule.id}:{dev_eui}", rule, dev_eui, device.tenant_id, None,
+                                           rule.severity, silent, now,
+                                           f"{device.device_name or dev_eui} silent for {int(silent)} s")
+        return changes
+
+    # --- evaluation ------------------------------------------------------------------------------------
+    def _evaluate(self, rule: Rule, cause: str, device: DeviceInfo, value: float, now: datetime) -> list[AlertChange]:
+        subject, tenant = device.dev_eui, device.tenant_id
+        name = device.device_name or subject
+        if rule.kind is RuleKind.THRESHOLD:
+            return self._threshold(rule, cause, subject, tenant, value, now, name)
+        if rule.kind is RuleKind.FLAG:
+            if value:
+                return self._raise(cause, rule, subject, tenant, None, rule.severity, value, now,
+                                   f"{rule.measurement} on {name}")
+            return self._resolve(cause, rule, subject, tenant, value, now, f"{rule.measurement} cleared")
+        if rule.kind is RuleKind.DAY_BURNING:
+            hour = now.astimezone(PARIS).hour
+            if value and rule.day_start_h <= hour < rule.day_end_h:
+                return self._raise(cause, rule, subject, tenant, None, rule.severity, value, now,
+                                   f"lamp of {name} on in daylight")
+            if not value:
+                return self._resolve(cause, rule, subject, tenant, value, now, "lamp off")
+            return []
+        if rule.kind is RuleKind.RATE:
+            return self._rate(rule, cause, subject, tenant, value, now, name)
+        return []
+
+    def _threshold(self, rule: Rule, cause: str, subject: str, tenant: str, value: float, now: datetime,
+                   name: str) -> list[AlertChange]:
+        sign = 1.0 if rule.direction == "above" else -1.0
+        current = self._open.get(cause)
+        held = current.level if current else None
+        target: Level | None = None
+        for level in rule.levels:  # ordered from the least to the most severe
+            entered = sign * (value - level.value) >= 0
+            # hysteresis: a level already held (or one below it) is kept until the value is clearly back
+            kept = held is not None and _rank(rule, level) <= _rank(rule, held) and \
+                sign * (value - (level.value - sign * rule.hysteresis)) > 0
+            if entered or kept:
+                target = level
+        if target is None:
+            return self._resolve(cause, rule, subject, tenant, value, now, f"{rule.measurement} back to normal")
+        message = f"{rule.measurement} {value:g} on {name}: level {target.name}"
+        if current is None:
+            return self._raise(cause, rule, subject, tenant, target, target.severity, value, now, message)
+        if target != current.level:
+            self._open[cause] = _Open(target, target.severity)
+            return [AlertChange(ChangeKind.LEVEL_CHANGED, cause, rule, subject, tenant, target.severity, target.name,
+                                value, message, now)]
+        return []
+
+    def _rate(self, rule: Rule, cause: str, subject: str, tenant: str, value: float, now: datetime,
+              name: str) -> list[AlertChange]:
+        t = now.timestamp()
+        history = self._history.setdefault(cause, deque())
+        history.append((t, value))
+        while history and t - history[0][0] > rule.window_s:
+            history.popleft()
+        # the largest rise (or fall) from any earlier point of the window to now
+        change = max(((value - v) * (1 if rule.delta >= 0 else -1) for _, v in history), default=0.0)
+        if change >= abs(rule.delta) > 0:
+            return self._raise(cause, rule, subject, tenant, None, rule.severity, value, now,
+                               f"{rule.measurement} of {name} changed by {change:g} within {int(rule.window_s)} s")
+        if change < abs(rule.delta) / 2:  # hysteresis: resolve only once the trend has clearly eased
+            return self._resolve(cause, rule, subject, tenant, value, now, "rate back to normal")
+        return []
+
+    def _raise(self, cause: str, rule: Rule, subject: str, tenant: str, level: Level | None, severity: Severity,
+               value: float | None, now: datetime, message: str) -> list[AlertChange]:
+        if cause in self._open:
+            return []  # deduplicated: one open alert per cause
+        self._open[cause] = _Open(level, severity)
+        return [AlertChange(ChangeKind.RAISED, cause, rule, subject, tenant, severity,
+                            level.name if level else None, value, message, now)]
+
+    def _resolve(self, cause: str, rule: Rule, subject: str, tenant: str, value: float | None, now: datetime,
+                 message: str) -> list[AlertChange]:
+        current = self._open.pop(cause, None)
+        if current is None:
+            return []
+        return [AlertChange(ChangeKind.RESOLVED, cause, rule, subject, tenant, current.severity,
+                            current.level.name if current.level else None, value, message, now)]
+
+
+def _rank(rule: Rule, level: Level) -> int:
+    return rule.levels.index(level)

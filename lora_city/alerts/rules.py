@@ -1,0 +1,97 @@
+"""Alert rules. A rule watches one normalised measurement (see lora_city.codec.measurements) on the devices of
+its scope, or the silence of devices, or gateways going offline.
+
+Kinds:
+- ``threshold``: ordered levels (e.g. the Vigicrues colours yellow < orange < red for a flood gauge) with
+  hysteresis: a level is entered at ``value >= level`` (``<=`` for ``below``) and left only once the value is
+  back past ``level - hysteresis``, so a reading hovering on a line does not flap.
+- ``rate``: the value rose (or fell, with a negative ``delta``) by at least ``delta`` within ``window_s``.
+- ``absence``: the device has been silent longer than ``max_silence_s`` (a flood sensor that stops reporting in
+  a storm is an alert, not a gap).
+- ``flag``: a boolean measurement (leak, backflow, lamp_failure, tamper, low_battery, flood …) is true;
+  ``day_burning`` is the special flag "lamp on in daylight" (``lamp_on`` between ``day_start_h`` and ``day_end_h``).
+- ``gateway_offline``: a gateway of the scope went offline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from lora_city.sinks.events import DeviceInfo
+
+
+class RuleKind(StrEnum):
+    THRESHOLD = "threshold"
+    RATE = "rate"
+    ABSENCE = "absence"
+    FLAG = "flag"
+    DAY_BURNING = "day_burning"
+    GATEWAY_OFFLINE = "gateway_offline"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+
+SEVERITY_ORDER = {s: i for i, s in enumerate(Severity)}
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    name: str  # e.g. "yellow", "orange", "red"
+    value: float
+    severity: Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which subjects a rule applies to: ``device`` (a DevEUI), ``asset`` (asset id tag), ``group`` (a device
+    tag ``group``), ``family`` (streetlight, water, flood), ``tenant`` or ``all``."""
+
+    kind: str = "all"
+    value: str = ""
+
+    def matches(self, device: DeviceInfo) -> bool:
+        match self.kind:
+            case "all":
+                return True
+            case "device":
+                return device.dev_eui == self.value
+            case "family":
+                return device.family == self.value
+            case "tenant":
+                return device.tenant_id == self.value
+            case "asset":
+                return device.tags.get("asset_id") == self.value
+            case "group":
+                return device.tags.get("group") == self.value
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    name: str
+    kind: RuleKind
+    tenant_id: str
+    scope: Scope = field(default_factory=Scope)
+    service: str = "supervision"  # the city service that receives it: flood_cell, streetlights, water, crisis
+    measurement: str | None = None
+    levels: tuple[Level, ...] = ()  # threshold: ascending for "above", descending for "below"
+    direction: str = "above"  # threshold: above | below
+    hysteresis: float = 0.0
+    delta: float = 0.0  # rate: change that raises (negative: falling)
+    window_s: float = 0.0  # rate
+    max_silence_s: float = 0.0  # absence
+    severity: Severity = Severity.WARNING  # flag / rate / absence / gateway_offline
+    day_start_h: int = 10  # day_burning: local hours considered full daylight all year round in France
+    day_end_h: int = 16
+    escalate_after_s: float | None = None  # not acknowledged within this: escalated
+    enabled: bool = True
+
+    def applies_to(self, device: DeviceInfo) -> bool:
+        return self.enabled and self.scope.matches(device)
