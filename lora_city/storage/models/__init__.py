@@ -4,6 +4,7 @@ Packages built on the core (tenants/, billing/) define their own tables on the s
 Alembic migrations (separate branches depending on ``0001_core``).
 """
 
+from lora_city.storage.models.alerts import Alert, AlertAudit, AlertRule, FeedSubscription
 from lora_city.storage.models.base import Base, new_id, utcnow
 from lora_city.storage.models.events import Event
 from lora_city.storage.models.network import (
@@ -19,6 +20,10 @@ from lora_city.storage.models.readings import Reading
 from lora_city.storage.models.tenancy import ApiKey, Application, Tenant, User
 
 __all__ = [
+    "Alert",
+    "AlertAudit",
+    "AlertRule",
+    "FeedSubscription",
     "ApiKey",
     "Application",
     "Base",
