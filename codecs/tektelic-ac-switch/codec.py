@@ -1,0 +1,91 @@
+"""Tektelic Smart AC outlet / switch (T000589x, gen 1): mains voltage, current, power, power factor and energy.
+
+Uplinks on fPort 10 are records of a two-byte header and a value (Tektelic technical reference manual; vendor
+decoder vendor/tektelic/decoder_ac_outlet_switch_gen1.js in TheThingsNetwork/lorawan-devices), all big-endian:
+``00 FE`` energy meter (uint32 elapsed time, int32 energy consumed), ``00 00`` meter status (uint8),
+``00 74`` RMS voltage (uint16 x 0.1), ``00 75`` RMS current (uint16 x 0.1), ``00 80`` real power (int16 x 0.1),
+``01 80`` apparent power (uint16 x 0.1), ``00 81`` power factor (uint8 x 0.01). fPort 32 is the same records after
+a two-byte fragment number. Like the vendor decoder, ``data`` carries ``port`` (as text) and ``raw``.
+
+Known differences from the vendor decoder: it prints ``apparent_power`` as null (its table misspells "unsigned"),
+we decode the value; and where it puts a parse problem into ``data.error`` we return an ``errors`` result.
+The relay is switched through Tektelic's configuration registers, which we found no public description of, so
+this codec has no downlink encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+PORT = 10
+FRAGMENT_PORT = 32
+
+
+def _unsigned(raw: bytes) -> int:
+    return int.from_bytes(raw, "big")
+
+
+def _vendor_signed(raw: bytes) -> int:
+    # The vendor turns a value into a negative one only when it is strictly above 2^(n-1); 4-byte values are
+    # already signed by JavaScript's 32-bit `<<`. Reproduced so both codecs print the same numbers.
+    if len(raw) == 4:
+        return int.from_bytes(raw, "big", signed=True)
+    value = _unsigned(raw)
+    return value - (1 << 8 * len(raw)) if value > 1 << (8 * len(raw) - 1) else value
+
+
+def _scaled(read: Callable[[bytes], int], coefficient: float, digits: int) -> Callable[[bytes], float]:
+    return lambda raw: round(read(raw) * coefficient, digits)
+
+
+def _energy(raw: bytes) -> dict[str, Any]:
+    return {
+        "energy_consumption_meter": {
+            "elapsed_time": _unsigned(raw[:4]),
+            "energy_consumed": _vendor_signed(raw[4:]),
+        }
+    }
+
+
+def _one(key: str, read: Callable[[bytes], Any]) -> Callable[[bytes], dict[str, Any]]:
+    return lambda raw: {key: read(raw)}
+
+
+RECORDS: dict[bytes, tuple[int, Callable[[bytes], dict[str, Any]]]] = {
+    b"\x00\xfe": (8, _energy),
+    b"\x00\x00": (1, _one("energy_consumption_meter_status", _unsigned)),
+    b"\x00\x74": (2, _one("rms_voltage", _scaled(_unsigned, 0.1, 1))),
+    b"\x00\x75": (2, _one("rms_current", _scaled(_unsigned, 0.1, 1))),
+    b"\x00\x80": (2, _one("real_power", _scaled(_vendor_signed, 0.1, 1))),
+    b"\x01\x80": (2, _one("apparent_power", _scaled(_unsigned, 0.1, 1))),
+    b"\x00\x81": (1, _one("power_factor", _scaled(_unsigned, 0.01, 2))),
+}
+
+
+def _raw_text(payload: bytes) -> str:
+    return "[" + ", ".join(f"{b:02X}" for b in payload) + "]"
+
+
+def decode_uplink(f_port: int, payload: bytes) -> dict[str, Any]:
+    data: dict[str, Any] = {"raw": _raw_text(payload), "port": str(f_port)}
+    pos = 0
+    if f_port == FRAGMENT_PORT:
+        if len(payload) < 2:
+            return {"errors": ["fPort 32 uplink without its fragment number"]}
+        data["fragment_number"] = _unsigned(payload[:2])
+        pos = 2
+    elif f_port != PORT:
+        return {"errors": [f"Wrong port: {f_port}"]}
+    while pos < len(payload):
+        header = payload[pos : pos + 2]
+        record = RECORDS.get(header)
+        if record is None:
+            return {"errors": [f"unknown record header {header.hex()} at offset {pos}"]}
+        size, decode = record
+        start = pos + 2
+        if start + size > len(payload):
+            return {"errors": [f"record {header.hex()} needs {size} byte(s) at offset {start}"]}
+        data.update(decode(payload[start : start + size]))
+        pos = start + size
+    return {"data": data, "warnings": [], "errors": []}
