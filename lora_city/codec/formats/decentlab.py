@@ -172,6 +172,8 @@ def _encode_error(message: str) -> dict[str, Any]:
 
 def encode_downlink(data: dict[str, Any]) -> dict[str, Any]:
     """``{"command": name, "parameter": n}`` -> the 6-byte command frame on fPort 1."""
+    if not isinstance(data, dict):
+        return _encode_error("invalid command")
     name = data.get("command")
     command = _BY_NAME.get(name) if isinstance(name, str) else None
     if command is None:
