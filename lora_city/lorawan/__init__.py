@@ -7,4 +7,8 @@ Module index:
 - :mod:`~lora_city.lorawan.crypto`: MICs (1.0 and 1.1), FRMPayload and FOpts encryption, join-accept encryption.
 - :mod:`~lora_city.lorawan.keys`: session-key derivation (1.0, 1.1) and join-server keys.
 - :mod:`~lora_city.lorawan.fcnt`: ``full_f_cnt``, the 32-bit counter from the 16-bit wire value.
+- :mod:`~lora_city.lorawan.mac`: ``MacCommand``, ``parse_mac_commands`` / ``encode_mac_commands`` (1.0.4 and 1.1).
+- :mod:`~lora_city.lorawan.region`: the ``Region`` protocol, ``EU868``, ``CFList``.
+- :mod:`~lora_city.lorawan.airtime`: ``time_on_air`` (Semtech AN1200.13) and ``fsk_time_on_air``.
+- :mod:`~lora_city.lorawan.tr005`: ``QRCode`` / ``parse_qr`` for TR005 device-identification QR codes.
 """

@@ -138,6 +138,7 @@ def test_qr_round_trip(
 @given(st.text(max_size=80) | st.text("LW:D0:0123456789ABCDEFOSPC", max_size=80).map(lambda t: "LW:D0:" + t))
 def test_qr_garbage_only_raises_lorawan_error(text: str) -> None:
     try:
-        parse_qr(text)
+        code = parse_qr(text)
     except LoRaWANError:
-        pass
+        return
+    assert parse_qr(code.to_string()).dev_eui == code.dev_eui
