@@ -1,0 +1,1 @@
+"""The uplink pipeline: dedup -> join or data (session, FCnt, MIC, replay, decrypt, MAC, quota) -> codec -> sinks."""

@@ -1,0 +1,102 @@
+"""Deduplication: every gateway that hears an uplink forwards its own copy; we handle the frame once.
+
+The first copy of a PHYPayload opens a window (``Settings.dedup_window_ms``, 200 ms by default, like ChirpStack's
+``deduplication_delay``); copies arriving inside it are collected with their radio metadata (the downlink picks its
+gateway from them, LinkCheckAns counts them). When the window closes, the collected set is handed on once.
+A copy arriving after that (a slow backhaul) finds the key in a short "handled" cache and is counted and dropped,
+so a frame is never processed twice. Keyed by the PHYPayload bytes: the MIC makes them unique per frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lora_city.gateway.frames import UplinkFrame
+
+# A gateway copy later than this is not a copy any more: a device's own retransmission (same bytes in 1.0.x)
+# comes after its RX2 window and ACK_TIMEOUT, >= 3 s after the first (LoRaWAN 1.0.4 §3.3, §18.1), and must reach
+# the FCnt logic, which tells retransmission from replay.
+_HANDLED_TTL_S = 2.5
+_HANDLED_MAX = 200_000  # bound memory under a flood of unique garbage
+
+
+@dataclass(slots=True)
+class CollectedUplink:
+    """One uplink with every gateway copy received inside the window, best SNR first once closed."""
+
+    phy_payload: bytes
+    frames: list[UplinkFrame]
+    first_at: float  # clock() at the first copy: the RX1 deadline is measured from here
+
+    @property
+    def first(self) -> UplinkFrame:
+        return self.frames[0]
+
+    def gateway_ids(self) -> list[str]:
+        return [f.rx_info.gateway_id for f in self.frames]
+
+
+class Deduplicator:
+    """Collects copies; calls ``on_collected`` once per PHYPayload when its window closes (on the event loop)."""
+
+    def __init__(
+        self,
+        window_s: float,
+        on_collected: Callable[[CollectedUplink], None],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        handled_ttl_s: float = _HANDLED_TTL_S,
+    ) -> None:
+        self._window_s = window_s
+        self._on_collected = on_collected
+        self._clock = clock
+        self._handled_ttl_s = handled_ttl_s
+        self._open: dict[bytes, CollectedUplink] = {}
+        self._handled: OrderedDict[bytes, float] = OrderedDict()  # key -> closed at (insertion ordered)
+
+    @property
+    def open_count(self) -> int:
+        return len(self._open)
+
+    def add(self, frame: UplinkFrame) -> bool:
+        """Add one copy. Returns False when the copy is a late duplicate of an already handled frame."""
+        key = frame.phy_payload
+        pending = self._open.get(key)
+        if pending is not None:
+            # Same gateway twice (e.g. two antennas / a forwarder retry) is one reception, keep the better one.
+            for i, other in enumerate(pending.frames):
+                if other.rx_info.gateway_id == frame.rx_info.gateway_id:
+                    if frame.rx_info.snr > other.rx_info.snr:
+                        pending.frames[i] = frame
+                    return True
+            pending.frames.append(frame)
+            return True
+        now = self._clock()
+        if key in self._handled:
+            self._expire(now)
+            if key in self._handled:
+                return False
+        self._open[key] = CollectedUplink(key, [frame], now)
+        asyncio.get_running_loop().call_later(self._window_s, self._close, key)
+        return True
+
+    def _close(self, key: bytes) -> None:
+        collected = self._open.pop(key)
+        now = self._clock()
+        self._handled[key] = now
+        self._expire(now)
+        collected.frames.sort(key=lambda f: f.rx_info.snr, reverse=True)
+        self._on_collected(collected)
+
+    def _expire(self, now: float) -> None:
+        handled = self._handled
+        limit = now - self._handled_ttl_s
+        while handled:
+            _key, closed_at = next(iter(handled.items()))
+            if closed_at > limit and len(handled) <= _HANDLED_MAX:
+                break
+            handled.popitem(last=False)

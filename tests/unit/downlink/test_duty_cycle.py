@@ -1,0 +1,62 @@
+"""Duty-cycle budget per gateway and EU868 sub-band, over a sliding hour; radio helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+from lora_city.downlink.duty_cycle import DutyCycleTracker, sub_band_of
+from lora_city.downlink.radio import cf_list, dr_of, modulation_for, rx1_dr, time_on_air_s
+from lora_city.gateway.frames import LoRaModulation
+
+
+def test_sub_bands() -> None:
+    assert sub_band_of(868_100_000).name == "g1"  # type: ignore[union-attr]
+    assert sub_band_of(869_525_000).name == "g3"  # type: ignore[union-attr]
+    assert sub_band_of(867_100_000).name == "g"  # type: ignore[union-attr]
+    assert sub_band_of(868_800_000).name == "g2"  # type: ignore[union-attr]
+    assert sub_band_of(915_000_000) is None
+
+
+def test_budget_per_gateway_and_band_slides_over_an_hour() -> None:
+    now = [0.0]
+    t = DutyCycleTracker(clock=lambda: now[0])
+    # g1 allows 36 s per hour.
+    for _ in range(35):
+        assert t.allows("gw1", 868_100_000, 1.0)
+        t.record("gw1", 868_100_000, 1.0)
+    assert t.allows("gw1", 868_300_000, 1.0)
+    t.record("gw1", 868_300_000, 1.0)
+    assert not t.allows("gw1", 868_500_000, 0.5)  # same sub-band, budget spent
+    assert t.allows("gw2", 868_100_000, 1.0)  # other gateway
+    assert t.allows("gw1", 869_525_000, 300.0)  # RX2 band: 10 % = 360 s
+    assert not t.allows("gw1", 869_525_000, 361.0)
+    assert not t.allows("gw1", 915_000_000, 0.01)  # outside EU868
+    now[0] = 3600.5
+    assert t.used_s("gw1", 868_100_000) == pytest.approx(0.0)
+    assert t.allows("gw1", 868_100_000, 1.0)
+
+
+def test_g2_is_a_tenth_of_a_percent() -> None:
+    t = DutyCycleTracker(clock=lambda: 0.0)
+    t.record("gw", 868_800_000, 3.5)
+    assert not t.allows("gw", 868_800_000, 0.2)
+
+
+def test_time_on_air_matches_semtech_calculator() -> None:
+    # Semtech's LoRa calculator: SF7/125 kHz, 13-byte payload, CR 4/5, 8 preamble, explicit header, CRC on:
+    # 46.336 ms; SF12/125 kHz, 13 bytes: 1155.072 ms (low data rate optimisation on).
+    assert time_on_air_s(LoRaModulation(868_100_000, 7, 125_000), 13, crc=True) == pytest.approx(0.046336, abs=1e-6)
+    assert time_on_air_s(LoRaModulation(868_100_000, 12, 125_000), 13, crc=True) == pytest.approx(1.155072,
+                                                                                                     abs=1e-6)
+    assert time_on_air_s(LoRaModulation(868_100_000, 7, 125_000), 13) < 0.046336  # no CRC on downlinks
+
+
+def test_radio_helpers() -> None:
+    assert dr_of(LoRaModulation(868_100_000, 12, 125_000)) == 0
+    assert dr_of(LoRaModulation(868_100_000, 7, 250_000)) == 6
+    assert modulation_for(5, 868_100_000).spreading_factor == 7
+    assert rx1_dr(5, 2) == 3 and rx1_dr(1, 3) == 0
+    cfl = cf_list()
+    assert len(cfl) == 16 and cfl[-1] == 0
+    assert int.from_bytes(cfl[0:3], "little") * 100 == 867_100_000
+    assert int.from_bytes(cfl[12:15], "little") * 100 == 867_900_000
