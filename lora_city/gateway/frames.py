@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 
-class Transport(str, Enum):
+class Transport(StrEnum):
     MQTT_PROTOBUF = "mqtt-protobuf"
     MQTT_JSON = "mqtt-json"
     UDP = "udp"
@@ -60,7 +60,7 @@ class UplinkFrame:
     received_at: float = 0.0  # time.monotonic() when the connector got it
 
 
-class TimingKind(str, Enum):
+class TimingKind(StrEnum):
     DELAY = "delay"  # relative to the uplink's context (class A RX1/RX2)
     IMMEDIATELY = "immediately"  # class C
     GPS_EPOCH = "gps_epoch"  # class B (not used yet)

@@ -1,0 +1,1 @@
+"""Fleet simulation: virtual gateways (and, later, virtual devices) that speak the real protocols."""
