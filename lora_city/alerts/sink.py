@@ -1,0 +1,87 @@
+"""``AlertSink``: the alert engine plugged into the sink hub. It evaluates every uplink, records the changes,
+announces them on the supervision feed, and every ``tick_s`` checks silent devices and escalations."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from lora_city.alerts.engine import AlertChange, AlertEngine
+from lora_city.alerts.feed import AlertMessage, SupervisionFeed
+from lora_city.alerts.service import AlertService
+from lora_city.sinks.events import DeviceEvent, UplinkEvent
+
+log = logging.getLogger(__name__)
+
+
+class AlertSink:
+    name = "alerts"
+
+    def __init__(self, service: AlertService, feed: SupervisionFeed | None, clock: Callable[[], datetime], *,
+                 tick_s: float = 30.0, queue_size: int = 10_000) -> None:
+        self._service = service
+        self._feed = feed
+        self._clock = clock
+        self._tick_s = tick_s
+        self._queue: asyncio.Queue[UplinkEvent] = asyncio.Queue(queue_size)
+        self.engine: AlertEngine = AlertEngine()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.dropped = 0
+
+    async def start(self) -> None:
+        self.engine = await asyncio.to_thread(self._service.build_engine)
+        self._tasks = [asyncio.create_task(self._consume()), asyncio.create_task(self._ticker())]
+
+    def submit(self, event: DeviceEvent) -> None:
+        if isinstance(event, UplinkEvent):
+            try:
+                self._queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self.dropped += 1  # the readings store keeps the data; only the alert evaluation is late
+                log.warning("alert queue full; uplink %s not evaluated", event.uplink_id)
+
+    async def stop(self) -> None:
+        await self._queue.join()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def on_gateway_state(self, gateway_id: str, tenant_id: str, online: bool) -> None:
+        await self._apply(self.engine.on_gateway_state(gateway_id, tenant_id, online, self._clock()))
+
+    async def tick(self) -> None:
+        await self._apply(self.engine.tick(self._clock()))
+        await self._announce(await asyncio.to_thread(self._service.escalate_due))
+
+    async def _consume(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                await self._apply(self.engine.on_uplink(event))
+                if self._feed is not None:
+                    await self._feed.publish_reading(event)
+            except Exception:
+                log.exception("alert evaluation failed", extra={"dev_eui": event.device.dev_eui})
+            finally:
+                self._queue.task_done()
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(self._tick_s)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("alert tick failed")
+
+    async def _apply(self, changes: list[AlertChange]) -> None:
+        if changes:
+            await self._announce(await asyncio.to_thread(self._service.record, changes))
+
+    async def _announce(self, messages: list[AlertMessage]) -> None:
+        if self._feed is not None:
+            for msg in messages:
+                await self._feed.publish_alert(msg)

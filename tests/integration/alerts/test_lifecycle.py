@@ -1,0 +1,97 @@
+"""Alert lifecycle against a real database (SQLite and PostgreSQL): raise, dedup, acknowledge, escalate,
+resolve, audit, restart."""
+
+from __future__ import annotations
+
+import pytest
+
+from lora_city.alerts.service import AlertService
+from lora_city.errors import Conflict, NotFound
+from lora_city.storage.db import SessionFactory, transaction
+from lora_city.storage.models import AlertRule
+from tests.integration.alerts.conftest import FakeClock
+from tests.unit.alerts.factories import device, uplink
+
+
+def _flood_rule(sessions: SessionFactory, tenant_id: str, escalate_after_s: float | None = 600) -> str:
+    with transaction(sessions) as s:
+        rule = AlertRule(tenant_id=tenant_id, name="Vistre at Nîmes", kind="threshold", service="flood_cell",
+                         scope_kind="family", scope_value="flood", measurement="water_level",
+                         params={"hysteresis": 0.2, "levels": [
+                             {"name": "yellow", "value": 1.0, "severity": "warning"},
+                             {"name": "orange", "value": 2.0, "severity": "major"},
+                             {"name": "red", "value": 3.0, "severity": "critical"}]},
+                         escalate_after_s=escalate_after_s)
+        s.add(rule)
+        s.flush()
+        return rule.id
+
+
+def test_rising_flood_is_one_alert_with_audit(sessions: SessionFactory, city_id: str, clock: FakeClock) -> None:
+    _flood_rule(sessions, city_id)
+    service = AlertService(sessions, clock)
+    engine = service.build_engine()
+    gauge = device(tenant=city_id)
+    messages = []
+    for i, level in enumerate([0.4, 1.2, 1.4, 2.3, 2.4, 3.1]):
+        messages += service.record(engine.on_uplink(uplink(gauge, i * 60, water_level=level)))
+    assert [(m.transition, m.level) for m in messages] == [
+        ("raised", "yellow"), ("level_changed", "orange"), ("level_changed", "red")]
+    [alert] = service.list_alerts(state="open")
+    assert alert.level == "red" and alert.severity == "critical" and alert.value == pytest.approx(3.1)
+    assert [a.action for a in service.audit(alert.id)] == ["raised", "level_changed", "level_changed"]
+
+
+def test_acknowledge_then_resolve(sessions: SessionFactory, city_id: str, clock: FakeClock) -> None:
+    _flood_rule(sessions, city_id)
+    service = AlertService(sessions, clock)
+    engine = service.build_engine()
+    gauge = device(tenant=city_id)
+    [raised] = service.record(engine.on_uplink(uplink(gauge, 0, water_level=1.5)))
+    clock.advance(120)
+    ack = service.acknowledge(raised.alert_id, "agent.dupont@nimes.fr")
+    assert ack.state == "acknowledged" and ack.actor == "agent.dupont@nimes.fr"
+    with pytest.raises(Conflict):
+        service.acknowledge(raised.alert_id, "someone else")
+    # water goes down: the engine resolves the acknowledged alert
+    [resolved] = service.record(engine.on_uplink(uplink(gauge, 900, water_level=0.3)))
+    assert resolved.transition == "resolved"
+    [alert] = service.list_alerts()
+    assert alert.state == "resolved" and alert.acknowledged_by == "agent.dupont@nimes.fr"
+    assert [a.action for a in service.audit(alert.id)] == ["raised", "acknowledged", "resolved"]
+    assert service.list_alerts(state="open") == []
+
+
+def test_escalation_only_when_not_acknowledged_in_time(sessions: SessionFactory, city_id: str, clock: FakeClock) -> None:
+    _flood_rule(sessions, city_id, escalate_after_s=600)
+    service = AlertService(sessions, clock)
+    engine = service.build_engine()
+    a, b = device("00000000000000a1", tenant=city_id), device("00000000000000b2", tenant=city_id)
+    [first] = service.record(engine.on_uplink(uplink(a, 0, water_level=1.5)))
+    [second] = service.record(engine.on_uplink(uplink(b, 0, water_level=1.5)))
+    clock.advance(300)
+    service.acknowledge(first.alert_id, "agent")
+    assert service.escalate_due() == []  # 5 minutes: not yet
+    clock.advance(301)
+    escalated = service.escalate_due()
+    assert [(m.alert_id, m.transition) for m in escalated] == [(second.alert_id, "escalated")]
+    assert service.escalate_due() == []  # escalated once
+
+
+def test_restart_does_not_raise_twice(sessions: SessionFactory, city_id: str, clock: FakeClock) -> None:
+    _flood_rule(sessions, city_id)
+    service = AlertService(sessions, clock)
+    gauge = device(tenant=city_id)
+    service.record(service.build_engine().on_uplink(uplink(gauge, 0, water_level=2.5)))
+    again = service.build_engine()  # a restarted process
+    assert service.record(again.on_uplink(uplink(gauge, 60, water_level=2.6))) == []
+    assert len(service.list_alerts()) == 1
+
+
+def test_tenant_cannot_touch_another_tenants_alert(sessions: SessionFactory, city_id: str, clock: FakeClock) -> None:
+    _flood_rule(sessions, city_id)
+    service = AlertService(sessions, clock)
+    [raised] = service.record(service.build_engine().on_uplink(uplink(device(tenant=city_id), 0, water_level=1.5)))
+    with pytest.raises(NotFound):
+        service.acknowledge(raised.alert_id, "intruder", tenant_id="another-tenant")
+    assert service.list_alerts(tenant_id="another-tenant") == []
