@@ -89,18 +89,27 @@ _PREFIX = b"80029999"
 _SUFFIX = b"81"
 
 
+def _as_int(value: Any) -> int | None:
+    """Whole numbers only (``4`` or ``4.0``); booleans only where a switch accepts them."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
 def _ranged(option: int, low: int, high: int, message: str) -> Callable[[Any], tuple[int, int] | str]:
     def encode(value: Any) -> tuple[int, int] | str:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        number = None if isinstance(value, bool) else _as_int(value)
+        if number is None or not low <= number <= high:
             return message
-        return option, value
+        return option, number
 
     return encode
 
 
-def _switch(option: int, values: dict[Any, int], message: str) -> Callable[[Any], tuple[int, int] | str]:
+def _switch(option: int, values: dict[int, int], message: str) -> Callable[[Any], tuple[int, int] | str]:
     def encode(value: Any) -> tuple[int, int] | str:
-        code = values.get(int(value)) if isinstance(value, bool | int) else None
+        number = _as_int(value)
+        code = None if number is None else values.get(int(number))
         return message if code is None else (option, code)
 
     return encode
