@@ -20,6 +20,7 @@ from typing import Any
 
 import quickjs
 
+from lora_city.codec.runtime import CodecFailure
 from lora_city.errors import ConfigurationError
 
 
@@ -33,7 +34,7 @@ class JsLimits:
     max_console_messages: int = 20
 
 
-class JsCodecError(Exception):
+class JsCodecError(CodecFailure):
     """A JavaScript codec threw, or hit a time or memory limit."""
 
 

@@ -26,7 +26,11 @@ class CodecRuntime(Protocol):
     def decode_downlink(self, f_port: int, payload: bytes) -> Any: ...
 
 
-class NotSupported(Exception):
+class CodecFailure(Exception):
+    """An expected, already well-described failure of a codec call (its message is the whole story)."""
+
+
+class NotSupported(CodecFailure):
     """The codec has no such function (e.g. no downlink encoder)."""
 
 
@@ -69,7 +73,7 @@ def _messages(raw: dict[str, Any], key: str) -> list[str]:
 
 
 def _failure(exc: BaseException) -> str:
-    if isinstance(exc, NotSupported):
+    if isinstance(exc, CodecFailure):
         return str(exc)
     return f"codec failed: {type(exc).__name__}: {exc}"
 
