@@ -11,8 +11,10 @@ Downlink (Decentlab "Remote configuration via downlink", ``dl-downlink-codec.js`
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 PROTOCOL_VERSION = 2
@@ -48,6 +50,11 @@ def battery_sensor() -> Sensor:
     return Sensor(1, (SensorValue("battery_voltage", "Battery voltage", lambda x: x[0] / 1000, "V"),))
 
 
+@cache
+def _words(count: int) -> struct.Struct:
+    return struct.Struct(f">{count}H")
+
+
 def _result(data: dict[str, Any] | None, errors: list[str]) -> dict[str, Any]:
     return {"data": data, "warnings": [], "errors": errors}
 
@@ -75,7 +82,7 @@ def decode_uplink(f_port: int, payload: bytes, sensors: Sequence[Sensor]) -> dic
         end = pos + 2 * sensor.length
         if end > len(payload):
             return _result(None, [f"sensor block {index} needs {2 * sensor.length} bytes at offset {pos}"])
-        words = [int.from_bytes(payload[at : at + 2], "big") for at in range(pos, end, 2)]
+        words = _words(sensor.length).unpack_from(payload, pos)
         pos = end
         for value in sensor.values:
             entry: dict[str, Any] = {

@@ -16,8 +16,12 @@ Fields = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Record:
+    """``size`` value bytes; a single-field record names its ``key`` and ``read`` returns the value, a
+    multi-field record (``key`` None) returns a dict of fields."""
+
     size: int
-    decode: Callable[[bytes], Fields]
+    read: Callable[[bytes], Any]
+    key: str | None = None
 
 
 def _u(raw: bytes) -> int:
@@ -34,7 +38,7 @@ def _tenths(raw: bytes) -> int | float:
 
 
 def _one(key: str, size: int, read: Callable[[bytes], Any] = _u) -> Record:
-    return Record(size, lambda raw: {key: read(raw)})
+    return Record(size, read, key)
 
 
 def _acceleration(raw: bytes) -> Fields:
@@ -90,6 +94,7 @@ RECORDS: dict[int, Record] = {
     0x16: _one("pulse2", 2),
     0x17: _one("pulseAbs2", 4),
     0x18: _one("analog2", 2),  # mV
+    0x19: _one("externalTemperature2", 2, _tenths),  # may repeat, see below
     0x1A: _one("digital2", 1),
     0x1B: _one("analogUv", 4, _s),  # µV, signed
     0x1C: _one("tvoc", 2),  # ppb
@@ -117,20 +122,20 @@ def decode(payload: bytes) -> dict[str, Any]:
     pos = 0
     while pos < len(payload):
         kind = payload[pos]
-        size = 2 if kind == EXTERNAL_TEMPERATURE_2 else RECORDS[kind].size if kind in RECORDS else None
-        if size is None:
+        record = RECORDS.get(kind)
+        if record is None:
             warnings.append(f"unknown record type 0x{kind:02x} at offset {pos}; rest of payload ignored")
             break
-        raw = payload[pos + 1 : pos + 1 + size]
-        if len(raw) < size:
-            return {
-                "data": None,
-                "warnings": [],
-                "errors": [f"record 0x{kind:02x} needs {size} byte(s) at offset {pos + 1}"],
-            }
-        if kind == EXTERNAL_TEMPERATURE_2:
-            _add_external_temperature_2(data, _tenths(raw))
+        end = pos + 1 + record.size
+        if end > len(payload):
+            error = f"record 0x{kind:02x} needs {record.size} byte(s) at offset {pos + 1}"
+            return {"data": None, "warnings": [], "errors": [error]}
+        value = record.read(payload[pos + 1 : end])
+        if record.key is None:
+            data.update(value)
+        elif kind == EXTERNAL_TEMPERATURE_2:
+            _add_external_temperature_2(data, value)
         else:
-            data.update(RECORDS[kind].decode(raw))
-        pos += 1 + size
+            data[record.key] = value
+        pos = end
     return {"data": data, "warnings": warnings, "errors": []}
