@@ -108,15 +108,17 @@ class MqttGatewayBackend:
         gateway_id: str | None = None
         try:
             if not topic.startswith(self._head):
-                raise BadGatewayInput("bad_topic", topic[:200])
+                raise BadGatewayInput("bad_topic")
             parts = topic[len(self._head):].split("/")
             if len(parts) != 3:
-                raise BadGatewayInput("bad_topic", topic[:200])
+                raise BadGatewayInput("bad_topic")
             gateway_id, group, name = parts
             if not _GATEWAY_ID.fullmatch(gateway_id):
-                raise BadGatewayInput("bad_gateway_id", topic[:200])
+                raise BadGatewayInput("bad_gateway_id")
             await self._dispatch(gateway_id, group, name, msg.payload)
         except BadGatewayInput as exc:
+            if gateway_id is not None and not _GATEWAY_ID.fullmatch(gateway_id):
+                gateway_id = None  # never attribute garbage to a made-up gateway in the health counters
             self._bad.report(exc.reason, f"topic={topic[:200]} {exc.detail}", gateway_id)
         except Exception:  # the callback boundary: one log line with context, then the next message
             log.exception("MQTT gateway message failed: gateway_id=%s topic=%s", gateway_id, topic[:200])
