@@ -29,6 +29,9 @@ def version() -> None:
 
 
 # --- command groups (one line each) -------------------------------------------------------------------
+from lora_city.cli.frame import frame_app  # noqa: E402
+
+app.add_typer(frame_app, name="frame")
 
 
 if __name__ == "__main__":  # pragma: no cover
