@@ -1,0 +1,53 @@
+"""``create_app``: the HTTP API as a FastAPI application, built from its dependencies (no globals), so the
+composition root serves it with uvicorn beside the network server and tests run it in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, FastAPI
+
+from lora_city import __version__
+from lora_city.api import errors
+from lora_city.api.deps import AppContext
+from lora_city.api.routes import api_keys, applications, devices, gateways, profiles, tenants
+from lora_city.codec.registry import CodecRegistry
+from lora_city.metrics import Metrics
+from lora_city.services.queue import DownlinkNotifier
+from lora_city.settings import Settings
+from lora_city.storage.db import SessionFactory
+from lora_city.storage.keys import KeyVault
+
+PREFIX = "/api/v1"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings,
+    session_factory: SessionFactory,
+    vault: KeyVault,
+    *,
+    codecs: CodecRegistry | None = None,
+    notifier: DownlinkNotifier | None = None,
+    metrics: Metrics | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+) -> FastAPI:
+    app = FastAPI(
+        title="lora_city",
+        version=__version__,
+        description="Operator and field-technician API of the city's LoRaWAN network.",
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=f"{PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.lora_city = AppContext(settings, session_factory, vault, codecs, notifier, metrics, clock)
+    errors.install(app)
+    api = APIRouter(prefix=PREFIX)
+    for module in (tenants, api_keys, gateways, profiles, applications, devices):
+        api.include_router(module.router)
+    app.include_router(api)
+    return app

@@ -1,0 +1,88 @@
+"""Dependencies of the routes, as ``Annotated`` aliases (full-stack-fastapi-template style): the application
+context, a database session per request, the clock and the authenticated principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from lora_city.codec.registry import CodecRegistry
+from lora_city.errors import InvalidInput, Unauthenticated
+from lora_city.metrics import Metrics
+from lora_city.services import api_keys
+from lora_city.services.idempotency import IdempotencyRequest
+from lora_city.services.principal import Principal
+from lora_city.services.queue import DownlinkNotifier
+from lora_city.settings import Settings
+from lora_city.storage.db import SessionFactory
+from lora_city.storage.keys import KeyVault
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    settings: Settings
+    session_factory: SessionFactory
+    vault: KeyVault
+    codecs: CodecRegistry | None
+    notifier: DownlinkNotifier | None
+    metrics: Metrics | None
+    clock: Callable[[], datetime]
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.lora_city
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_session(ctx: ContextDep) -> Iterator[Session]:
+    with ctx.session_factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_now(ctx: ContextDep) -> datetime:
+    return ctx.clock()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key, or the administrator token")
+
+
+def get_principal(
+    ctx: ContextDep, session: SessionDep, now: NowDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthenticated("missing bearer token (Authorization: Bearer <key>)")
+    return api_keys.authenticate(session, credentials.credentials, admin_token=ctx.settings.admin_token, now=now)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_idempotency(
+    request: Request, principal: CurrentPrincipal,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> IdempotencyRequest | None:
+    """The retry identity of an onboarding write: the key, the route and a hash of the exact request body."""
+    if idempotency_key is None:
+        return None
+    if not idempotency_key.strip():
+        raise InvalidInput("Idempotency-Key must not be blank", code="invalid_idempotency_key")
+    body = await request.body()
+    return IdempotencyRequest.of(principal, idempotency_key, request.method, request.url.path, body)
+
+
+IdempotencyDep = Annotated[IdempotencyRequest | None, Depends(get_idempotency)]

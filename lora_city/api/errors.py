@@ -1,0 +1,92 @@
+"""The one table from the product's error tree to HTTP statuses, and the handlers that give every error the
+same JSON body: ``{"error": {"code": "...", "message": "..."}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lora_city import errors
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[errors.LoraCityError], int] = {
+    errors.InvalidInput: 422,
+    errors.Unauthenticated: 401,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.AlreadyExists: 409,
+    errors.Conflict: 409,
+    errors.QuotaExceeded: 429,
+    errors.ConfigurationError: 500,
+}
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found",
+               405: "method_not_allowed", 406: "not_acceptable", 413: "too_large", 415: "unsupported_media_type"}
+
+
+def status_for(exc: errors.LoraCityError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+async def _product_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.LoraCityError)
+    status = status_for(exc)
+    if status >= 500:
+        log.error("request failed: %s", exc.message)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return _response(status, exc.code, exc.message, headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return _response(422, "validation_error", "; ".join(parts) or "invalid request")
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return _response(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail),
+                     dict(exc.headers) if exc.headers else None)
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    # The last line: a bug must still answer in the error shape (and is logged with its traceback).
+    log.exception("unhandled error", exc_info=exc)
+    return _response(500, "internal_error", "internal error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.LoraCityError, _product_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+    }},
+}

@@ -1,0 +1,124 @@
+"""Devices, including the issue-4 contract (register, read, readings, queue)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from lora_city.api.deps import ContextDep, CurrentPrincipal, NowDep, SessionDep
+from lora_city.api.schemas import (
+    ERROR_RESPONSES,
+    DeviceOut,
+    DevicePage,
+    EventOut,
+    EventPage,
+    Flushed,
+    QueueItemOut,
+    ReadingOut,
+    ReadingPage,
+    device_out,
+    queue_item_out,
+)
+from lora_city.services import activation, devices, queue, readings
+from lora_city.services.activation import AbpActivation
+from lora_city.services.devices import DeviceCreate, DeviceFields
+from lora_city.services.queue import QueueItemCreate
+from lora_city.services.readings import TimeRange
+
+router = APIRouter(prefix="/devices", tags=["devices"], responses=ERROR_RESPONSES)
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+From = Annotated[datetime | None, Query(alias="from", description="Inclusive start (ISO 8601)")]
+To = Annotated[datetime | None, Query(alias="to", description="Exclusive end (ISO 8601)")]
+
+
+@router.post("", status_code=201)
+def create_device(
+    ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep, body: DeviceCreate
+) -> DeviceOut:
+    device = devices.register_device(session, principal, ctx.vault, body, codecs=ctx.codecs, now=now)
+    return device_out(devices.get_device(session, principal, device.dev_eui))
+
+
+@router.get("")
+def list_devices(
+    session: SessionDep, principal: CurrentPrincipal, limit: Limit = 100, after: str | None = None,
+    tenant_id: str | None = None, application_id: str | None = None,
+) -> DevicePage:
+    views = devices.list_devices(session, principal, limit=limit, after=after, tenant_id=tenant_id,
+                                 application_id=application_id)
+    next_after = views[-1].device.dev_eui if len(views) == limit else None
+    return DevicePage(items=[device_out(v) for v in views], next_after=next_after)
+
+
+@router.get("/{dev_eui}")
+def get_device(session: SessionDep, principal: CurrentPrincipal, dev_eui: str) -> DeviceOut:
+    return device_out(devices.get_device(session, principal, dev_eui))
+
+
+@router.patch("/{dev_eui}")
+def update_device(
+    ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep, dev_eui: str,
+    body: DeviceFields,
+) -> DeviceOut:
+    return device_out(devices.update_device(session, principal, ctx.vault, dev_eui, body, codecs=ctx.codecs, now=now))
+
+
+@router.delete("/{dev_eui}", status_code=204)
+def delete_device(session: SessionDep, principal: CurrentPrincipal, dev_eui: str) -> Response:
+    devices.delete_device(session, principal, dev_eui)
+    return Response(status_code=204)
+
+
+@router.post("/{dev_eui}/activate")
+def activate_device(
+    ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep, dev_eui: str,
+    body: AbpActivation,
+) -> DeviceOut:
+    return device_out(activation.activate_abp(session, principal, ctx.vault, dev_eui, body, now=now))
+
+
+@router.post("/{dev_eui}/deactivate")
+def deactivate_device(session: SessionDep, principal: CurrentPrincipal, dev_eui: str) -> DeviceOut:
+    return device_out(activation.deactivate(session, principal, dev_eui))
+
+
+@router.get("/{dev_eui}/readings")
+def device_readings(
+    session: SessionDep, principal: CurrentPrincipal, dev_eui: str, limit: Limit = 100,
+    start: From = None, end: To = None, cursor: str | None = None,
+) -> ReadingPage:
+    page = readings.device_readings(session, principal, dev_eui, span=TimeRange(start, end), limit=limit,
+                                    cursor=cursor)
+    return ReadingPage(items=[ReadingOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{dev_eui}/events")
+def device_events(
+    session: SessionDep, principal: CurrentPrincipal, dev_eui: str, limit: Limit = 100,
+    start: From = None, end: To = None, kind: str | None = None, cursor: str | None = None,
+) -> EventPage:
+    page = readings.device_events(session, principal, dev_eui, span=TimeRange(start, end), kind=kind,
+                                  limit=limit, cursor=cursor)
+    return EventPage(items=[EventOut.model_validate(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/{dev_eui}/queue", status_code=201)
+def enqueue(
+    ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep, dev_eui: str,
+    body: QueueItemCreate,
+) -> QueueItemOut:
+    item = queue.enqueue(session, principal, dev_eui, body, codecs=ctx.codecs, notifier=ctx.notifier, now=now)
+    return queue_item_out(item)
+
+
+@router.get("/{dev_eui}/queue")
+def list_queue(session: SessionDep, principal: CurrentPrincipal, dev_eui: str) -> list[QueueItemOut]:
+    return [queue_item_out(i) for i in queue.list_queue(session, principal, dev_eui)]
+
+
+@router.delete("/{dev_eui}/queue")
+def flush_queue(session: SessionDep, principal: CurrentPrincipal, dev_eui: str) -> Flushed:
+    return Flushed(deleted=queue.flush_queue(session, principal, dev_eui))

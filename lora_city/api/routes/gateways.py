@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from lora_city.api.deps import CurrentPrincipal, SessionDep
+from lora_city.api.schemas import ERROR_RESPONSES, GatewayOut
+from lora_city.services import gateways
+from lora_city.services.gateways import GatewayCreate, GatewayFields
+
+router = APIRouter(prefix="/gateways", tags=["gateways"], responses=ERROR_RESPONSES)
+
+
+@router.post("", status_code=201)
+def create_gateway(session: SessionDep, principal: CurrentPrincipal, body: GatewayCreate) -> GatewayOut:
+    return GatewayOut.model_validate(gateways.create_gateway(session, principal, body))
+
+
+@router.get("")
+def list_gateways(
+    session: SessionDep, principal: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: str | None = None, online: bool | None = None,
+) -> list[GatewayOut]:
+    rows = gateways.list_gateways(session, principal, limit=limit, after=after, online=online)
+    return [GatewayOut.model_validate(g) for g in rows]
+
+
+@router.get("/{gateway_id}")
+def get_gateway(session: SessionDep, principal: CurrentPrincipal, gateway_id: str) -> GatewayOut:
+    return GatewayOut.model_validate(gateways.get_gateway(session, principal, gateway_id))
+
+
+@router.patch("/{gateway_id}")
+def update_gateway(
+    session: SessionDep, principal: CurrentPrincipal, gateway_id: str, body: GatewayFields
+) -> GatewayOut:
+    return GatewayOut.model_validate(gateways.update_gateway(session, principal, gateway_id, body))
+
+
+@router.delete("/{gateway_id}", status_code=204)
+def delete_gateway(session: SessionDep, principal: CurrentPrincipal, gateway_id: str) -> Response:
+    gateways.delete_gateway(session, principal, gateway_id)
+    return Response(status_code=204)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from lora_city.api.deps import CurrentPrincipal, SessionDep
+from lora_city.api.schemas import ERROR_RESPONSES, ProfileOut
+from lora_city.services import profiles
+from lora_city.services.profiles import ProfileCreate, ProfileFields
+
+router = APIRouter(prefix="/device-profiles", tags=["device profiles"], responses=ERROR_RESPONSES)
+
+
+@router.post("", status_code=201)
+def create_profile(session: SessionDep, principal: CurrentPrincipal, body: ProfileCreate) -> ProfileOut:
+    return ProfileOut.model_validate(profiles.create_profile(session, principal, body))
+
+
+@router.get("")
+def list_profiles(session: SessionDep, principal: CurrentPrincipal) -> list[ProfileOut]:
+    return [ProfileOut.model_validate(p) for p in profiles.list_profiles(session, principal)]
+
+
+@router.get("/{profile_id}")
+def get_profile(session: SessionDep, principal: CurrentPrincipal, profile_id: str) -> ProfileOut:
+    return ProfileOut.model_validate(profiles.get_profile(session, principal, profile_id))
+
+
+@router.patch("/{profile_id}")
+def update_profile(
+    session: SessionDep, principal: CurrentPrincipal, profile_id: str, body: ProfileFields
+) -> ProfileOut:
+    return ProfileOut.model_validate(profiles.update_profile(session, principal, profile_id, body))
+
+
+@router.delete("/{profile_id}", status_code=204)
+def delete_profile(session: SessionDep, principal: CurrentPrincipal, profile_id: str) -> Response:
+    profiles.delete_profile(session, principal, profile_id)
+    return Response(status_code=204)

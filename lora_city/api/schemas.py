@@ -1,0 +1,195 @@
+"""Response bodies. Inputs are the services' own models (shared with the CLI and future gRPC API)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes (stored as UTC): always answer with an explicit offset.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class TenantOut(Out):
+    id: str
+    name: str
+    slug: str
+    kind: str
+    is_critical: bool
+    status: str
+    legal_name: str | None
+    siret: str | None
+    vat_number: str | None
+    address: str | None
+    email: str | None
+    created_at: UtcTime
+
+
+class ApiKeyOut(Out):
+    id: str
+    tenant_id: str
+    name: str
+    prefix: str
+    role: str
+    created_at: UtcTime
+    expires_at: UtcTime | None
+    revoked_at: UtcTime | None
+    last_used_at: UtcTime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The API key. Shown once: only its hash is stored.")
+
+
+class GatewayOut(Out):
+    gateway_id: str
+    tenant_id: str
+    name: str
+    description: str
+    latitude: float | None
+    longitude: float | None
+    altitude: float | None
+    private_up: bool
+    private_down: bool
+    online: bool
+    last_seen_at: UtcTime | None
+    stats: dict[str, Any]
+    created_at: UtcTime
+
+
+class ProfileOut(Out):
+    id: str
+    tenant_id: str
+    name: str
+    region: str
+    mac_version: str
+    device_class: str
+    supports_otaa: bool
+    codec_id: str | None
+    adr_enabled: bool
+    uplink_interval_s: int
+    created_at: UtcTime
+
+
+class ApplicationOut(Out):
+    id: str
+    tenant_id: str
+    name: str
+    description: str
+    created_at: UtcTime
+
+
+class DeviceOut(BaseModel):
+    dev_eui: str
+    tenant_id: str
+    application_id: str | None
+    device_profile_id: str | None
+    name: str
+    description: str
+    join_eui: str
+    codec: str | None
+    device_class: str
+    is_disabled: bool
+    latitude: float | None
+    longitude: float | None
+    joined: bool
+    dev_addr: str | None
+    last_seen_at: UtcTime | None
+    battery_level: float | None
+    margin: int | None
+    tags: dict[str, Any]
+    created_at: UtcTime
+
+
+class DevicePage(BaseModel):
+    items: list[DeviceOut]
+    next_after: str | None = Field(description="Pass as `after` for the next page; null on the last page.")
+
+
+class ReadingOut(Out):
+    id: int
+    dev_eui: str
+    time: UtcTime
+    f_cnt: int
+    f_port: int | None
+    data: dict[str, Any] | None
+    measurements: dict[str, Any]
+    codec_id: str | None
+    rx: list[Any]
+    tx: dict[str, Any]
+
+
+class ReadingPage(BaseModel):
+    items: list[ReadingOut]
+    next_cursor: str | None
+
+
+class EventOut(Out):
+    id: int
+    dev_eui: str | None
+    gateway_id: str | None
+    kind: str
+    time: UtcTime
+    body: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None
+
+
+class QueueItemOut(BaseModel):
+    id: str
+    dev_eui: str
+    f_port: int
+    data_hex: str
+    confirmed: bool
+    is_pending: bool
+    retries: int
+    created_at: UtcTime
+
+
+class Flushed(BaseModel):
+    deleted: int
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422)
+}
+
+
+def device_out(view: Any) -> DeviceOut:
+    d = view.device
+    return DeviceOut(
+        dev_eui=d.dev_eui, tenant_id=d.tenant_id, application_id=d.application_id,
+        device_profile_id=d.device_profile_id, name=d.name, description=d.description, join_eui=d.join_eui,
+        codec=view.codec, device_class=view.device_class, is_disabled=d.is_disabled, latitude=d.latitude,
+        longitude=d.longitude, joined=view.joined, dev_addr=d.dev_addr, last_seen_at=d.last_seen_at,
+        battery_level=d.battery_level, margin=d.margin, tags=d.tags or {}, created_at=d.created_at,
+    )
+
+
+def queue_item_out(item: Any) -> QueueItemOut:
+    return QueueItemOut(
+        id=item.id, dev_eui=item.dev_eui, f_port=item.f_port, data_hex=item.payload.hex(),
+        confirmed=item.confirmed, is_pending=item.is_pending, retries=item.retries, created_at=item.created_at,
+    )

@@ -1,0 +1,99 @@
+"""Small helpers every service uses: tenant resolution, hex identifiers, UTC times, opaque page cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lora_city.errors import InvalidInput, NotFound
+from lora_city.services.principal import Principal
+from lora_city.storage.bootstrap import ensure_city_tenant
+from lora_city.storage.models import Tenant
+
+MAX_PAGE = 1000
+Clock = Callable[[], datetime]
+_HEX = re.compile(r"^[0-9a-fA-F]*$")
+
+
+def hex_id(value: str, n_bytes: int, field: str) -> str:
+    """An EUI, DevAddr or key as lowercase MSB-first hex of exactly ``n_bytes`` bytes."""
+    text = value.strip().replace("-", "").replace(":", "")
+    if len(text) != 2 * n_bytes or not _HEX.match(text):
+        raise InvalidInput(f"{field} must be {2 * n_bytes} hex digits", code="invalid_" + field)
+    return text.lower()
+
+
+def key_bytes(value: str, field: str) -> bytes:
+    return bytes.fromhex(hex_id(value, 16, field))
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite gives back naive datetimes (stored as UTC); PostgreSQL gives aware ones. Return aware UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def target_tenant(session: Session, principal: Principal, tenant_id: str | None) -> str:
+    """The tenant a new object belongs to: the one asked for (if the caller may act there), else the caller's
+    own, else the city's (the built-in administrator has no tenant)."""
+    if tenant_id is None:
+        return principal.tenant_id or ensure_city_tenant(session).id
+    if not principal.sees(tenant_id):
+        # Naming another tenant is not an existence oracle either.
+        raise NotFound("tenant not found", code="tenant_not_found")
+    if session.get(Tenant, tenant_id) is None:
+        raise NotFound("tenant not found", code="tenant_not_found")
+    return tenant_id
+
+
+def require_same_tenant(obj_tenant: str, tenant_id: str, what: str) -> None:
+    if obj_tenant != tenant_id:
+        raise InvalidInput(f"{what} belongs to another tenant than the device", code="tenant_mismatch")
+
+
+def page_limit(limit: int) -> int:
+    if limit < 1 or limit > MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
+    return limit
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, n: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInput("cursor is not one this API gave out", code="invalid_cursor") from exc
+    if not isinstance(values, list) or len(values) != n:
+        raise InvalidInput("cursor is not one this API gave out", code="invalid_cursor")
+    return values
+
+
+def parse_time(value: Any) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InvalidInput("cursor is not one this API gave out", code="invalid_cursor") from exc
+    result = as_utc(parsed)
+    assert result is not None
+    return result
+
+
+def db_time(session: Session, value: datetime) -> datetime:
+    """A bound for comparisons with stored times: SQLite stores naive UTC text, PostgreSQL timestamptz."""
+    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if session.get_bind().dialect.name == "sqlite":
+        return utc.replace(tzinfo=None)
+    return utc
+

@@ -1,0 +1,207 @@
+"""Devices: register (issue 4 contract), read with their join state, list by pages, update, delete.
+
+Keys are write-only: encrypted with the KeyVault under the DevEUI as context (the network server decrypts with
+the same context, and a key blob copied onto another device's row does not decrypt) and never returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lora_city.codec.registry import CodecRegistry
+from lora_city.errors import AlreadyExists, InvalidInput, NotFound
+from lora_city.services.common import hex_id, key_bytes, page_limit, require_same_tenant, target_tenant
+from lora_city.services.principal import Perm, Principal
+from lora_city.storage.keys import KeyVault
+from lora_city.storage.models import Application, Device, DeviceKeys, DeviceProfile, DeviceSession
+
+Hex16 = Field(min_length=16, max_length=23)
+Key = Field(default=None, min_length=32, max_length=47)
+
+
+class DeviceFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    join_eui: str | None = Field(default=None, min_length=16, max_length=23)
+    app_key: str | None = Key
+    nwk_key: str | None = Key
+    codec: str | None = Field(default=None, max_length=100)
+    device_class: Literal["A", "C"] | None = None
+    application_id: str | None = None
+    device_profile_id: str | None = None
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    is_disabled: bool | None = None
+    tags: dict[str, str] | None = None
+
+
+class DeviceCreate(DeviceFields):
+    dev_eui: str = Hex16
+    name: str = Field(min_length=1, max_length=200)
+    tenant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    """A device as the API shows it: its row plus what the network server knows of it."""
+
+    device: Device
+    joined: bool
+    codec: str | None
+    device_class: str
+
+
+def check_codec(codecs: CodecRegistry | None, codec: str | None) -> None:
+    if codec is not None and codecs is not None and codec not in codecs:
+        raise InvalidInput(f"no codec {codec!r}", code="unknown_codec")
+
+
+def encrypt_keys(vault: KeyVault, dev_eui: str, app_key: str, nwk_key: str | None) -> DeviceKeys:
+    context = dev_eui.encode()
+    return DeviceKeys(
+        dev_eui=dev_eui,
+        app_key_enc=vault.encrypt(key_bytes(app_key, "app_key"), context=context),
+        nwk_key_enc=None if nwk_key is None else vault.encrypt(key_bytes(nwk_key, "nwk_key"), context=context),
+    )
+
+
+def _check_refs(session: Session, principal: Principal, tenant: str, data: DeviceFields) -> None:
+    if data.application_id is not None:
+        app = session.get(Application, data.application_id)
+        if app is None or not principal.sees(app.tenant_id):
+            raise NotFound("application not found", code="application_not_found")
+        require_same_tenant(app.tenant_id, tenant, "application")
+    if data.device_profile_id is not None:
+        profile = session.get(DeviceProfile, data.device_profile_id)
+        if profile is None or not principal.sees(profile.tenant_id):
+            raise NotFound("device profile not found", code="device_profile_not_found")
+        require_same_tenant(profile.tenant_id, tenant, "device profile")
+
+
+def register_device(
+    session: Session, principal: Principal, vault: KeyVault, data: DeviceCreate, *,
+    codecs: CodecRegistry | None = None, now: datetime, commit: bool = True,
+) -> Device:
+    principal.require(Perm.DEVICES_WRITE)
+    dev_eui = hex_id(data.dev_eui, 8, "dev_eui")
+    join_eui = hex_id(data.join_eui or "0" * 16, 8, "join_eui")
+    tenant = target_tenant(session, principal, data.tenant_id)
+    check_codec(codecs, data.codec)
+    _check_refs(session, principal, tenant, data)
+    if data.nwk_key is not None and data.app_key is None:
+        raise InvalidInput("nwk_key needs app_key", code="invalid_app_key")
+    if session.get(Device, dev_eui) is not None:
+        # Deliberately the same answer whoever owns it: registering is how a DevEUI's owner is settled.
+        raise AlreadyExists(f"device {dev_eui} already exists")
+    device = Device(
+        dev_eui=dev_eui, tenant_id=tenant, name=data.name, description=data.description or "",
+        join_eui=join_eui, codec_id=data.codec, device_class=data.device_class,
+        application_id=data.application_id, device_profile_id=data.device_profile_id,
+        latitude=data.latitude, longitude=data.longitude, is_disabled=bool(data.is_disabled),
+        tags=data.tags or {}, created_at=now,
+    )
+    session.add(device)
+    if data.app_key is not None:
+        keys = encrypt_keys(vault, dev_eui, data.app_key, data.nwk_key)
+        keys.updated_at = now
+        session.add(keys)
+    session.flush()
+    if commit:
+        session.commit()
+    return device
+
+
+def find_device(session: Session, principal: Principal, dev_eui: str) -> Device:
+    """The device if the principal may read devices and sees its tenant; NotFound otherwise."""
+    device = session.get(Device, dev_eui.strip().lower())
+    if device is None or not principal.sees(device.tenant_id):
+        raise NotFound("device not found")
+    return device
+
+
+def _views(session: Session, devices: list[Device]) -> list[DeviceView]:
+    if not devices:
+        return []
+    euis = [d.dev_eui for d in devices]
+    joined = set(session.scalars(
+        select(DeviceSession.dev_eui).where(DeviceSession.dev_eui.in_(euis), DeviceSession.is_active.is_(True))
+    ))
+    profile_ids = {d.device_profile_id for d in devices if d.device_profile_id}
+    profiles: dict[str, DeviceProfile] = {}
+    if profile_ids:
+        profiles = {p.id: p for p in session.scalars(select(DeviceProfile).where(DeviceProfile.id.in_(profile_ids)))}
+    views = []
+    for d in devices:
+        profile = profiles.get(d.device_profile_id or "")
+        codec = d.codec_id or (profile.codec_id if profile else None)
+        device_class = d.device_class or (profile.device_class if profile else "A")
+        views.append(DeviceView(d, d.dev_eui in joined, codec, device_class))
+    return views
+
+
+def get_device(session: Session, principal: Principal, dev_eui: str) -> DeviceView:
+    principal.require(Perm.DEVICES_READ)
+    return _views(session, [find_device(session, principal, dev_eui)])[0]
+
+
+def list_devices(
+    session: Session, principal: Principal, *, limit: int = 100, after: str | None = None,
+    tenant_id: str | None = None, application_id: str | None = None,
+) -> list[DeviceView]:
+    """One page in DevEUI order; ``after`` is the last DevEUI of the previous page (keyset: constant cost)."""
+    principal.require(Perm.DEVICES_READ)
+    stmt = select(Device).order_by(Device.dev_eui).limit(page_limit(limit))
+    only = principal.tenant_filter()
+    if only is not None:
+        stmt = stmt.where(Device.tenant_id == only)
+    if tenant_id is not None:
+        stmt = stmt.where(Device.tenant_id == tenant_id)
+    if application_id is not None:
+        stmt = stmt.where(Device.application_id == application_id)
+    if after is not None:
+        stmt = stmt.where(Device.dev_eui > after.lower())
+    return _views(session, list(session.scalars(stmt)))
+
+
+_NOT_NULL = {"name", "description", "join_eui", "is_disabled", "tags", "app_key"}
+
+
+def update_device(
+    session: Session, principal: Principal, vault: KeyVault, dev_eui: str, data: DeviceFields, *,
+    codecs: CodecRegistry | None = None, now: datetime,
+) -> DeviceView:
+    principal.require(Perm.DEVICES_WRITE)
+    device = find_device(session, principal, dev_eui)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None and name in _NOT_NULL:
+            raise InvalidInput(f"{name} may not be null")
+    check_codec(codecs, data.codec)
+    _check_refs(session, principal, device.tenant_id, data)
+    if "app_key" in changes:
+        keys = encrypt_keys(vault, device.dev_eui, changes.pop("app_key"), changes.pop("nwk_key", None))
+        keys.updated_at = now
+        session.merge(keys)
+    changes.pop("nwk_key", None)
+    if "join_eui" in changes:
+        changes["join_eui"] = hex_id(changes["join_eui"], 8, "join_eui")
+    if "codec" in changes:
+        changes["codec_id"] = changes.pop("codec")
+    for name, value in changes.items():
+        setattr(device, name, value)
+    session.commit()
+    return _views(session, [device])[0]
+
+
+def delete_device(session: Session, principal: Principal, dev_eui: str) -> None:
+    principal.require(Perm.DEVICES_WRITE)
+    session.delete(find_device(session, principal, dev_eui))
+    session.commit()

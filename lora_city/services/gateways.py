@@ -1,0 +1,86 @@
+"""Gateways: the city's fleet and tenants' private gateways (location, private flags, health, stats)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lora_city.errors import AlreadyExists, InvalidInput, NotFound
+from lora_city.services.common import hex_id, page_limit, target_tenant
+from lora_city.services.principal import Perm, Principal
+from lora_city.storage.models import Gateway
+
+Latitude = Field(default=None, ge=-90, le=90)
+Longitude = Field(default=None, ge=-180, le=180)
+
+
+class GatewayFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    latitude: float | None = Latitude
+    longitude: float | None = Longitude
+    altitude: float | None = Field(default=None, ge=-1000, le=10000)
+    private_up: bool | None = None
+    private_down: bool | None = None
+
+
+class GatewayCreate(GatewayFields):
+    gateway_id: str = Field(min_length=16, max_length=16, pattern="^[0-9a-fA-F]{16}$")
+    name: str = Field(min_length=1, max_length=200)
+    tenant_id: str | None = None
+
+
+def create_gateway(session: Session, principal: Principal, data: GatewayCreate) -> Gateway:
+    principal.require(Perm.GATEWAYS_WRITE)
+    gateway_id = hex_id(data.gateway_id, 8, "gateway_id")
+    tenant = target_tenant(session, principal, data.tenant_id)
+    if session.get(Gateway, gateway_id) is not None:
+        raise AlreadyExists(f"gateway {gateway_id} already exists")
+    gw = Gateway(gateway_id=gateway_id, tenant_id=tenant, **data.model_dump(
+        exclude={"gateway_id", "tenant_id"}, exclude_none=True))
+    session.add(gw)
+    session.commit()
+    return gw
+
+
+def get_gateway(session: Session, principal: Principal, gateway_id: str) -> Gateway:
+    principal.require(Perm.GATEWAYS_READ)
+    gw = session.get(Gateway, gateway_id.lower())
+    if gw is None or not principal.sees(gw.tenant_id):
+        raise NotFound("gateway not found")
+    return gw
+
+
+def list_gateways(
+    session: Session, principal: Principal, *, limit: int = 100, after: str | None = None,
+    online: bool | None = None,
+) -> list[Gateway]:
+    principal.require(Perm.GATEWAYS_READ)
+    stmt = select(Gateway).order_by(Gateway.gateway_id).limit(page_limit(limit))
+    if (only := principal.tenant_filter()) is not None:
+        stmt = stmt.where(Gateway.tenant_id == only)
+    if after is not None:
+        stmt = stmt.where(Gateway.gateway_id > after.lower())
+    if online is not None:
+        stmt = stmt.where(Gateway.online.is_(online))
+    return list(session.scalars(stmt))
+
+
+def update_gateway(session: Session, principal: Principal, gateway_id: str, data: GatewayFields) -> Gateway:
+    principal.require(Perm.GATEWAYS_WRITE)
+    gw = get_gateway(session, principal, gateway_id)
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is None and name in {"name", "private_up", "private_down", "description"}:
+            raise InvalidInput(f"{name} may not be null")
+        setattr(gw, name, value)
+    session.commit()
+    return gw
+
+
+def delete_gateway(session: Session, principal: Principal, gateway_id: str) -> None:
+    principal.require(Perm.GATEWAYS_WRITE)
+    session.delete(get_gateway(session, principal, gateway_id))
+    session.commit()

@@ -1,0 +1,79 @@
+"""Device profiles: class, MAC version, region, codec and the expected uplink interval of a device model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lora_city.errors import InvalidInput, NotFound
+from lora_city.services.common import target_tenant
+from lora_city.services.principal import Perm, Principal
+from lora_city.storage.models import DeviceProfile
+
+MacVersion = Literal["1.0.2", "1.0.3", "1.0.4", "1.1.0"]
+
+
+class ProfileFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    region: Literal["EU868"] | None = None
+    mac_version: MacVersion | None = None
+    device_class: Literal["A", "C"] | None = None
+    supports_otaa: bool | None = None
+    codec_id: str | None = Field(default=None, max_length=100)
+    adr_enabled: bool | None = None
+    uplink_interval_s: int | None = Field(default=None, ge=1, le=31 * 86400)
+
+
+class ProfileCreate(ProfileFields):
+    name: str = Field(min_length=1, max_length=200)
+    tenant_id: str | None = None
+
+
+_NOT_NULL = {"name", "region", "mac_version", "device_class", "supports_otaa", "adr_enabled", "uplink_interval_s"}
+
+
+def create_profile(session: Session, principal: Principal, data: ProfileCreate) -> DeviceProfile:
+    principal.require(Perm.PROFILES_WRITE)
+    tenant = target_tenant(session, principal, data.tenant_id)
+    profile = DeviceProfile(tenant_id=tenant, **data.model_dump(exclude={"tenant_id"}, exclude_none=True))
+    session.add(profile)
+    session.commit()
+    return profile
+
+
+def get_profile(session: Session, principal: Principal, profile_id: str) -> DeviceProfile:
+    principal.require(Perm.PROFILES_READ)
+    profile = session.get(DeviceProfile, profile_id)
+    if profile is None or not principal.sees(profile.tenant_id):
+        raise NotFound("device profile not found")
+    return profile
+
+
+def list_profiles(session: Session, principal: Principal) -> list[DeviceProfile]:
+    principal.require(Perm.PROFILES_READ)
+    stmt = select(DeviceProfile).order_by(DeviceProfile.name, DeviceProfile.id)
+    if (only := principal.tenant_filter()) is not None:
+        stmt = stmt.where(DeviceProfile.tenant_id == only)
+    return list(session.scalars(stmt))
+
+
+def update_profile(session: Session, principal: Principal, profile_id: str, data: ProfileFields) -> DeviceProfile:
+    principal.require(Perm.PROFILES_WRITE)
+    profile = get_profile(session, principal, profile_id)
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is None and name in _NOT_NULL:
+            raise InvalidInput(f"{name} may not be null")
+        setattr(profile, name, value)
+    session.commit()
+    return profile
+
+
+def delete_profile(session: Session, principal: Principal, profile_id: str) -> None:
+    principal.require(Perm.PROFILES_WRITE)
+    session.delete(get_profile(session, principal, profile_id))
+    session.commit()

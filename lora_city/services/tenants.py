@@ -1,0 +1,83 @@
+"""Tenants: the city, its services and lessee companies. Basic CRUD for the administrator; tenants/ extends it."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lora_city.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from lora_city.services.principal import Perm, Principal
+from lora_city.storage.bootstrap import CITY_SLUG
+from lora_city.storage.models import Tenant
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+KINDS = ("city", "city_service", "lessee")
+
+
+class TenantFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: str | None = Field(default=None, pattern="^(city_service|lessee)$")
+    is_critical: bool | None = None
+    legal_name: str | None = Field(default=None, max_length=200)
+    siret: str | None = Field(default=None, pattern=r"^\d{14}$")
+    vat_number: str | None = Field(default=None, max_length=20)
+    address: str | None = Field(default=None, max_length=500)
+    email: str | None = Field(default=None, max_length=200)
+
+
+class TenantCreate(TenantFields):
+    name: str = Field(min_length=1, max_length=200)
+    slug: str = Field(min_length=1, max_length=64)
+
+
+def create_tenant(session: Session, principal: Principal, data: TenantCreate) -> Tenant:
+    principal.require(Perm.TENANTS_WRITE)
+    if not _SLUG.match(data.slug):
+        raise InvalidInput("slug must be lowercase letters, digits and '-'", code="invalid_slug")
+    if session.scalar(select(Tenant.id).where(Tenant.slug == data.slug)) is not None:
+        raise AlreadyExists(f"tenant {data.slug!r} already exists")
+    tenant = Tenant(slug=data.slug, **data.model_dump(exclude={"slug"}, exclude_none=True))
+    session.add(tenant)
+    session.commit()
+    return tenant
+
+
+def get_tenant(session: Session, principal: Principal, tenant_id: str) -> Tenant:
+    principal.require(Perm.TENANTS_READ)
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None or not principal.sees(tenant.id):
+        raise NotFound("tenant not found")
+    return tenant
+
+
+def list_tenants(session: Session, principal: Principal) -> list[Tenant]:
+    principal.require(Perm.TENANTS_READ)
+    stmt = select(Tenant).order_by(Tenant.slug)
+    if (only := principal.tenant_filter()) is not None:
+        stmt = stmt.where(Tenant.id == only)
+    return list(session.scalars(stmt))
+
+
+def update_tenant(session: Session, principal: Principal, tenant_id: str, data: TenantFields) -> Tenant:
+    principal.require(Perm.TENANTS_WRITE)
+    tenant = get_tenant(session, principal, tenant_id)
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is None and name in {"name", "kind", "is_critical"}:
+            raise InvalidInput(f"{name} may not be null")
+        setattr(tenant, name, value)
+    session.commit()
+    return tenant
+
+
+def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> None:
+    principal.require(Perm.TENANTS_WRITE)
+    tenant = get_tenant(session, principal, tenant_id)
+    if tenant.slug == CITY_SLUG:
+        raise Conflict("the city's own tenant cannot be deleted", code="city_tenant")
+    session.delete(tenant)
+    session.commit()

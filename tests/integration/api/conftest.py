@@ -1,0 +1,82 @@
+"""An API on a real database (SQLite and PostgreSQL), in-process, with helpers to make tenants and keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from lora_city.api import create_app
+from lora_city.settings import Settings
+from lora_city.storage.db import SessionFactory, make_engine, make_session_factory
+from lora_city.storage.keys import KeyVault
+from lora_city.storage.migrate import upgrade
+
+ADMIN = "admin-token-for-tests"
+SECRET = "test-secret"
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Api:
+    client: TestClient
+    factory: SessionFactory
+    engine: Engine
+    vault: KeyVault
+    clock: Clock
+    notified: list[str]
+
+    def headers(self, token: str = ADMIN, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}", **extra}
+
+    def call(self, method: str, path: str, token: str = ADMIN, expect: int | None = None, **kw: Any) -> Any:
+        headers = {**self.headers(token), **kw.pop("headers", {})}
+        r = self.client.request(method, "/api/v1" + path, headers=headers, **kw)
+        if expect is not None:
+            assert r.status_code == expect, (method, path, r.status_code, r.text)
+        return r
+
+    def tenant(self, slug: str) -> str:
+        return str(self.call("POST", "/tenants", json={"name": slug.title(), "slug": slug}, expect=201).json()["id"])
+
+    def key(self, role: str, tenant_id: str | None = None) -> str:
+        body: dict[str, Any] = {"name": f"{role} key", "role": role}
+        if tenant_id:
+            body["tenant_id"] = tenant_id
+        return str(self.call("POST", "/api-keys", json=body, expect=201).json()["key"])
+
+
+def build_api(database_url: str, codecs: Any = None) -> Iterator[Api]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    vault = KeyVault(SECRET)
+    clock = Clock()
+    notified: list[str] = []
+    settings = Settings(database_url=database_url, admin_token=ADMIN, secret_key=SECRET)
+    app = create_app(settings, factory, vault, codecs=codecs, notifier=notified.append, clock=clock)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client, factory, engine, vault, clock, notified)
+    engine.dispose()
+
+
+@pytest.fixture()
+def api(database_url: str) -> Iterator[Api]:
+    yield from build_api(database_url)
+
+
+@pytest.fixture()
+def sqlite_api(tmp_path: Any) -> Iterator[Api]:
+    yield from build_api(f"sqlite:///{tmp_path / 'api.db'}")
