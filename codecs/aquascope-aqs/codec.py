@@ -190,6 +190,8 @@ def _encode(data: dict[str, Any]) -> list[int]:
 
 def encode_downlink(data: dict[str, Any]) -> dict[str, Any]:
     try:
+        if not isinstance(data, dict):
+            raise _BadCommand("downlink data must be an object")
         frame = _encode(data)
     except _BadCommand as exc:
         return {"f_port": None, "bytes": None, "warnings": [], "errors": [str(exc)]}

@@ -11,6 +11,7 @@ ConfigureCmd"; reference codec TheThingsNetwork/lorawan-devices vendor/netvox/pa
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lora_city.codec.formats.js_compat import js_number
@@ -143,7 +144,7 @@ def decode_downlink(f_port: int, payload: bytes) -> dict[str, Any]:
 
 def _int_field(data: dict[str, Any], key: str, scale: float, limit: int) -> int:
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _BadFrame(f"{key} must be a number")
     raw = round(value * scale)
     if not 0 <= raw <= limit or abs(raw - value * scale) > 1e-6:
@@ -168,6 +169,8 @@ def _encode_body(name: str, data: dict[str, Any]) -> list[int]:
 
 def encode_downlink(data: dict[str, Any]) -> dict[str, Any]:
     try:
+        if not isinstance(data, dict):
+            raise _BadFrame("downlink data must be an object")
         name = data.get("Cmd")
         device = data.get("Device")
         if name not in COMMAND_IDS:
