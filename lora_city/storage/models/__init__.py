@@ -5,6 +5,7 @@ Alembic migrations (separate branches depending on ``0001_core``).
 """
 
 from lora_city.storage.models.alerts import Alert, AlertAudit, AlertRule, FeedSubscription
+from lora_city.storage.models.assets import Asset, AssetDevice, IdempotencyKey
 from lora_city.storage.models.base import Base, new_id, utcnow
 from lora_city.storage.models.events import Event
 from lora_city.storage.models.network import (
@@ -26,6 +27,8 @@ __all__ = [
     "FeedSubscription",
     "ApiKey",
     "Application",
+    "Asset",
+    "AssetDevice",
     "Base",
     "DevNonce",
     "Device",
@@ -35,6 +38,7 @@ __all__ = [
     "DeviceSession",
     "Event",
     "Gateway",
+    "IdempotencyKey",
     "Reading",
     "Tenant",
     "User",
