@@ -5,8 +5,9 @@ Uplink on fPort 1: one status byte, then the meter values as unsigned 32-bit big
 Sources: TheThingsNetwork/lorawan-devices vendor/minol-zenner/edc-communication-module.yaml and -codec.yaml
 (device, fPort and the one published example). The vendor's JavaScript (edc-communication-module.js) is not in
 the code index we could read, so the layout below is derived from that example and must be read as such:
-``27 0000000c 0000000d 0000000f`` -> status 0x27, meter values [12, 13, 15] - a status byte followed by
-whole 4-byte big-endian values is the only reading that yields those numbers from 13 bytes.
+``27 0000000c 0000000d 0000000f`` -> status 0x27, meter values [12, 13, 15]. A status byte followed by 4-byte
+big-endian values uses the 13 bytes exactly; a little-endian reading would need a 4-byte status and leave the
+last value one byte long.
 
 Status bits, from the same example (0x27 = bits 0, 1, 2 and 5 set, with four flags set and hw_error clear):
 bit 0 removal detection, bit 1 battery low, bit 2 battery end of life, bit 3 hardware error (inferred),
