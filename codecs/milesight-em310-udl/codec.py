@@ -19,9 +19,10 @@ CHANNELS: dict[tuple[int, int], ms.Channel] = {
     (0x01, 0x75): ms.uint8("battery"),
     (0x03, 0x82): ms.uint16("distance"),
     (0x04, 0x00): ms.enum8("tilt", _POSITION),
-    # Answers to configuration downlinks (user guide "Downlink Commands"): intervals in seconds.
-    (0xFE, 0x02): ms.uint16("collection_interval"),
-    (0xFE, 0x03): ms.uint16("report_interval"),
+    # Answers to configuration downlinks (user guide "Downlink Commands"), under either channel 0xFE or 0xFF:
+    # intervals in seconds.
+    **{(channel, 0x02): ms.uint16("collection_interval") for channel in (0xFE, 0xFF)},
+    **{(channel, 0x03): ms.uint16("report_interval") for channel in (0xFE, 0xFF)},
 }
 
 
