@@ -36,6 +36,10 @@ from lora_city.cli.codec import app as codec_app  # noqa: E402
 
 app.add_typer(codec_app, name="codec")
 
+from lora_city.cli.opendata import opendata_app  # noqa: E402
+
+app.add_typer(opendata_app, name="opendata")
+
 
 if __name__ == "__main__":  # pragma: no cover
     app()
