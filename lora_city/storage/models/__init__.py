@@ -17,6 +17,7 @@ from lora_city.storage.models.network import (
     DevNonce,
     Gateway,
 )
+from lora_city.storage.models.outbox import Integration, OutboxRow, RetentionPolicy
 from lora_city.storage.models.readings import Reading
 from lora_city.storage.models.tenancy import ApiKey, Application, Tenant, User
 
@@ -39,7 +40,10 @@ __all__ = [
     "Event",
     "Gateway",
     "IdempotencyKey",
+    "Integration",
+    "OutboxRow",
     "Reading",
+    "RetentionPolicy",
     "Tenant",
     "User",
     "new_id",
