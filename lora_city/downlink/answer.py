@@ -1,0 +1,108 @@
+"""What a device is sent: the class-A answer to an uplink (ACK, MAC commands, next queue item), class-C
+queue items at once, and join-accepts. Counters are consumed on the session; the queue is touched only when the
+session says it may hold items, so the common uplink never waits for the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from lora_city.downlink.frame import build_data_downlink
+from lora_city.downlink.radio import dr_of
+from lora_city.downlink.scheduler import (
+    DownlinkScheduler,
+    Heard,
+    Window,
+    class_a_windows,
+    class_c_windows,
+    max_frm_payload,
+)
+from lora_city.lorawan.mac import encode_mac_commands
+from lora_city.sinks.events import DeviceEvent, DeviceInfo, LogEvent
+from lora_city.storage.device_queue import DeviceQueue, QueueItem
+from lora_city.storage.sessions import NetworkSession
+from lora_city.uplink.context import UplinkContext
+from lora_city.uplink.dedup import CollectedUplink
+
+log = logging.getLogger(__name__)
+
+
+def heard_from(collected: CollectedUplink) -> list[Heard]:
+    return [Heard(f.rx_info.gateway_id, f.rx_info.snr, f.rx_info.context) for f in collected.frames]
+
+
+class DeviceDownlinks:
+    def __init__(self, scheduler: DownlinkScheduler, queue: DeviceQueue, emit: Callable[[DeviceEvent], None]) -> None:
+        self._scheduler = scheduler
+        self._queue = queue
+        self._emit = emit
+
+    async def send_join_accept(self, collected: CollectedUplink, accept: bytes, device: DeviceInfo) -> bool:
+        first = collected.first
+        uplink_dr = dr_of(first.modulation)
+        windows = class_a_windows(uplink_dr, first.modulation.frequency, 1, 0, 0, join=True)
+        return await self._scheduler.transmit("join_accept", device, accept, heard_from(collected), uplink_dr,
+                                              windows)
+
+    async def answer_uplink(self, ctx: UplinkContext) -> bool:
+        """The class-A answer in RX1 (else RX2). Sent as soon as the dedup window closed."""
+        session = ctx.session
+        assert session is not None
+        item, more = self._next_item(session, ctx.dr)
+        mac = encode_mac_commands(ctx.mac_answers) if ctx.mac_answers else b""
+        if not (ctx.confirmed or mac or item is not None or (ctx.frame and ctx.frame.f_ctrl.adr_ack_req)):
+            return False
+        windows = class_a_windows(ctx.dr, ctx.frequency, session.rx_delay, session.rx1_dr_offset, session.rx2_dr)
+        return await self._send(session, item, more, mac, ack=ctx.confirmed, ack_f_cnt=ctx.f_cnt,
+                                heard=heard_from(ctx.collected), uplink_dr=ctx.dr, windows=windows, kind="class_a")
+
+    async def send_class_c(self, session: NetworkSession) -> bool:
+        """Class C: the next queue item goes out now, through the gateway that heard the device best."""
+        item, more = self._next_item(session, session.rx2_dr)
+        if item is None or item.is_pending:
+            return False  # nothing, or a confirmed item waiting for its ACK (resent on the next uplink)
+        heard = [Heard(h.gateway_id, h.snr) for h in session.heard_by]
+        return await self._send(session, item, more, b"", ack=False, ack_f_cnt=0, heard=heard,
+                                uplink_dr=session.last_uplink_dr, windows=class_c_windows(session.rx2_dr),
+                                kind="class_c")
+
+    # --- helpers ---------------------------------------------------------------------------------------
+
+    def _next_item(self, session: NetworkSession, dr: int) -> tuple[QueueItem | None, bool]:
+        if not session.has_queue:
+            return None, False
+        item, count = self._queue.head(session.dev_eui)
+        if item is None:
+            session.has_queue = False
+            return None, False
+        if len(item.payload) > max_frm_payload(min(dr, session.rx2_dr)):
+            # It can never fit the device's current windows: ChirpStack drops it with a log event; so do we.
+            self._queue.remove(item.id)
+            self._emit(LogEvent(
+                time=datetime.now(UTC), device=session.device, level="ERROR", code="DOWNLINK_PAYLOAD_SIZE",
+                description=f"queue item of {len(item.payload)} bytes exceeds the maximum for DR{dr}",
+                context={"queue_item_id": item.id},
+            ))
+            return self._next_item(session, dr)
+        return item, count > 1
+
+    async def _send(self, session: NetworkSession, item: QueueItem | None, more: bool, mac: bytes, *, ack: bool,
+                    ack_f_cnt: int, heard: list[Heard], uplink_dr: int, windows: list[Window], kind: str) -> bool:
+        built = build_data_downlink(
+            session, ack=ack, mac=mac, f_port=item.f_port if item else None,
+            payload=item.payload if item else b"", confirmed=bool(item and item.confirmed), f_pending=more,
+            ack_f_cnt=ack_f_cnt,
+        )
+        session.dirty = True
+        sent = await self._scheduler.transmit(
+            kind, session.device, built.phy_payload, heard, uplink_dr, windows, f_cnt_down=built.f_cnt_down,
+            queue_item_id=item.id if item else None,
+        )
+        if sent and item is not None and built.carries_app_data:
+            retries = item.retries + 1 if item.is_pending else 0
+            self._queue.mark_sent(item.id, built.f_cnt_down, pending=item.confirmed, retries=retries)
+            if not item.confirmed and not more:
+                session.has_queue = False
+        return sent

@@ -1,0 +1,260 @@
+"""The network server: the gateways' event sink (``GatewayEvents``) and the owner of sessions and downlinks.
+
+    gateway copy ─► on_uplink ─► Deduplicator (window) ─► _handle_collected
+        ├─ JoinRequest  ─► JoinHandler (worker thread)   ─► join-accept (RX1 5 s / RX2 6 s) ─► JoinEvent
+        └─ data uplink  ─► DataUplinkHandler (in order)   ─► class-A answer (RX1/RX2) ─► events to every sink
+    API enqueue ─► notify_queue ─► class C: sent at once
+    every second and on stop ─► SessionStore flush (write-behind of counters and MAC state)
+
+Every boundary catches: a frame that cannot be handled is counted (``uplink_drops{reason}``) and the next goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from lora_city.codec.registry import CodecRegistry
+from lora_city.downlink.answer import DeviceDownlinks
+from lora_city.downlink.duty_cycle import DutyCycleTracker
+from lora_city.downlink.radio import dr_of, time_on_air_s
+from lora_city.downlink.scheduler import DownlinkScheduler
+from lora_city.errors import DropFrame
+from lora_city.gateway.frames import (
+    DownlinkFrame,
+    DownlinkTxAck,
+    GatewayBackend,
+    GatewayConnState,
+    GatewayStats,
+    UplinkFrame,
+)
+from lora_city.lorawan.errors import LoRaWANError
+from lora_city.lorawan.frames import DataFrame, JoinRequest, MType, parse_phy_payload
+from lora_city.metrics import Metrics
+from lora_city.settings import Settings
+from lora_city.sinks.events import DeviceEvent, JoinEvent, Sink
+from lora_city.storage.db import SessionFactory
+from lora_city.storage.device_queue import DeviceQueue
+from lora_city.storage.keys import KeyVault
+from lora_city.storage.sessions import SessionStore
+from lora_city.uplink.context import UplinkContext
+from lora_city.uplink.data import DataUplinkHandler
+from lora_city.uplink.dedup import CollectedUplink, Deduplicator
+from lora_city.uplink.join import JoinHandler
+from lora_city.uplink.quota import AllowAll, QuotaPolicy
+
+log = logging.getLogger(__name__)
+
+
+class NetworkServer:
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        factory: SessionFactory,
+        vault: KeyVault,
+        *,
+        codecs: CodecRegistry | None = None,
+        sinks: Sequence[Sink] = (),
+        backends: Sequence[GatewayBackend] = (),
+        quota: QuotaPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        flush_interval_s: float = 1.0,
+    ) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._sinks = list(sinks)
+        self._backends = list(backends)
+        self._flush_interval_s = flush_interval_s
+        family_of = _family_lookup(codecs)
+        self.sessions = SessionStore(factory, vault, family_of=family_of, clock=clock)
+        self.queue = DeviceQueue(factory)
+        self.duty_cycle = DutyCycleTracker(clock)
+        self.dedup = Deduplicator(settings.dedup_window_ms / 1000.0, self._on_collected, clock=clock)
+        self._data = DataUplinkHandler(self.sessions, self.queue, codecs, quota or AllowAll(), metrics)
+        self._join = JoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
+                                 rx_delay=settings.rx1_delay_s, family_of=family_of)
+        self.scheduler = DownlinkScheduler(self, self.duty_cycle, metrics, self.emit, clock=clock)
+        self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._flusher: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()
+        self._copies = metrics.dedup_copies
+        self._late = metrics.uplink_drops.labels("late_copy")
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for sink in self._sinks:
+            await sink.start()
+        for backend in self._backends:
+            await backend.start(self)
+        self._flusher = asyncio.create_task(self._flush_loop(), name="session-flush")
+
+    async def stop(self) -> None:
+        for backend in self._backends:
+            try:
+                await backend.stop()
+            except Exception:
+                log.exception("gateway backend stop failed")
+        await asyncio.sleep(self._settings.dedup_window_ms / 1000.0 + 0.05)  # let open windows close
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        await self.flush()
+        for sink in self._sinks:
+            try:
+                await sink.stop()
+            except Exception:
+                log.exception("sink stop failed: sink=%s", getattr(sink, "name", "?"))
+
+    async def flush(self) -> int:
+        async with self._flush_lock:
+            rows = self.sessions.snapshot()
+            if not rows:
+                return 0
+            try:
+                return await asyncio.to_thread(self.sessions.write_rows, rows)
+            except Exception:
+                log.exception("session flush failed: %d sessions", len(rows))
+                for s in self.sessions.cached():  # mark everything dirty again so the next flush retries
+                    s.dirty = True
+                return 0
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._flush_interval_s)
+            await self.flush()
+
+    # --- GatewayEvents -----------------------------------------------------------------------------------
+
+    async def on_uplink(self, frame: UplinkFrame) -> None:
+        self._copies.inc()
+        if not self.dedup.add(frame):
+            self._late.inc()
+
+    async def on_stats(self, stats: GatewayStats) -> None:
+        return None  # the gateway backends feed GatewayHealth themselves
+
+    async def on_conn_state(self, state: GatewayConnState) -> None:
+        return None
+
+    async def on_tx_ack(self, ack: DownlinkTxAck) -> None:
+        try:
+            self.scheduler.on_tx_ack(ack)
+        except Exception:
+            log.exception("tx ack failed: gateway_id=%s downlink_id=%s", ack.gateway_id, ack.downlink_id)
+
+    # --- Transmitter (for the scheduler) ----------------------------------------------------------------
+
+    def reachable(self, gateway_id: str) -> bool:
+        return any(b.knows(gateway_id) for b in self._backends)
+
+    async def send(self, frame: DownlinkFrame) -> None:
+        for backend in self._backends:
+            if backend.knows(frame.gateway_id):
+                await backend.send_downlink(frame)
+                return
+        raise ConnectionError(f"no backend reaches gateway {frame.gateway_id}")
+
+    # --- API hooks ---------------------------------------------------------------------------------------
+
+    async def notify_queue(self, dev_eui: str) -> None:
+        """Called by the API after enqueueing: class C devices get the item at once, class A on next uplink."""
+        try:
+            session = self.sessions.for_dev_eui(dev_eui)
+            if session is None:
+                return
+            session.has_queue = True
+            if session.device_class == "C":
+                await self.downlinks.send_class_c(session)
+        except Exception:
+            log.exception("queue notification failed: dev_eui=%s", dev_eui)
+
+    def forget_device(self, dev_eui: str) -> None:
+        """Called by the API when a device is deleted, disabled or changed: reload on its next frame."""
+        self.sessions.forget(dev_eui)
+
+    def emit(self, event: DeviceEvent) -> None:
+        for sink in self._sinks:
+            try:
+                sink.submit(event)
+            except Exception:  # a sink must not raise; if one does, the others still get the event
+                log.exception("sink submit failed: sink=%s", getattr(sink, "name", "?"))
+
+    # --- the flow ----------------------------------------------------------------------------------------
+
+    def _on_collected(self, collected: CollectedUplink) -> None:
+        task = asyncio.get_running_loop().create_task(self._handle_collected(collected))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle_collected(self, collected: CollectedUplink) -> None:
+        first = collected.first
+        ctx: UplinkContext | None = None
+        try:
+            phy = parse_phy_payload(collected.phy_payload)
+            modulation = first.modulation
+            ctx = UplinkContext(
+                collected=collected, uplink_id=uuid.uuid4().hex, time=first.rx_info.time or datetime.now(UTC),
+                dr=dr_of(modulation), frequency=modulation.frequency,
+                airtime_ms=1000.0 * time_on_air_s(modulation, len(collected.phy_payload), crc=True),
+            )
+            if isinstance(phy, JoinRequest):
+                await self._handle_join(ctx, phy)
+            elif isinstance(phy, DataFrame) and phy.mtype in (MType.UNCONFIRMED_DATA_UP, MType.CONFIRMED_DATA_UP):
+                ctx.frame = phy
+                await self._handle_data(ctx)
+            else:
+                raise DropFrame("unsupported_mtype", phy.mtype.name)
+        except DropFrame as drop:
+            self._metrics.uplink_drops.labels(drop.reason).inc()
+            if ctx is not None and ctx.events:
+                self._emit_all(ctx)
+            log.debug("uplink dropped: reason=%s %s gateway_id=%s", drop.reason, drop.detail,
+                      first.rx_info.gateway_id)
+        except LoRaWANError as exc:
+            self._metrics.uplink_drops.labels("garbage").inc()
+            log.debug("garbage frame: %s gateway_id=%s", exc, first.rx_info.gateway_id)
+        except Exception:
+            self._metrics.uplink_drops.labels("error").inc()
+            session = ctx.session if ctx is not None else None
+            log.exception("uplink failed: dev_eui=%s gateway_id=%s uplink_id=%s",
+                          session.dev_eui if session else None, first.rx_info.gateway_id,
+                          ctx.uplink_id if ctx else first.rx_info.uplink_id)
+        finally:
+            self._metrics.uplink_latency.observe(time.monotonic() - collected.first_at)
+
+    async def _handle_data(self, ctx: UplinkContext) -> None:
+        self._data.handle(ctx)
+        if ctx.needs_downlink:
+            await self.downlinks.answer_uplink(ctx)
+        self._metrics.uplinks.labels("data").inc()
+        self._emit_all(ctx)
+
+    async def _handle_join(self, ctx: UplinkContext, request: JoinRequest) -> None:
+        result = await asyncio.to_thread(self._join.handle, request, ctx.collected.phy_payload, ctx.dr)
+        self.sessions.install(result.session)
+        await self.downlinks.send_join_accept(ctx.collected, result.join_accept, result.device)
+        self._metrics.uplinks.labels("join").inc()
+        self.emit(JoinEvent(time=ctx.time, device=result.device, dev_addr=result.session.dev_addr,
+                            rx=ctx.gateway_rx()))
+
+    def _emit_all(self, ctx: UplinkContext) -> None:
+        for event in ctx.events:
+            self.emit(event)
+
+
+def _family_lookup(codecs: CodecRegistry | None) -> Callable[[str | None], str | None]:
+    def family_of(codec_id: str | None) -> str | None:
+        if codecs is None or codec_id is None or codec_id not in codecs:
+            return None
+        return str(codecs.get(codec_id).manifest.family.value)
+
+    return family_of

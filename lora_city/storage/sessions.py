@@ -1,0 +1,316 @@
+"""Device sessions for the network server: an in-memory cache in front of ``device_sessions``, with write-behind.
+
+At thousands of uplinks a second, a database commit per uplink (for the frame counter) is too slow, so the
+network server owns its sessions in memory: loaded on first use (by DevAddr or DevEUI), mutated in place on the
+event loop, and flushed in batches (``flush()``; the server calls it every second and on shutdown). A crash loses
+at most one flush interval of counter updates. Keys are decrypted once when a session is loaded
+(``KeyVault``, context ``dev_eui.encode()`` as for the device's root keys).
+
+The server is the only writer of sessions; the API only reads them (``joined``, ``dev_addr``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from lora_city.sinks.events import DeviceInfo
+from lora_city.storage.db import SessionFactory, transaction
+from lora_city.storage.keys import KeyVault
+from lora_city.storage.models import (
+    Application,
+    Device,
+    DeviceProfile,
+    DeviceQueueItem,
+    DeviceSession,
+    Tenant,
+)
+from lora_city.uplink.adr import UplinkSample
+
+_UNKNOWN_TTL_S = 30.0  # a DevAddr nobody has: remembered this long so garbage cannot hammer the database
+_HISTORY_LEN = 20
+
+
+@dataclass(slots=True)
+class HeardBy:
+    """A gateway that heard the device's last uplink (class C downlinks go through the best one)."""
+
+    gateway_id: str
+    snr: float
+    rssi: float
+
+
+@dataclass(slots=True, eq=False)
+class NetworkSession:
+    """One active LoRaWAN session, keys in clear, counters and MAC state, and the device it belongs to."""
+
+    id: str
+    dev_addr: str
+    mac_version: str
+    f_nwk_s_int_key: bytes
+    s_nwk_s_int_key: bytes
+    nwk_s_enc_key: bytes
+    app_s_key: bytes
+    device: DeviceInfo
+    device_class: str = "A"
+    adr_enabled: bool = True
+    f_cnt_up: int = 0  # next expected (32-bit)
+    last_f_cnt_up: int | None = None
+    n_f_cnt_down: int = 0
+    a_f_cnt_down: int = 0
+    # MAC / radio state (persisted in device_sessions.state)
+    dr: int = 0
+    tx_power_index: int = 0
+    nb_trans: int = 1
+    rx1_dr_offset: int = 0
+    rx2_dr: int = 0
+    rx_delay: int = 1
+    adr_history: list[UplinkSample] = field(default_factory=list)
+    pending_link_adr: dict[str, int] | None = None  # the LinkADRReq we sent, applied when the device says yes
+    uplinks_since_status: int = 0
+    status_requested: bool = False
+    last_phy: bytes = b""  # last accepted PHYPayload: a retransmission repeats it exactly
+    transmissions: int = 0  # how many times the last frame has been seen (retransmission allowance)
+    heard_by: list[HeardBy] = field(default_factory=list)
+    last_uplink_dr: int = 0
+    last_uplink_frequency: int = 868_100_000
+    has_queue: bool = False  # the device's downlink queue may hold items (checked before touching the DB)
+    last_seen_at: datetime | None = None
+    dirty: bool = False
+
+    @property
+    def dev_eui(self) -> str:
+        return self.device.dev_eui
+
+    @property
+    def is_11(self) -> bool:
+        return self.mac_version.startswith("1.1")
+
+    def add_sample(self, sample: UplinkSample) -> None:
+        self.adr_history.append(sample)
+        if len(self.adr_history) > _HISTORY_LEN:
+            del self.adr_history[0]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "dr": self.dr, "tx_power_index": self.tx_power_index, "nb_trans": self.nb_trans,
+            "rx1_dr_offset": self.rx1_dr_offset, "rx2_dr": self.rx2_dr, "rx_delay": self.rx_delay,
+            "adr_history": [[s.f_cnt, s.max_snr, s.gateway_count] for s in self.adr_history],
+            "pending_link_adr": self.pending_link_adr, "uplinks_since_status": self.uplinks_since_status,
+            "status_requested": self.status_requested, "last_phy": self.last_phy.hex(),
+            "transmissions": self.transmissions,
+            "heard_by": [[h.gateway_id, h.snr, h.rssi] for h in self.heard_by],
+            "last_uplink_dr": self.last_uplink_dr, "last_uplink_frequency": self.last_uplink_frequency,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        for name in ("dr", "tx_power_index", "nb_trans", "rx1_dr_offset", "rx2_dr", "rx_delay",
+                     "uplinks_since_status", "status_requested", "transmissions", "last_uplink_dr",
+                     "last_uplink_frequency", "pending_link_adr"):
+            if name in state:
+                setattr(self, name, state[name])
+        self.adr_history = [UplinkSample(int(a), float(b), int(c)) for a, b, c in state.get("adr_history", [])]
+        self.last_phy = bytes.fromhex(state.get("last_phy", ""))
+        self.heard_by = [HeardBy(str(g), float(s), float(r)) for g, s, r in state.get("heard_by", [])]
+
+
+def device_info(session: Session, dev_eui: str, family_of: Callable[[str | None], str | None]) -> tuple[
+        DeviceInfo, Device, DeviceProfile | None] | None:
+    """The device's identity for events, or None when it does not exist or is disabled."""
+    row = session.execute(
+        select(Device, DeviceProfile, Tenant, Application)
+        .join(Tenant, Tenant.id == Device.tenant_id)
+        .outerjoin(DeviceProfile, DeviceProfile.id == Device.device_profile_id)
+        .outerjoin(Application, Application.id == Device.application_id)
+        .where(Device.dev_eui == dev_eui)
+    ).first()
+    if row is None or row[0].is_disabled:
+        return None
+    device, profile, tenant, app = row
+    codec_id = device.codec_id or (profile.codec_id if profile else None)
+    info = DeviceInfo(
+        dev_eui=device.dev_eui, tenant_id=tenant.id, tenant_name=tenant.name,
+        application_id=device.application_id, application_name=app.name if app else "",
+        device_name=device.name, device_profile_id=device.device_profile_id,
+        device_profile_name=profile.name if profile else "", codec_id=codec_id, family=family_of(codec_id),
+        is_critical=tenant.is_critical, tags={k: str(v) for k, v in (device.tags or {}).items()},
+    )
+    return info, device, profile
+
+
+class SessionStore:
+    def __init__(
+        self,
+        factory: SessionFactory,
+        vault: KeyVault,
+        *,
+        family_of: Callable[[str | None], str | None] = lambda _codec: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._factory = factory
+        self._vault = vault
+        self._family_of = family_of
+        self._clock = clock
+        self._by_addr: dict[str, list[NetworkSession]] = {}
+        self._by_eui: dict[str, NetworkSession] = {}
+        self._unknown: dict[str, float] = {}  # DevAddr -> until
+        self._addr_complete: set[str] = set()  # DevAddrs whose every active session is in memory
+
+    # --- lookups ---------------------------------------------------------------------------------------
+
+    def for_dev_addr(self, dev_addr: str) -> list[NetworkSession]:
+        """Active sessions sharing ``dev_addr`` (all loaded from the database on first use)."""
+        if dev_addr in self._addr_complete:
+            return self._by_addr.get(dev_addr, [])
+        until = self._unknown.get(dev_addr)
+        if until is not None and until > self._clock():
+            return []
+        with self._factory() as db:
+            rows = db.scalars(
+                select(DeviceSession).where(DeviceSession.dev_addr == dev_addr, DeviceSession.is_active)
+            ).all()
+            sessions = []
+            for row in rows:
+                known = self._by_eui.get(row.dev_eui)  # already in memory (newer than the row): keep ours
+                s = known if known is not None and known.id == row.id else self._materialise(db, row)
+                if s is not None:
+                    sessions.append(s)
+        if not sessions:
+            if len(self._unknown) > 100_000:
+                self._unknown.clear()
+            self._unknown[dev_addr] = self._clock() + _UNKNOWN_TTL_S
+            return []
+        for s in sessions:
+            self._index(s)
+        self._addr_complete.add(dev_addr)
+        return self._by_addr.get(dev_addr, [])
+
+    def for_dev_eui(self, dev_eui: str) -> NetworkSession | None:
+        cached = self._by_eui.get(dev_eui)
+        if cached is not None:
+            return cached
+        with self._factory() as db:
+            row = db.scalar(
+                select(DeviceSession).where(DeviceSession.dev_eui == dev_eui, DeviceSession.is_active)
+                .order_by(DeviceSession.created_at.desc())
+            )
+            session = self._materialise(db, row) if row is not None else None
+        if session is not None:
+            self._index(session)
+        return session
+
+    def cached(self) -> list[NetworkSession]:
+        return list(self._by_eui.values())
+
+    def forget(self, dev_eui: str) -> None:
+        """Drop a device's cached session (deleted or disabled by the API); the next lookup reloads."""
+        old = self._by_eui.pop(dev_eui, None)
+        if old is not None:
+            self._unindex(old)
+
+    # --- writes ----------------------------------------------------------------------------------------
+
+    def activate(self, db: Session, session: NetworkSession) -> None:
+        """Store a new session (after a join or ABP activation) in ``db``'s transaction, deactivating older ones.
+        Call ``install`` on the event loop once the transaction committed."""
+        db.execute(
+            update(DeviceSession).where(DeviceSession.dev_eui == session.dev_eui, DeviceSession.is_active)
+            .values(is_active=False)
+        )
+        ctx = session.dev_eui.encode()
+        enc = self._vault.encrypt
+        db.add(DeviceSession(
+            id=session.id, dev_eui=session.dev_eui, dev_addr=session.dev_addr, mac_version=session.mac_version,
+            f_nwk_s_int_key_enc=enc(session.f_nwk_s_int_key, context=ctx),
+            s_nwk_s_int_key_enc=enc(session.s_nwk_s_int_key, context=ctx),
+            nwk_s_enc_key_enc=enc(session.nwk_s_enc_key, context=ctx),
+            app_s_key_enc=enc(session.app_s_key, context=ctx),
+            f_cnt_up=session.f_cnt_up, last_f_cnt_up=session.last_f_cnt_up,
+            n_f_cnt_down=session.n_f_cnt_down, a_f_cnt_down=session.a_f_cnt_down,
+            is_active=True, state=session.state_dict(),
+        ))
+        db.execute(update(Device).where(Device.dev_eui == session.dev_eui).values(dev_addr=session.dev_addr))
+
+    def install(self, session: NetworkSession) -> None:
+        self.forget(session.dev_eui)
+        self._unknown.pop(session.dev_addr, None)
+        self._index(session)
+
+    def flush(self) -> int:
+        """Write every changed session's counters and state, and the devices' last-seen times. Returns the count."""
+        return self.write_rows(self.snapshot())
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Take the changed sessions' values (on the event loop); ``write_rows`` may then run in a worker thread."""
+        rows = []
+        for s in self._by_eui.values():
+            if s.dirty:
+                s.dirty = False
+                rows.append({
+                    "id": s.id, "dev_eui": s.dev_eui, "f_cnt_up": s.f_cnt_up, "last_f_cnt_up": s.last_f_cnt_up,
+                    "n_f_cnt_down": s.n_f_cnt_down, "a_f_cnt_down": s.a_f_cnt_down, "state": s.state_dict(),
+                    "last_seen_at": s.last_seen_at,
+                })
+        return rows
+
+    def write_rows(self, rows: list[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
+        now = datetime.now(UTC)
+        with transaction(self._factory) as db:
+            for r in rows:
+                db.execute(update(DeviceSession).where(DeviceSession.id == r["id"]).values(
+                    f_cnt_up=r["f_cnt_up"], last_f_cnt_up=r["last_f_cnt_up"], n_f_cnt_down=r["n_f_cnt_down"],
+                    a_f_cnt_down=r["a_f_cnt_down"], state=r["state"], updated_at=now,
+                ))
+                if r["last_seen_at"] is not None:
+                    db.execute(update(Device).where(Device.dev_eui == r["dev_eui"]).values(
+                        last_seen_at=r["last_seen_at"]))
+        return len(rows)
+
+    # --- internals -------------------------------------------------------------------------------------
+
+    def _materialise(self, db: Session, row: DeviceSession) -> NetworkSession | None:
+        found = device_info(db, row.dev_eui, self._family_of)
+        if found is None:
+            return None
+        info, device, profile = found
+        ctx = row.dev_eui.encode()
+        dec = self._vault.decrypt
+        session = NetworkSession(
+            id=row.id, dev_addr=row.dev_addr, mac_version=row.mac_version,
+            f_nwk_s_int_key=dec(row.f_nwk_s_int_key_enc, context=ctx),
+            s_nwk_s_int_key=dec(row.s_nwk_s_int_key_enc, context=ctx),
+            nwk_s_enc_key=dec(row.nwk_s_enc_key_enc, context=ctx),
+            app_s_key=dec(row.app_s_key_enc, context=ctx),
+            device=info,
+            device_class=(device.device_class or (profile.device_class if profile else None) or "A").upper(),
+            adr_enabled=profile.adr_enabled if profile else True,
+            f_cnt_up=row.f_cnt_up, last_f_cnt_up=row.last_f_cnt_up,
+            n_f_cnt_down=row.n_f_cnt_down, a_f_cnt_down=row.a_f_cnt_down,
+            last_seen_at=device.last_seen_at,
+        )
+        session.load_state(row.state or {})
+        session.has_queue = db.scalar(
+            select(DeviceQueueItem.id).where(DeviceQueueItem.dev_eui == row.dev_eui).limit(1)
+        ) is not None
+        return session
+
+    def _index(self, session: NetworkSession) -> None:
+        self._by_eui[session.dev_eui] = session
+        peers = self._by_addr.setdefault(session.dev_addr, [])
+        if session not in peers:
+            peers.append(session)
+
+    def _unindex(self, session: NetworkSession) -> None:
+        peers = self._by_addr.get(session.dev_addr)
+        if peers is not None:
+            peers[:] = [p for p in peers if p is not session]
+            if not peers:
+                del self._by_addr[session.dev_addr]

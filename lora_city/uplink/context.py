@@ -1,0 +1,55 @@
+"""The state one uplink carries through the pipeline (ChirpStack's ``uplink::data::Data`` struct, smaller)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lora_city.lorawan.frames import DataFrame
+from lora_city.lorawan.mac import MacCommand
+from lora_city.sinks.events import DeviceEvent, GatewayRx
+from lora_city.storage.device_queue import QueueItem
+from lora_city.storage.sessions import NetworkSession
+from lora_city.uplink.dedup import CollectedUplink
+
+
+@dataclass(slots=True)
+class UplinkContext:
+    collected: CollectedUplink
+    uplink_id: str
+    time: datetime  # reception time (UTC)
+    dr: int
+    frequency: int
+    airtime_ms: float
+    frame: DataFrame | None = None
+    session: NetworkSession | None = None
+    f_cnt: int = 0  # 32-bit
+    retransmission: bool = False
+    f_port: int | None = None
+    payload: bytes = b""  # decrypted FRMPayload (application data, or MAC commands on FPort 0)
+    mac_commands: list[MacCommand] = field(default_factory=list)  # what the device sent
+    mac_answers: list[MacCommand] = field(default_factory=list)  # what we send back
+    acked_item: QueueItem | None = None
+    events: list[DeviceEvent] = field(default_factory=list)  # emitted to the sinks at the end
+
+    @property
+    def confirmed(self) -> bool:
+        return self.frame is not None and self.frame.confirmed
+
+    @property
+    def needs_downlink(self) -> bool:
+        """Class A: answer when we must ACK, have MAC commands, the device asked (ADRACKReq), or data waits."""
+        frame, session = self.frame, self.session
+        if frame is None or session is None:
+            return False
+        return self.confirmed or bool(self.mac_answers) or frame.f_ctrl.adr_ack_req or session.has_queue
+
+    def gateway_rx(self) -> list[GatewayRx]:
+        return [
+            GatewayRx(
+                gateway_id=f.rx_info.gateway_id, rssi=f.rx_info.rssi, snr=f.rx_info.snr,
+                channel=f.rx_info.channel, time=f.rx_info.time, latitude=f.rx_info.latitude,
+                longitude=f.rx_info.longitude,
+            )
+            for f in self.collected.frames
+        ]

@@ -1,0 +1,95 @@
+"""Answers to the MAC commands a device sends, and the ones the server decides to send (LoRaWAN 1.0.4 §5).
+
+LinkCheckReq is answered with the demodulation margin of the best gateway and the number of gateways that heard
+the frame (§5.2); DeviceTimeReq with the GPS time of the uplink's reception (§5.11); DevStatusAns becomes a
+StatusEvent (§5.6: battery 0 = external power, 255 = cannot measure, 1..254 = level); a LinkADRAns with all
+three bits set means the device applied our LinkADRReq (§5.3), so the session takes the new values.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from lora_city.downlink.radio import required_snr
+from lora_city.lorawan.mac import MacCommand
+from lora_city.sinks.events import StatusEvent
+from lora_city.uplink.adr import decide
+from lora_city.uplink.context import UplinkContext
+
+log = logging.getLogger(__name__)
+
+GPS_EPOCH = datetime(1980, 1, 6, tzinfo=UTC)
+GPS_LEAP_SECONDS = 18  # GPS - UTC since 2017-01-01 (IERS Bulletin C: no leap second announced since)
+DEV_STATUS_EVERY = 100  # uplinks between two DevStatusReq (ChirpStack asks per a configured daily count)
+EU868_CH_MASK = 0x00FF  # the 3 default channels and the 5 CFList channels (RP002 §2.2.5)
+
+
+def gps_time(t: datetime) -> tuple[int, int]:
+    """(whole GPS seconds, fractional second in 1/256 s) for DeviceTimeAns."""
+    delta = (t - GPS_EPOCH).total_seconds() + GPS_LEAP_SECONDS
+    seconds = int(delta)
+    return seconds & 0xFFFFFFFF, min(255, int((delta - seconds) * 256))
+
+
+def answer_device_commands(ctx: UplinkContext) -> None:
+    session = ctx.session
+    assert session is not None
+    for cmd in ctx.mac_commands:
+        name = cmd.name
+        if name == "LinkCheckReq":
+            best = max(f.rx_info.snr for f in ctx.collected.frames)
+            margin = max(0, min(254, int(best - required_snr(ctx.dr))))
+            ctx.mac_answers.append(MacCommand("LinkCheckAns", {"margin": margin, "gw_cnt": len(ctx.collected.frames)}))
+        elif name == "DeviceTimeReq":
+            rx_time = next((f.rx_info.time for f in ctx.collected.frames if f.rx_info.time), None) or ctx.time
+            seconds, fraction = gps_time(rx_time)
+            ctx.mac_answers.append(MacCommand("DeviceTimeAns", {"seconds": seconds, "fractional_second": fraction}))
+        elif name == "DevStatusAns":
+            battery = int(cmd.fields.get("battery", 255))
+            session.status_requested = False
+            ctx.events.append(StatusEvent(
+                time=ctx.time, device=session.device, margin=int(cmd.fields.get("margin", 0)),
+                battery_level=None if battery in (0, 255) else round(battery / 254 * 100, 1),
+                external_power=battery == 0,
+            ))
+        elif name == "LinkADRAns":
+            pending = session.pending_link_adr
+            session.pending_link_adr = None
+            ok = all(cmd.fields.get(k) for k in ("channel_mask_ack", "data_rate_ack", "power_ack"))
+            if pending is not None and ok:
+                session.dr, session.tx_power_index = pending["dr"], pending["tx_power_index"]
+                session.nb_trans = pending["nb_trans"]
+        # Other answers (RXParamSetupAns, DutyCycleAns …) acknowledge requests this server does not send.
+
+
+def request_link_adr(ctx: UplinkContext) -> None:
+    """Run the ADR engine on the session's history; ask the device to change when it should (§5.3)."""
+    session, frame = ctx.session, ctx.frame
+    assert session is not None and frame is not None
+    if not (frame.f_ctrl.adr and session.adr_enabled) or session.pending_link_adr is not None:
+        return
+    # The device tells us its current DR by using it; power and NbTrans we know from what it accepted.
+    session.dr = ctx.dr
+    decision = decide(session.adr_history, ctx.dr, session.tx_power_index, session.nb_trans)
+    if not decision.differs(ctx.dr, session.tx_power_index, session.nb_trans):
+        return
+    session.pending_link_adr = {"dr": decision.dr, "tx_power_index": decision.tx_power_index,
+                                "nb_trans": decision.nb_trans}
+    ctx.mac_answers.append(MacCommand("LinkADRReq", {
+        "data_rate": decision.dr, "tx_power": decision.tx_power_index, "ch_mask": EU868_CH_MASK,
+        "ch_mask_cntl": 0, "nb_trans": decision.nb_trans,
+    }))
+
+
+def request_dev_status(ctx: UplinkContext) -> None:
+    """Ask for battery and margin on the first uplink of a session and every DEV_STATUS_EVERY uplinks after."""
+    session = ctx.session
+    assert session is not None
+    session.uplinks_since_status += 1
+    if session.status_requested and session.uplinks_since_status < DEV_STATUS_EVERY:
+        return
+    if session.uplinks_since_status == 1 or session.uplinks_since_status >= DEV_STATUS_EVERY:
+        session.uplinks_since_status = 1
+        session.status_requested = True
+        ctx.mac_answers.append(MacCommand("DevStatusReq"))
