@@ -1,0 +1,166 @@
+"""Device events in ChirpStack v4's integration JSON (``integration.proto`` as JSON: camelCase names, base64
+``data``, RFC 3339 times, enums by name), so MQTT and webhook consumers written for ChirpStack work unchanged.
+
+Only fields that exist in ChirpStack's messages are emitted (the tests parse every body back into the
+``chirpstack_api`` protobuf messages, which refuses unknown fields). A log code we have and ChirpStack has not
+(e.g. ``QUOTA``) is sent as ``UNKNOWN`` with our code in ``context.code``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from lora_city.sinks.events import (
+    AckEvent,
+    DeviceEvent,
+    DeviceInfo,
+    GatewayRx,
+    JoinEvent,
+    LogEvent,
+    StatusEvent,
+    TxAckEvent,
+    UplinkEvent,
+)
+
+CHIRPSTACK_LOG_CODES = frozenset({
+    "UNKNOWN", "DOWNLINK_PAYLOAD_SIZE", "UPLINK_CODEC", "DOWNLINK_CODEC", "OTAA", "UPLINK_F_CNT_RESET",
+    "UPLINK_MIC", "UPLINK_F_CNT_RETRANSMISSION", "DOWNLINK_GATEWAY", "RELAY_NEW_END_DEVICE", "F_CNT_DOWN",
+    "EXPIRED",
+})
+LOG_LEVELS = frozenset({"INFO", "WARNING", "ERROR"})
+
+
+def event_kind(event: DeviceEvent) -> str:
+    """The last segment of ChirpStack's topic ``application/{id}/device/{dev_eui}/event/{kind}``."""
+    match event:
+        case UplinkEvent():
+            return "up"
+        case JoinEvent():
+            return "join"
+        case AckEvent():
+            return "ack"
+        case TxAckEvent():
+            return "txack"
+        case StatusEvent():
+            return "status"
+        case LogEvent():
+            return "log"
+    raise TypeError(f"not a device event: {type(event).__name__}")
+
+
+def rfc3339(time: datetime) -> str:
+    return time.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def device_info(device: DeviceInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "tenantId": device.tenant_id,
+        "tenantName": device.tenant_name,
+        "applicationId": device.application_id or "",
+        "applicationName": device.application_name,
+        "deviceProfileId": device.device_profile_id or "",
+        "deviceProfileName": device.device_profile_name,
+        "deviceName": device.device_name,
+        "devEui": device.dev_eui,
+    }
+    if device.tags:
+        out["tags"] = dict(device.tags)
+    return out
+
+
+def _rx_info(rx: GatewayRx) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "gatewayId": rx.gateway_id,
+        "rssi": round(rx.rssi),  # int32 in gw.UplinkRxInfo
+        "snr": rx.snr,
+        "channel": rx.channel,
+    }
+    if rx.time is not None:
+        out["gwTime"] = rfc3339(rx.time)
+    if rx.latitude is not None and rx.longitude is not None:
+        out["location"] = {"latitude": rx.latitude, "longitude": rx.longitude}
+    return out
+
+
+def _json_safe(value: Any) -> Any:
+    """The codec's object as a google.protobuf.Struct can hold it: NaN/Inf become null, bytes become base64."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def to_chirpstack(event: DeviceEvent) -> dict[str, Any]:
+    base: dict[str, Any] = {"time": rfc3339(event.time), "deviceInfo": device_info(event.device)}
+    match event:
+        case UplinkEvent():
+            base.update(
+                deduplicationId=event.uplink_id,
+                devAddr=event.dev_addr,
+                adr=event.adr,
+                dr=event.dr,
+                fCnt=event.f_cnt,
+                confirmed=event.confirmed,
+                data=base64.b64encode(event.payload).decode(),
+                rxInfo=[_rx_info(rx) for rx in event.rx],
+                txInfo={
+                    "frequency": event.frequency,
+                    "modulation": {
+                        "lora": {
+                            "bandwidth": event.bandwidth,
+                            "spreadingFactor": event.spreading_factor,
+                            "codeRate": "CR_4_5",  # LoRaWAN regional parameters fix 4/5 for uplinks
+                        }
+                    },
+                },
+            )
+            if event.f_port is not None:
+                base["fPort"] = event.f_port
+            if event.data is not None:
+                base["object"] = _json_safe(event.data)
+        case JoinEvent():
+            base["devAddr"] = event.dev_addr
+        case AckEvent():
+            base.update(queueItemId=event.queue_item_id, acknowledged=event.acknowledged, fCntDown=event.f_cnt_down)
+        case TxAckEvent():
+            base.update(downlinkId=event.downlink_id, fCntDown=event.f_cnt_down, gatewayId=event.gateway_id)
+            if event.queue_item_id:
+                base["queueItemId"] = event.queue_item_id
+        case StatusEvent():
+            base.update(
+                margin=event.margin,
+                externalPowerSource=event.external_power,
+                batteryLevelUnavailable=event.battery_level is None,
+                batteryLevel=event.battery_level if event.battery_level is not None else 0.0,
+            )
+        case LogEvent():
+            context = dict(event.context)
+            code = event.code if event.code in CHIRPSTACK_LOG_CODES else "UNKNOWN"
+            if code != event.code:
+                context["code"] = event.code
+            base.update(
+                level=event.level if event.level in LOG_LEVELS else "INFO",
+                code=code,
+                description=event.description,
+                context=context,
+            )
+    return base
+
+
+def to_json_bytes(event: DeviceEvent) -> bytes:
+    return json.dumps(to_chirpstack(event), separators=(",", ":")).encode()
+
+
+def topic(event: DeviceEvent) -> str:
+    """ChirpStack v4's MQTT topic; an event of a device without an application goes under ``_`` ."""
+    app = event.device.application_id or "_"
+    return f"application/{app}/device/{event.device.dev_eui}/event/{event_kind(event)}"

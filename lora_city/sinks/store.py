@@ -1,0 +1,159 @@
+"""The embedded readings store sink: every uplink as a ``readings`` row, every other device event as an
+``events`` row, in the product's SQL database. Always on: it is the source of the API's readings and the
+portal's charts.
+
+Writes are batched (up to ``batch_size`` events or every ``flush_interval_s``) in one transaction on the sink's
+own thread, never a commit per uplink. ``uplink_id`` is unique and inserted with ON CONFLICT DO NOTHING, so a
+replayed uplink is a no-op. A failed commit (database restarting) keeps the batch in memory and retries it with
+backoff; the radio side never waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from lora_city.metrics import Metrics
+from lora_city.sinks.chirpstack_json import event_kind, to_chirpstack
+from lora_city.sinks.events import DeviceEvent, JoinEvent, TxAckEvent, UplinkEvent
+from lora_city.storage.db import SessionFactory, transaction
+from lora_city.storage.models import Event, Reading
+
+log = logging.getLogger(__name__)
+
+
+def reading_row(event: UplinkEvent) -> dict[str, Any]:
+    d = event.device
+    return {
+        "uplink_id": event.uplink_id,
+        "dev_eui": d.dev_eui,
+        "tenant_id": d.tenant_id,
+        "application_id": d.application_id,
+        "family": d.family,
+        "codec_id": d.codec_id,
+        "time": event.time,
+        "f_cnt": event.f_cnt,
+        "f_port": event.f_port,
+        "payload": event.payload,
+        "data": to_chirpstack(event).get("object"),  # JSON-safe copy of the codec's object
+        "measurements": {k: {"value": v, "unit": u} for k, (v, u) in event.measurements.items()},
+        "rx": [{"gateway_id": rx.gateway_id, "rssi": rx.rssi, "snr": rx.snr, "channel": rx.channel} for rx in event.rx],
+        "tx": {
+            "frequency": event.frequency, "spreading_factor": event.spreading_factor, "bandwidth": event.bandwidth,
+            "dr": event.dr, "airtime_ms": event.airtime_ms, "phy_size": event.phy_size, "copies": event.copies,
+        },
+    }
+
+
+def event_row(event: DeviceEvent) -> dict[str, Any]:
+    gateway_id: str | None = None
+    if isinstance(event, TxAckEvent):
+        gateway_id = event.gateway_id
+    elif isinstance(event, JoinEvent) and event.rx:
+        gateway_id = max(event.rx, key=lambda rx: rx.snr).gateway_id
+    return {
+        "tenant_id": event.device.tenant_id,
+        "dev_eui": event.device.dev_eui,
+        "gateway_id": gateway_id,
+        "kind": event_kind(event),
+        "time": event.time,
+        "body": to_chirpstack(event),
+    }
+
+
+def write_batch(session: Session, events: list[DeviceEvent]) -> None:
+    readings = [reading_row(e) for e in events if isinstance(e, UplinkEvent)]
+    others = [event_row(e) for e in events if not isinstance(e, UplinkEvent)]
+    if readings:
+        dialect = session.get_bind().dialect.name
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(dialect_insert(Reading).on_conflict_do_nothing(index_elements=["uplink_id"]), readings)
+    if others:
+        session.execute(insert(Event), others)
+
+
+class ReadingStoreSink:
+    name = "store"
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        metrics: Metrics,
+        *,
+        batch_size: int = 1000,
+        flush_interval_s: float = 0.2,
+        queue_size: int = 200_000,
+        on_committed: Callable[[int], None] | None = None,
+    ) -> None:
+        self._factory = session_factory
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._flush_interval_s = flush_interval_s
+        self._queue_size = queue_size
+        self._on_committed = on_committed  # told how many events each commit made durable
+        self._queue: deque[DeviceEvent] = deque()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.written = 0
+        self.dropped = 0
+
+    async def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sink-store", daemon=True)
+        self._thread.start()
+
+    def submit(self, event: DeviceEvent) -> None:
+        if len(self._queue) >= self._queue_size:
+            self.dropped += 1
+            self._metrics.sink_errors.labels(self.name).inc()
+            return
+        self._queue.append(event)
+        if len(self._queue) >= self._batch_size:
+            self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 30.0)
+
+    def _run(self) -> None:
+        batch: list[DeviceEvent] = []
+        delay = 0.1
+        while True:
+            stopping = self._stopping
+            while self._queue and len(batch) < self._batch_size:
+                batch.append(self._queue.popleft())
+            if batch:
+                try:
+                    with transaction(self._factory) as s:
+                        write_batch(s, batch)
+                except Exception:
+                    log.exception("sink store: writing %d event(s) failed, retrying in %.1fs", len(batch), delay)
+                    self._metrics.sink_errors.labels(self.name).inc()
+                    time.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+                    if stopping and delay >= 10.0:
+                        return  # the database stays down at shutdown: nothing more we can do
+                    continue
+                delay = 0.1
+                self.written += len(batch)
+                if self._on_committed is not None:
+                    self._on_committed(len(batch))
+                batch = []
+            self._metrics.sink_queue_depth.labels(self.name).set(len(self._queue))
+            if self._queue:
+                continue
+            if stopping:
+                return
+            self._wake.wait(self._flush_interval_s)
+            self._wake.clear()

@@ -1,0 +1,59 @@
+"""The embedded readings store on SQLite and PostgreSQL: batched writes, idempotent replays, event rows."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from lora_city.metrics import Metrics
+from lora_city.sinks.events import AckEvent, JoinEvent, LogEvent, StatusEvent, TxAckEvent
+from lora_city.sinks.store import ReadingStoreSink
+from lora_city.storage.db import SessionFactory
+from lora_city.storage.models import Event, Reading
+from tests.unit.sinks.factories import T0, device, uplink
+
+pytestmark = pytest.mark.integration
+
+
+def test_readings_and_events_are_written_in_batches_and_replays_are_no_ops(db_factory: SessionFactory) -> None:
+    commits: list[int] = []
+    dev = device()
+    others = [
+        JoinEvent(T0, dev, "01020304", uplink(0).rx),
+        AckEvent(T0, dev, "q-1", True, 4),
+        TxAckEvent(T0, dev, 9, "0016c001ff10a235", "OK", 4, "q-1", 61.7, 14),
+        StatusEvent(T0, dev, 7, 80.0, False),
+        LogEvent(T0, dev, "ERROR", "UPLINK_CODEC", "bad payload"),
+    ]
+
+    async def run() -> None:
+        sink = ReadingStoreSink(db_factory, Metrics(), batch_size=100, on_committed=commits.append)
+        await sink.start()
+        for n in range(250):
+            sink.submit(uplink(n))
+        for e in others:
+            sink.submit(e)
+        for n in range(100, 150):  # a replay of uplinks already stored
+            sink.submit(uplink(n))
+        await sink.stop()
+
+    asyncio.run(run())
+    assert sum(commits) == 305
+    assert len(commits) <= 10  # batched, not a commit per event
+    with db_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Reading)) == 250
+        r = s.scalars(select(Reading).where(Reading.f_cnt == 7)).one()
+        assert r.uplink_id == uplink(7).uplink_id
+        assert r.measurements == {"volume": {"value": 19.5, "unit": "m3"}, "leak": {"value": False, "unit": None}}
+        assert r.payload == bytes([1, 2, 7])
+        assert r.family == "water" and r.tenant_id == "tenant-a" and r.codec_id == "netvox-r718h"
+        assert r.rx[0]["rssi"] == -97.0 and r.tx["spreading_factor"] == 9
+        assert r.time == T0.replace(second=7) or r.time.replace(tzinfo=None) == T0.replace(second=7, tzinfo=None)
+        kinds = {e.kind: e for e in s.scalars(select(Event))}
+        assert set(kinds) == {"join", "ack", "txack", "status", "log"}
+        assert kinds["txack"].gateway_id == "0016c001ff10a235"
+        assert kinds["join"].gateway_id == "0016c001ff10a235"  # best SNR
+        assert kinds["log"].body["code"] == "UPLINK_CODEC"
+        assert kinds["status"].body["batteryLevel"] == 80.0

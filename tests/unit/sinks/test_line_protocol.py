@@ -1,0 +1,57 @@
+from datetime import UTC, datetime
+
+from lora_city.sinks.line_protocol import (
+    escape_key,
+    escape_measurement,
+    format_field_value,
+    format_uplink,
+    measurement_for,
+    timestamp_ns,
+)
+from tests.unit.sinks.factories import device, uplink
+
+
+def test_escaping_follows_the_line_protocol_reference() -> None:
+    assert escape_key("a b,c=d") == "a\\ b\\,c\\=d"
+    assert escape_key("back\\slash") == "back\\\\slash"
+    assert escape_key("two\nlines") == "two lines"
+    assert escape_measurement("a b,c=d") == "a\\ b\\,c=d"
+    assert format_field_value('say "hi" \\') == '"say \\"hi\\" \\\\"'
+    assert format_field_value(True) == "true"
+    assert format_field_value(3) == "3i"
+    assert format_field_value(2.5) == "2.5"
+    assert format_field_value(float("nan")) is None
+
+
+def test_timestamp_is_exact_nanoseconds() -> None:
+    t = datetime(2026, 11, 22, 1, 2, 3, 999999, tzinfo=UTC)
+    assert timestamp_ns(t) == 1_795_309_323_999_999_000
+    assert timestamp_ns(datetime(1970, 1, 1, tzinfo=UTC)) == 0
+
+
+def test_uplink_line_has_family_tags_measurements_and_radio_fields() -> None:
+    line = format_uplink(uplink(7))
+    head, fields, ts = line.split(" ")
+    assert head == "water,application=app-1,codec=netvox-r718h,dev_eui=70b3d57ed0000001,family=water,tenant=tenant-a"
+    assert fields.split(",") == [
+        "volume=19.5", "leak=false", "rssi=-97.0", "snr=4.5", "spreading_factor=9i", "gateway_count=2i", "f_cnt=7i",
+    ]
+    assert int(ts) == timestamp_ns(uplink(7).time)
+
+
+def test_unknown_family_goes_to_other_and_empty_tags_are_left_out() -> None:
+    assert measurement_for(None) == "other"
+    assert measurement_for("gas") == "other"
+    line = format_uplink(uplink(1, device(family=None, application_id=None)))
+    assert line.startswith("other,codec=netvox-r718h,dev_eui=")
+    assert "application=" not in line
+
+
+def test_integer_measurements_are_written_as_floats_and_non_finite_left_out() -> None:
+    line = format_uplink(uplink(1, measurements={"count": (3, None), "bad": (float("inf"), None)}))
+    assert " count=3.0," in line
+    assert "bad=" not in line
+
+
+def test_same_uplink_formats_identically_for_idempotent_replays() -> None:
+    assert format_uplink(uplink(5)) == format_uplink(uplink(5))
