@@ -10,6 +10,7 @@ Pure and in memory; the backends feed it, the server reads and persists it. Onli
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,6 +104,12 @@ class GatewayHealth:
             if was and not s.online:
                 went_offline.append(s.gateway_id)
         return went_offline
+
+    async def watch(self, interval_s: float = 5.0) -> None:
+        """Run ``check()`` every ``interval_s`` until cancelled (the server starts it as a task)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            self.check()
 
     def status(self, gateway_id: str) -> GatewayStatus | None:
         return self._gateways.get(gateway_id)

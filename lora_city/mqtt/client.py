@@ -70,7 +70,11 @@ def _parse_url(url: str) -> _Endpoint:
 
 class MqttClient:
     """Connect, subscribe, publish, close. Received messages go to ``on_message`` (awaited in order, on the
-    reader task, so a slow handler applies backpressure) or, without a handler, to ``messages()``."""
+    reader task, so a slow handler applies backpressure) or, without a handler, to ``messages()``.
+
+    Because the handler runs on the reader task, it must not await anything this client only finishes when a
+    reply is read (a QoS 1 publish, a subscribe): that would wait forever. QoS 0 publishes are fine.
+    """
 
     def __init__(
         self,
@@ -99,6 +103,7 @@ class MqttClient:
         self._inflight: dict[int, bytes] = {}  # unacknowledged QoS 1 publishes, resent with DUP on reconnect
         self._next_id = 0
         self._writer: asyncio.StreamWriter | None = None
+        self._last_rx = 0.0  # loop time of the last bytes from the broker
         self._connected = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
@@ -285,19 +290,28 @@ class MqttClient:
         return done
 
     async def _keepalive(self, writer: asyncio.StreamWriter) -> None:
-        # PINGREQ at half the keep-alive keeps the broker from dropping us (section 3.1.2.10); a dead broker
-        # is noticed when the write fails or the socket reports the loss to the reader.
+        # PINGREQ at half the keep-alive keeps the broker from dropping us (section 3.1.2.10). A broker that
+        # went silent for 1.5 keep-alives (half-open TCP, no RST ever comes) is dropped so we reconnect.
+        loop = asyncio.get_running_loop()
+        self._last_rx = loop.time()
         while True:
             await asyncio.sleep(self._keepalive_s / 2)
+            if loop.time() - self._last_rx > self._keepalive_s * 1.5:
+                log.warning("MQTT broker %s:%s silent for %.0f s; reconnecting",
+                            self._endpoint.host, self._endpoint.port, loop.time() - self._last_rx)
+                writer.transport.abort()
+                return
             writer.write(p.PINGREQ_PACKET)
 
     async def _read_loop(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         handler = self._on_message
+        loop = asyncio.get_running_loop()
         buf = bytearray()
         while True:
             data = await reader.read(262144)
             if not data:
                 raise ConnectionResetError("broker closed the connection")
+            self._last_rx = loop.time()
             buf += data
             packets, used = p.split_packets(buf)
             del buf[:used]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -123,5 +125,27 @@ def test_reconnects_and_resubscribes_after_broker_restart(private_broker: svc.Se
         finally:
             await pub.close()
             await sub.close()
+
+    asyncio.run(run())
+
+
+def test_silent_broker_is_dropped_and_reconnected(private_broker: svc.Service) -> None:
+    """A frozen broker (SIGSTOP: the TCP connection stays up, nothing answers) is detected by the keep-alive."""
+
+    async def run() -> None:
+        client = MqttClient(private_broker.url, keepalive_s=1, connect_timeout_s=1,
+                            reconnect_min_s=0.05, reconnect_max_s=0.2)
+        await client.connect()
+        assert private_broker.proc is not None
+        pid = private_broker.proc.pid
+        try:
+            os.kill(pid, signal.SIGSTOP)
+            await wait_until(lambda: not client.connected, timeout=5)
+            os.kill(pid, signal.SIGCONT)
+            await asyncio.wait_for(client.wait_connected(), 10)
+            assert client.connected
+        finally:
+            os.kill(pid, signal.SIGCONT)
+            await client.close()
 
     asyncio.run(run())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from lora_city.gateway.frames import DownlinkTxAck, GatewayConnState, GatewayStats, Transport
 from lora_city.gateway.health import GatewayHealth
 from lora_city.metrics import Metrics
@@ -80,3 +82,21 @@ def test_bad_frames_do_not_count_as_being_seen() -> None:
     health = GatewayHealth(clock=Clock())
     health.on_bad_frame(GW)
     assert not health.is_online(GW)
+
+
+def test_watch_applies_the_silence_rule_periodically() -> None:
+    async def run() -> None:
+        clock = Clock()
+        health = GatewayHealth(clock=clock, offline_after_s=30)
+        health.on_keepalive(GW)
+        task = asyncio.create_task(health.watch(interval_s=0.01))
+        clock.now += 31
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if not health.is_online(GW) and health.online_count() == 0:
+                break
+        task.cancel()
+        status = health.status(GW)
+        assert status is not None and not status.online
+
+    asyncio.run(run())
