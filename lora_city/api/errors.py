@@ -41,8 +41,13 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-def _response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+def _response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, details: Any = None,
+) -> JSONResponse:
+    body = error_body(code, message)
+    if details is not None:
+        body["error"]["details"] = details
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _product_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -51,7 +56,7 @@ async def _product_error(_request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("request failed: %s", exc.message)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return _response(status, exc.code, exc.message, headers)
+    return _response(status, exc.code, exc.message, headers, getattr(exc, "details", None))
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -81,12 +86,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
 
-
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {"error": {
-        "type": "object", "required": ["code", "message"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-    }},
-}

@@ -23,6 +23,8 @@ class Out(BaseModel):
 class ErrorDetail(BaseModel):
     code: str
     message: str
+    details: list[dict[str, Any]] | None = Field(
+        default=None, description="Per-item problems, e.g. every bad CSV row with its line and reason")
 
 
 class ErrorBody(BaseModel):
@@ -193,3 +195,8 @@ def queue_item_out(item: Any) -> QueueItemOut:
         id=item.id, dev_eui=item.dev_eui, f_port=item.f_port, data_hex=item.payload.hex(),
         confirmed=item.confirmed, is_pending=item.is_pending, retries=item.retries, created_at=item.created_at,
     )
+
+
+class ImportOut(BaseModel):
+    imported: int
+    dry_run: bool

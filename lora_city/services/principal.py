@@ -42,6 +42,9 @@ class Perm(StrEnum):
     ASSETS_READ = "assets:read"
     ONBOARDING = "onboarding"
     OVERVIEW_READ = "overview:read"
+    ALERTS_READ = "alerts:read"
+    ALERTS_WRITE = "alerts:write"
+    FEED_ADMIN = "feed:admin"  # the supervision feed's subscriptions: the directorate only
 
 
 _READ = {p for p in Perm if p.value.endswith(":read")} - {Perm.KEYS_READ}
@@ -53,7 +56,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         {Perm.ONBOARDING, Perm.DEVICES_READ, Perm.GATEWAYS_READ, Perm.PROFILES_READ, Perm.ASSETS_READ}
     ),
     # A lessee company installs its own devices too, hence onboarding within its tenant.
-    Role.TENANT_ADMIN: frozenset(Perm) - {Perm.TENANTS_WRITE},
+    Role.TENANT_ADMIN: frozenset(Perm) - {Perm.TENANTS_WRITE, Perm.FEED_ADMIN},
     Role.TENANT_VIEWER: frozenset(_READ),
 }
 

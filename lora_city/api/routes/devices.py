@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from lora_city.api.deps import ContextDep, CurrentPrincipal, NowDep, SessionDep
 from lora_city.api.schemas import (
@@ -15,14 +15,16 @@ from lora_city.api.schemas import (
     EventOut,
     EventPage,
     Flushed,
+    ImportOut,
     QueueItemOut,
     ReadingOut,
     ReadingPage,
     device_out,
     queue_item_out,
 )
-from lora_city.services import activation, devices, queue, readings
+from lora_city.services import activation, device_import, devices, queue, readings
 from lora_city.services.activation import AbpActivation
+from lora_city.services.device_import import decode_csv
 from lora_city.services.devices import DeviceCreate, DeviceFields
 from lora_city.services.queue import QueueItemCreate
 from lora_city.services.readings import TimeRange
@@ -40,6 +42,19 @@ def create_device(
 ) -> DeviceOut:
     device = devices.register_device(session, principal, ctx.vault, body, codecs=ctx.codecs, now=now)
     return device_out(devices.get_device(session, principal, device.dev_eui))
+
+
+@router.post("/import")
+def import_devices(
+    ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep,
+    file: Annotated[UploadFile, File(description="CSV with a header row (see the CLI's `lora-city import`)")],
+    tenant_id: str | None = None, dry_run: bool = False,
+) -> ImportOut:
+    """All or nothing: any bad row rejects the file (422 ``import_rejected``, every bad line in ``details``)."""
+    text = decode_csv(file.file.read())
+    result = device_import.import_devices(session, principal, ctx.vault, device_import.import_text(text),
+                                          codecs=ctx.codecs, tenant_id=tenant_id, dry_run=dry_run, now=now)
+    return ImportOut(imported=result.imported, dry_run=result.dry_run)
 
 
 @router.get("")

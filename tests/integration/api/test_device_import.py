@@ -1,0 +1,88 @@
+"""Bulk CSV import: 10,000 rows, every bad row reported with its line, all or nothing; and the CLI form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from lora_city.cli.main import app as cli
+from lora_city.storage.models import Device, DeviceKeys
+from tests.integration.api.conftest import Api
+
+KEY = "2b7e151628aed2a6abf7158809cf4f3c"
+
+
+def csv_rows(n: int, start: int = 0) -> str:
+    lines = ["dev_eui,name,join_eui,app_key,device_class,latitude,longitude"]
+    lines += [f"{i:016x},meter {i},70b3d57ed0000000,{KEY},A,48.85,2.35" for i in range(start, start + n)]
+    return "\n".join(lines) + "\n"
+
+
+def _count(api: Api, model: type) -> int:
+    with api.factory() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_ten_thousand_rows(api: Api) -> None:
+    r = api.call("POST", "/devices/import", files={"file": ("d.csv", csv_rows(10_000), "text/csv")}, expect=200)
+    assert r.json() == {"imported": 10_000, "dry_run": False}
+    assert _count(api, Device) == 10_000 and _count(api, DeviceKeys) == 10_000
+    with api.factory() as s:
+        keys = s.get(DeviceKeys, f"{1234:016x}")
+        assert keys is not None
+        assert api.vault.decrypt(keys.app_key_enc, context=f"{1234:016x}".encode()).hex() == KEY
+    listed = api.call("GET", "/devices", params={"limit": 1000, "after": f"{9499:016x}"}, expect=200).json()
+    assert len(listed["items"]) == 500 and listed["next_after"] is None
+
+
+def test_every_bad_row_reported_and_nothing_imported(api: Api) -> None:
+    api.call("POST", "/devices", json={"dev_eui": f"{7:016x}", "name": "already"}, expect=201)
+    text = csv_rows(5) + "\n".join([
+        "zz,bad eui,,,,,",
+        f"{100:016x},,,,,,",
+        f"{101:016x},bad key,,1234,,,",
+        f"{102:016x},bad class,,,B,,",
+        f"{103:016x},bad lat,,,,91,",
+        f"{1:016x},repeat,,,,,",
+        f"{7:016x},exists,,,,,",
+        f"{104:016x},extra,,,,,,surplus",
+    ]) + "\n"
+    r = api.call("POST", "/devices/import", files={"file": ("d.csv", text, "text/csv")}, expect=422).json()
+    assert r["error"]["code"] == "import_rejected"
+    lines = {d["line"]: d["reason"] for d in r["error"]["details"]}
+    assert sorted(lines) == [7, 8, 9, 10, 11, 12, 13, 14]
+    assert "dev_eui" in lines[7] and "name" in lines[8] and "app_key" in lines[9] and "device_class" in lines[10]
+    assert "latitude" in lines[11] and "line 3" in lines[12] and "already registered" in lines[13]
+    assert "more fields" in lines[14]
+    assert _count(api, Device) == 1  # only the one registered before
+
+
+def test_header_problems_and_dry_run(api: Api) -> None:
+    r = api.call("POST", "/devices/import", files={"file": ("d.csv", "name,colour\nx,red\n", "text/csv")},
+                 expect=422).json()
+    assert r["error"]["details"][0]["line"] == 1 and "dev_eui" in r["error"]["details"][0]["reason"]
+    r = api.call("POST", "/devices/import", params={"dry_run": True},
+                 files={"file": ("d.csv", csv_rows(3), "text/csv")}, expect=200).json()
+    assert r == {"imported": 3, "dry_run": True} and _count(api, Device) == 0
+    r = api.call("POST", "/devices/import", files={"file": ("d.csv", b"\xff\xfe", "text/csv")}, expect=422)
+    assert r.json()["error"]["code"] == "invalid_encoding"
+
+
+def test_cli_import_devices_csv(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {"LORA_CITY_DATABASE_URL": url, "LORA_CITY_SECRET_KEY": "s"}
+    good = tmp_path / "devices.csv"
+    good.write_text(csv_rows(50))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["import", str(good)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "imported 50 devices" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text(csv_rows(2, start=100) + "nothex,x,,,,,\n")
+    result = runner.invoke(cli, ["import", "devices", str(bad)], env=env)
+    assert result.exit_code == 1
+    assert f"{bad}:4: dev_eui must be 16 hex digits" in result.output.replace("\n", "")
+    result = runner.invoke(cli, ["import", str(good)], env=env)  # all 50 exist now
+    assert result.exit_code == 1 and "already registered" in result.output
