@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Redis (scale-out); None keeps all shared state in process
     redis_url: str | None = None
 
+    # Web portal map: tile URL template (e.g. an OpenStreetMap server); None draws gateways on a plain background
+    map_tile_url: str | None = None
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = False
