@@ -93,18 +93,17 @@ def tmst_from_context(context: bytes) -> int:
 
 
 def _parse_time(value: Any) -> datetime | None:
+    """rxpk ``time`` (ISO 8601, possibly with nanoseconds) or stat ``time`` (``2014-01-12 08:59:28 GMT``)."""
     if not isinstance(value, str):
         return None
-    text = value.replace("Z", "+00:00")
-    # Some forwarders write nanoseconds; datetime keeps microseconds.
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
-    for parse in (datetime.fromisoformat, lambda t: datetime.strptime(t, "%Y-%m-%d %H:%M:%S %Z")):
+    try:
+        dt = datetime.fromisoformat(value)  # Python 3.11 reads "Z" and truncates extra fraction digits
+    except ValueError:
         try:
-            dt = parse(text)
+            dt = datetime.strptime(value, "%Y-%m-%d %H:%M:%S %Z")
         except ValueError:
-            continue
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    return None
+            return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def parse_datr(datr: Any) -> tuple[int, int]:
