@@ -60,6 +60,10 @@ class AlertEngine:
     def remove_rule(self, rule_id: str) -> None:
         self._rules.pop(rule_id, None)
 
+    def set_rules(self, rules: Iterable[Rule]) -> None:
+        """Replace the rules (after an edit through the API) keeping the open alerts and histories."""
+        self._rules = {rule.id: rule for rule in rules}
+
     def restore_open(self, cause: str, level: str | None, severity: Severity) -> None:
         """Rebuild state from stored open alerts at start-up, so a restart does not raise them again."""
         rule = self._rules.get(cause.split(":", 1)[0])

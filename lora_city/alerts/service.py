@@ -52,6 +52,10 @@ class AlertService:
         self._sessions = session_factory
         self._clock = clock
 
+    def load_rules(self) -> list[Rule]:
+        with self._sessions() as s:
+            return [rule_from_row(r) for r in s.scalars(select(AlertRule))]
+
     def build_engine(self) -> AlertEngine:
         """An engine with every enabled rule, its open alerts restored (a restart raises nothing twice)."""
         with self._sessions() as s:

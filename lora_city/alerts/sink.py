@@ -54,6 +54,8 @@ class AlertSink:
         await self._apply(self.engine.on_gateway_state(gateway_id, tenant_id, online, self._clock()))
 
     async def tick(self) -> None:
+        # rules edited through the API take effect here, within one tick
+        self.engine.set_rules(await asyncio.to_thread(self._service.load_rules))
         await self._apply(self.engine.tick(self._clock()))
         await self._announce(await asyncio.to_thread(self._service.escalate_due))
 

@@ -83,7 +83,7 @@ def authenticate(
     """The principal of a bearer token. Constant-time comparisons; one error for every kind of bad token."""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(Role.ADMIN, None)
-    parts = token.split("_")
+    parts = token.split("_", 2)  # the random part may itself contain "_" (token_urlsafe)
     if len(parts) != 3 or parts[0] != KEY_MARK:
         raise Unauthenticated("invalid API key")
     digest = _hash(token)

@@ -1,0 +1,80 @@
+"""The alerts API: roles, tenant isolation, rule validation, acknowledgement with audit, open-data download."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from lora_city.alerts.service import AlertService
+from tests.integration.api.conftest import Api, build_api
+from tests.unit.alerts.factories import device, uplink
+
+FLOOD_RULE = {"name": "Vistre", "kind": "threshold", "service": "flood_cell", "scope_kind": "family",
+              "scope_value": "flood", "measurement": "water_level", "hysteresis": 0.1,
+              "levels": [{"name": "yellow", "value": 1.0, "severity": "warning"},
+                         {"name": "red", "value": 2.0, "severity": "critical"}]}
+
+
+@pytest.fixture()
+def api(database_url: str) -> Iterator[Api]:
+    yield from build_api(database_url)
+
+
+def _raise_alert(api: Api, tenant_id: str, dev_eui: str) -> str:
+    service = AlertService(api.factory, api.clock)
+    [msg] = service.record(service.build_engine().on_uplink(uplink(device(dev_eui, tenant=tenant_id), 0, water_level=1.5)))
+    return msg.alert_id
+
+
+def test_rule_lifecycle_and_isolation(api: Api) -> None:
+    a, b = api.tenant("aquanim"), api.tenant("lumisud")
+    key_a, key_b = api.key("tenant_admin", a), api.key("tenant_admin", b)
+    viewer_a = api.key("tenant_viewer", a)
+    rule = api.call("POST", "/alert-rules", key_a, json=FLOOD_RULE, expect=201).json()
+    assert rule["tenant_id"] == a and rule["params"]["levels"][1]["name"] == "red"
+    assert [r["id"] for r in api.call("GET", "/alert-rules", key_b, expect=200).json()] == []
+    api.call("DELETE", f"/alert-rules/{rule['id']}", key_b, expect=404)  # not 403: existence not revealed
+    api.call("POST", "/alert-rules", viewer_a, json=FLOOD_RULE, expect=403)
+    api.call("POST", "/alert-rules", key_a, json={**FLOOD_RULE, "tenant_id": b}, expect=404)
+
+    alert_id = _raise_alert(api, a, "00000000000000a1")
+    assert [x["id"] for x in api.call("GET", "/alerts?state=open", viewer_a, expect=200).json()] == [alert_id]
+    assert api.call("GET", "/alerts", key_b, expect=200).json() == []
+    api.call("POST", f"/alerts/{alert_id}/acknowledge", key_b, expect=404)
+    api.call("POST", f"/alerts/{alert_id}/acknowledge", viewer_a, expect=403)
+    assert api.call("POST", f"/alerts/{alert_id}/acknowledge", key_a, expect=200).json()["state"] == "acknowledged"
+    api.call("POST", f"/alerts/{alert_id}/acknowledge", key_a, expect=409)
+    audit = api.call("GET", f"/alerts/{alert_id}/audit", viewer_a, expect=200).json()
+    assert [x["action"] for x in audit] == ["raised", "acknowledged"]
+    api.call("DELETE", f"/alert-rules/{rule['id']}", key_a, expect=204)
+
+
+@pytest.mark.parametrize("body", [
+    {**FLOOD_RULE, "levels": []},
+    {**FLOOD_RULE, "measurement": "not_a_measurement"},
+    {"name": "rate", "kind": "rate", "measurement": "water_level", "delta": 0, "window_s": 600},
+    {"name": "silent", "kind": "absence"},
+    {"name": "x", "kind": "telepathy"},
+])
+def test_bad_rules_are_422_with_a_json_error(api: Api, body: dict[str, object]) -> None:
+    tenant = api.tenant("lumisud")
+    r = api.call("POST", "/alert-rules", api.key("tenant_admin", tenant), json=body, expect=422)
+    assert r.json()["error"]["code"]
+
+
+def test_feed_subscriptions_are_for_the_directorate(api: Api) -> None:
+    tenant = api.tenant("aquanim")
+    sub = {"service": "flood_cell", "kind": "mqtt", "target": "nimes", "families": ["flood"]}
+    api.call("POST", "/feed-subscriptions", api.key("tenant_admin", tenant), json=sub, expect=403)
+    created = api.call("POST", "/feed-subscriptions", api.key("operator", tenant), json=sub, expect=201).json()
+    assert created["families"] == ["flood"] and "secret" not in created
+    assert len(api.call("GET", "/feed-subscriptions", expect=200).json()) == 1
+
+
+def test_opendata_download(api: Api) -> None:
+    r = api.call("GET", "/opendata/daily?date=2026-11-21", expect=200)
+    assert r.headers["content-type"].startswith("text/csv") and r.text.startswith("date,dataset,area")
+    g = api.call("GET", "/opendata/daily?date=2026-11-21&format=geojson", expect=200).json()
+    assert g == {"type": "FeatureCollection", "features": []}
+    api.call("GET", "/opendata/daily?date=yesterday", expect=422)
