@@ -15,8 +15,9 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from lora_city.codec.registry import CodecRegistry
 from lora_city.downlink.answer import DeviceDownlinks
@@ -177,6 +178,15 @@ class NetworkServer:
         except Exception:
             log.exception("queue notification failed: dev_eui=%s", dev_eui)
 
+    def downlink_notifier(self) -> Callable[[str], None]:
+        """The API's ``DownlinkNotifier``: callable from any thread (the API runs handlers in a thread pool)."""
+        loop = asyncio.get_running_loop()
+
+        def notify(dev_eui: str) -> None:
+            loop.call_soon_threadsafe(self._spawn, self.notify_queue(dev_eui))
+
+        return notify
+
     def forget_device(self, dev_eui: str) -> None:
         """Called by the API when a device is deleted, disabled or changed: reload on its next frame."""
         self.sessions.forget(dev_eui)
@@ -191,7 +201,10 @@ class NetworkServer:
     # --- the flow ----------------------------------------------------------------------------------------
 
     def _on_collected(self, collected: CollectedUplink) -> None:
-        task = asyncio.get_running_loop().create_task(self._handle_collected(collected))
+        self._spawn(self._handle_collected(collected))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
