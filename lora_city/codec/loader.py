@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from lora_city.codec.contract import Manifest
 from lora_city.codec.js import JsCodec, JsLimits
-from lora_city.codec.mapping import CompiledMapping, compile_mappings
+from lora_city.codec.mapping import MappingTable, compile_mappings
 from lora_city.codec.runtime import CodecRuntime, PythonCodec
 from lora_city.errors import ConfigurationError
 
@@ -33,7 +33,7 @@ MODULE_PREFIX = "lora_city_codec_plugin_"
 class CodecInfo:
     manifest: Manifest
     runtime: CodecRuntime
-    mappings: tuple[CompiledMapping, ...]
+    mappings: MappingTable
     source: str  # folder path, or "entry point NAME = VALUE"
     examples_path: Path | None = None
 
@@ -69,7 +69,7 @@ def validate_manifest(raw: Any, where: str) -> Manifest:
     return manifest
 
 
-def _compile(manifest: Manifest, where: str) -> tuple[CompiledMapping, ...]:
+def _compile(manifest: Manifest, where: str) -> MappingTable:
     try:
         return compile_mappings(manifest.measurements)
     except ValueError as exc:

@@ -26,9 +26,33 @@ class CompiledMapping:
     is_flag: bool
     true_values: tuple[Any, ...] | None
     channel: str | None
+    rest: tuple[str | int, ...]  # the path after its first (top-level) key
 
 
-def compile_mappings(mappings: Sequence[MeasurementMapping]) -> tuple[CompiledMapping, ...]:
+class MappingTable:
+    """A manifest's compiled mappings, indexed by the top-level key of their path.
+
+    Decoding walks whichever is smaller, the uplink's keys or the table's: a Cayenne LPP uplink with two values
+    costs two lookups, not one per mapping of every channel the manifest knows.
+    """
+
+    __slots__ = ("by_key", "mappings")
+
+    def __init__(self, mappings: Sequence[CompiledMapping]) -> None:
+        self.mappings = tuple(mappings)
+        by_key: dict[str, list[CompiledMapping]] = {}
+        for m in self.mappings:
+            by_key.setdefault(str(m.path[0]), []).append(m)
+        self.by_key = {key: tuple(group) for key, group in by_key.items()}
+
+    def __len__(self) -> int:
+        return len(self.mappings)
+
+
+EMPTY = MappingTable(())
+
+
+def compile_mappings(mappings: Sequence[MeasurementMapping]) -> MappingTable:
     """Resolve paths and unit factors. Raises ``ValueError`` for a unit that does not fit the catalogue."""
     compiled = []
     for mapping in mappings:
@@ -42,10 +66,17 @@ def compile_mappings(mappings: Sequence[MeasurementMapping]) -> tuple[CompiledMa
         true_values = tuple(mapping.true_values) if mapping.true_values is not None else None
         compiled.append(
             CompiledMapping(
-                mapping.name, path, factor * mapping.scale, unit, is_flag, true_values, mapping.channel
+                mapping.name,
+                path,
+                factor * mapping.scale,
+                unit,
+                is_flag,
+                true_values,
+                mapping.channel,
+                path[1:],
             )
         )
-    return tuple(compiled)
+    return MappingTable(compiled)
 
 
 def _lookup(data: Any, path: tuple[str | int, ...]) -> Any:
@@ -71,25 +102,32 @@ def _flag(value: Any, true_values: tuple[Any, ...] | None) -> bool:
     return value is True or (type(value) in (int, float) and value == 1)
 
 
-def extract_measurements(
-    data: dict[str, Any], mappings: tuple[CompiledMapping, ...], warnings: list[str]
-) -> list[Measurement]:
+def extract_measurements(data: dict[str, Any], table: MappingTable, warnings: list[str]) -> list[Measurement]:
     """Measurements present in ``data``; a field that is absent is skipped (a codec reports a subset per uplink),
     a field of the wrong type adds a warning."""
     out: list[Measurement] = []
-    for m in mappings:
-        value = _lookup(data, m.path)
-        if value is _MISSING or value is None:
-            continue
-        if m.is_flag:
-            out.append(Measurement(m.name, _flag(value, m.true_values), None, m.channel))
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            warnings.append(f"measurement {m.name}: {'.'.join(map(str, m.path))} is not a finite number")
-            continue
-        converted = value * m.factor
-        # Keep exact integers integral when nothing was scaled, and round away binary noise (0.1 * 3).
-        out.append(
-            Measurement(m.name, converted if m.factor == 1.0 else round(converted, 9), m.unit, m.channel)
-        )
+    by_key = table.by_key
+    if not by_key:
+        return out
+    # Runs per uplink: only the keys both sides have are looked at.
+    if len(data) <= len(by_key):
+        groups = [(key, group) for key in data if (group := by_key.get(key)) is not None]
+    else:
+        groups = [(key, group) for key, group in by_key.items() if key in data]
+    for key, group in groups:
+        for m in group:
+            value = _lookup(data[key], m.rest) if m.rest else data[key]
+            if value is _MISSING or value is None:
+                continue
+            if m.is_flag:
+                out.append(Measurement(m.name, _flag(value, m.true_values), None, m.channel))
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                warnings.append(f"measurement {m.name}: {'.'.join(map(str, m.path))} is not a finite number")
+                continue
+            converted = value * m.factor
+            # Keep exact integers integral when nothing was scaled; round away binary noise (0.1 * 3).
+            out.append(
+                Measurement(m.name, converted if m.factor == 1.0 else round(converted, 9), m.unit, m.channel)
+            )
     return out

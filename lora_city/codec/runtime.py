@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from lora_city.codec.contract import DownlinkResult, UplinkResult
-from lora_city.codec.mapping import CompiledMapping, extract_measurements
+from lora_city.codec.mapping import EMPTY, MappingTable, extract_measurements
 
 
 class CodecRuntime(Protocol):
@@ -65,10 +65,10 @@ class PythonCodec:
 
 def _messages(raw: dict[str, Any], key: str) -> list[str]:
     value = raw.get(key)
-    if value is None:
+    if not value:  # None or empty: the common case, kept cheap
         return []
     if isinstance(value, list):
-        return [str(item) for item in value]
+        return [item if type(item) is str else str(item) for item in value]
     return [str(value)]
 
 
@@ -78,7 +78,7 @@ def _failure(exc: BaseException) -> str:
     return f"codec failed: {type(exc).__name__}: {exc}"
 
 
-def uplink_result(raw: Any, mappings: tuple[CompiledMapping, ...]) -> UplinkResult:
+def uplink_result(raw: Any, mappings: MappingTable) -> UplinkResult:
     """Check a TS013 decode answer's shape and add measurements (only when the codec reported no errors)."""
     if not isinstance(raw, dict):
         return UplinkResult(None, errors=[f"codec returned {type(raw).__name__}, not an object"])
@@ -118,7 +118,7 @@ def run_decode_uplink(
     codec: CodecRuntime,
     f_port: int,
     payload: bytes,
-    mappings: tuple[CompiledMapping, ...] = (),
+    mappings: MappingTable = EMPTY,
     recv_time: datetime | None = None,
 ) -> UplinkResult:
     try:
@@ -129,7 +129,7 @@ def run_decode_uplink(
 
 
 def run_decode_downlink(
-    codec: CodecRuntime, f_port: int, payload: bytes, mappings: tuple[CompiledMapping, ...] = ()
+    codec: CodecRuntime, f_port: int, payload: bytes, mappings: MappingTable = EMPTY
 ) -> UplinkResult:
     try:
         raw = codec.decode_downlink(f_port, payload)
