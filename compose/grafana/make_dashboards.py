@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from lora_city.codec.measurements import CATALOGUE, Kind
+
 HERE = Path(__file__).resolve().parent
 
 # (dashboard uid, title, [(panel title, measurement, field, aggregate, unit, thresholds)])
@@ -47,12 +49,18 @@ DASHBOARDS: list[tuple[str, str, list[tuple[str, str, str, str, str, list[tuple[
 ]
 
 
+# Alarm flags are written as booleans; Flux cannot take the max of a boolean, so they become 0/1 first.
+FLAGS = {name for name, q in CATALOGUE.items() if q.kind is Kind.FLAG}
+
+
 def flux(measurement: str, field: str, aggregate: str, group_by: str) -> str:
+    to_number = "  |> map(fn: (r) => ({r with _value: if r._value then 1 else 0}))\n" if field in FLAGS else ""
     return (
         'from(bucket: "${bucket}")\n'
         "  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)\n"
         f'  |> filter(fn: (r) => r._measurement == "{measurement}" and r._field == "{field}")\n'
-        f'  |> group(columns: ["{group_by}"])\n'
+        + to_number
+        + f'  |> group(columns: ["{group_by}"])\n'
         f"  |> aggregateWindow(every: v.windowPeriod, fn: {aggregate}, createEmpty: false)\n"
     )
 
