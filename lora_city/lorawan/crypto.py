@@ -8,6 +8,9 @@ per frame is cheap. Session-key derivation lives in :mod:`lora_city.lorawan.keys
 
 from __future__ import annotations
 
+import struct
+from functools import lru_cache
+
 from lora_city.lorawan._aes import keyed
 from lora_city.lorawan.errors import LoRaWANError, eui_to_wire
 from lora_city.lorawan.keys import (
@@ -42,14 +45,21 @@ __all__ = [
 _MAX_U32 = 0xFFFFFFFF
 
 
+@lru_cache(maxsize=65536)
 def _dev_addr_le(dev_addr: str) -> bytes:
+    # Cached: the same few thousand DevAddrs recur on every frame; errors are raised, never cached.
     return eui_to_wire(dev_addr, "DevAddr", 4)
 
 
-def _check_f_cnt(f_cnt32: int) -> bytes:
+def _check_f_cnt(f_cnt32: int) -> None:
     if not 0 <= f_cnt32 <= _MAX_U32:
         raise LoRaWANError("FCnt", f"32-bit frame counter out of range: {f_cnt32}")
-    return f_cnt32.to_bytes(4, "little")
+
+
+# B0/B1 (0x49 | ConfFCnt | TxDr | TxCh | Dir | DevAddr | FCnt | 0x00 | len) and A_i (0x01 | 4 x 0x00 | Dir |
+# DevAddr | FCnt | 0x00 | i) blocks, little-endian as on the wire.
+_B_BLOCK = struct.Struct("<BHBBB4sIBB")
+_A_PREFIX = struct.Struct("<B4xB4sIB")
 
 
 def _b_block(
@@ -71,14 +81,9 @@ def _b_block(
         raise LoRaWANError("ConfFCnt", f"out of range: {conf_f_cnt}")
     if not (0 <= tx_dr <= 255 and 0 <= tx_ch <= 255):
         raise LoRaWANError("TxDr/TxCh", f"out of range: {tx_dr}/{tx_ch}")
-    return (
-        b"\x49"
-        + conf_f_cnt.to_bytes(2, "little")
-        + bytes((tx_dr, tx_ch, direction))
-        + _dev_addr_le(dev_addr)
-        + _check_f_cnt(f_cnt32)
-        + b"\x00"
-        + bytes((msg_len,))
+    _check_f_cnt(f_cnt32)
+    return _B_BLOCK.pack(
+        0x49, conf_f_cnt, tx_dr, tx_ch, direction, _dev_addr_le(dev_addr), f_cnt32, 0, msg_len
     )
 
 
@@ -122,11 +127,6 @@ def data_downlink_mic_11(
     return keyed(s_nwk_s_int_key).cmac(b0 + msg)[:4]
 
 
-def _keystream(key: bytes, prefix: bytes, length: int) -> bytes:
-    blocks = b"".join(prefix + bytes((i,)) for i in range(1, (length + 15) // 16 + 1))
-    return keyed(key).encrypt(blocks)
-
-
 def _xor(data: bytes, stream: bytes) -> bytes:
     n = len(data)
     return (int.from_bytes(data) ^ int.from_bytes(stream[:n])).to_bytes(n)
@@ -138,13 +138,21 @@ def encrypt_frm_payload(key: bytes, dev_addr: str, f_cnt32: int, uplink: bool, p
     A_i = 0x01 | 4 x 0x00 | Dir | DevAddr | FCnt | 0x00 | i. ``key`` is AppSKey for FPort > 0 and NwkSKey
     (1.0) / NwkSEncKey (1.1) for FPort 0.
     """
-    if not payload:
+    n = len(payload)
+    if not n:
         return b""
-    if len(payload) > 255 * 16:
-        raise LoRaWANError("FRMPayload", f"too long: {len(payload)} bytes")
-    prefix = b"\x01\x00\x00\x00\x00" + bytes((0 if uplink else 1,)) + _dev_addr_le(dev_addr)
-    prefix += _check_f_cnt(f_cnt32) + b"\x00"
-    return _xor(payload, _keystream(key, prefix, len(payload)))
+    if n > 255 * 16:
+        raise LoRaWANError("FRMPayload", f"too long: {n} bytes")
+    _check_f_cnt(f_cnt32)
+    prefix = _A_PREFIX.pack(0x01, 0 if uplink else 1, _dev_addr_le(dev_addr), f_cnt32, 0)
+    blocks = b"".join([prefix + _COUNTERS[i] for i in range(1, (n + 15) // 16 + 1)])
+    return _xor(payload, keyed(key).encrypt(blocks))
+
+
+_COUNTERS = [bytes((i,)) for i in range(256)]
+
+
+_F_OPTS_A = struct.Struct("<B3xBB4sIBB")
 
 
 def encrypt_f_opts(
@@ -162,8 +170,10 @@ def encrypt_f_opts(
         raise LoRaWANError("FOpts", f"at most 15 bytes, got {len(f_opts)}")
     if uplink and a_f_cnt_down:
         raise LoRaWANError("FOpts", "AFCntDown applies only to downlinks")
-    a = b"\x01\x00\x00\x00" + bytes((0x02 if a_f_cnt_down else 0x01, 0 if uplink else 1))
-    a += _dev_addr_le(dev_addr) + _check_f_cnt(f_cnt32) + b"\x00\x01"
+    _check_f_cnt(f_cnt32)
+    a = _F_OPTS_A.pack(
+        0x01, 0x02 if a_f_cnt_down else 0x01, 0 if uplink else 1, _dev_addr_le(dev_addr), f_cnt32, 0, 1
+    )
     return _xor(f_opts, keyed(nwk_s_enc_key).encrypt(a))
 
 

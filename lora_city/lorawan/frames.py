@@ -66,6 +66,9 @@ _DATA_MTYPES = (
 )
 
 
+_MTYPE_BY_VALUE = tuple(MType)  # MType(x) is slow on the per-frame path
+
+
 def _mhdr(mtype: MType, major: int) -> int:
     if not 0 <= major <= 3:
         raise LoRaWANError("MHDR.Major", f"out of range: {major}")
@@ -338,6 +341,8 @@ class Proprietary:
         )
 
 
+_FCTRL_BY_BYTE = tuple(FCtrl.from_byte(value) for value in range(256))  # immutable, so shared
+
 PHYPayload = DataFrame | JoinRequest | RejoinRequest | EncryptedJoinAccept | JoinAccept | Proprietary
 
 
@@ -366,7 +371,7 @@ def _parse_data(data: bytes, mtype: MType, major: int) -> DataFrame:
     return DataFrame(
         mtype,
         data[4:0:-1].hex(),
-        FCtrl.from_byte(f_ctrl),
+        _FCTRL_BY_BYTE[f_ctrl],
         data[6] | (data[7] << 8),
         data[8:f_opts_end],
         f_port,
@@ -417,7 +422,7 @@ def parse_phy_payload(data: bytes) -> PHYPayload:
     if not data:
         raise LoRaWANError("MHDR", "empty frame", 0)
     mhdr = data[0]
-    mtype = MType(mhdr >> 5)
+    mtype = _MTYPE_BY_VALUE[mhdr >> 5]
     major = mhdr & 0x03
     if mtype is MType.PROPRIETARY:
         return Proprietary(bytes(data[1:]), major, (mhdr >> 2) & 0x07)
