@@ -207,6 +207,40 @@ def gateway_backend(url: str, _topic: str, n: int) -> tuple[float, float, int]:
     return asyncio.run(run())
 
 
+# --- outbound: CPU per published message (downlinks, integrations) ------------------------------------------
+
+def publish_paho(url: str, topic: str, n: int) -> float:
+    port = int(url.rsplit(":", 1)[1])
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    payload = uplink_payload(1)
+    start = time.process_time()
+    for _ in range(n):
+        client.publish(topic, payload)
+    client.publish(f"{topic}/end", b"", qos=1).wait_for_publish(30)
+    cpu = time.process_time() - start
+    client.loop_stop()
+    client.disconnect()
+    return cpu / n * 1e6
+
+
+def publish_lora_city(url: str, topic: str, n: int) -> float:
+    async def run() -> float:
+        client = MqttClient(url)
+        await client.connect()
+        payload = uplink_payload(1)
+        start = time.process_time()
+        for _ in range(n):
+            await client.publish(topic, payload)
+        await client.publish(f"{topic}/end", b"", qos=1)
+        cpu = time.process_time() - start
+        await client.close()
+        return cpu / n * 1e6
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=50_000)
@@ -233,6 +267,12 @@ def main() -> None:
             us, rate, got = fn(broker.url, f"bench/{i}/{time.monotonic_ns()}", args.messages)
             baseline = baseline or us
             print(f"{name:42} {us:11.2f} {rate:9.0f} {got:9d} {baseline / us:11.1f}x")
+        print(f"\npublishing {args.messages} messages, QoS 0, publisher CPU only\n")
+        print(f"{'variant':42} {'CPU µs/msg':>11} {'vs baseline':>12}")
+        paho_us = publish_paho(broker.url, f"bench/out/{time.monotonic_ns()}", args.messages)
+        ours_us = publish_lora_city(broker.url, f"bench/out/{time.monotonic_ns()}", args.messages)
+        print(f"{'paho, threaded loop_start (baseline)':42} {paho_us:11.2f} {1.0:11.1f}x")
+        print(f"{'lora_city.mqtt.MqttClient':42} {ours_us:11.2f} {paho_us / ours_us:11.1f}x")
     finally:
         broker.stop()
 

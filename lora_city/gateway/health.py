@@ -53,27 +53,34 @@ class GatewayHealth:
 
     # --- feeding -----------------------------------------------------------------------------------------
 
+    # Traffic can only bring a gateway online, never take it offline, so the online rules are evaluated only
+    # when it was offline: this runs once per uplink copy and must stay cheap.
+
     def on_uplink(self, gateway_id: str, transport: Transport) -> None:
         s = self._seen(gateway_id, transport)
         s.uplinks += 1
-        self._update(s)
+        if not s.online:
+            self._update(s)
 
     def on_keepalive(self, gateway_id: str, transport: Transport = Transport.UDP) -> None:
         s = self._seen(gateway_id, transport)
         s.keepalives += 1
-        self._update(s)
+        if not s.online:
+            self._update(s)
 
     def on_stats(self, stats: GatewayStats, transport: Transport) -> None:
         s = self._seen(stats.gateway_id, transport)
         s.stats_received += 1
         s.last_stats = stats
-        self._update(s)
+        if not s.online:
+            self._update(s)
 
     def on_tx_ack(self, ack: DownlinkTxAck) -> None:
         s = self._seen(ack.gateway_id, None)
         for status in ack.statuses:
             s.tx_acks[status] = s.tx_acks.get(status, 0) + 1
-        self._update(s)
+        if not s.online:
+            self._update(s)
 
     def on_conn_state(self, state: GatewayConnState, transport: Transport) -> None:
         s = self._status(state.gateway_id)
@@ -133,7 +140,7 @@ class GatewayHealth:
         return s
 
     def _seen(self, gateway_id: str, transport: Transport | None) -> GatewayStatus:
-        s = self._status(gateway_id)
+        s = self._gateways.get(gateway_id) or self._status(gateway_id)
         if transport is not None:
             s.transport = transport
         s.last_seen_at = self._clock()

@@ -149,3 +149,29 @@ def test_silent_broker_is_dropped_and_reconnected(private_broker: svc.Service) -
             await client.close()
 
     asyncio.run(run())
+
+
+def test_qos1_publish_made_while_disconnected_is_delivered_after_reconnect(private_broker: svc.Service) -> None:
+    async def run() -> None:
+        topic = unique_prefix()
+        pub = MqttClient(private_broker.url, reconnect_min_s=0.05, reconnect_max_s=0.2)
+        await pub.connect()
+        private_broker.kill()
+        await wait_until(lambda: not pub.connected)
+        # retained, so the subscriber below sees it whenever it subscribes (the broker kept no state)
+        pending = asyncio.create_task(pub.publish(topic, b"queued", qos=1, retain=True))
+        await asyncio.sleep(0.1)
+        assert not pending.done()  # waits for the PUBACK, which needs the broker back
+        private_broker.restart()
+        await asyncio.wait_for(pending, 10)
+        sub = MqttClient(private_broker.url)
+        await sub.connect()
+        try:
+            await sub.subscribe(topic, qos=1)
+            msg = await asyncio.wait_for(anext(aiter(sub.messages())), 5)
+            assert (msg.payload, msg.retain) == (b"queued", True)
+        finally:
+            await sub.close()
+            await pub.close()
+
+    asyncio.run(run())
