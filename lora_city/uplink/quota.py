@@ -15,7 +15,14 @@ class QuotaPolicy(Protocol):
         """False drops the uplink (counted as ``uplink_drops{reason="quota"}``). Must be cheap: called per uplink."""
         ...
 
+    def allow_downlink(self, device: DeviceInfo, phy_size: int, airtime_ms: float) -> bool:
+        """Asked before a downlink is scheduled; False refuses it (the device's daily downlink budget is spent)."""
+        ...
+
 
 class AllowAll:
     def allow_uplink(self, device: DeviceInfo, phy_size: int, airtime_ms: float) -> bool:
+        return True
+
+    def allow_downlink(self, device: DeviceInfo, phy_size: int, airtime_ms: float) -> bool:
         return True
