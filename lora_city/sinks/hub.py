@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 from lora_city.metrics import Metrics
 from lora_city.sinks.events import DeviceEvent, Sink
@@ -13,12 +14,24 @@ from lora_city.sinks.events import DeviceEvent, Sink
 log = logging.getLogger(__name__)
 
 
+class Service(Protocol):
+    """A background job started and stopped with the sinks (the retention purge)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class SinkHub:
     name = "hub"
 
-    def __init__(self, sinks: Sequence[Sink], metrics: Metrics) -> None:
+    def __init__(self, sinks: Sequence[Sink], metrics: Metrics, *, services: Sequence[Service] = ()) -> None:
         self.sinks = list(sinks)
+        self.services = list(services)
         self._metrics = metrics
+
+    def get(self, name: str) -> Sink | None:
+        return next((s for s in self.sinks if s.name == name), None)
 
     def submit(self, event: DeviceEvent) -> None:
         for sink in self.sinks:
@@ -31,8 +44,12 @@ class SinkHub:
     async def start(self) -> None:
         for sink in self.sinks:
             await sink.start()
+        for service in self.services:
+            await service.start()
 
     async def stop(self) -> None:
+        for service in self.services:
+            await service.stop()
         # Every sink flushes what it holds, even when another one fails to stop.
         for sink in self.sinks:
             try:
