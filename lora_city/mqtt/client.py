@@ -223,7 +223,7 @@ class MqttClient:
         while not self._closing:
             try:
                 reader, writer = await asyncio.wait_for(self._open(), self._connect_timeout_s)
-            except (OSError, TimeoutError, MqttConnectError, p.MqttProtocolError) as exc:
+            except (OSError, TimeoutError, EOFError, MqttConnectError, p.MqttProtocolError) as exc:
                 if not first.done():
                     first.set_exception(MqttConnectError(f"cannot connect to MQTT broker: {exc}"))
                     return
@@ -239,9 +239,11 @@ class MqttClient:
             pinger = asyncio.create_task(self._keepalive(writer))
             try:
                 await self._read_loop(reader, writer)
-            except (OSError, p.MqttProtocolError, asyncio.IncompleteReadError) as exc:
+            except (OSError, EOFError, p.MqttProtocolError) as exc:
                 if not self._closing:
                     log.warning("MQTT connection to %s:%s lost: %s", self._endpoint.host, self._endpoint.port, exc)
+            except Exception:  # a bug must cost one connection, not the client: log it and reconnect
+                log.exception("MQTT reader for %s:%s failed", self._endpoint.host, self._endpoint.port)
             finally:
                 pinger.cancel()
                 self._writer = None
@@ -255,16 +257,23 @@ class MqttClient:
         ep = self._endpoint
         ctx = ssl.create_default_context() if ep.tls else None
         reader, writer = await asyncio.open_connection(ep.host, ep.port, ssl=ctx, limit=1 << 20)
+        try:
+            return await self._handshake(reader, writer)
+        except BaseException:  # refused, timed out (cancelled by wait_for) or broken: do not leak the socket
+            writer.close()
+            raise
+
+    async def _handshake(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+                         ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        ep = self._endpoint
         will = (self._will.topic, self._will.payload, self._will.qos, self._will.retain) if self._will else None
         writer.write(p.encode_connect(self.client_id, keepalive_s=self._keepalive_s, username=ep.username,
                                       password=ep.password, will=will))
         # CONNACK is always 4 bytes (section 3.2); the broker sends nothing else before it.
         connack = await reader.readexactly(4)
         if connack[0] >> 4 != p.CONNACK or connack[1] != 2:
-            writer.close()
             raise p.MqttProtocolError("expected CONNACK")
         if connack[3] != 0:
-            writer.close()
             raise MqttConnectError(f"broker refused: {p.CONNACK_REASONS.get(connack[3], connack[3])}")
         return reader, writer
 
