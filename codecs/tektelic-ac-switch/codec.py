@@ -8,9 +8,13 @@ decoder vendor/tektelic/decoder_ac_outlet_switch_gen1.js in TheThingsNetwork/lor
 a two-byte fragment number. Like the vendor decoder, ``data`` carries ``port`` (as text) and ``raw``.
 
 Known differences from the vendor decoder: it prints ``apparent_power`` as null (its table misspells "unsigned"),
-we decode the value; and where it puts a parse problem into ``data.error`` we return an ``errors`` result.
-The relay is switched through Tektelic's configuration registers, which we found no public description of, so
-this codec has no downlink encoder.
+we decode the value; where it puts a parse problem into ``data.error`` we return an ``errors`` result; and we also
+read ``00 01`` relay state (uint8 ``relay_closed``), which the vendor's AC outlet encoder table lists as an uplink
+and writable record on fPort 10 (vendor/tektelic/encoder_ac_outlet_switch.js).
+
+Downlinks follow that encoder table: ``00 01 <byte>`` on fPort 10 writes ``relay_closed`` (the raw byte, as the
+vendor encoder writes it: 1 closes the relay, 0 opens it), and the ``xx 93`` records with no value ask the device
+to report a reading now. The device has no dimming.
 """
 
 from __future__ import annotations
@@ -60,7 +64,22 @@ RECORDS: dict[bytes, tuple[int, Callable[[bytes], dict[str, Any]]]] = {
     b"\x00\x80": (2, _one("real_power", _scaled(_vendor_signed, 0.1, 1))),
     b"\x01\x80": (2, _one("apparent_power", _scaled(_unsigned, 0.1, 1))),
     b"\x00\x81": (1, _one("power_factor", _scaled(_unsigned, 0.01, 2))),
+    b"\x00\x01": (1, _one("relay_closed", _unsigned)),
 }
+
+# Report requests (vendor encoder table, "sensor_state"): a header with no value on fPort 10.
+REQUESTS: dict[str, int] = {
+    "request_energy_consumption": 0x00,
+    "reset_energy_consumption_meter": 0x01,
+    "request_energy_consumption_meter_status": 0x02,
+    "request_voltage": 0x03,
+    "request_current": 0x04,
+    "request_real_power": 0x05,
+    "request_apparent_power": 0x06,
+    "request_power_factor": 0x07,
+    "request_relay_status": 0x08,
+}
+_REQUEST_NAMES = {code: name for name, code in REQUESTS.items()}
 
 
 def _raw_text(payload: bytes) -> str:
@@ -88,4 +107,42 @@ def decode_uplink(f_port: int, payload: bytes) -> dict[str, Any]:
             return {"errors": [f"record {header.hex()} needs {size} byte(s) at offset {start}"]}
         data.update(decode(payload[start : start + size]))
         pos = start + size
+    return {"data": data, "warnings": [], "errors": []}
+
+
+def encode_downlink(data: dict[str, Any]) -> dict[str, Any]:
+    """``{"relay_closed": 1}`` (or 0, true, false) switches the relay; ``{"request_voltage": true, ...}`` asks for
+    readings. Unknown keys are refused so a typo never sends an empty command."""
+    out = bytearray()
+    for key, value in data.items():
+        if key == "relay_closed":
+            if isinstance(value, bool):
+                value = int(value)
+            if not isinstance(value, int) or not 0 <= value <= 255:
+                return {"errors": ["relay_closed must be 0 or 1 (a byte)"]}
+            out += bytes([0x00, 0x01, value])
+        elif key in REQUESTS:
+            if value is True:
+                out += bytes([REQUESTS[key], 0x93])
+        else:
+            return {"errors": [f"unknown command {key!r}"]}
+    if not out:
+        return {"errors": ["nothing to encode: give relay_closed or a request_* flag"]}
+    return {"f_port": PORT, "bytes": bytes(out), "warnings": [], "errors": []}
+
+
+def decode_downlink(f_port: int, payload: bytes) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    pos = 0
+    while pos < len(payload):
+        if payload[pos : pos + 2] == b"\x00\x01" and pos + 3 <= len(payload):
+            data["relay_closed"] = payload[pos + 2]
+            pos += 3
+        elif pos + 2 <= len(payload) and payload[pos + 1] == 0x93 and payload[pos] in _REQUEST_NAMES:
+            data[_REQUEST_NAMES[payload[pos]]] = True
+            pos += 2
+        else:
+            return {"errors": [f"unknown or short command at offset {pos}"]}
+    if not data:
+        return {"errors": ["empty payload"]}
     return {"data": data, "warnings": [], "errors": []}
