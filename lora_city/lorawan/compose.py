@@ -105,7 +105,8 @@ def _compose_data(obj: dict[str, Any], mtype: MType, o: DecodeOptions, major: in
     mac_bytes = b""
     if commands is not None:
         mac_bytes = encode_mac_commands(
-            MacCommand.from_dict(_get({"mac_command": c}, "mac_command", dict)) for c in commands
+            MacCommand.from_dict(_get({"mac_command": c}, "mac_command", dict, required=True))
+            for c in commands
         )
     f_opts = _hexfield(obj, "f_opts")
     payload = _hexfield(obj, "frm_payload")
@@ -146,7 +147,9 @@ def _compose_join_accept(obj: dict[str, Any], o: DecodeOptions, major: int, mic:
     cf_list = _hexfield(obj, "cf_list")
     freqs = _get(obj, "cf_list_frequencies", list)
     if freqs is not None:
-        cf_list = CFList(0, tuple(_get({"frequency": f}, "frequency", int) for f in freqs)).to_bytes()
+        cf_list = CFList(
+            0, tuple(_get({"frequency": f}, "frequency", int, required=True) for f in freqs)
+        ).to_bytes()
     accept = JoinAccept(
         _get(obj, "join_nonce", int, required=True),
         _get(obj, "net_id", str, required=True),

@@ -60,7 +60,7 @@ class CFList:
                 raise LoRaWANError("CFList", f"at most 5 frequencies, got {len(self.frequencies_hz)}")
             body = b""
             for freq in self.frequencies_hz:
-                if freq % 100 or not 0 <= freq // 100 < 1 << 24:
+                if not isinstance(freq, int) or freq % 100 or not 0 <= freq // 100 < 1 << 24:
                     raise LoRaWANError("CFList.Freq", f"not a 100 Hz multiple in 24 bits: {freq}")
                 body += (freq // 100).to_bytes(3, "little")
             return body.ljust(15, b"\x00") + b"\x00"

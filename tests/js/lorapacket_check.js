@@ -6,6 +6,7 @@
 //   {"kind":"data11","phy","f_int","s_int","enc","app_s_key","fcnt_msb","conf","tx_dr","tx_ch"}
 //                                                                         -> mic, payload, fopts, fields
 //   {"kind":"join_request","phy","key"}                                   -> mic, fields
+//   {"kind":"rejoin","phy","key"}                                         -> mic, dev_eui
 //   {"kind":"join_accept","phy","key"}                                    -> plain, mic
 //   {"kind":"build10","mtype","dev_addr","fctrl":{...},"fcnt","fopts","fport","payload","nwk_s_key","app_s_key"}
 //                                                                         -> phy
@@ -65,6 +66,11 @@ function handle(req) {
       dev_eui: p.DevEUI.toString("hex"),
       dev_nonce: p.DevNonce.toString("hex"),
     };
+  }
+  if (req.kind === "rejoin") {
+    // lora-packet: SNwkSIntKey (types 0, 2) as the NwkSKey argument, JSIntKey (type 1) as the AppKey argument.
+    const p = lp.fromWire(hex(req.phy));
+    return { mic: lp.calculateMIC(p, hex(req.key), hex(req.key)).toString("hex"), dev_eui: p.DevEUI.toString("hex") };
   }
   if (req.kind === "join_accept") {
     const plain = lp.decryptJoinAccept(lp.fromWire(hex(req.phy)), hex(req.key));

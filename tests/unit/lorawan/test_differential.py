@@ -25,6 +25,7 @@ from lora_city.lorawan.frames import (
     JoinAccept,
     JoinRequest,
     MType,
+    RejoinRequest,
     parse_phy_payload,
 )
 from lora_city.lorawan.mac import MacCommand, encode_mac_commands
@@ -146,6 +147,15 @@ def test_join_frames_agree_with_lora_packet(lora_packet: Any) -> None:
             {"kind": "join_accept", "phy": crypto.encrypt_join_accept(key, plain).hex(), "key": key.hex()}
         )
         expected.append({"plain": plain.hex(), "mic": plain[-4:].hex()})
+        rejoin_type = rng.choice([0, 1, 2])
+        ident = (
+            {"join_eui": rng.randbytes(8).hex()} if rejoin_type == 1 else {"net_id": rng.randbytes(3).hex()}
+        )
+        rejoin = RejoinRequest(rejoin_type, rng.randbytes(8).hex(), rng.randrange(1 << 16), **ident)
+        body = rejoin.mic_input()
+        mic = crypto.rejoin_request_mic(key, body)
+        requests.append({"kind": "rejoin", "phy": (body + mic).hex(), "key": key.hex()})
+        expected.append({"mic": mic.hex(), "dev_eui": rejoin.dev_eui})
     answers = lora_packet(requests)
     bad = [(r, e, a) for r, e, a in zip(requests, expected, answers, strict=True) if a != e]
     assert not bad, f"{len(bad)} differ, first: {bad[0]}"

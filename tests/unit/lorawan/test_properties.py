@@ -167,3 +167,35 @@ def test_bad_crypto_arguments_raise_lorawan_error() -> None:
     ):
         with pytest.raises(LoRaWANError):
             call()
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(1 << 40), 1 << 40)
+    | st.text(max_size=20)
+    | st.sampled_from(["00" * 16, "01020304", "00" * 8]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+frame_keys = st.sampled_from(
+    ["dev_addr", "f_cnt", "f_cnt32", "f_port", "f_ctrl", "f_opts", "frm_payload", "mac_commands", "mic", "major",
+     "nwk_s_key", "app_s_key", "app_key", "lorawan", "last_f_cnt", "tx_dr", "conf_f_cnt", "join_eui", "dev_eui",
+     "dev_nonce", "join_nonce", "net_id", "dl_settings", "rx_delay", "cf_list", "cf_list_frequencies", "rejoin_type",
+     "payload", "encrypted", "bogus"]
+)  # fmt: skip
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from([m.spec_name for m in MType] + ["Nope"]),
+    st.dictionaries(frame_keys, json_values, max_size=8),
+)
+def test_compose_random_json_only_raises_lorawan_error(mtype: str, obj: dict[str, object]) -> None:
+    from lora_city.lorawan.compose import compose_phy_payload
+
+    try:
+        wire = compose_phy_payload({"mtype": mtype, **obj})
+    except LoRaWANError:
+        return
+    assert parse_phy_payload(wire).mtype.spec_name == mtype
