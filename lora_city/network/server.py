@@ -65,12 +65,14 @@ class NetworkServer:
         quota: QuotaPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         flush_interval_s: float = 1.0,
+        preload: bool = True,
     ) -> None:
         self._settings = settings
         self._metrics = metrics
         self._sinks = list(sinks)
         self._backends = list(backends)
         self._flush_interval_s = flush_interval_s
+        self._preload = preload
         family_of = _family_lookup(codecs)
         self.sessions = SessionStore(factory, vault, family_of=family_of, clock=clock)
         self.queue = DeviceQueue(factory)
@@ -90,6 +92,10 @@ class NetworkServer:
     # --- lifecycle -------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self._preload:  # every active session in memory before the first frame: no query per new device
+            started = time.monotonic()
+            count = await asyncio.to_thread(self.sessions.preload)
+            log.info("loaded %d device sessions in %.1f s", count, time.monotonic() - started)
         for sink in self._sinks:
             await sink.start()
         for backend in self._backends:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from lora_city.sinks.events import DeviceInfo
@@ -120,28 +120,35 @@ class NetworkSession:
         self.heard_by = [HeardBy(str(g), float(s), float(r)) for g, s, r in state.get("heard_by", [])]
 
 
-def device_info(session: Session, dev_eui: str, family_of: Callable[[str | None], str | None]) -> tuple[
-        DeviceInfo, Device, DeviceProfile | None] | None:
-    """The device's identity for events, or None when it does not exist or is disabled."""
-    row = session.execute(
-        select(Device, DeviceProfile, Tenant, Application)
-        .join(Tenant, Tenant.id == Device.tenant_id)
-        .outerjoin(DeviceProfile, DeviceProfile.id == Device.device_profile_id)
-        .outerjoin(Application, Application.id == Device.application_id)
-        .where(Device.dev_eui == dev_eui)
-    ).first()
-    if row is None or row[0].is_disabled:
-        return None
-    device, profile, tenant, app = row
+def _info(device: Device, profile: DeviceProfile | None, tenant: Tenant, app: Application | None,
+          family_of: Callable[[str | None], str | None]) -> DeviceInfo:
     codec_id = device.codec_id or (profile.codec_id if profile else None)
-    info = DeviceInfo(
+    return DeviceInfo(
         dev_eui=device.dev_eui, tenant_id=tenant.id, tenant_name=tenant.name,
         application_id=device.application_id, application_name=app.name if app else "",
         device_name=device.name, device_profile_id=device.device_profile_id,
         device_profile_name=profile.name if profile else "", codec_id=codec_id, family=family_of(codec_id),
         is_critical=tenant.is_critical, tags={k: str(v) for k, v in (device.tags or {}).items()},
     )
-    return info, device, profile
+
+
+def _device_query() -> Select[Device, DeviceProfile, Tenant, Application]:
+    return (
+        select(Device, DeviceProfile, Tenant, Application)
+        .join(Tenant, Tenant.id == Device.tenant_id)
+        .outerjoin(DeviceProfile, DeviceProfile.id == Device.device_profile_id)
+        .outerjoin(Application, Application.id == Device.application_id)
+    )
+
+
+def device_info(session: Session, dev_eui: str, family_of: Callable[[str | None], str | None]) -> tuple[
+        DeviceInfo, Device, DeviceProfile | None] | None:
+    """The device's identity for events, or None when it does not exist or is disabled."""
+    row = session.execute(_device_query().where(Device.dev_eui == dev_eui)).first()
+    if row is None or row[0].is_disabled:
+        return None
+    device, profile, tenant, app = row
+    return _info(device, profile, tenant, app, family_of), device, profile
 
 
 class SessionStore:
@@ -204,6 +211,27 @@ class SessionStore:
         if session is not None:
             self._index(session)
         return session
+
+    def preload(self, batch: int = 5_000) -> int:
+        """Load every active session at start (one pass, no per-uplink queries later). Returns the count.
+        Call before any traffic (the server does so in ``start``): it fills the indexes directly."""
+        with self._factory() as db:
+            queued = set(db.scalars(select(DeviceQueueItem.dev_eui).distinct()).all())
+            rows = db.execute(
+                _device_query().add_columns(DeviceSession)
+                .join(DeviceSession, DeviceSession.dev_eui == Device.dev_eui)
+                .where(DeviceSession.is_active, Device.is_disabled.is_(False))
+                .execution_options(yield_per=batch)
+            )
+            count = 0
+            for device, profile, tenant, app, row in rows:
+                info = _info(device, profile, tenant, app, self._family_of)
+                session = self._from_row(row, info, device, profile)
+                session.has_queue = device.dev_eui in queued
+                self._index(session)
+                self._addr_complete.add(session.dev_addr)
+                count += 1
+        return count
 
     def cached(self) -> list[NetworkSession]:
         return list(self._by_eui.values())
@@ -281,13 +309,25 @@ class SessionStore:
         if found is None:
             return None
         info, device, profile = found
+        session = self._from_row(row, info, device, profile)
+        session.has_queue = db.scalar(
+            select(DeviceQueueItem.id).where(DeviceQueueItem.dev_eui == row.dev_eui).limit(1)
+        ) is not None
+        return session
+
+    def _from_row(self, row: DeviceSession, info: DeviceInfo, device: Device, profile: DeviceProfile | None
+                  ) -> NetworkSession:
         ctx = row.dev_eui.encode()
         dec = self._vault.decrypt
+        nwk = dec(row.f_nwk_s_int_key_enc, context=ctx)
+        s_nwk = row.s_nwk_s_int_key_enc
+        enc_nwk = row.nwk_s_enc_key_enc
         session = NetworkSession(
             id=row.id, dev_addr=row.dev_addr, mac_version=row.mac_version,
-            f_nwk_s_int_key=dec(row.f_nwk_s_int_key_enc, context=ctx),
-            s_nwk_s_int_key=dec(row.s_nwk_s_int_key_enc, context=ctx),
-            nwk_s_enc_key=dec(row.nwk_s_enc_key_enc, context=ctx),
+            f_nwk_s_int_key=nwk,
+            # 1.0.x sessions hold the same key three times; decrypting once also keeps one bytes object.
+            s_nwk_s_int_key=nwk if not row.mac_version.startswith("1.1") else dec(s_nwk, context=ctx),
+            nwk_s_enc_key=nwk if not row.mac_version.startswith("1.1") else dec(enc_nwk, context=ctx),
             app_s_key=dec(row.app_s_key_enc, context=ctx),
             device=info,
             device_class=(device.device_class or (profile.device_class if profile else None) or "A").upper(),
@@ -297,9 +337,6 @@ class SessionStore:
             last_seen_at=device.last_seen_at,
         )
         session.load_state(row.state or {})
-        session.has_queue = db.scalar(
-            select(DeviceQueueItem.id).where(DeviceQueueItem.dev_eui == row.dev_eui).limit(1)
-        ) is not None
         return session
 
     def _index(self, session: NetworkSession) -> None:
