@@ -57,29 +57,31 @@ _PRELUDE = r"""
   }
   function drop() {}
   g.console = { log: drop, info: drop, debug: drop, trace: drop, warn: keep('warn'), error: keep('error') };
+  // One short string back per call: a kind letter (upper case when console messages wait in __lc_console)
+  // and the codec's answer as JSON. QuickJS's JSON.stringify has a high fixed cost, so no envelope object.
   function finish(kind, value) {
-    var logs = msgs; msgs = [];
-    return stringify({ kind: kind, value: value === undefined ? null : value, console: logs });
+    return (msgs.length ? kind.toUpperCase() : kind) + stringify(value === undefined ? null : value);
   }
+  g.__lc_console = function () { var logs = msgs; msgs = []; return stringify(logs); };
   function bytesOf(s) { return parse(s); }
   g.__lc_decode_uplink = function (bytesJson, fPort, recvTimeMs) {
     var bytes = bytesOf(bytesJson);
     if (typeof g.decodeUplink === 'function')
-      return finish('ts013', g.decodeUplink({ bytes: bytes, fPort: fPort, recvTime: new Date(recvTimeMs) }));
-    if (typeof g.Decoder === 'function') return finish('legacy', g.Decoder(bytes, fPort));
-    if (typeof g.Decode === 'function') return finish('legacy', g.Decode(fPort, bytes, {}));
-    return finish('missing', null);
+      return finish('t', g.decodeUplink({ bytes: bytes, fPort: fPort, recvTime: new Date(recvTimeMs) }));
+    if (typeof g.Decoder === 'function') return finish('l', g.Decoder(bytes, fPort));
+    if (typeof g.Decode === 'function') return finish('l', g.Decode(fPort, bytes, {}));
+    return finish('m', null);
   };
   g.__lc_decode_downlink = function (bytesJson, fPort) {
-    if (typeof g.decodeDownlink !== 'function') return finish('missing', null);
-    return finish('ts013', g.decodeDownlink({ bytes: bytesOf(bytesJson), fPort: fPort }));
+    if (typeof g.decodeDownlink !== 'function') return finish('m', null);
+    return finish('t', g.decodeDownlink({ bytes: bytesOf(bytesJson), fPort: fPort }));
   };
   g.__lc_encode_downlink = function (dataJson, fPort) {
     var data = parse(dataJson);
-    if (typeof g.encodeDownlink === 'function') return finish('ts013', g.encodeDownlink({ data: data }));
-    if (typeof g.Encoder === 'function') return finish('legacy', g.Encoder(data, fPort));
-    if (typeof g.Encode === 'function') return finish('legacy', g.Encode(fPort, data, {}));
-    return finish('missing', null);
+    if (typeof g.encodeDownlink === 'function') return finish('t', g.encodeDownlink({ data: data }));
+    if (typeof g.Encoder === 'function') return finish('l', g.Encoder(data, fPort));
+    if (typeof g.Encode === 'function') return finish('l', g.Encode(fPort, data, {}));
+    return finish('m', null);
   };
 })();
 """
@@ -96,13 +98,14 @@ _EXPORTS = """
 })(globalThis);
 """
 
+_KINDS = {"t": "ts013", "l": "legacy", "m": "missing"}
 _LIMIT_MARKERS = ("interrupted", "out of memory", "stack size exceeded")
 
 
 class _Context:
     """One QuickJS context with the codec loaded; the wrapper functions are looked up once."""
 
-    __slots__ = ("context", "decode_downlink", "decode_uplink", "encode_downlink")
+    __slots__ = ("console", "context", "decode_downlink", "decode_uplink", "encode_downlink")
 
     def __init__(self, source: str, name: str, limits: JsLimits) -> None:
         context = quickjs.Context()
@@ -119,6 +122,7 @@ class _Context:
         self.decode_uplink = context.get("__lc_decode_uplink")
         self.decode_downlink = context.get("__lc_decode_downlink")
         self.encode_downlink = context.get("__lc_encode_downlink")
+        self.console = context.get("__lc_console")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -169,10 +173,15 @@ class JsCodec:
                 self._local.ctx = None
                 raise JsCodecError(f"JavaScript codec stopped by a limit: {message}") from exc
             raise JsCodecError(f"JavaScript codec threw: {message}") from exc
-        if not isinstance(text, str):
+        if not isinstance(text, str) or not text:
             raise JsCodecError("JavaScript codec returned a value that cannot be serialised")
-        answer = json.loads(text)
-        return answer["kind"], answer["value"], answer["console"]
+        kind = text[0]
+        console: list[str] = json.loads(ctx.console()) if kind.isupper() else []
+        try:
+            value = json.loads(text[1:])
+        except ValueError:  # e.g. the codec returned a function: JSON.stringify gives undefined
+            raise JsCodecError("JavaScript codec returned a value that is not JSON") from None
+        return _KINDS[kind.lower()], value, console
 
     def decode_uplink(self, f_port: int, payload: bytes, recv_time: datetime | None) -> Any:
         # Milliseconds since the epoch: cheaper to make and to parse than an ISO string, on every uplink.

@@ -48,7 +48,7 @@ def test_memory_hog_is_stopped_and_the_context_rebuilt() -> None:
 
 @pytest.mark.parametrize(
     ("f_port", "message"),
-    [(1, "threw: Error: vendor codec gave up"), (2, "stack"), (3, "circular")],
+    [(1, "threw: Error: vendor codec gave up"), (2, "stack"), (3, "circular"), (4, "not JSON")],
 )
 def test_throw_deep_recursion_and_unserialisable_results_are_errors(f_port: int, message: str) -> None:
     codec = js("hostile-throw.js")
