@@ -40,6 +40,10 @@ from lora_city.cli.opendata import opendata_app  # noqa: E402
 
 app.add_typer(opendata_app, name="opendata")
 
+from lora_city.cli.rotate import rotate_secret_command  # noqa: E402
+
+app.command("rotate-secret")(rotate_secret_command)
+
 from lora_city.cli.importer import import_app  # noqa: E402
 
 app.add_typer(import_app, name="import")
