@@ -86,7 +86,9 @@ class CodecRegistry:
     def decode_uplink(
         self, codec_id: str, f_port: int, payload: bytes, *, recv_time: datetime | None = None
     ) -> UplinkResult:
-        info = self.get(codec_id)
+        info = self._codecs.get(codec_id)  # per uplink: a dict lookup, not a method call and a try
+        if info is None:
+            raise NotFound(f"no codec {codec_id!r}")
         return run_decode_uplink(info.runtime, f_port, payload, info.mappings, recv_time)
 
     def decode_downlink(self, codec_id: str, f_port: int, payload: bytes) -> UplinkResult:
