@@ -11,7 +11,19 @@ from fastapi import APIRouter, FastAPI
 from lora_city import __version__
 from lora_city.api import errors
 from lora_city.api.deps import AppContext
-from lora_city.api.routes import alerts, api_keys, applications, devices, gateways, profiles, tenants
+from lora_city.api.routes import (
+    alerts,
+    api_keys,
+    applications,
+    assets,
+    devices,
+    gateways,
+    health,
+    onboarding,
+    overview,
+    profiles,
+    tenants,
+)
 from lora_city.codec.registry import CodecRegistry
 from lora_city.metrics import Metrics
 from lora_city.services.queue import DownlinkNotifier
@@ -47,7 +59,10 @@ def create_app(
     app.state.lora_city = AppContext(settings, session_factory, vault, codecs, notifier, metrics, clock)
     errors.install(app)
     api = APIRouter(prefix=PREFIX)
-    for module in (tenants, api_keys, gateways, profiles, applications, devices, alerts):
+    for module in (tenants, api_keys, gateways, profiles, applications, devices, assets, onboarding, overview,
+                   alerts):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(health.router)
+    app.state.readiness = []  # the composition root appends (name, ok) checks: MQTT connected, …
     return app

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import InvalidInput, Unauthenticated
@@ -81,8 +82,25 @@ async def get_idempotency(
         return None
     if not idempotency_key.strip():
         raise InvalidInput("Idempotency-Key must not be blank", code="invalid_idempotency_key")
-    body = await request.body()
-    return IdempotencyRequest.of(principal, idempotency_key, request.method, request.url.path, body)
+    return IdempotencyRequest.of(principal, idempotency_key, request.method, request.url.path,
+                                 await _canonical_body(request))
+
+
+async def _canonical_body(request: Request) -> bytes:
+    """The request body as retries repeat it. A form is compared by its fields and file contents, not its raw
+    bytes: a client picks a fresh multipart boundary on every retry (and FastAPI has consumed the stream)."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        return await request.body()
+    parts: list[bytes] = []
+    for name, value in (await request.form()).multi_items():
+        if isinstance(value, StarletteUploadFile):
+            content = await value.read()
+            await value.seek(0)
+            parts.append(f"{name}\0file\0{value.content_type}\0".encode() + content)
+        else:
+            parts.append(f"{name}\0{value}".encode())
+    return b"\0\0".join(sorted(parts))
 
 
 IdempotencyDep = Annotated[IdempotencyRequest | None, Depends(get_idempotency)]

@@ -91,6 +91,14 @@ def register_device(
     codecs: CodecRegistry | None = None, now: datetime, commit: bool = True,
 ) -> Device:
     principal.require(Perm.DEVICES_WRITE)
+    return add_device(session, principal, vault, data, codecs=codecs, now=now, commit=commit)
+
+
+def add_device(
+    session: Session, principal: Principal, vault: KeyVault, data: DeviceCreate, *,
+    codecs: CodecRegistry | None = None, now: datetime, commit: bool = True,
+) -> Device:
+    """``register_device`` for callers that checked their own permission (an installer registering on site)."""
     dev_eui = hex_id(data.dev_eui, 8, "dev_eui")
     join_eui = hex_id(data.join_eui or "0" * 16, 8, "join_eui")
     tenant = target_tenant(session, principal, data.tenant_id)

@@ -1,0 +1,159 @@
+"""Assets (pole, meter, gauge …) and which device is on which, over time.
+
+An asset's readings are the readings of each device bound to it inside its binding span, so swapping a broken
+device keeps the asset's history continuous.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lora_city.errors import InvalidInput, NotFound
+from lora_city.services.common import as_utc, target_tenant
+from lora_city.services.principal import Perm, Principal
+from lora_city.services.readings import Page, TimeRange, readings_in_spans
+from lora_city.storage.models import Asset, AssetDevice, Reading
+
+AssetKind = Literal["pole", "meter", "gauge", "other"]
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+MAX_PHOTO = 5 * 1024 * 1024
+
+
+class AssetFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: AssetKind | None = None
+    name: str | None = Field(default=None, max_length=200)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    address: str | None = Field(default=None, max_length=500)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class AssetCreate(AssetFields):
+    external_ref: str | None = Field(default=None, min_length=1, max_length=100)
+    tenant_id: str | None = None
+
+
+class Binding(BaseModel):
+    dev_eui: str
+    bound_at: datetime
+    unbound_at: datetime | None
+
+
+class AssetView(BaseModel):
+    id: str
+    tenant_id: str
+    kind: str
+    external_ref: str | None
+    name: str
+    latitude: float | None
+    longitude: float | None
+    address: str | None
+    notes: str
+    has_photo: bool
+    photo_content_type: str | None
+    devices: list[Binding] = Field(description="Every device ever bound, oldest first; open spans are current")
+    created_at: datetime
+
+
+def view(session: Session, asset: Asset) -> AssetView:
+    rows = session.scalars(select(AssetDevice).where(AssetDevice.asset_id == asset.id).order_by(AssetDevice.id))
+    return AssetView(
+        id=asset.id, tenant_id=asset.tenant_id, kind=asset.kind, external_ref=asset.external_ref, name=asset.name,
+        latitude=asset.latitude, longitude=asset.longitude, address=asset.address, notes=asset.notes,
+        has_photo=asset.photo_content_type is not None, photo_content_type=asset.photo_content_type,
+        devices=[Binding(dev_eui=r.dev_eui, bound_at=as_utc(r.bound_at), unbound_at=as_utc(r.unbound_at))  # type: ignore[arg-type]
+                 for r in rows],
+        created_at=as_utc(asset.created_at),  # type: ignore[arg-type]
+    )
+
+
+def find_asset(session: Session, principal: Principal, asset_id: str) -> Asset:
+    asset = session.get(Asset, asset_id)
+    if asset is None or not principal.sees(asset.tenant_id):
+        raise NotFound("asset not found")
+    return asset
+
+
+def find_by_ref(session: Session, tenant_id: str, external_ref: str) -> Asset | None:
+    return session.scalar(select(Asset).where(Asset.tenant_id == tenant_id, Asset.external_ref == external_ref))
+
+
+def new_asset(session: Session, principal: Principal, data: AssetCreate, *, now: datetime) -> Asset:
+    """Create (flush, no commit): used alone and inside onboarding operations."""
+    tenant = target_tenant(session, principal, data.tenant_id)
+    if data.external_ref is not None and find_by_ref(session, tenant, data.external_ref) is not None:
+        raise InvalidInput(f"asset {data.external_ref!r} already exists", code="asset_exists")
+    asset = Asset(tenant_id=tenant, external_ref=data.external_ref, kind=data.kind or "other",
+                  name=data.name or (data.external_ref or ""), latitude=data.latitude, longitude=data.longitude,
+                  address=data.address, notes=data.notes or "", created_at=now)
+    session.add(asset)
+    session.flush()
+    return asset
+
+
+def apply_fields(asset: Asset, data: AssetFields) -> None:
+    for name, value in data.model_dump(exclude_unset=True, exclude={"external_ref", "tenant_id"}).items():
+        if value is None and name in {"kind", "name", "notes"}:
+            raise InvalidInput(f"{name} may not be null")
+        setattr(asset, name, value)
+
+
+def create_asset(session: Session, principal: Principal, data: AssetCreate, *, now: datetime) -> AssetView:
+    principal.require(Perm.ONBOARDING)
+    asset = new_asset(session, principal, data, now=now)
+    session.commit()
+    return view(session, asset)
+
+
+def get_asset(session: Session, principal: Principal, asset_id: str) -> AssetView:
+    principal.require(Perm.ASSETS_READ)
+    return view(session, find_asset(session, principal, asset_id))
+
+
+def list_assets(
+    session: Session, principal: Principal, *, external_ref: str | None = None, limit: int = 100,
+    after: str | None = None,
+) -> list[AssetView]:
+    principal.require(Perm.ASSETS_READ)
+    stmt = select(Asset).order_by(Asset.id).limit(limit)
+    if (only := principal.tenant_filter()) is not None:
+        stmt = stmt.where(Asset.tenant_id == only)
+    if external_ref is not None:
+        stmt = stmt.where(Asset.external_ref == external_ref)
+    if after is not None:
+        stmt = stmt.where(Asset.id > after)
+    return [view(session, a) for a in session.scalars(stmt)]
+
+
+def update_asset(session: Session, principal: Principal, asset_id: str, data: AssetFields) -> AssetView:
+    principal.require(Perm.ONBOARDING)
+    asset = find_asset(session, principal, asset_id)
+    apply_fields(asset, data)
+    session.commit()
+    return view(session, asset)
+
+
+def photo(session: Session, principal: Principal, asset_id: str) -> tuple[bytes, str]:
+    principal.require(Perm.ASSETS_READ)
+    asset = find_asset(session, principal, asset_id)
+    if asset.photo is None or asset.photo_content_type is None:
+        raise NotFound("this asset has no photo", code="no_photo")
+    return asset.photo, asset.photo_content_type
+
+
+def asset_readings(
+    session: Session, principal: Principal, asset_id: str, *, span: TimeRange = TimeRange(), limit: int = 100,
+    cursor: str | None = None,
+) -> Page[Reading]:
+    principal.require(Perm.READINGS_READ)
+    asset = find_asset(session, principal, asset_id)
+    spans = [(r.dev_eui, r.bound_at, r.unbound_at)
+             for r in session.scalars(select(AssetDevice).where(AssetDevice.asset_id == asset.id))]
+    return readings_in_spans(session, spans, span, limit, cursor)

@@ -1,0 +1,341 @@
+"""What a field technician does with a phone: scan a device's QR code, bind it to an asset, watch it come alive,
+swap a broken one. Every write runs through ``idempotency.run`` so a retry on a flaky connection is safe: each
+operation flushes, and the answer is committed together with the stored response.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lora_city.codec.registry import CodecRegistry
+from lora_city.errors import InvalidInput
+from lora_city.lorawan.errors import LoRaWANError
+from lora_city.lorawan.tr005 import QRCode, parse_qr
+from lora_city.services import activation, assets, link_quality
+from lora_city.services.common import as_utc, db_time, hex_id, key_bytes, require_same_tenant
+from lora_city.services.devices import DeviceCreate, add_device, encrypt_keys, find_device, get_device
+from lora_city.services.idempotency import IdempotencyRequest, Outcome, run
+from lora_city.services.principal import Perm, Principal
+from lora_city.storage.keys import KeyVault
+from lora_city.storage.models import Asset, AssetDevice, Device, DeviceKeys, Event, Reading, Tenant
+
+STATUS_UPLINKS = 10  # the installer looks at the last few uplinks, not the history
+JOIN_WINDOW = timedelta(hours=24)
+FIRST_SCAN = 1000
+
+
+# --- scan ---------------------------------------------------------------------------------------------------
+class Enrollment(BaseModel):
+    """Register an unknown device on site (or give the keys a directorate import lacked)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    app_key: str | None = Field(default=None, min_length=32, max_length=47)
+    nwk_key: str | None = Field(default=None, min_length=32, max_length=47)
+    tenant_id: str | None = None
+    application_id: str | None = None
+
+
+class ScanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    qr: str = Field(min_length=1, max_length=500, description="TR005 (LW:D0:…) or draft (URN:LW:DP:…, URN:DEV:LW:…)")
+    enroll: Enrollment | None = Field(default=None, description="Register the device (or its missing keys)")
+
+
+class ScanResult(BaseModel):
+    dev_eui: str
+    join_eui: str
+    profile_id: str
+    serial_number: str | None
+    checksum_valid: bool | None
+    known: bool
+    registered_now: bool
+    has_keys: bool
+    tenant_id: str | None
+    tenant_name: str | None
+    device_name: str | None
+    codec: str | None = Field(description="The device's codec, else the one the QR's ProfileID names")
+
+
+def _parse(text: str) -> QRCode:
+    try:
+        return parse_qr(text)
+    except LoRaWANError as exc:
+        raise InvalidInput(f"not a LoRaWAN QR code: {exc}", code="invalid_qr") from None
+
+
+def _scan(
+    session: Session, principal: Principal, vault: KeyVault, codecs: CodecRegistry | None, data: ScanRequest,
+    now: datetime,
+) -> ScanResult:
+    qr = _parse(data.qr)
+    profile_codec = codecs.find_by_profile(qr.vendor_id, qr.vendor_profile_id) if codecs else None
+    codec_id = profile_codec.id if profile_codec else None
+    device = session.get(Device, qr.dev_eui)
+    visible = device is not None and principal.sees(device.tenant_id)
+    registered_now = False
+    reg = data.enroll
+    if device is None and reg is not None:
+        if reg.app_key is None:
+            raise InvalidInput("an unknown device needs its app_key to be registered", code="missing_app_key")
+        device = add_device(session, principal, vault, DeviceCreate(
+            dev_eui=qr.dev_eui, join_eui=qr.join_eui, name=reg.name or f"{codec_id or 'device'} {qr.dev_eui[-6:]}",
+            app_key=reg.app_key, nwk_key=reg.nwk_key, codec=codec_id, tenant_id=reg.tenant_id,
+            application_id=reg.application_id,
+        ), codecs=codecs, now=now, commit=False)
+        visible, registered_now = True, True
+    elif device is not None and visible and reg is not None and reg.app_key is not None:
+        _give_keys(session, vault, device.dev_eui, reg, now)
+    if device is None or not visible:
+        return ScanResult(dev_eui=qr.dev_eui, join_eui=qr.join_eui, profile_id=qr.profile_id,
+                          serial_number=qr.serial_number, checksum_valid=qr.checksum_valid, known=False,
+                          registered_now=False, has_keys=False, tenant_id=None, tenant_name=None,
+                          device_name=None, codec=codec_id)
+    tenant = session.get(Tenant, device.tenant_id)
+    view = get_device(session, principal, device.dev_eui) if principal.can(Perm.DEVICES_READ) else None
+    return ScanResult(
+        dev_eui=device.dev_eui, join_eui=device.join_eui, profile_id=qr.profile_id, serial_number=qr.serial_number,
+        checksum_valid=qr.checksum_valid, known=True, registered_now=registered_now,
+        has_keys=session.get(DeviceKeys, device.dev_eui) is not None, tenant_id=device.tenant_id,
+        tenant_name=tenant.name if tenant else None, device_name=device.name,
+        codec=(view.codec if view else device.codec_id) or codec_id,
+    )
+
+
+def _give_keys(session: Session, vault: KeyVault, dev_eui: str, reg: Enrollment, now: datetime) -> None:
+    """Store keys a directorate import lacked. The same key again is a no-op; another key is refused (changing a
+    key is an operator's PATCH, not an installer's scan)."""
+    assert reg.app_key is not None
+    existing = session.get(DeviceKeys, dev_eui)
+    if existing is not None:
+        stored = vault.decrypt(existing.app_key_enc, context=dev_eui.encode())
+        if stored != key_bytes(reg.app_key, "app_key"):
+            raise InvalidInput("the device already has other keys", code="keys_exist")
+        return
+    keys = encrypt_keys(vault, dev_eui, reg.app_key, reg.nwk_key)
+    keys.updated_at = now
+    session.add(keys)
+    session.flush()
+
+
+def scan(
+    session: Session, principal: Principal, vault: KeyVault, data: ScanRequest, *, codecs: CodecRegistry | None,
+    idem: IdempotencyRequest | None, now: datetime,
+) -> Outcome:
+    principal.require(Perm.ONBOARDING)
+    return run(session, idem, lambda: _outcome(200, _scan(session, principal, vault, codecs, data, now)), now=now)
+
+
+def _outcome(status: int, model: BaseModel) -> Outcome:
+    return Outcome(status, model.model_dump(mode="json"))
+
+
+# --- bind and swap --------------------------------------------------------------------------------------------
+class AssetRef(assets.AssetFields):
+    """Find the asset by ``external_ref`` in the device's tenant, creating it when absent."""
+
+    external_ref: str = Field(min_length=1, max_length=100)
+
+
+class BindRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dev_eui: str = Field(min_length=16, max_length=23)
+    asset_id: str | None = None
+    asset: AssetRef | None = None
+
+
+class SwapRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    asset_id: str
+    old_dev_eui: str = Field(min_length=16, max_length=23)
+    new_dev_eui: str = Field(min_length=16, max_length=23)
+
+
+def _open_binding(session: Session, dev_eui: str) -> AssetDevice | None:
+    return session.scalar(select(AssetDevice).where(AssetDevice.dev_eui == dev_eui, AssetDevice.unbound_at.is_(None)))
+
+
+def _attach(session: Session, asset: Asset, dev_eui: str, now: datetime) -> None:
+    current = _open_binding(session, dev_eui)
+    if current is not None and current.asset_id == asset.id:
+        return
+    if current is not None:  # a device is on one asset at a time: moving it ends the previous span
+        current.unbound_at = now
+    session.add(AssetDevice(asset_id=asset.id, dev_eui=dev_eui, bound_at=now))
+    session.flush()
+
+
+def _bind(session: Session, principal: Principal, data: BindRequest, now: datetime) -> assets.AssetView:
+    if (data.asset_id is None) == (data.asset is None):
+        raise InvalidInput("give exactly one of asset_id and asset", code="invalid_asset")
+    device = find_device(session, principal, hex_id(data.dev_eui, 8, "dev_eui"))
+    if data.asset_id is not None:
+        asset = assets.find_asset(session, principal, data.asset_id)
+    else:
+        assert data.asset is not None
+        found = assets.find_by_ref(session, device.tenant_id, data.asset.external_ref)
+        if found is None:
+            create = assets.AssetCreate(**data.asset.model_dump(exclude_unset=True), tenant_id=device.tenant_id)
+            found = assets.new_asset(session, principal, create, now=now)
+        else:
+            assets.apply_fields(found, data.asset)
+        asset = found
+    require_same_tenant(asset.tenant_id, device.tenant_id, "asset")
+    _attach(session, asset, device.dev_eui, now)
+    return assets.view(session, asset)
+
+
+def bind(
+    session: Session, principal: Principal, data: BindRequest, *, idem: IdempotencyRequest | None, now: datetime,
+) -> Outcome:
+    principal.require(Perm.ONBOARDING)
+    return run(session, idem, lambda: _outcome(200, _bind(session, principal, data, now)), now=now)
+
+
+def _swap(session: Session, principal: Principal, data: SwapRequest, now: datetime) -> assets.AssetView:
+    asset = assets.find_asset(session, principal, data.asset_id)
+    old = find_device(session, principal, hex_id(data.old_dev_eui, 8, "old_dev_eui"))
+    new = find_device(session, principal, hex_id(data.new_dev_eui, 8, "new_dev_eui"))
+    if old.dev_eui == new.dev_eui:
+        raise InvalidInput("old and new device are the same", code="same_device")
+    require_same_tenant(new.tenant_id, asset.tenant_id, "new device")
+    binding = _open_binding(session, old.dev_eui)
+    if binding is None or binding.asset_id != asset.id:
+        raise InvalidInput("the old device is not on this asset", code="not_bound")
+    binding.unbound_at = now
+    activation.disable(session, old)
+    if new.is_disabled:
+        new.is_disabled = False
+    _attach(session, asset, new.dev_eui, now)
+    return assets.view(session, asset)
+
+
+def swap(
+    session: Session, principal: Principal, data: SwapRequest, *, idem: IdempotencyRequest | None, now: datetime,
+) -> Outcome:
+    principal.require(Perm.ONBOARDING)
+    return run(session, idem, lambda: _outcome(200, _swap(session, principal, data, now)), now=now)
+
+
+def set_photo(
+    session: Session, principal: Principal, asset_id: str, content: bytes, content_type: str, *,
+    idem: IdempotencyRequest | None, now: datetime,
+) -> Outcome:
+    principal.require(Perm.ONBOARDING)
+
+    def operation() -> Outcome:
+        asset = assets.find_asset(session, principal, asset_id)
+        kind = content_type.split(";")[0].strip().lower()
+        if kind not in assets.PHOTO_TYPES:
+            raise InvalidInput(f"photo must be one of {', '.join(assets.PHOTO_TYPES)}", code="invalid_photo")
+        if not content or len(content) > assets.MAX_PHOTO:
+            raise InvalidInput(f"photo must be 1 byte to {assets.MAX_PHOTO} bytes", code="invalid_photo")
+        asset.photo, asset.photo_content_type = content, kind
+        session.flush()
+        return _outcome(200, assets.view(session, asset))
+
+    return run(session, idem, operation, now=now)
+
+
+# --- live status ----------------------------------------------------------------------------------------------
+class GatewayLink(BaseModel):
+    gateway_id: str
+    rssi: float | None
+    snr: float | None
+    spreading_factor: int | None
+    link_margin: float | None
+
+
+class UplinkSeen(BaseModel):
+    time: datetime
+    f_cnt: int
+    decoded: bool
+    gateways: list[GatewayLink]
+
+
+class ReasonOut(BaseModel):
+    code: str
+    message: str
+    blocking: bool
+
+
+class LiveStatus(BaseModel):
+    dev_eui: str
+    joined: bool
+    dev_addr: str | None
+    last_seen_at: datetime | None
+    join_events: int = Field(description="Joins in the last 24 h (event log, kind=join)")
+    last_join_at: datetime | None
+    recent_log: list[dict[str, Any]] = Field(description="Latest log events (rejected joins, MIC errors …)")
+    first_uplink_at: datetime | None
+    first_decoded_at: datetime | None
+    uplinks: list[UplinkSeen] = Field(description="The last uplinks, newest first, with every gateway's copy")
+    best_margin: float | None
+    verdict: str = Field(description="go or no_go")
+    reasons: list[ReasonOut]
+
+
+def live_status(session: Session, principal: Principal, dev_eui: str, *, now: datetime) -> LiveStatus:
+    principal.require(Perm.ONBOARDING)
+    view = get_device(session, principal, dev_eui) if principal.can(Perm.DEVICES_READ) else None
+    device = view.device if view else find_device(session, principal, dev_eui)
+    eui = device.dev_eui
+    since = db_time(session, now - JOIN_WINDOW)
+    join_events = session.scalar(select(func.count()).select_from(Event).where(
+        Event.dev_eui == eui, Event.kind == "join", Event.time >= since)) or 0
+    last_join = session.scalar(select(func.max(Event.time)).where(Event.dev_eui == eui, Event.kind == "join"))
+    logs = session.scalars(select(Event).where(Event.dev_eui == eui, Event.kind == "log")
+                           .order_by(Event.time.desc(), Event.id.desc()).limit(5))
+    first_up = session.scalar(select(func.min(Reading.time)).where(Reading.dev_eui == eui))
+    # A JSON column stores Python None as JSON null, not SQL NULL, and PostgreSQL's json has no equality: look
+    # at the device's first uplinks in Python (an installer's device has a handful).
+    first_decoded = next((t for t, data in session.execute(
+        select(Reading.time, Reading.data).where(Reading.dev_eui == eui).order_by(Reading.time).limit(FIRST_SCAN)
+    ) if data is not None), None)
+    recent = list(session.scalars(select(Reading).where(Reading.dev_eui == eui)
+                                  .order_by(Reading.time.desc(), Reading.id.desc()).limit(STATUS_UPLINKS)))
+    uplinks = []
+    margins: list[float] = []
+    gateways: set[str] = set()
+    for r in recent:
+        heard = link_quality.heard_by(r.rx, r.tx)
+        gateways.update(h.gateway_id for h in heard)
+        margins += [h.margin for h in heard if h.margin is not None]
+        uplinks.append(UplinkSeen(time=as_utc(r.time), f_cnt=r.f_cnt, decoded=r.data is not None,  # type: ignore[arg-type]
+                                  gateways=[GatewayLink(gateway_id=h.gateway_id, rssi=h.rssi, snr=h.snr,
+                                                        spreading_factor=h.spreading_factor, link_margin=h.margin)
+                                            for h in heard]))
+    # Best gateway per uplink, then the median over uplinks: one lucky frame does not make a good install.
+    per_uplink = [max((g.link_margin for g in u.gateways if g.link_margin is not None), default=None)
+                  for u in uplinks]
+    best = sorted(m for m in per_uplink if m is not None)
+    best_margin = best[len(best) // 2] if best else None
+    joined = view.joined if view else device.dev_addr is not None
+    codec = view.codec if view else device.codec_id
+    last_sf = uplinks[0].gateways[0].spreading_factor if uplinks and uplinks[0].gateways else None
+    reasons = link_quality.verdict(
+        disabled=device.is_disabled, joined=joined, uplinks=len(uplinks), decoded=first_decoded is not None,
+        has_codec=codec is not None, best_margin=best_margin, gateways=len(gateways), spreading_factor=last_sf,
+    )
+    return LiveStatus(
+        dev_eui=eui, joined=joined, dev_addr=device.dev_addr, last_seen_at=as_utc(device.last_seen_at),
+        join_events=join_events, last_join_at=as_utc(last_join),
+        recent_log=[{"time": as_utc(e.time).isoformat(), **_log_fields(e.body)} for e in logs],  # type: ignore[union-attr]
+        first_uplink_at=as_utc(first_up), first_decoded_at=as_utc(first_decoded), uplinks=uplinks,
+        best_margin=best_margin, verdict="no_go" if any(r.blocking for r in reasons) else "go",
+        reasons=[ReasonOut(code=r.code, message=r.message, blocking=r.blocking) for r in reasons],
+    )
+
+
+def _log_fields(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: body[k] for k in ("level", "code", "description") if k in body}
+
