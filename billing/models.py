@@ -95,6 +95,7 @@ class Invoice(Base):
     issued_on: Mapped[date]
     due_on: Mapped[date | None] = mapped_column(default=None)
     credits_invoice_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    note: Mapped[str] = mapped_column(String(500), default="")  # e.g. why a credit note was issued
     issuer: Mapped[dict[str, Any]] = mapped_column(default=dict)
     customer: Mapped[dict[str, Any]] = mapped_column(default=dict)
     subtotal_cents: Mapped[int]

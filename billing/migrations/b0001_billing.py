@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('issued_on', sa.Date(), nullable=False),
     sa.Column('due_on', sa.Date(), nullable=True),
     sa.Column('credits_invoice_id', sa.String(length=36), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=False),
     sa.Column('issuer', sa.JSON(), nullable=False),
     sa.Column('customer', sa.JSON(), nullable=False),
     sa.Column('subtotal_cents', sa.Integer(), nullable=False),
