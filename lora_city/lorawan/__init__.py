@@ -11,4 +11,10 @@ Module index:
 - :mod:`~lora_city.lorawan.region`: the ``Region`` protocol, ``EU868``, ``CFList``.
 - :mod:`~lora_city.lorawan.airtime`: ``time_on_air`` (Semtech AN1200.13) and ``fsk_time_on_air``.
 - :mod:`~lora_city.lorawan.tr005`: ``QRCode`` / ``parse_qr`` for TR005 device-identification QR codes.
+- :mod:`~lora_city.lorawan.describe` / :mod:`~lora_city.lorawan.compose`: a frame as JSON and back, with
+  decryption and MIC checks (what ``lora-city frame decode|encode`` prints and reads).
+
+Per uplink the network server calls ``parse_phy_payload`` → ``fcnt.full_f_cnt`` → ``crypto.data_mic_10`` (or
+``data_uplink_mic_11``) → ``crypto.encrypt_frm_payload``; keyed AES objects are cached per thread, so this costs
+about 10 µs (``bench/frames.py``).
 """

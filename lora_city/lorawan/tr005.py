@@ -7,9 +7,10 @@ with the EUIs as 16 hex digits, ProfileID as 8 (VendorID | VendorProfileID). Dra
 code maps to ``owner_token``. EUIs are exposed lowercase (project convention) and written uppercase (TR005 uses
 the QR alphanumeric set).
 
-The CheckSum is 4 hex digits of a CRC-16 over every character before ``:C``. The TR005 text was not available
-while writing this; we use CRC-16/MODBUS (poly 0x8005 reflected, init 0xFFFF) as the one public implementation we
-found does, so a mismatch is reported by ``checksum_valid`` instead of rejecting the code.
+The CheckSum is "the CRC-16-MODBUS of the full QR content except the Checksum field itself, in hexadecimal
+without 0x" (TR005 1.0 lines 210-214). Whether the ``:`` before ``C`` counts as part of that field is not spelled
+out, so we write the CRC of the text before ``:C`` and accept either reading when validating. A mismatch is reported
+by ``checksum_valid`` rather than rejecting the code (QR codes carry their own error correction).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ SCHEMA_DRAFT3 = "URN:DEV:LW"
 
 
 def crc16(text: str) -> int:
-    """CRC-16/MODBUS of the ASCII text (see the module docstring for why this variant)."""
+    """CRC-16/MODBUS (poly 0x8005 reflected, init 0xFFFF, no final XOR) of the ASCII text."""
     crc = 0xFFFF
     for byte in text.encode("ascii", "replace"):
         crc ^= byte
@@ -69,7 +70,8 @@ class QRCode:
         """None without a checksum; else whether it matches :func:`crc16` of the text before ``:C``."""
         if self.checksum is None or self.schema != SCHEMA_D0:
             return None
-        return self.checksum.upper() == f"{crc16(self._d0_body()):04X}"
+        body = self._d0_body()
+        return self.checksum.upper() in (f"{crc16(body):04X}", f"{crc16(body + ':'):04X}")
 
     def to_string(self, with_checksum: bool | None = None) -> str:
         """The QR text in this code's schema; D0 gets a checksum when it had one or ``with_checksum`` is true."""
