@@ -1,0 +1,66 @@
+"""Optional services the composition root may hand to the portal. The core never imports tenants/ or billing/;
+when those packages are installed, the composition root adapts their functions to these shapes.
+
+Every callable receives an open SQLAlchemy session and the tenant the logged-in user belongs to (the portal has
+already decided the tenant; a provider must still answer NotFound for an id outside it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaGauge:
+    """One gauge of the dashboard: usage against the plan's limit (``limit`` None: unlimited)."""
+
+    label: str
+    used: float
+    limit: float | None
+    unit: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceSummary:
+    id: str
+    number: str
+    period: str  # "2026-10"
+    total: str  # already formatted with its currency, e.g. "1 234,56 €"
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    id: str
+    name: str
+
+
+InvoiceFormat = Literal["pdf", "csv"]
+
+# (session, tenant_id) -> the tenant's gauges for the current period
+QuotaProvider = Callable[[Session, str], Sequence[QuotaGauge]]
+# (session, tenant_id) -> the tenant's invoices, newest first
+InvoiceLister = Callable[[Session, str], Sequence[InvoiceSummary]]
+# (session, tenant_id, invoice_id, format) -> the file's bytes; raises lora_city.errors.NotFound for another
+# tenant's invoice
+InvoiceRenderer = Callable[[Session, str, str, InvoiceFormat], bytes]
+# (session, tenant_id, period "YYYY-MM") -> per-device usage as CSV text
+UsageExporter = Callable[[Session, str, str], str]
+# (session) -> every plan, for the console's tenant form
+PlanLister = Callable[[Session], Sequence[PlanSummary]]
+# (session, period "YYYY-MM") -> a one-line summary of the run, shown to the operator
+BillingRunner = Callable[[Session, str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class PortalExtras:
+    quotas: QuotaProvider | None = None
+    invoices: InvoiceLister | None = None
+    invoice_file: InvoiceRenderer | None = None
+    usage_export: UsageExporter | None = None
+    plans: PlanLister | None = None
+    billing_run: BillingRunner | None = None

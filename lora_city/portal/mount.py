@@ -1,0 +1,71 @@
+"""``mount_portal``: the one function the composition root calls to serve the web portal beside the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from lora_city.alerts.service import AlertService
+from lora_city.codec.registry import CodecRegistry
+from lora_city.portal.context import PortalContext
+from lora_city.portal.cookies import SessionSigner
+from lora_city.portal.extras import PortalExtras
+from lora_city.portal.routes import auth, console, devices, keys, lessee, technician
+from lora_city.services.queue import DownlinkNotifier
+from lora_city.settings import Settings
+from lora_city.storage.db import SessionFactory
+from lora_city.storage.keys import KeyVault
+
+HERE = Path(__file__).resolve().parent
+SESSION_MAX_AGE_S = 8 * 3600  # a working day: a lost phone's session does not outlive the shift
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    return env
+
+
+def mount_portal(
+    app: FastAPI,
+    *,
+    settings: Settings,
+    session_factory: SessionFactory,
+    vault: KeyVault,
+    alerts: AlertService | None = None,
+    codecs: CodecRegistry | None = None,
+    notifier: DownlinkNotifier | None = None,
+    extras: PortalExtras = PortalExtras(),
+    clock: Callable[[], datetime] = _utcnow,
+    prefix: str = "/portal",
+    secure_cookies: bool = True,
+    session_max_age_s: float = SESSION_MAX_AGE_S,
+) -> None:
+    """Add the portal's pages under ``prefix`` and its static files under ``{prefix}/static``.
+
+    ``app`` is normally the API's (``lora_city.api.create_app``), so one server answers both. ``extras`` carries
+    billing/ and tenants/ functions (invoices, quota gauges, usage export, plans, billing runs) adapted by the
+    composition root; every one is optional. ``secure_cookies=False`` only for plain-HTTP development.
+    """
+    if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+        raise ValueError("prefix must start with '/' and not end with it")
+    app.state.portal = PortalContext(
+        settings=settings, session_factory=session_factory, vault=vault,
+        alerts=alerts or AlertService(session_factory, clock), codecs=codecs, notifier=notifier,
+        extras=extras, clock=clock, signer=SessionSigner(settings.secret_key, session_max_age_s),
+        templates=_templates(), prefix=prefix, secure_cookies=secure_cookies,
+    )
+    for module in (auth, lessee, devices, keys, console, technician):
+        app.include_router(module.router, prefix=prefix, include_in_schema=False)
+    app.mount(f"{prefix}/static", StaticFiles(directory=HERE / "static"), name="portal-static")

@@ -1,0 +1,103 @@
+"""The lessee's pages: dashboard, alerts, invoices, usage export and integrations.
+
+Invoices, quota gauges and the usage export come from billing/ through ``PortalExtras`` when the composition
+root provides them; without billing the pages say so, and the usage export falls back to an activity report
+from the readings store.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from lora_city.errors import NotFound
+from lora_city.portal import activity_csv, device_status
+from lora_city.portal.extras import QuotaGauge
+from lora_city.portal.web import CsrfChecked, DbDep, PageDep, PortalRoute, PortalUser, roles
+from lora_city.services import devices, overview
+from lora_city.services.principal import Role
+from lora_city.storage.models import Integration
+
+router = APIRouter(route_class=PortalRoute)
+_LESSEE = roles(Role.TENANT_ADMIN, Role.TENANT_VIEWER, Role.ADMIN, Role.OPERATOR)
+LesseeDep = Annotated[PortalUser, Depends(_LESSEE)]
+_INVOICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@router.get("/dashboard")
+def dashboard(page: PageDep, user: LesseeDep, db: DbDep) -> Response:
+    now = page.ctx.clock()
+    net = overview.overview(db, user.principal, now=now)
+    views = devices.list_devices(db, user.principal, limit=20)
+    states = device_status.states(db, views, now)
+    gauges: list[QuotaGauge] = []
+    if page.ctx.extras.quotas is not None:
+        gauges = list(page.ctx.extras.quotas(db, user.tenant_id))
+    alerts = page.ctx.alerts.list_alerts(
+        tenant_id=None if user.principal.sees_all_tenants else user.tenant_id, state="open", limit=10)
+    return page.render("dashboard.html", net=net, views=views, states=states, gauges=gauges, alerts=alerts,
+                       has_quotas=page.ctx.extras.quotas is not None)
+
+
+@router.get("/alerts")
+def alerts_page(page: PageDep, user: LesseeDep) -> Response:
+    tenant = None if user.principal.sees_all_tenants else user.tenant_id
+    rows = page.ctx.alerts.list_alerts(tenant_id=tenant, state="open", limit=200)
+    return page.render("alerts.html", alerts=rows, can_ack=user.role != Role.TENANT_VIEWER)
+
+
+@router.post("/alerts/{alert_id}/ack", dependencies=[CsrfChecked])
+def acknowledge(page: PageDep, user: LesseeDep, alert_id: str) -> Response:
+    if user.role == Role.TENANT_VIEWER:
+        raise NotFound("alert not found")  # a viewer reads; acknowledging is a decision
+    tenant = None if user.principal.sees_all_tenants else user.tenant_id
+    page.ctx.alerts.acknowledge(alert_id, user.email, tenant_id=tenant)
+    back = "/console/alerts" if user.is_city_staff else "/alerts"
+    return page.redirect(back)
+
+
+@router.get("/invoices")
+def invoices(page: PageDep, user: LesseeDep, db: DbDep) -> Response:
+    lister = page.ctx.extras.invoices
+    rows = list(lister(db, user.tenant_id)) if lister is not None else []
+    return page.render("invoices.html", invoices=rows, available=lister is not None,
+                       downloadable=page.ctx.extras.invoice_file is not None)
+
+
+@router.get("/invoices/{invoice_id}.{fmt}")
+def invoice_file(page: PageDep, user: LesseeDep, db: DbDep, invoice_id: str, fmt: str) -> Response:
+    render = page.ctx.extras.invoice_file
+    if render is None or fmt not in ("pdf", "csv") or not _INVOICE_ID.match(invoice_id):
+        raise NotFound("invoice not found")
+    body = render(db, user.tenant_id, invoice_id, "pdf" if fmt == "pdf" else "csv")
+    media = "application/pdf" if fmt == "pdf" else "text/csv; charset=utf-8"
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="invoice-{invoice_id}.{fmt}"'})
+
+
+@router.get("/usage")
+def usage_page(page: PageDep, user: LesseeDep) -> Response:
+    period = page.ctx.clock().astimezone(activity_csv.PARIS).strftime("%Y-%m")
+    return page.render("usage.html", period=period, from_billing=page.ctx.extras.usage_export is not None)
+
+
+@router.get("/usage.csv")
+def usage_csv(page: PageDep, user: LesseeDep, db: DbDep, period: str) -> Response:
+    activity_csv.month_bounds(period)  # validates the period before either exporter sees it
+    exporter = page.ctx.extras.usage_export
+    text = (exporter(db, user.tenant_id, period) if exporter is not None
+            else activity_csv.activity_csv(db, user.tenant_id, period))
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="usage-{period}.csv"'})
+
+
+@router.get("/integrations")
+def integrations(page: PageDep, user: LesseeDep, db: DbDep) -> Response:
+    rows = list(db.scalars(select(Integration).where(Integration.tenant_id == user.tenant_id)
+                           .order_by(Integration.created_at)))
+    return page.render("integrations.html", integrations=rows, mqtt_url=page.ctx.settings.mqtt_url)
+
