@@ -1,8 +1,9 @@
 """GDPR erasure of one device's data in every store the product controls: readings, events, outbox rows (whole
 rows of that device, and its lines inside InfluxDB batches), and the time-series server when one is configured.
 
-Run it after the device was deleted or deactivated, so no new event of it is on its way through a sink queue.
-The time-series delete comes last, so lines a pump was sending while the outbox was cleaned are deleted too.
+Run it after the device was deleted or deactivated, so no new event of it is on its way through a sink queue,
+then call ``SinkHub.reread_outboxes()`` so the pumps drop their in-memory copies of the rewritten rows. The
+time-series delete comes last, so lines a pump was sending while the outbox was cleaned are deleted too.
 
 Time-series servers:
 - InfluxDB 2 (``flavour="influxdb2"``): ``POST /api/v2/delete`` with predicate ``dev_eui="<eui>"`` over all time,

@@ -41,6 +41,13 @@ class SinkHub:
                 self._metrics.sink_errors.labels(sink.name).inc()
                 log.exception("sink %s: submit failed (dev_eui=%s)", sink.name, event.device.dev_eui)
 
+    def reread_outboxes(self) -> None:
+        """After ``erasure.erase_device`` rewrote outbox rows: durable sinks drop their in-memory copies."""
+        for sink in self.sinks:
+            pump = getattr(sink, "pump", None)
+            if pump is not None:
+                pump.reread_outbox()
+
     async def start(self) -> None:
         for sink in self.sinks:
             await sink.start()

@@ -19,7 +19,7 @@ from influxdb_client.rest import ApiException
 from lora_city.metrics import Metrics
 from lora_city.sinks.events import DeviceEvent, UplinkEvent
 from lora_city.sinks.line_protocol import format_uplink
-from lora_city.sinks.outbox import Journaled, Outbox
+from lora_city.sinks.outbox import Outbox
 from lora_city.sinks.pump import OutboxPump, PermanentFailure
 
 log = logging.getLogger(__name__)
@@ -59,11 +59,11 @@ class InfluxSink:
 
     def submit(self, event: DeviceEvent) -> None:
         if isinstance(event, UplinkEvent):
-            self.pump.put(Journaled(TARGET, format_uplink(event).encode()))
+            self.pump.put_line(format_uplink(event))
 
     def submit_line(self, line: str) -> None:
         """A pre-formatted line (the benchmark, or another producer of points)."""
-        self.pump.put(Journaled(TARGET, line.encode()))
+        self.pump.put_line(line)
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.pump.stop)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from math import isfinite
 
-from lora_city.sinks.events import UplinkEvent
+from lora_city.sinks.events import DeviceInfo, UplinkEvent
 
 FAMILIES = frozenset({"streetlight", "water", "flood"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -45,45 +46,97 @@ def format_field_value(value: float | int | bool | str) -> str | None:
 
 
 def timestamp_ns(time: datetime) -> int:
-    """Exact nanoseconds since the epoch (float seconds would round); fixed per uplink, so replays overwrite."""
-    return (time - _EPOCH) // _MICROSECOND * 1000
+    """Exact nanoseconds since the epoch; fixed per uplink, so replays overwrite. ``timestamp()`` is a float,
+    off by far less than half a second once the microseconds are taken out, so rounding gives whole seconds."""
+    if time.tzinfo is None:
+        return (time.replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND * 1000
+    micro = time.microsecond
+    return round(time.timestamp() - micro * 1e-6) * 1_000_000_000 + micro * 1000
 
 
 def measurement_for(family: str | None) -> str:
     return family if family in FAMILIES else "other"
 
 
+_tag_cache: dict[tuple[str, str, str | None, str | None, str | None], str] = {}
+_field_key_cache: dict[str, str] = {}
+_CACHE_LIMIT = 100_000
+
+
+def _series_prefix(device: DeviceInfo) -> str:
+    """``measurement,tag=value,…`` for a device: built once per device and cached, as it rarely changes."""
+    key = (device.dev_eui, device.tenant_id, device.application_id, device.codec_id, device.family)
+    prefix = _tag_cache.get(key)
+    if prefix is None:
+        family = measurement_for(device.family)
+        tags = (
+            ("application", device.application_id or ""),
+            ("codec", device.codec_id or ""),
+            ("dev_eui", device.dev_eui),
+            ("family", family),
+            ("tenant", device.tenant_id),
+        )  # sorted by key, as InfluxDB recommends
+        prefix = family + "".join(f",{k}={escape_key(v)}" for k, v in tags if v)
+        if len(_tag_cache) >= _CACHE_LIMIT:
+            _tag_cache.clear()
+        _tag_cache[key] = prefix
+    return prefix
+
+
+def _field_key(name: str) -> str:
+    key = _field_key_cache.get(name)
+    if key is None:
+        key = escape_key(name)
+        if len(_field_key_cache) < _CACHE_LIMIT:
+            _field_key_cache[name] = key
+    return key
+
+
+_RADIO_FIELDS = frozenset({"rssi", "snr", "spreading_factor", "gateway_count", "f_cnt"})
+
+
 def format_uplink(event: UplinkEvent) -> str:
     """One line for one uplink: measurement = sensor family; tags identify the device; fields are the normalised
-    measurements (numbers always as floats, so a reading of ``3`` and one of ``3.5`` share a field type) plus
-    radio metadata (rssi and snr of the best gateway, spreading factor, gateway count, f_cnt)."""
-    device = event.device
-    family = measurement_for(device.family)
-    tags = [
-        ("application", device.application_id or ""),
-        ("codec", device.codec_id or ""),
-        ("dev_eui", device.dev_eui),
-        ("family", family),
-        ("tenant", device.tenant_id),
+    measurements plus radio metadata (rssi and snr of the best gateway, spreading factor, gateway count, f_cnt).
+
+    Numbers are written without the ``i`` suffix, which line protocol reads as floats: a reading of ``3`` and
+    one of ``3.5`` then share a field type (InfluxDB refuses a field that changes type)."""
+    names = event.measurements
+    parts = [
+        f"{_field_key(name)}={'true' if value else 'false'}" if value is True or value is False
+        else f"{_field_key(name)}={value!r}"
+        for name, (value, _unit) in names.items()
+        if value is True or value is False or isfinite(value)
     ]
-    parts: list[str] = []
-    for name, (value, _unit) in event.measurements.items():
-        if isinstance(value, bool):
-            parts.append(f"{escape_key(name)}={'true' if value else 'false'}")
-        elif isinstance(value, int | float) and math.isfinite(value):
-            parts.append(f"{escape_key(name)}={float(value)!r}")
+    rx_list = event.rx
+    if rx_list and names.keys().isdisjoint(_RADIO_FIELDS):  # the common case, in one formatting step
+        best = rx_list[0]
+        for rx in rx_list:
+            if rx.snr > best.snr:
+                best = rx
+        if isfinite(best.rssi) and isfinite(best.snr):
+            parts.append(
+                f"rssi={best.rssi!r},snr={best.snr!r},spreading_factor={event.spreading_factor}i,"
+                f"gateway_count={len(rx_list)}i,f_cnt={event.f_cnt}i"
+            )
+            return f"{_series_prefix(event.device)} {','.join(parts)} {timestamp_ns(event.time)}"
+    return _with_radio_fields(event, parts)
+
+
+def _with_radio_fields(event: UplinkEvent, parts: list[str]) -> str:
+    """The general case: no gateway, a non-finite radio value, or a measurement named like a radio field
+    (the measurement wins)."""
     names = event.measurements
     if event.rx:
         best = max(event.rx, key=lambda rx: rx.snr)
-        if "rssi" not in names and math.isfinite(best.rssi):
-            parts.append(f"rssi={float(best.rssi)!r}")
-        if "snr" not in names and math.isfinite(best.snr):
-            parts.append(f"snr={float(best.snr)!r}")
+        if "rssi" not in names and isfinite(best.rssi):
+            parts.append(f"rssi={best.rssi!r}")
+        if "snr" not in names and isfinite(best.snr):
+            parts.append(f"snr={best.snr!r}")
     if "spreading_factor" not in names:
         parts.append(f"spreading_factor={event.spreading_factor}i")
     if "gateway_count" not in names:
         parts.append(f"gateway_count={len(event.rx)}i")
     if "f_cnt" not in names:
         parts.append(f"f_cnt={event.f_cnt}i")
-    tag_text = "".join(f",{k}={escape_key(v)}" for k, v in tags if v)
-    return f"{family}{tag_text} {','.join(parts)} {timestamp_ns(event.time)}"
+    return f"{_series_prefix(event.device)} {','.join(parts)} {timestamp_ns(event.time)}"

@@ -39,17 +39,19 @@ class Outbox:
     def __init__(self, session_factory: SessionFactory) -> None:
         self._factory = session_factory
 
-    def append(self, rows: Sequence[Journaled]) -> None:
+    def append(self, rows: Sequence[Journaled]) -> list[Pending]:
+        """Journal rows in one transaction; returns them with their ids, in the given order."""
         if not rows:
-            return
+            return []
         with transaction(self._factory) as s:
-            s.execute(
-                insert(OutboxRow),
+            ids = s.scalars(
+                insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True),
                 [
                     {"target": r.target, "body": r.body, "items": r.items, "dev_eui": r.dev_eui, "attempts": 0}
                     for r in rows
                 ],
-            )
+            ).all()
+        return [Pending(i, r.target, r.body, r.items, 0) for i, r in zip(ids, rows, strict=True)]
 
     def pending(self, target: str, limit: int) -> list[Pending]:
         with self._factory() as s:

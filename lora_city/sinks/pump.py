@@ -1,15 +1,19 @@
 """``OutboxPump``: the engine behind every durable sink (InfluxDB, webhooks), on its own thread.
 
-Flow per turn: take what ``put`` queued in memory → journal it to the outbox (committed) → for each target that
-is due, read its rows in ``id`` order → ``deliver`` → delete them. A failed delivery leaves the rows where they
-are and puts the target in exponential backoff; the next turn that finds it due replays from its oldest row, so
-order is kept and nothing is skipped. Other targets carry on meanwhile.
+Flow per turn: take what was queued in memory → journal it to the outbox (committed) → for each target that is
+due, take its oldest rows → ``deliver`` → delete them. A failed delivery leaves the rows where they are and puts
+the target in exponential backoff; the next turn that finds it due replays from its oldest row, so order is
+kept and nothing is skipped. Other targets carry on meanwhile.
 
 Why journal before sending, even when the target is up: then the only thing a crash can lose is what sat in
-memory for one journal interval (``journal_interval_s``, 50 ms by default), and a delivery is deleted from the
-outbox only after the target said yes. A crash between that yes and the delete sends the rows again on restart;
-that is harmless for InfluxDB (same series, timestamp and fields overwrite) and for webhook consumers, which get
-the same body and can dedupe on ``deduplicationId``.
+memory for one journal interval (``journal_interval_s``, 50 ms by default), and a row leaves the outbox only
+after the target said yes. A crash between that yes and the delete sends the rows again on restart; that is
+harmless for InfluxDB (same series, timestamp and fields overwrite) and for webhook consumers, which get the same
+body and can dedupe on ``deduplicationId``.
+
+The pump keeps a mirror of each target's rows in memory while it holds all of them, so the common case (target
+up) never reads its own rows back; after a restart, or when an outage has piled up more than
+``mirror_items``, it reads them from the table in ``id`` order until it has caught up.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lora_city.metrics import Metrics
-from lora_city.sinks.outbox import Journaled, Outbox
+from lora_city.sinks.outbox import Journaled, Outbox, Pending
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,14 @@ class _Backoff:
     next_try: float = 0.0
 
 
+@dataclass(slots=True)
+class _Target:
+    unsent: int = 0  # items journaled and not yet delivered
+    mirror_complete: bool = True  # ``mirror`` holds every outbox row of this target
+    mirror: deque[Pending] | None = None
+    backoff: _Backoff | None = None
+
+
 class OutboxPump:
     def __init__(
         self,
@@ -54,6 +66,7 @@ class OutboxPump:
         flush_interval_s: float = 1.0,
         journal_interval_s: float = 0.05,
         queue_size: int = 200_000,
+        mirror_items: int = 100_000,
         backoff_min_s: float = 0.2,
         backoff_max_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
@@ -62,23 +75,25 @@ class OutboxPump:
         self._outbox = outbox
         self._deliver = deliver
         self._metrics = metrics
-        # coalesce: one outbox row per target per turn (InfluxDB lines); else one row per item (webhooks).
+        # coalesce: lines given to put_line() become one row per turn (InfluxDB); else one row per put() item.
         self._coalesce = coalesce
         self._batch_items = batch_items
         self._rows_per_delivery = rows_per_delivery
         self._flush_interval_s = flush_interval_s
         self._journal_interval_s = journal_interval_s
         self._queue_size = queue_size
+        self._mirror_items = mirror_items
         self._backoff_min_s = backoff_min_s
         self._backoff_max_s = backoff_max_s
         self._clock = clock
-        self._queue: deque[Journaled] = deque()
+        self._items: deque[Journaled] = deque()
+        self._lines: deque[str] = deque()
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._backoff: dict[str, _Backoff] = {}
-        self._unsent: dict[str, int] = {}  # target -> items journaled but not yet delivered
+        self._targets: dict[str, _Target] = {}
         self._oldest_unsent: float | None = None
+        self._reread = False
         self.delivered = 0  # items the targets accepted (tests, bench)
         self.journaled = 0  # items committed to the outbox
         self.dropped = 0  # items refused because the memory queue was full, or refused for good by the target
@@ -87,19 +102,26 @@ class OutboxPump:
 
     def put(self, item: Journaled) -> None:
         """Never blocks. A full queue (the database itself is stuck) drops the item and counts it."""
-        if len(self._queue) >= self._queue_size:
-            self.dropped += item.items
-            self._metrics.sink_errors.labels(self.name).inc()
+        if len(self._items) >= self._queue_size:
+            self._drop(item.items)
             return
-        self._queue.append(item)
-        if len(self._queue) >= self._batch_items:
+        self._items.append(item)
+
+    def put_line(self, line: str) -> None:
+        """A line for the pump's own target (``name``), joined with the others of its turn into one row."""
+        lines = self._lines
+        if len(lines) >= self._queue_size:
+            self._drop(1)
+            return
+        lines.append(line)
+        if len(lines) == self._batch_items:
             self._wake.set()
 
     def start(self) -> None:
         for target in self._outbox.targets():  # rows left by a previous run are replayed first
-            if self._owns(target):
-                self._unsent[target] = self._outbox.size(target)
-        if self._unsent:
+            if target == self.name or target.startswith(self.name + ":"):
+                self._targets[target] = _Target(unsent=self._outbox.size(target), mirror_complete=False)
+        if self._targets:
             self._oldest_unsent = self._clock() - self._flush_interval_s
         self._thread = threading.Thread(target=self._run, name=f"sink-{self.name}", daemon=True)
         self._thread.start()
@@ -111,14 +133,24 @@ class OutboxPump:
         if self._thread is not None:
             self._thread.join(timeout_s)
 
-    def _owns(self, target: str) -> bool:
-        return target == self.name or target.startswith(self.name + ":")
+    def reread_outbox(self) -> None:
+        """Forget the in-memory mirror and read rows from the table again (after an erasure rewrote them)."""
+        self._reread = True
+        self._wake.set()
+
+    def _drop(self, items: int) -> None:
+        self.dropped += items
+        self._metrics.sink_errors.labels(self.name).inc()
 
     # --- the pump thread -------------------------------------------------------------------------------
 
     def _run(self) -> None:
         while True:
             stopping = self._stopping
+            if self._reread:
+                self._reread = False
+                for t in self._targets.values():
+                    t.mirror_complete, t.mirror = False, None
             try:
                 self._journal(self._take())
                 self._deliver_due(force=stopping)
@@ -126,92 +158,116 @@ class OutboxPump:
                 log.exception("sink %s: pump turn failed", self.name)
                 self._metrics.sink_errors.labels(self.name).inc()
                 time.sleep(0.5)
-            self._metrics.sink_queue_depth.labels(self.name).set(len(self._queue))
-            self._metrics.outbox_size.labels(self.name).set(sum(self._unsent.values()))
-            if stopping and not self._queue:
+            self._metrics.sink_queue_depth.labels(self.name).set(len(self._items) + len(self._lines))
+            self._metrics.outbox_size.labels(self.name).set(sum(t.unsent for t in self._targets.values()))
+            if stopping and not self._items and not self._lines:
                 return
             self._wake.wait(self._wait_s())
             self._wake.clear()
 
     def _wait_s(self) -> float:
-        if self._queue:
+        if self._items or self._lines:
             return self._journal_interval_s
         now = self._clock()
         wait = self._flush_interval_s
         if self._oldest_unsent is not None:
             wait = min(wait, self._oldest_unsent + self._flush_interval_s - now)
-        for b in self._backoff.values():
-            wait = min(wait, b.next_try - now)
+        for t in self._targets.values():
+            if t.backoff is not None:
+                wait = min(wait, t.backoff.next_try - now)
         return max(wait, 0.005)
 
     def _take(self) -> list[Journaled]:
-        items: list[Journaled] = []
-        queue = self._queue
         limit = self._batch_items
-        while queue and len(items) < limit:
-            items.append(queue.popleft())
-        return items
+        rows: list[Journaled] = []
+        lines = self._lines
+        if lines:
+            n = min(len(lines), limit)
+            popleft = lines.popleft
+            body = "\n".join([popleft() for _ in range(n)]).encode()
+            rows.append(Journaled(self.name, body, n))
+        items = self._items
+        while items and len(rows) < limit:
+            rows.append(items.popleft())
+        return rows
 
-    def _journal(self, items: list[Journaled]) -> None:
-        if not items:
+    def _journal(self, rows: list[Journaled]) -> None:
+        if not rows:
             return
-        if self._coalesce:
-            by_target: dict[str, list[bytes]] = {}
-            for it in items:
-                by_target.setdefault(it.target, []).append(it.body)
-            rows = [Journaled(t, b"\n".join(bodies), len(bodies)) for t, bodies in by_target.items()]
-        else:
-            rows = items
-        self._outbox.append(rows)
-        for r in rows:
-            self._unsent[r.target] = self._unsent.get(r.target, 0) + r.items
-            self.journaled += r.items
+        for p in self._outbox.append(rows):
+            t = self._targets.get(p.target)
+            if t is None:
+                t = self._targets[p.target] = _Target()
+            t.unsent += p.items
+            self.journaled += p.items
+            if t.mirror_complete:
+                if t.mirror is None:
+                    t.mirror = deque()
+                t.mirror.append(p)
+                if t.unsent > self._mirror_items:  # a long outage: stop mirroring, read the table later
+                    t.mirror_complete, t.mirror = False, None
         if self._oldest_unsent is None:
             self._oldest_unsent = self._clock()
 
     def _deliver_due(self, *, force: bool) -> None:
         now = self._clock()
-        total = sum(self._unsent.values())
+        total = sum(t.unsent for t in self._targets.values())
         if not total:
             return
         aged = self._oldest_unsent is not None and now - self._oldest_unsent >= self._flush_interval_s
         if not (force or aged or total >= self._batch_items):
             return
-        for target in list(self._unsent):
-            backoff = self._backoff.get(target)
-            if backoff is not None and now < backoff.next_try:
+        for name, t in list(self._targets.items()):
+            if t.backoff is not None and now < t.backoff.next_try:
                 continue
-            self._drain_target(target)
-        self._oldest_unsent = self._clock() if any(self._unsent.values()) else None
+            self._drain_target(name, t)
+        self._oldest_unsent = self._clock() if any(t.unsent for t in self._targets.values()) else None
 
-    def _drain_target(self, target: str) -> None:
+    def _next_rows(self, name: str, t: _Target) -> list[Pending]:
+        if t.mirror_complete:
+            source: list[Pending] | deque[Pending] = t.mirror or []
+        else:
+            source = self._outbox.pending(name, self._rows_per_delivery)
+            if not source:
+                t.mirror_complete, t.mirror = True, deque()  # caught up: mirror from now on
+        rows: list[Pending] = []
+        items = 0
+        for p in source:  # up to rows_per_delivery rows and batch_items items (always at least one row)
+            if rows and (len(rows) >= self._rows_per_delivery or items + p.items > self._batch_items):
+                break
+            rows.append(p)
+            items += p.items
+        return rows
+
+    def _drain_target(self, name: str, t: _Target) -> None:
         # A bounded number of deliveries per turn, so a long replay after an outage still lets new items be
         # journaled between rounds (except when stopping: then flush all that the target takes).
         for _ in range(1_000_000 if self._stopping else 20):
-            rows = self._outbox.pending(target, self._rows_per_delivery)
+            rows = self._next_rows(name, t)
             if not rows:
-                self._unsent.pop(target, None)
-                self._backoff.pop(target, None)
+                t.unsent, t.backoff = 0, None
                 return
             ids = [r.id for r in rows]
             items = sum(r.items for r in rows)
             try:
-                self._deliver(target, [r.body for r in rows])
+                self._deliver(name, [r.body for r in rows])
             except PermanentFailure as exc:
-                log.error("sink %s: %s refused %d item(s) for good, dropped: %s", self.name, target, items, exc)
-                self.dropped += items
-                self._metrics.sink_errors.labels(self.name).inc()
+                log.error("sink %s: %s refused %d item(s) for good, dropped: %s", self.name, name, items, exc)
+                self._drop(items)
             except Exception as exc:
                 self._metrics.sink_errors.labels(self.name).inc()
                 self._outbox.failed(ids)
-                b = self._backoff.get(target) or _Backoff(self._backoff_min_s / 2)
+                b = t.backoff or _Backoff(self._backoff_min_s / 2)
                 b.delay_s = min(b.delay_s * 2, self._backoff_max_s)
                 b.next_try = self._clock() + b.delay_s
-                self._backoff[target] = b
-                log.warning("sink %s: %s unreachable (%s), retry in %.1fs", self.name, target, exc, b.delay_s)
+                t.backoff = b
+                log.warning("sink %s: %s unreachable (%s), retry in %.1fs", self.name, name, exc, b.delay_s)
                 return
             else:
                 self.delivered += items
-                self._backoff.pop(target, None)
+                t.backoff = None
             self._outbox.done(ids)
-            self._unsent[target] = max(self._unsent.get(target, 0) - items, 0)
+            if t.mirror_complete and t.mirror:
+                for _ in rows:
+                    t.mirror.popleft()
+            t.unsent = max(t.unsent - items, 0)

@@ -49,8 +49,21 @@ def test_unknown_family_goes_to_other_and_empty_tags_are_left_out() -> None:
 
 def test_integer_measurements_are_written_as_floats_and_non_finite_left_out() -> None:
     line = format_uplink(uplink(1, measurements={"count": (3, None), "bad": (float("inf"), None)}))
-    assert " count=3.0," in line
+    assert " count=3," in line  # no "i" suffix: line protocol reads it as a float
     assert "bad=" not in line
+
+
+def test_measurement_named_like_a_radio_field_wins_and_no_gateway_is_fine() -> None:
+    line = format_uplink(uplink(1, measurements={"rssi": (-50.0, "dBm")}))
+    assert line.split(" ")[1] == "rssi=-50.0,snr=4.5,spreading_factor=9i,gateway_count=2i,f_cnt=1i"
+    bare = uplink(2)
+    line = format_uplink(type(bare)(**{**{f: getattr(bare, f) for f in bare.__slots__}, "rx": []}))
+    assert line.split(" ")[1] == "volume=14.5,leak=false,spreading_factor=9i,gateway_count=0i,f_cnt=2i"
+
+
+def test_timestamp_of_naive_and_aware_times_agree() -> None:
+    t = datetime(2026, 11, 22, 1, 2, 3, 999999)
+    assert timestamp_ns(t) == timestamp_ns(t.replace(tzinfo=UTC))
 
 
 def test_same_uplink_formats_identically_for_idempotent_replays() -> None:
