@@ -186,7 +186,7 @@ frame_keys = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(
     st.sampled_from([m.spec_name for m in MType] + ["Nope"]),
     st.dictionaries(frame_keys, json_values, max_size=8),
