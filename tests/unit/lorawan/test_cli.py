@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lora_city.cli.main import app
-from tests.unit.lorawan.conftest import load_vectors
+from tests.unit.lorawan.vectors import load_vectors
 
 runner = CliRunner()
 NWK = "44024241ed4ce9a68c6a8bc055233fd3"

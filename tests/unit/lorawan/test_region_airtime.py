@@ -9,7 +9,7 @@ import pytest
 from lora_city.lorawan.airtime import fsk_time_on_air, time_on_air
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.region import EU868, CFList
-from tests.unit.lorawan.conftest import vectors_of
+from tests.unit.lorawan.vectors import vectors_of
 
 
 @pytest.mark.parametrize("vector", vectors_of("cflist"))

@@ -15,7 +15,7 @@ from lora_city.lorawan.frames import (
     parse_join_accept,
     parse_phy_payload,
 )
-from tests.unit.lorawan.conftest import key, load_vectors, vectors_of
+from tests.unit.lorawan.vectors import key, load_vectors, vectors_of
 
 
 def test_every_vector_kind_is_covered() -> None:

@@ -1,4 +1,4 @@
-"""Shared helpers for the LoRaWAN tests: the known-answer vectors from tests/fixtures/lorawan.json."""
+"""Known-answer vectors from tests/fixtures/lorawan.json, for the LoRaWAN tests."""
 
 from __future__ import annotations
 
