@@ -13,9 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-
 from billing.models import Invoice, InvoiceLine
 
 TITLES = {"invoice": "FACTURE", "credit_note": "AVOIR", "chargeback": "REFACTURATION INTERNE"}
@@ -63,6 +60,10 @@ def _latin1(text: str) -> str:
 
 
 def invoice_pdf(invoice: Invoice, lines: Sequence[InvoiceLine]) -> bytes:
+    # Imported here: fpdf2 takes ~2 s to import, which every `lora-city` command would otherwise pay.
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
     pdf = FPDF(format="A4")
     pdf.set_creation_date(datetime(invoice.issued_on.year, invoice.issued_on.month, invoice.issued_on.day,
                                    tzinfo=UTC))

@@ -51,6 +51,9 @@ from lora_city.cli.serve import register as register_serve  # noqa: E402
 
 register_serve(app)  # serve [--demo], migrate, simulate
 
+from billing.cli import billing_app  # noqa: E402  (this module is the CLI's composition root)
+
+app.add_typer(billing_app, name="billing")
 
 if __name__ == "__main__":  # pragma: no cover
     app()
