@@ -23,6 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from lora_city.metrics import Metrics
@@ -67,6 +68,7 @@ class OutboxPump:
         journal_interval_s: float = 0.05,
         queue_size: int = 200_000,
         mirror_items: int = 100_000,
+        parallel_targets: int = 1,
         backoff_min_s: float = 0.2,
         backoff_max_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
@@ -92,6 +94,16 @@ class OutboxPump:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._targets: dict[str, _Target] = {}
+        # Guards the targets' mirrors and counters, shared by the pump thread and the delivery workers. Held
+        # across "commit rows, then mirror them" and "read the table, find it empty, mirror from now on", so a
+        # row committed meanwhile is always either mirrored or read.
+        self._lock = threading.Lock()
+        # parallel_targets > 1: each target drains on a worker of its own, so one slow target (a webhook that
+        # times out) does not delay the others; the pump thread keeps journaling meanwhile.
+        self._executor = (
+            ThreadPoolExecutor(parallel_targets, thread_name_prefix=f"sink-{name}") if parallel_targets > 1 else None
+        )
+        self._in_flight: dict[str, Future[None]] = {}
         self._oldest_unsent: float | None = None
         self._reread = False
         self.delivered = 0  # items the targets accepted (tests, bench)
@@ -130,8 +142,12 @@ class OutboxPump:
         """Journal everything still in memory, try one last delivery, and end the thread."""
         self._stopping = True
         self._wake.set()
+        deadline = time.monotonic() + timeout_s
         if self._thread is not None:
             self._thread.join(timeout_s)
+        if self._executor is not None:
+            wait(list(self._in_flight.values()), timeout=max(deadline - time.monotonic(), 0.0))
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     def reread_outbox(self) -> None:
         """Forget the in-memory mirror and read rows from the table again (after an erasure rewrote them)."""
@@ -139,7 +155,8 @@ class OutboxPump:
         self._wake.set()
 
     def _drop(self, items: int) -> None:
-        self.dropped += items
+        with self._lock:
+            self.dropped += items
         self._metrics.sink_errors.labels(self.name).inc()
 
     # --- the pump thread -------------------------------------------------------------------------------
@@ -149,8 +166,9 @@ class OutboxPump:
             stopping = self._stopping
             if self._reread:
                 self._reread = False
-                for t in self._targets.values():
-                    t.mirror_complete, t.mirror = False, None
+                with self._lock:
+                    for t in self._targets.values():
+                        t.mirror_complete, t.mirror = False, None
             try:
                 self._journal(self._take())
                 self._deliver_due(force=stopping)
@@ -161,6 +179,8 @@ class OutboxPump:
             self._metrics.sink_queue_depth.labels(self.name).set(len(self._items) + len(self._lines))
             self._metrics.outbox_size.labels(self.name).set(sum(t.unsent for t in self._targets.values()))
             if stopping and not self._items and not self._lines:
+                if self._executor is not None:  # the last deliveries finish on the workers
+                    wait(list(self._in_flight.values()))
                 return
             self._wake.wait(self._wait_s())
             self._wake.clear()
@@ -194,18 +214,19 @@ class OutboxPump:
     def _journal(self, rows: list[Journaled]) -> None:
         if not rows:
             return
-        for p in self._outbox.append(rows):
-            t = self._targets.get(p.target)
-            if t is None:
-                t = self._targets[p.target] = _Target()
-            t.unsent += p.items
-            self.journaled += p.items
-            if t.mirror_complete:
-                if t.mirror is None:
-                    t.mirror = deque()
-                t.mirror.append(p)
-                if t.unsent > self._mirror_items:  # a long outage: stop mirroring, read the table later
-                    t.mirror_complete, t.mirror = False, None
+        with self._lock:
+            for p in self._outbox.append(rows):
+                t = self._targets.get(p.target)
+                if t is None:
+                    t = self._targets[p.target] = _Target()
+                t.unsent += p.items
+                self.journaled += p.items
+                if t.mirror_complete:
+                    if t.mirror is None:
+                        t.mirror = deque()
+                    t.mirror.append(p)
+                    if t.unsent > self._mirror_items:  # a long outage: stop mirroring, read the table later
+                        t.mirror_complete, t.mirror = False, None
         if self._oldest_unsent is None:
             self._oldest_unsent = self._clock()
 
@@ -217,27 +238,44 @@ class OutboxPump:
         aged = self._oldest_unsent is not None and now - self._oldest_unsent >= self._flush_interval_s
         if not (force or aged or total >= self._batch_items):
             return
+        for name in [n for n, f in self._in_flight.items() if f.done()]:
+            del self._in_flight[name]
         for name, t in list(self._targets.items()):
-            if t.backoff is not None and now < t.backoff.next_try:
+            if name in self._in_flight or (t.backoff is not None and now < t.backoff.next_try) or not t.unsent:
                 continue
-            self._drain_target(name, t)
+            if self._executor is None:
+                self._drain_target(name, t)
+            else:
+                future = self._executor.submit(self._drain_logged, name, t)
+                future.add_done_callback(lambda _f: self._wake.set())  # re-examine the targets promptly
+                self._in_flight[name] = future
         self._oldest_unsent = self._clock() if any(t.unsent for t in self._targets.values()) else None
 
     def _next_rows(self, name: str, t: _Target) -> list[Pending]:
-        if t.mirror_complete:
-            source: list[Pending] | deque[Pending] = t.mirror or []
-        else:
-            source = self._outbox.pending(name, self._rows_per_delivery)
+        with self._lock:
+            if t.mirror_complete:
+                source: list[Pending] = list(t.mirror or [])[: self._rows_per_delivery]
+            else:
+                source = self._outbox.pending(name, self._rows_per_delivery)
+                if not source:
+                    t.mirror_complete, t.mirror = True, deque()  # caught up: mirror from now on
             if not source:
-                t.mirror_complete, t.mirror = True, deque()  # caught up: mirror from now on
+                t.unsent, t.backoff = 0, None
         rows: list[Pending] = []
         items = 0
         for p in source:  # up to rows_per_delivery rows and batch_items items (always at least one row)
-            if rows and (len(rows) >= self._rows_per_delivery or items + p.items > self._batch_items):
+            if rows and items + p.items > self._batch_items:
                 break
             rows.append(p)
             items += p.items
         return rows
+
+    def _drain_logged(self, name: str, t: _Target) -> None:
+        try:
+            self._drain_target(name, t)
+        except Exception:  # the database failed under a worker: the rows stay, the next turn retries
+            log.exception("sink %s: delivering to %s failed", self.name, name)
+            self._metrics.sink_errors.labels(self.name).inc()
 
     def _drain_target(self, name: str, t: _Target) -> None:
         # A bounded number of deliveries per turn, so a long replay after an outage still lets new items be
@@ -245,12 +283,13 @@ class OutboxPump:
         for _ in range(1_000_000 if self._stopping else 20):
             rows = self._next_rows(name, t)
             if not rows:
-                t.unsent, t.backoff = 0, None
                 return
             ids = [r.id for r in rows]
             items = sum(r.items for r in rows)
+            delivered = False
             try:
                 self._deliver(name, [r.body for r in rows])
+                delivered = True
             except PermanentFailure as exc:
                 log.error("sink %s: %s refused %d item(s) for good, dropped: %s", self.name, name, items, exc)
                 self._drop(items)
@@ -264,10 +303,12 @@ class OutboxPump:
                 log.warning("sink %s: %s unreachable (%s), retry in %.1fs", self.name, name, exc, b.delay_s)
                 return
             else:
-                self.delivered += items
                 t.backoff = None
             self._outbox.done(ids)
-            if t.mirror_complete and t.mirror:
-                for _ in rows:
-                    t.mirror.popleft()
-            t.unsent = max(t.unsent - items, 0)
+            with self._lock:
+                if delivered:
+                    self.delivered += items
+                if t.mirror_complete and t.mirror and t.mirror[0].id == ids[0]:
+                    for _ in rows:
+                        t.mirror.popleft()
+                t.unsent = max(t.unsent - items, 0)

@@ -9,7 +9,8 @@ refuse replays of an old request (check it is recent), which a signature of the 
 Durability and retries come from ``OutboxPump``: a body is journaled per webhook before it is sent, and a 5xx,
 a timeout or a refused connection leaves it in the outbox with exponential backoff (0.2 s doubling to
 ``backoff_max_s``), per webhook, oldest first. A 4xx other than 408/429 means the receiver refuses this body for
-good: it is dropped and counted. A webhook that times out holds the pump thread for ``timeout_s``.
+good: it is dropped and counted. Webhooks are delivered by up to ``parallel_webhooks`` workers, one webhook
+per worker at a time, so a tenant's slow or dead endpoint does not hold back another tenant's.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class WebhookSink:
         timeout_s: float = 5.0,
         backoff_max_s: float = 60.0,
         refresh_s: float = 30.0,
+        parallel_webhooks: int = 8,
     ) -> None:
         self._integrations = integrations
         self._http = http or httpx.Client(timeout=timeout_s)
@@ -73,7 +75,7 @@ class WebhookSink:
         self.pump = OutboxPump(
             self.name, outbox, self._post, metrics,
             coalesce=False, batch_items=1000, rows_per_delivery=1, flush_interval_s=0.05,
-            backoff_max_s=backoff_max_s,
+            backoff_max_s=backoff_max_s, parallel_targets=parallel_webhooks,
         )
 
     def reload(self) -> None:

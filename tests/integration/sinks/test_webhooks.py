@@ -94,6 +94,30 @@ def test_a_dead_webhook_does_not_hold_back_another_tenant(sqlite_factory: Sessio
     assert Outbox(sqlite_factory).size() == 10  # tenant b's events wait for their webhook
 
 
+def test_a_slow_webhook_does_not_delay_another_tenant(sqlite_factory: SessionFactory) -> None:
+    add_tenants(sqlite_factory, "tenant-a", "tenant-b")
+    integrations = IntegrationStore(sqlite_factory, KeyVault("test master key"))
+    with webhook_receiver(delay_s=3.0) as slow, webhook_receiver() as fast:
+        integrations.add_webhook("tenant-b", slow.url)
+        integrations.add_webhook("tenant-a", fast.url)
+
+        async def run() -> float:
+            sink = WebhookSink(integrations, Outbox(sqlite_factory), Metrics(), timeout_s=2, backoff_max_s=10)
+            await sink.start()
+            started = time.monotonic()
+            for n in range(5):
+                sink.submit(uplink(n, device(tenant_id="tenant-b")))  # first in line, and it times out
+                sink.submit(uplink(n, device(tenant_id="tenant-a")))
+            await asyncio.to_thread(wait_for, lambda: len(fast.requests) == 5)
+            elapsed = time.monotonic() - started
+            await sink.stop()
+            return elapsed
+
+        elapsed = asyncio.run(run())
+    assert elapsed < 1.5, f"tenant a waited {elapsed:.1f}s behind tenant b's slow webhook"
+    assert [json.loads(r.body)["fCnt"] for r in fast.requests] == list(range(5))
+
+
 def test_secret_is_stored_encrypted(sqlite_factory: SessionFactory) -> None:
     add_tenants(sqlite_factory, "tenant-a")
     integrations = IntegrationStore(sqlite_factory, KeyVault("test master key"))

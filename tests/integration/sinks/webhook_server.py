@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,13 +26,14 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
+def webhook_receiver(statuses: list[int] | None = None, delay_s: float = 0.0) -> Iterator[Receiver]:
     receiver = Receiver(url="", statuses=list(statuses or []))
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            time.sleep(delay_s)  # a slow receiver
             with lock:
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 receiver.requests.append(Received(self.path, dict(self.headers.items()), body, status))
