@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from lora_city.errors import InvalidInput, NotFound
+from lora_city.errors import AlreadyExists, InvalidInput, NotFound
 from lora_city.portal import traffic
 from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalRoute, PortalUser, roles
 from lora_city.services import gateways, overview, tenants
@@ -65,7 +65,7 @@ def create_tenant(
     except ValidationError as exc:
         where = ".".join(str(p) for p in exc.errors()[0]["loc"])
         return _tenants_page(page, db, user, status=422, error=f"{where}: {exc.errors()[0]['msg']}")
-    except InvalidInput as exc:
+    except (InvalidInput, AlreadyExists) as exc:
         return _tenants_page(page, db, user, status=422, error=exc.message)
     return page.redirect(f"/console/tenants?created={tenant.slug}")
 
