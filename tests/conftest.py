@@ -74,13 +74,52 @@ def repo_root() -> Path:
     return ROOT
 
 
+def _migrate(url: str) -> None:
+    from lora_city.storage.migrate import upgrade
+    from tests.support.schema import all_migration_locations
+
+    upgrade(url, all_migration_locations())
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated once per run (every branch); tests get a copy, not a re-run of the migrations."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: svc.Service) -> str:
+    """A PostgreSQL database migrated once per run, used as the TEMPLATE of each test's database."""
+    url = svc.create_pg_database(postgres_server)
+    _migrate(url)
+    from sqlalchemy import create_engine
+
+    create_engine(url).dispose()  # no connection may stay open on a template database
+    return url.rsplit("/", 1)[1]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Run a test on both supported databases: a temp SQLite file and a fresh PostgreSQL database."""
+    """Run a test on both supported databases, each a fresh database already at the newest schema (every
+    migration branch). Tests of the migrations themselves use ``empty_database_url``."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'lora_city.db'}"
+        import shutil
+
+        target = tmp_path / "lora_city.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
     server: svc.Service = request.getfixturevalue("postgres_server")
-    return svc.create_pg_database(server)
+    return svc.create_pg_database(server, template=request.getfixturevalue("postgres_template"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database (no tables) on each supported engine."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return svc.create_pg_database(request.getfixturevalue("postgres_server"))
 
 
 if str(ROOT) not in sys.path:

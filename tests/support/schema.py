@@ -10,8 +10,14 @@ PLUGIN_PACKAGES = ("tenants", "billing")
 
 
 def all_migration_locations() -> list[Path]:
-    """Version folders of the packages built on the core (the core's own folder is always included)."""
-    return [ROOT / pkg / "migrations" for pkg in PLUGIN_PACKAGES if (ROOT / pkg / "migrations").is_dir()]
+    """Version folders of the packages built on the core (the core's own folder is always included), as the
+    core discovers them through the ``lora_city.migrations`` entry points."""
+    from lora_city.storage.migrate import plugin_locations
+
+    found = plugin_locations()
+    expected = {ROOT / pkg / "migrations" for pkg in PLUGIN_PACKAGES if (ROOT / pkg / "migrations").is_dir()}
+    assert expected <= set(found), f"plugin migrations not announced as entry points: {expected - set(found)}"
+    return found
 
 
 def import_all_models() -> None:

@@ -194,13 +194,14 @@ def start_postgres() -> Service:
 _db_counter = 0
 
 
-def create_pg_database(svc: Service) -> str:
-    """A fresh, empty database on the running server; returns its SQLAlchemy URL."""
+def create_pg_database(svc: Service, template: str | None = None) -> str:
+    """A fresh database on the running server (empty, or a copy of ``template``); returns its SQLAlchemy URL."""
     global _db_counter
     _db_counter += 1
     name = f"t{os.getpid()}_{_db_counter}"
+    extra = ["-T", template] if template else []
     subprocess.run(
-        [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(svc.port), "-U", "lora", name],
+        [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(svc.port), "-U", "lora", *extra, name],
         check=True, capture_output=True,
     )
     return f"postgresql+psycopg://lora@127.0.0.1:{svc.port}/{name}"

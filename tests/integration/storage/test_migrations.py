@@ -13,7 +13,8 @@ from lora_city.storage.models import Base, Tenant
 from tests.support.schema import all_migration_locations, import_all_models
 
 
-def test_migrations_match_models(database_url: str) -> None:
+def test_migrations_match_models(empty_database_url: str) -> None:
+    database_url = empty_database_url
     import_all_models()
     engine = make_engine(database_url)
     from lora_city.storage.migrate import upgrade
@@ -28,7 +29,8 @@ def test_migrations_match_models(database_url: str) -> None:
     engine.dispose()
 
 
-def test_city_tenant_is_created_once(database_url: str) -> None:
+def test_city_tenant_is_created_once(empty_database_url: str) -> None:
+    database_url = empty_database_url
     from lora_city.storage.migrate import upgrade
 
     engine = make_engine(database_url)
