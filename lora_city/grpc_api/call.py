@@ -1,0 +1,166 @@
+"""One gRPC call: bearer authentication, a database session, the error table and the ignored-fields report.
+
+Every servicer method is written as ``def Method(self, call: Call, request) -> Response`` and wrapped by
+``rpc``: the wrapper is the boundary that catches, maps the product's error tree to gRPC status codes (the
+same codes ChirpStack uses) and logs once with the method name.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import Message
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from lora_city import errors
+from lora_city.codec.registry import CodecRegistry
+from lora_city.services.api_keys import authenticate
+from lora_city.services.common import Clock
+from lora_city.services.principal import Principal
+from lora_city.services.queue import DownlinkNotifier
+from lora_city.storage.db import SessionFactory
+from lora_city.storage.keys import KeyVault
+
+log = logging.getLogger(__name__)
+
+IGNORED_HEADER = "x-lora-city-ignored-fields"
+WITHHELD_HEADER = "x-lora-city-withheld-fields"
+
+STATUS: dict[type[errors.LoraCityError], grpc.StatusCode] = {
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.QuotaExceeded: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.Conflict: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.ConfigurationError: grpc.StatusCode.INTERNAL,
+}
+
+
+def status_for(exc: errors.LoraCityError) -> grpc.StatusCode:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return grpc.StatusCode.INVALID_ARGUMENT
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """What every handler needs; built once by ``start_grpc_server``."""
+
+    factory: SessionFactory
+    vault: KeyVault
+    admin_token: str | None
+    clock: Clock
+    codecs: CodecRegistry | None = None
+    notifier: DownlinkNotifier | None = None
+
+
+@dataclass(slots=True)
+class Call:
+    session: Session
+    caller: Principal | None  # None only inside an unauthenticated call (Login)
+    deps: Deps
+    now: datetime
+    ignored: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)
+
+    @property
+    def principal(self) -> Principal:
+        if self.caller is None:
+            raise errors.Unauthenticated("authorization metadata with a bearer token is required")
+        return self.caller
+
+    def ignore(self, message: Message, supported: Iterable[str], prefix: str) -> None:
+        """Record every field the caller set that lora_city does not carry (proto3: set = non-default)."""
+        keep = set(supported)
+        for desc, _value in message.ListFields():
+            if desc.name not in keep:
+                self.ignored.append(f"{prefix}.{desc.name}")
+
+
+def bearer(context: grpc.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and isinstance(value, str):
+            scheme, _, token = value.partition(" ")
+            if hmac.compare_digest(scheme.lower().encode(), b"bearer") and token.strip():
+                return token.strip()
+    raise errors.Unauthenticated("authorization metadata with a bearer token is required")
+
+
+def _validation_message(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'request'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+Self = TypeVar("Self", bound="Handler")
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+
+class Handler:
+    """Base of every servicer: holds the dependencies. ``authenticated = False`` only for Login."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+
+def _run(deps: Deps, name: str, context: grpc.ServicerContext, body: Callable[[Call], Any], auth: bool) -> Any:
+    try:
+        with deps.factory() as session:
+            now = deps.clock()
+            principal = None
+            if auth:
+                principal = authenticate(session, bearer(context), admin_token=deps.admin_token, now=now)
+            call = Call(session, principal, deps, now)
+            response = body(call)
+            trailers = []
+            if call.ignored:
+                log.warning("grpc %s: fields not supported by lora_city were ignored: %s", name,
+                            ", ".join(call.ignored))
+                trailers.append((IGNORED_HEADER, ",".join(call.ignored)))
+            if call.withheld:
+                trailers.append((WITHHELD_HEADER, ",".join(call.withheld)))
+            if trailers:
+                context.set_trailing_metadata(tuple(trailers))
+            return response
+    except errors.LoraCityError as exc:
+        code = status_for(exc)
+        if code is grpc.StatusCode.INTERNAL:
+            log.error("grpc %s failed: %s", name, exc.message)
+        context.abort(code, exc.message)
+    except ValidationError as exc:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, _validation_message(exc))
+    except Exception:
+        log.exception("grpc %s failed", name)
+        context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+
+def rpc(fn: Callable[[Self, Call, Req], Resp]) -> Callable[[Self, Req, grpc.ServicerContext], Resp]:
+    @functools.wraps(fn)
+    def method(self: Self, request: Req, context: grpc.ServicerContext) -> Resp:
+        result: Resp = _run(self.deps, fn.__qualname__, context, lambda call: fn(self, call, request), True)
+        return result
+
+    return method
+
+
+def public_rpc(fn: Callable[[Self, Call, Req], Resp]) -> Callable[[Self, Req, grpc.ServicerContext], Resp]:
+    """Like ``rpc`` without authentication (Login: the caller has no token yet)."""
+
+    @functools.wraps(fn)
+    def method(self: Self, request: Req, context: grpc.ServicerContext) -> Resp:
+        result: Resp = _run(self.deps, fn.__qualname__, context, lambda call: fn(self, call, request), False)
+        return result
+
+    return method

@@ -1,0 +1,130 @@
+"""DeviceService keys and activation.
+
+Keys are write-only in lora_city (encrypted at rest, never returned; design guide "Secrets"). So:
+- ``GetKeys`` answers NOT_FOUND when the device has no root keys (as ChirpStack does) and PERMISSION_DENIED
+  when it has some: a script can still tell "has keys" from "has none", but never reads them;
+- ``GetActivation`` returns DevAddr and frame counters with the four session-key fields empty, and names them
+  in the trailing metadata ``x-lora-city-withheld-fields``.
+
+ChirpStack's field conventions for LoRaWAN 1.0.x are kept: ``nwk_key`` holds the 1.0.x AppKey, and an ABP
+activation's ``nwk_s_enc_key`` holds the 1.0.x NwkSKey. ``Deactivate`` also disables the device in lora_city
+(its frames are dropped until it is re-enabled or re-activated).
+"""
+
+from __future__ import annotations
+
+from chirpstack_api.api import device_pb2 as pb
+from google.protobuf.empty_pb2 import Empty
+from sqlalchemy import select
+
+from lora_city.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from lora_city.grpc_api.call import Call, Handler, rpc
+from lora_city.services import activation
+from lora_city.services.devices import DeviceFields, find_device, get_device, update_device
+from lora_city.services.principal import Perm
+from lora_city.storage.models import Device, DeviceKeys, DeviceProfile, DeviceSession
+
+_SESSION_KEYS = ("app_s_key", "nwk_s_enc_key", "s_nwk_s_int_key", "f_nwk_s_int_key")
+
+
+def mac_version_of(call: Call, device: Device) -> str:
+    profile = call.session.get(DeviceProfile, device.device_profile_id) if device.device_profile_id else None
+    return profile.mac_version if profile is not None else "1.0.3"
+
+
+def _root_keys(call: Call, device: Device, k: pb.DeviceKeys) -> DeviceFields:
+    call.ignore(k, {"dev_eui", "nwk_key", "app_key"}, "device_keys")
+    if mac_version_of(call, device) == "1.1.0":
+        return DeviceFields(app_key=k.app_key or None, nwk_key=k.nwk_key or None)
+    if not k.nwk_key:
+        raise InvalidInput("for LoRaWAN 1.0.x the AppKey goes in nwk_key (ChirpStack's convention)",
+                           code="invalid_app_key")
+    if k.app_key and k.app_key.lower() != k.nwk_key.lower():
+        call.ignored.append("device_keys.app_key")  # a 1.1-only key: a 1.0.x device has no second root key
+    return DeviceFields(app_key=k.nwk_key)
+
+
+def _has_keys(call: Call, device: Device) -> bool:
+    return call.session.get(DeviceKeys, device.dev_eui) is not None
+
+
+class DeviceKeysMixin(Handler):
+    @rpc
+    def CreateKeys(self, call: Call, request: pb.CreateDeviceKeysRequest) -> Empty:
+        device = get_device(call.session, call.principal, request.device_keys.dev_eui).device
+        if _has_keys(call, device):
+            raise AlreadyExists("device-keys already exist")
+        update_device(call.session, call.principal, call.deps.vault, device.dev_eui,
+                      _root_keys(call, device, request.device_keys), now=call.now)
+        return Empty()
+
+    @rpc
+    def UpdateKeys(self, call: Call, request: pb.UpdateDeviceKeysRequest) -> Empty:
+        device = get_device(call.session, call.principal, request.device_keys.dev_eui).device
+        if not _has_keys(call, device):
+            raise NotFound("device-keys not found")
+        update_device(call.session, call.principal, call.deps.vault, device.dev_eui,
+                      _root_keys(call, device, request.device_keys), now=call.now)
+        return Empty()
+
+    @rpc
+    def GetKeys(self, call: Call, request: pb.GetDeviceKeysRequest) -> pb.GetDeviceKeysResponse:
+        device = get_device(call.session, call.principal, request.dev_eui).device
+        if not _has_keys(call, device):
+            raise NotFound("device-keys not found")
+        raise PermissionDenied("lora_city keys are write-only: they are stored encrypted and never returned "
+                               "(use UpdateKeys to replace them)")
+
+    @rpc
+    def DeleteKeys(self, call: Call, request: pb.DeleteDeviceKeysRequest) -> Empty:
+        call.principal.require(Perm.DEVICES_WRITE)
+        device = find_device(call.session, call.principal, request.dev_eui)
+        keys = call.session.get(DeviceKeys, device.dev_eui)
+        if keys is None:
+            raise NotFound("device-keys not found")
+        call.session.delete(keys)
+        call.session.commit()
+        return Empty()
+
+    @rpc
+    def Activate(self, call: Call, request: pb.ActivateDeviceRequest) -> Empty:
+        a = request.device_activation
+        device = get_device(call.session, call.principal, a.dev_eui).device
+        version = mac_version_of(call, device)
+        common = {"dev_addr": a.dev_addr, "mac_version": version, "app_s_key": a.app_s_key,
+                  "f_cnt_up": a.f_cnt_up, "n_f_cnt_down": a.n_f_cnt_down, "a_f_cnt_down": a.a_f_cnt_down}
+        supported = {"dev_eui", "dev_addr", "app_s_key", "nwk_s_enc_key", "f_cnt_up", "n_f_cnt_down",
+                     "a_f_cnt_down"}
+        if version == "1.1.0":
+            supported |= {"s_nwk_s_int_key", "f_nwk_s_int_key"}
+            data = activation.AbpActivation(nwk_s_enc_key=a.nwk_s_enc_key or None,
+                                            s_nwk_s_int_key=a.s_nwk_s_int_key or None,
+                                            f_nwk_s_int_key=a.f_nwk_s_int_key or None, **common)
+        else:
+            if not a.nwk_s_enc_key:
+                raise InvalidInput("for LoRaWAN 1.0.x the NwkSKey goes in nwk_s_enc_key (ChirpStack's convention)",
+                                   code="missing_session_keys")
+            data = activation.AbpActivation(nwk_s_key=a.nwk_s_enc_key, **common)
+        call.ignore(a, supported, "device_activation")
+        activation.activate_abp(call.session, call.principal, call.deps.vault, device.dev_eui, data, now=call.now)
+        return Empty()
+
+    @rpc
+    def Deactivate(self, call: Call, request: pb.DeactivateDeviceRequest) -> Empty:
+        activation.deactivate(call.session, call.principal, request.dev_eui)
+        return Empty()
+
+    @rpc
+    def GetActivation(self, call: Call, request: pb.GetDeviceActivationRequest) -> pb.GetDeviceActivationResponse:
+        device = get_device(call.session, call.principal, request.dev_eui).device
+        active = call.session.scalar(
+            select(DeviceSession).where(DeviceSession.dev_eui == device.dev_eui, DeviceSession.is_active.is_(True))
+            .order_by(DeviceSession.created_at.desc()).limit(1)
+        )
+        if active is None:
+            return pb.GetDeviceActivationResponse()  # ChirpStack: a device that is not activated has none
+        call.withheld.extend(f"device_activation.{name}" for name in _SESSION_KEYS)
+        return pb.GetDeviceActivationResponse(device_activation=pb.DeviceActivation(
+            dev_eui=device.dev_eui, dev_addr=active.dev_addr, f_cnt_up=active.f_cnt_up,
+            n_f_cnt_down=active.n_f_cnt_down, a_f_cnt_down=active.a_f_cnt_down,
+        ))

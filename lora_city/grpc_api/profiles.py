@@ -1,0 +1,119 @@
+"""DeviceProfileService: create, get, update, delete, list.
+
+Codecs: ChirpStack's CAYENNE_LPP runtime is lora_city's ``cayenne-lpp`` codec. A JavaScript codec script sent
+through this API is NOT registered (codecs are folders loaded at startup; ``lora-city import chirpstack``
+writes them): it is reported as ignored. The tag ``lora_city_codec`` names any lora_city codec instead, and
+``Get`` returns the profile's codec in that tag.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chirpstack_api.api import device_profile_pb2 as pb
+from chirpstack_api.api import device_profile_pb2_grpc as pb_grpc
+from google.protobuf.empty_pb2 import Empty
+
+from lora_city.errors import InvalidInput
+from lora_city.grpc_api.call import Call, Handler, rpc
+from lora_city.grpc_api.convert import (
+    MAC_VERSION_ENUM,
+    REG_PARAMS_REVISION,
+    REGION_ENUM,
+    mac_version,
+    matches,
+    region,
+    timestamp,
+    window,
+)
+from lora_city.services import profiles as svc
+from lora_city.storage.models import DeviceProfile
+
+CAYENNE = "cayenne-lpp"
+CODEC_TAG = "lora_city_codec"
+_FIELDS = {"id", "tenant_id", "name", "region", "mac_version", "supports_otaa", "supports_class_c",
+           "uplink_interval", "payload_codec_runtime"}
+
+
+def _codec(call: Call, p: pb.DeviceProfile) -> str | None:
+    if CODEC_TAG in p.tags:
+        codec = str(p.tags[CODEC_TAG])
+        codecs = call.deps.codecs
+        if codecs is not None and codec not in codecs:
+            raise InvalidInput(f"no codec {codec!r}", code="unknown_codec")
+        return codec
+    if p.payload_codec_runtime == pb.CAYENNE_LPP:
+        return CAYENNE
+    return None  # a JS script is not in _FIELDS: Call.ignore reports payload_codec_script
+
+
+def _fields(call: Call, p: pb.DeviceProfile) -> dict[str, Any]:
+    supported = set(_FIELDS)
+    if p.reg_params_revision == REG_PARAMS_REVISION:
+        supported.add("reg_params_revision")
+    if p.adr_algorithm_id == "default":
+        supported.add("adr_algorithm_id")
+    call.ignore(p, supported, "device_profile")
+    call.ignored.extend(f"device_profile.tags.{k}" for k in p.tags if k != CODEC_TAG)
+    fields: dict[str, Any] = {
+        "name": p.name, "region": region(p.region), "mac_version": mac_version(p.mac_version),
+        "device_class": "C" if p.supports_class_c else "A", "supports_otaa": p.supports_otaa,
+        "codec_id": _codec(call, p),
+    }
+    if p.uplink_interval:
+        fields["uplink_interval_s"] = p.uplink_interval
+    return fields
+
+
+def message(profile: DeviceProfile) -> pb.DeviceProfile:
+    tags = {CODEC_TAG: profile.codec_id} if profile.codec_id else {}
+    return pb.DeviceProfile(
+        id=profile.id, tenant_id=profile.tenant_id, name=profile.name, region=REGION_ENUM[profile.region],
+        mac_version=MAC_VERSION_ENUM[profile.mac_version], reg_params_revision=REG_PARAMS_REVISION,
+        adr_algorithm_id="default", supports_otaa=profile.supports_otaa,
+        supports_class_c=profile.device_class == "C", uplink_interval=profile.uplink_interval_s,
+        payload_codec_runtime=pb.CAYENNE_LPP if profile.codec_id == CAYENNE else pb.NONE, tags=tags,
+    )
+
+
+class DeviceProfileService(Handler, pb_grpc.DeviceProfileServiceServicer):  # type: ignore[misc]
+    @rpc
+    def Create(self, call: Call, request: pb.CreateDeviceProfileRequest) -> pb.CreateDeviceProfileResponse:
+        p = request.device_profile
+        data = svc.ProfileCreate(tenant_id=p.tenant_id or None, **_fields(call, p))
+        return pb.CreateDeviceProfileResponse(id=svc.create_profile(call.session, call.principal, data).id)
+
+    @rpc
+    def Get(self, call: Call, request: pb.GetDeviceProfileRequest) -> pb.GetDeviceProfileResponse:
+        profile = svc.get_profile(call.session, call.principal, request.id)
+        created = timestamp(profile.created_at)
+        return pb.GetDeviceProfileResponse(device_profile=message(profile), created_at=created, updated_at=created)
+
+    @rpc
+    def Update(self, call: Call, request: pb.UpdateDeviceProfileRequest) -> Empty:
+        p = request.device_profile
+        svc.update_profile(call.session, call.principal, p.id, svc.ProfileFields(**_fields(call, p)))
+        return Empty()
+
+    @rpc
+    def Delete(self, call: Call, request: pb.DeleteDeviceProfileRequest) -> Empty:
+        svc.delete_profile(call.session, call.principal, request.id)
+        return Empty()
+
+    @rpc
+    def List(self, call: Call, request: pb.ListDeviceProfilesRequest) -> pb.ListDeviceProfilesResponse:
+        call.ignore(request, {"limit", "offset", "search", "tenant_id", "tenant_only"}, "request")
+        rows = [
+            p for p in svc.list_profiles(call.session, call.principal)
+            if (not request.tenant_id or p.tenant_id == request.tenant_id) and matches(request.search, p.name)
+        ]
+        items: list[Any] = [
+            pb.DeviceProfileListItem(
+                id=p.id, name=p.name, region=REGION_ENUM[p.region], mac_version=MAC_VERSION_ENUM[p.mac_version],
+                reg_params_revision=REG_PARAMS_REVISION, supports_otaa=p.supports_otaa,
+                supports_class_c=p.device_class == "C", created_at=timestamp(p.created_at),
+                updated_at=timestamp(p.created_at),
+            )
+            for p in window(rows, request.offset, request.limit)
+        ]
+        return pb.ListDeviceProfilesResponse(total_count=len(rows), result=items)

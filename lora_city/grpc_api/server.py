@@ -1,0 +1,84 @@
+"""The composition root's one entry: ``start_grpc_server`` builds, binds and starts the ChirpStack-compatible API.
+
+A sync grpcio server with a thread pool: every handler is a short database transaction through the same
+services the HTTP API uses, like FastAPI's thread pool does for the HTTP side.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import grpc
+from chirpstack_api.api import (
+    application_pb2_grpc,
+    device_pb2_grpc,
+    device_profile_pb2_grpc,
+    gateway_pb2_grpc,
+    internal_pb2_grpc,
+    tenant_pb2_grpc,
+)
+
+from lora_city.codec.registry import CodecRegistry
+from lora_city.errors import ConfigurationError
+from lora_city.grpc_api.applications import ApplicationService
+from lora_city.grpc_api.call import Deps
+from lora_city.grpc_api.devices import DeviceService
+from lora_city.grpc_api.gateways import GatewayService
+from lora_city.grpc_api.internal import InternalService
+from lora_city.grpc_api.profiles import DeviceProfileService
+from lora_city.grpc_api.tenants import TenantService
+from lora_city.services.common import Clock
+from lora_city.services.queue import DownlinkNotifier
+from lora_city.settings import Settings
+from lora_city.storage.db import SessionFactory
+from lora_city.storage.keys import KeyVault
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GrpcApi:
+    server: grpc.Server
+    port: int  # the bound port (useful when Settings.grpc_listen asks for port 0)
+
+    def stop(self, grace: float | None = 2.0) -> None:
+        self.server.stop(grace).wait()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def add_services(server: grpc.Server, deps: Deps) -> None:
+    tenant_pb2_grpc.add_TenantServiceServicer_to_server(TenantService(deps), server)
+    application_pb2_grpc.add_ApplicationServiceServicer_to_server(ApplicationService(deps), server)
+    device_profile_pb2_grpc.add_DeviceProfileServiceServicer_to_server(DeviceProfileService(deps), server)
+    device_pb2_grpc.add_DeviceServiceServicer_to_server(DeviceService(deps), server)
+    gateway_pb2_grpc.add_GatewayServiceServicer_to_server(GatewayService(deps), server)
+    internal_pb2_grpc.add_InternalServiceServicer_to_server(InternalService(deps), server)
+
+
+def start_grpc_server(
+    settings: Settings, session_factory: SessionFactory, vault: KeyVault, *,
+    codecs: CodecRegistry | None = None, notifier: DownlinkNotifier | None = None, clock: Clock | None = None,
+    max_workers: int = 8,
+) -> GrpcApi:
+    """Serve the API on ``settings.grpc_listen`` (``host:port``; plaintext, put TLS in front as for HTTP).
+    The caller checks that ``grpc_listen`` is set and stops the returned server on shutdown."""
+    if not settings.grpc_listen:
+        raise ConfigurationError("grpc_listen is empty: the gRPC API is disabled")
+    deps = Deps(session_factory, vault, settings.admin_token, clock or _utcnow, codecs, notifier)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc-api"))
+    add_services(server, deps)
+    try:
+        port = server.add_insecure_port(settings.grpc_listen)
+    except RuntimeError as exc:
+        raise ConfigurationError(f"cannot listen on {settings.grpc_listen!r} for gRPC: {exc}") from exc
+    if port == 0:
+        raise ConfigurationError(f"cannot listen on {settings.grpc_listen!r} for gRPC")
+    server.start()
+    log.info("ChirpStack-compatible gRPC API listening on %s (port %d)", settings.grpc_listen, port)
+    return GrpcApi(server, port)
