@@ -86,16 +86,16 @@ def _rx_info(rx: GatewayRx) -> dict[str, Any]:
     return out
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """The codec's object as a google.protobuf.Struct can hold it: NaN/Inf become null, bytes become base64."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -126,7 +126,7 @@ def to_chirpstack(event: DeviceEvent) -> dict[str, Any]:
             if event.f_port is not None:
                 base["fPort"] = event.f_port
             if event.data is not None:
-                base["object"] = _json_safe(event.data)
+                base["object"] = json_safe(event.data)
         case JoinEvent():
             base["devAddr"] = event.dev_addr
         case AckEvent():

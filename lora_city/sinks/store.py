@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from lora_city.metrics import Metrics
-from lora_city.sinks.chirpstack_json import event_kind, to_chirpstack
+from lora_city.sinks.chirpstack_json import event_kind, json_safe, to_chirpstack
 from lora_city.sinks.events import DeviceEvent, JoinEvent, TxAckEvent, UplinkEvent
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.models import Event, Reading
@@ -44,7 +44,7 @@ def reading_row(event: UplinkEvent) -> dict[str, Any]:
         "f_cnt": event.f_cnt,
         "f_port": event.f_port,
         "payload": event.payload,
-        "data": to_chirpstack(event).get("object"),  # JSON-safe copy of the codec's object
+        "data": json_safe(event.data) if event.data is not None else None,
         "measurements": {k: {"value": v, "unit": u} for k, (v, u) in event.measurements.items()},
         "rx": [{"gateway_id": rx.gateway_id, "rssi": rx.rssi, "snr": rx.snr, "channel": rx.channel} for rx in event.rx],
         "tx": {
