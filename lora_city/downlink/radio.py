@@ -7,6 +7,7 @@ demodulator needs per spreading factor is Semtech's datasheet figure (SX1276 tab
 
 from __future__ import annotations
 
+import functools
 import math
 
 from lora_city.gateway.frames import LoRaModulation
@@ -67,8 +68,14 @@ def cf_list() -> bytes:
 def time_on_air_s(modulation: LoRaModulation, phy_len: int, *, preamble: int = 8, explicit_header: bool = True,
                   crc: bool = False) -> float:
     """LoRa time on air (Semtech AN1200.13). Downlinks carry no payload CRC (LoRaWAN 1.0.4 §4)."""
-    sf, bw = modulation.spreading_factor, modulation.bandwidth
-    cr = int(modulation.code_rate.split("/")[1]) - 4 if "/" in modulation.code_rate else 1
+    return _time_on_air(modulation.spreading_factor, modulation.bandwidth, modulation.code_rate, phy_len, preamble,
+                        explicit_header, crc)
+
+
+@functools.lru_cache(maxsize=4096)  # a handful of (SF, length) pairs cover all traffic: computed once each
+def _time_on_air(sf: int, bw: int, code_rate: str, phy_len: int, preamble: int, explicit_header: bool,
+                 crc: bool) -> float:
+    cr = int(code_rate.split("/")[1]) - 4 if "/" in code_rate else 1
     t_sym = float(2**sf) / bw
     de = 1 if t_sym > 0.016 else 0  # low data rate optimisation, mandated above 16 ms symbols
     ih = 0 if explicit_header else 1

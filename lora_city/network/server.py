@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
-import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -86,8 +86,12 @@ class NetworkServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
+        self._rng = random.Random()  # uplink ids: unique enough, and no syscall per uplink like uuid4
         self._copies = metrics.dedup_copies
         self._late = metrics.uplink_drops.labels("late_copy")
+        self._uplinks_data = metrics.uplinks.labels("data")
+        self._latency = metrics.uplink_latency
+        self._drops: dict[str, Any] = {}
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -207,55 +211,39 @@ class NetworkServer:
     # --- the flow ----------------------------------------------------------------------------------------
 
     def _on_collected(self, collected: CollectedUplink) -> None:
-        self._spawn(self._handle_collected(collected))
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _handle_collected(self, collected: CollectedUplink) -> None:
-        first = collected.first
+        """Runs when a dedup window closes. The data flow is synchronous (no database on the common path);
+        only the downlink send and the join's database work continue on tasks."""
         ctx: UplinkContext | None = None
         try:
             phy = parse_phy_payload(collected.phy_payload)
-            modulation = first.modulation
-            ctx = UplinkContext(
-                collected=collected, uplink_id=uuid.uuid4().hex, time=first.rx_info.time or datetime.now(UTC),
-                dr=dr_of(modulation), frequency=modulation.frequency,
-                airtime_ms=1000.0 * time_on_air_s(modulation, len(collected.phy_payload), crc=True),
-            )
+            ctx = self._context(collected)
             if isinstance(phy, JoinRequest):
-                await self._handle_join(ctx, phy)
+                self._spawn(self._guarded(ctx, self._handle_join(ctx, phy)))
             elif isinstance(phy, DataFrame) and phy.mtype in (MType.UNCONFIRMED_DATA_UP, MType.CONFIRMED_DATA_UP):
                 ctx.frame = phy
-                await self._handle_data(ctx)
+                self._handle_data(ctx)
             else:
                 raise DropFrame("unsupported_mtype", phy.mtype.name)
-        except DropFrame as drop:
-            self._metrics.uplink_drops.labels(drop.reason).inc()
-            if ctx is not None and ctx.events:
-                self._emit_all(ctx)
-            log.debug("uplink dropped: reason=%s %s gateway_id=%s", drop.reason, drop.detail,
-                      first.rx_info.gateway_id)
-        except LoRaWANError as exc:
-            self._metrics.uplink_drops.labels("garbage").inc()
-            log.debug("garbage frame: %s gateway_id=%s", exc, first.rx_info.gateway_id)
-        except Exception:
-            self._metrics.uplink_drops.labels("error").inc()
-            session = ctx.session if ctx is not None else None
-            log.exception("uplink failed: dev_eui=%s gateway_id=%s uplink_id=%s",
-                          session.dev_eui if session else None, first.rx_info.gateway_id,
-                          ctx.uplink_id if ctx else first.rx_info.uplink_id)
+        except Exception as exc:
+            self._count_failure(exc, collected, ctx)
         finally:
-            self._metrics.uplink_latency.observe(time.monotonic() - collected.first_at)
+            self._latency.observe(time.monotonic() - collected.first_at)
 
-    async def _handle_data(self, ctx: UplinkContext) -> None:
+    def _context(self, collected: CollectedUplink) -> UplinkContext:
+        first = collected.first
+        modulation = first.modulation
+        return UplinkContext(
+            collected=collected, uplink_id=f"{self._rng.getrandbits(128):032x}",
+            time=first.rx_info.time or datetime.now(UTC), dr=dr_of(modulation), frequency=modulation.frequency,
+            airtime_ms=1000.0 * time_on_air_s(modulation, len(collected.phy_payload), crc=True),
+        )
+
+    def _handle_data(self, ctx: UplinkContext) -> None:
         self._data.handle(ctx)
-        if ctx.needs_downlink:
-            await self.downlinks.answer_uplink(ctx)
-        self._metrics.uplinks.labels("data").inc()
+        self._uplinks_data.inc()
         self._emit_all(ctx)
+        if ctx.needs_downlink:
+            self._spawn(self._guarded(ctx, self.downlinks.answer_uplink(ctx)))
 
     async def _handle_join(self, ctx: UplinkContext, request: JoinRequest) -> None:
         result = await asyncio.to_thread(self._join.handle, request, ctx.collected.phy_payload, ctx.dr)
@@ -264,6 +252,41 @@ class NetworkServer:
         self._metrics.uplinks.labels("join").inc()
         self.emit(JoinEvent(time=ctx.time, device=result.device, dev_addr=result.session.dev_addr,
                             rx=ctx.gateway_rx()))
+
+    async def _guarded(self, ctx: UplinkContext, work: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await work
+        except Exception as exc:
+            self._count_failure(exc, ctx.collected, ctx)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _count_failure(self, exc: Exception, collected: CollectedUplink, ctx: UplinkContext | None) -> None:
+        """DropFrame is a counted outcome, not an error; anything else is logged once with its context."""
+        gateway_id = collected.first.rx_info.gateway_id
+        if isinstance(exc, DropFrame):
+            self._drop(exc.reason)
+            if ctx is not None and ctx.events:
+                self._emit_all(ctx)
+            log.debug("uplink dropped: reason=%s %s gateway_id=%s", exc.reason, exc.detail, gateway_id)
+        elif isinstance(exc, LoRaWANError):
+            self._drop("garbage")
+            log.debug("garbage frame: %s gateway_id=%s", exc, gateway_id)
+        else:
+            self._drop("error")
+            session = ctx.session if ctx is not None else None
+            log.error("uplink failed: dev_eui=%s gateway_id=%s uplink_id=%s",
+                      session.dev_eui if session else None, gateway_id,
+                      ctx.uplink_id if ctx else collected.first.rx_info.uplink_id, exc_info=exc)
+
+    def _drop(self, reason: str) -> None:
+        counter = self._drops.get(reason)
+        if counter is None:
+            counter = self._drops[reason] = self._metrics.uplink_drops.labels(reason)
+        counter.inc()
 
     def _emit_all(self, ctx: UplinkContext) -> None:
         for event in ctx.events:

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from lora_city.sinks.events import DeviceInfo
@@ -33,6 +33,18 @@ from lora_city.storage.models import (
 )
 from lora_city.uplink.adr import UplinkSample
 
+_SESSIONS = cast(Table, DeviceSession.__table__)
+_DEVICES = cast(Table, Device.__table__)
+_UPDATE_SESSION = (
+    update(_SESSIONS).where(_SESSIONS.c.id == bindparam("b_id")).values(
+        f_cnt_up=bindparam("b_f_cnt_up"), last_f_cnt_up=bindparam("b_last_f_cnt_up"),
+        n_f_cnt_down=bindparam("b_n_f_cnt_down"), a_f_cnt_down=bindparam("b_a_f_cnt_down"),
+        state=bindparam("b_state"), updated_at=bindparam("b_updated_at"),
+    )
+)
+_UPDATE_SEEN = (
+    update(_DEVICES).where(_DEVICES.c.dev_eui == bindparam("b_dev_eui")).values(last_seen_at=bindparam("b_last_seen_at"))
+)
 _UNKNOWN_TTL_S = 30.0  # a DevAddr nobody has: remembered this long so garbage cannot hammer the database
 _HISTORY_LEN = 20
 
@@ -288,18 +300,18 @@ class SessionStore:
         return rows
 
     def write_rows(self, rows: list[dict[str, Any]]) -> int:
+        """One Core executemany per table: tens of µs a row (the ORM's bulk path costs several times more)."""
         if not rows:
             return 0
         now = datetime.now(UTC)
+        for r in rows:
+            r["updated_at"] = now
+        seen = [{"b_dev_eui": r["dev_eui"], "b_last_seen_at": r["last_seen_at"]} for r in rows if r["last_seen_at"]]
         with transaction(self._factory) as db:
-            for r in rows:
-                db.execute(update(DeviceSession).where(DeviceSession.id == r["id"]).values(
-                    f_cnt_up=r["f_cnt_up"], last_f_cnt_up=r["last_f_cnt_up"], n_f_cnt_down=r["n_f_cnt_down"],
-                    a_f_cnt_down=r["a_f_cnt_down"], state=r["state"], updated_at=now,
-                ))
-                if r["last_seen_at"] is not None:
-                    db.execute(update(Device).where(Device.dev_eui == r["dev_eui"]).values(
-                        last_seen_at=r["last_seen_at"]))
+            conn = db.connection()
+            conn.execute(_UPDATE_SESSION, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+            if seen:
+                conn.execute(_UPDATE_SEEN, seen)
         return len(rows)
 
     # --- internals -------------------------------------------------------------------------------------
