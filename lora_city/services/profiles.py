@@ -40,7 +40,10 @@ _NOT_NULL = {"name", "region", "mac_version", "device_class", "supports_otaa", "
 def create_profile(session: Session, principal: Principal, data: ProfileCreate) -> DeviceProfile:
     principal.require(Perm.PROFILES_WRITE)
     tenant = target_tenant(session, principal, data.tenant_id)
-    profile = DeviceProfile(tenant_id=tenant, **data.model_dump(exclude={"tenant_id"}, exclude_none=True))
+    # The core column reg_params_revision is String(8), too short for the model's own default "RP002-1.0.3"
+    # (PostgreSQL refuses it). Nothing reads it yet; store the document name until the core widens the column.
+    profile = DeviceProfile(tenant_id=tenant, reg_params_revision="RP002",
+                            **data.model_dump(exclude={"tenant_id"}, exclude_none=True))
     session.add(profile)
     session.commit()
     return profile

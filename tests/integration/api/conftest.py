@@ -16,6 +16,7 @@ from lora_city.settings import Settings
 from lora_city.storage.db import SessionFactory, make_engine, make_session_factory
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.migrate import upgrade
+from tests.support.schema import all_migration_locations
 
 ADMIN = "admin-token-for-tests"
 SECRET = "test-secret"
@@ -59,7 +60,7 @@ class Api:
 
 
 def build_api(database_url: str, codecs: Any = None) -> Iterator[Api]:
-    upgrade(database_url)
+    upgrade(database_url, all_migration_locations())  # a no-op when the fixture handed a migrated database
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
     vault = KeyVault(SECRET)
@@ -80,3 +81,32 @@ def api(database_url: str) -> Iterator[Api]:
 @pytest.fixture()
 def sqlite_api(tmp_path: Any) -> Iterator[Api]:
     yield from build_api(f"sqlite:///{tmp_path / 'api.db'}")
+
+
+@dataclass
+class TenantWorld:
+    """One tenant's objects, one of each kind the API serves."""
+
+    tenant_id: str
+    dev_eui: str
+    gateway_id: str
+    profile_id: str
+    application_id: str
+    asset_id: str
+    key_id: str
+
+
+def populate(api: Api, slug: str, n: int) -> TenantWorld:
+    tenant = api.tenant(slug)
+    dev = f"00000000000000{n:02x}"
+    gw = f"aa000000000000{n:02x}"
+    profile = api.call("POST", "/device-profiles", json={"name": "p", "tenant_id": tenant}, expect=201).json()["id"]
+    app = api.call("POST", "/applications", json={"name": "a", "tenant_id": tenant}, expect=201).json()["id"]
+    api.call("POST", "/gateways", json={"gateway_id": gw, "name": "g", "tenant_id": tenant}, expect=201)
+    api.call("POST", "/devices", expect=201, json={
+        "dev_eui": dev, "name": "d", "tenant_id": tenant, "application_id": app, "device_profile_id": profile})
+    asset = api.call("POST", "/assets", expect=201, json={"external_ref": f"R{n}", "tenant_id": tenant}).json()["id"]
+    api.call("POST", "/onboarding/bind", json={"dev_eui": dev, "asset_id": asset}, expect=200)
+    key = api.call("POST", "/api-keys", json={"name": "k", "role": "tenant_viewer", "tenant_id": tenant},
+                   expect=201).json()["id"]
+    return TenantWorld(tenant, dev, gw, profile, app, asset, key)
