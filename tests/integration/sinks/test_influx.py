@@ -20,9 +20,9 @@ from tests.unit.sinks.factories import device, uplink
 pytestmark = pytest.mark.integration
 
 
-def make_sink(vm: Service, factory: SessionFactory) -> InfluxSink:
+def make_sink(vm: Service, factory: SessionFactory, metrics: Metrics | None = None) -> InfluxSink:
     return InfluxSink(
-        vm.url, token="t", org="city", bucket="city", outbox=Outbox(factory), metrics=Metrics(),
+        vm.url, token="t", org="city", bucket="city", outbox=Outbox(factory), metrics=metrics or Metrics(),
         flush_interval_s=0.1, backoff_max_s=0.5,
     )
 
@@ -78,9 +78,11 @@ def test_outage_loses_nothing_and_duplicates_nothing(
     victoria_metrics: Service, sqlite_factory: SessionFactory
 ) -> None:
     n_before, n_during = 50, 300
+    metrics = Metrics()
+    outbox_gauge = metrics.outbox_size.labels("influx")
 
     async def run() -> None:
-        sink = make_sink(victoria_metrics, sqlite_factory)
+        sink = make_sink(victoria_metrics, sqlite_factory, metrics)
         await sink.start()
         for n in range(n_before):
             sink.submit(uplink(n))
@@ -92,12 +94,15 @@ def test_outage_loses_nothing_and_duplicates_nothing(
         await asyncio.to_thread(wait_for, lambda: Outbox(sqlite_factory).size("influx") == n_during)
         await asyncio.sleep(0.5)  # a few failed retries
         assert sink.pump.delivered == n_before
+        assert outbox_gauge._value.get() == n_during
+        assert metrics.sink_errors.labels("influx")._value.get() >= 2
         victoria_metrics.restart()
         await asyncio.to_thread(wait_for, lambda: sink.pump.delivered == n_before + n_during)
         await sink.stop()
 
     asyncio.run(run())
     assert Outbox(sqlite_factory).size() == 0
+    assert outbox_gauge._value.get() == 0
     [volume] = export(victoria_metrics.url, '{__name__="water_volume"}')
     expected = [timestamp_ns(uplink(n).time) // 1_000_000 for n in range(n_before + n_during)]
     assert sorted(volume["timestamps"]) == expected  # every point, each exactly once
