@@ -47,6 +47,9 @@ app.command("rotate-secret")(rotate_secret_command)
 from lora_city.cli.importer import import_app  # noqa: E402
 
 app.add_typer(import_app, name="import")
+from lora_city.cli.users import users_app  # noqa: E402
+
+app.add_typer(users_app, name="user")
 from lora_city.cli.serve import register as register_serve  # noqa: E402
 
 register_serve(app)  # serve [--demo], migrate, simulate
