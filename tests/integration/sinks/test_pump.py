@@ -1,4 +1,4 @@
-"""OutboxPump against a real local HTTP server: a long outage overflows the in-memory mirror, and the pump
+"""OutboxPump against a real local HTTP server (outbox on SQLite and PostgreSQL): a long outage overflows the in-memory mirror, and the pump
 catches up from the table in order, each item exactly once; permanent refusals are dropped and counted."""
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ def post_to(url: str) -> Callable[[str, list[bytes]], None]:
     return deliver
 
 
-def test_outage_longer_than_the_mirror_is_replayed_from_the_table(sqlite_factory: SessionFactory) -> None:
+def test_outage_longer_than_the_mirror_is_replayed_from_the_table(db_factory: SessionFactory) -> None:
     with webhook_receiver([503] * 5) as server:
-        pump = OutboxPump("p", Outbox(sqlite_factory), post_to(server.url), Metrics(), coalesce=True,
+        pump = OutboxPump("p", Outbox(db_factory), post_to(server.url), Metrics(), coalesce=True,
                           batch_items=40, flush_interval_s=0.02, journal_interval_s=0.01, mirror_items=50,
                           backoff_min_s=0.05, backoff_max_s=0.1)
         pump.start()
@@ -45,7 +45,7 @@ def test_outage_longer_than_the_mirror_is_replayed_from_the_table(sqlite_factory
     lines = [line for r in accepted for line in r.body.decode().split("\n")]
     assert lines == [f"line {n}" for n in range(300)]  # in order, each once
     assert all(len(r.body.split(b"\n")) <= 40 for r in accepted)
-    assert Outbox(sqlite_factory).size() == 0
+    assert Outbox(db_factory).size() == 0
 
 
 def test_permanent_refusal_is_dropped_and_the_next_rows_go_through(sqlite_factory: SessionFactory) -> None:
