@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from pydantic import Field
@@ -9,8 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _default_codecs_path() -> Path:
-    # In a source checkout (and an editable install) codecs/ sits beside the lora_city package.
-    return Path(__file__).resolve().parent.parent / "codecs"
+    # In a source checkout (and an editable install) codecs/ sits beside the lora_city package; a regular install
+    # copies it to <prefix>/share/lora_city/codecs (pyproject's data-files).
+    beside = Path(__file__).resolve().parent.parent / "codecs"
+    return beside if beside.is_dir() else Path(sys.prefix) / "share" / "lora_city" / "codecs"
 
 
 class Settings(BaseSettings):
