@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from lora_city import errors
 from lora_city.codec.registry import CodecRegistry
+from lora_city.grpc_api.convert import unsupported
 from lora_city.services.api_keys import authenticate
 from lora_city.services.common import Clock
 from lora_city.services.principal import Principal
@@ -82,10 +83,7 @@ class Call:
 
     def ignore(self, message: Message, supported: Iterable[str], prefix: str) -> None:
         """Record every field the caller set that lora_city does not carry (proto3: set = non-default)."""
-        keep = set(supported)
-        for desc, _value in message.ListFields():
-            if desc.name not in keep:
-                self.ignored.append(f"{prefix}.{desc.name}")
+        self.ignored.extend(unsupported(message, set(supported), prefix))
 
 
 def bearer(context: grpc.ServicerContext) -> str:

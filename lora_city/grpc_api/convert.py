@@ -6,11 +6,13 @@ profile stored as EU868 would be silently wrong on air.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
 from chirpstack_api import common
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from lora_city.errors import InvalidInput
@@ -78,3 +80,14 @@ def walk(fetch: Callable[[str | None], Sequence[T]], key: Callable[[T], str], pa
 def matches(search: str, *texts: str) -> bool:
     needle = search.strip().lower()
     return not needle or any(needle in text.lower() for text in texts)
+
+
+def unsupported(message: Message, supported: set[str] | frozenset[str], prefix: str) -> list[str]:
+    """The fields set in ``message`` (proto3: set means non-default) that are not in ``supported``."""
+    return [f"{prefix}.{desc.name}" for desc, _value in message.ListFields() if desc.name not in supported]
+
+
+def slugify(name: str) -> str:
+    """A lora_city tenant slug from a ChirpStack tenant name (ChirpStack has no slug)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
+    return slug or "tenant"

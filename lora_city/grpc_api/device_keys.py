@@ -17,10 +17,11 @@ from chirpstack_api.api import device_pb2 as pb
 from google.protobuf.empty_pb2 import Empty
 from sqlalchemy import select
 
-from lora_city.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from lora_city.errors import AlreadyExists, NotFound, PermissionDenied
 from lora_city.grpc_api.call import Call, Handler, rpc
+from lora_city.grpc_api.mapping import abp_activation, root_keys
 from lora_city.services import activation
-from lora_city.services.devices import DeviceFields, find_device, get_device, update_device
+from lora_city.services.devices import find_device, get_device, update_device
 from lora_city.services.principal import Perm
 from lora_city.storage.models import Device, DeviceKeys, DeviceProfile, DeviceSession
 
@@ -30,18 +31,6 @@ _SESSION_KEYS = ("app_s_key", "nwk_s_enc_key", "s_nwk_s_int_key", "f_nwk_s_int_k
 def mac_version_of(call: Call, device: Device) -> str:
     profile = call.session.get(DeviceProfile, device.device_profile_id) if device.device_profile_id else None
     return profile.mac_version if profile is not None else "1.0.3"
-
-
-def _root_keys(call: Call, device: Device, k: pb.DeviceKeys) -> DeviceFields:
-    call.ignore(k, {"dev_eui", "nwk_key", "app_key"}, "device_keys")
-    if mac_version_of(call, device) == "1.1.0":
-        return DeviceFields(app_key=k.app_key or None, nwk_key=k.nwk_key or None)
-    if not k.nwk_key:
-        raise InvalidInput("for LoRaWAN 1.0.x the AppKey goes in nwk_key (ChirpStack's convention)",
-                           code="invalid_app_key")
-    if k.app_key and k.app_key.lower() != k.nwk_key.lower():
-        call.ignored.append("device_keys.app_key")  # a 1.1-only key: a 1.0.x device has no second root key
-    return DeviceFields(app_key=k.nwk_key)
 
 
 def _has_keys(call: Call, device: Device) -> bool:
@@ -55,7 +44,7 @@ class DeviceKeysMixin(Handler):
         if _has_keys(call, device):
             raise AlreadyExists("device-keys already exist")
         update_device(call.session, call.principal, call.deps.vault, device.dev_eui,
-                      _root_keys(call, device, request.device_keys), now=call.now)
+                      root_keys(mac_version_of(call, device), request.device_keys, call.ignored), now=call.now)
         return Empty()
 
     @rpc
@@ -64,7 +53,7 @@ class DeviceKeysMixin(Handler):
         if not _has_keys(call, device):
             raise NotFound("device-keys not found")
         update_device(call.session, call.principal, call.deps.vault, device.dev_eui,
-                      _root_keys(call, device, request.device_keys), now=call.now)
+                      root_keys(mac_version_of(call, device), request.device_keys, call.ignored), now=call.now)
         return Empty()
 
     @rpc
@@ -90,22 +79,7 @@ class DeviceKeysMixin(Handler):
     def Activate(self, call: Call, request: pb.ActivateDeviceRequest) -> Empty:
         a = request.device_activation
         device = get_device(call.session, call.principal, a.dev_eui).device
-        version = mac_version_of(call, device)
-        common = {"dev_addr": a.dev_addr, "mac_version": version, "app_s_key": a.app_s_key,
-                  "f_cnt_up": a.f_cnt_up, "n_f_cnt_down": a.n_f_cnt_down, "a_f_cnt_down": a.a_f_cnt_down}
-        supported = {"dev_eui", "dev_addr", "app_s_key", "nwk_s_enc_key", "f_cnt_up", "n_f_cnt_down",
-                     "a_f_cnt_down"}
-        if version == "1.1.0":
-            supported |= {"s_nwk_s_int_key", "f_nwk_s_int_key"}
-            data = activation.AbpActivation(nwk_s_enc_key=a.nwk_s_enc_key or None,
-                                            s_nwk_s_int_key=a.s_nwk_s_int_key or None,
-                                            f_nwk_s_int_key=a.f_nwk_s_int_key or None, **common)
-        else:
-            if not a.nwk_s_enc_key:
-                raise InvalidInput("for LoRaWAN 1.0.x the NwkSKey goes in nwk_s_enc_key (ChirpStack's convention)",
-                                   code="missing_session_keys")
-            data = activation.AbpActivation(nwk_s_key=a.nwk_s_enc_key, **common)
-        call.ignore(a, supported, "device_activation")
+        data = abp_activation(mac_version_of(call, device), a, call.ignored)
         activation.activate_abp(call.session, call.principal, call.deps.vault, device.dev_eui, data, now=call.now)
         return Empty()
 

@@ -18,12 +18,10 @@ from lora_city.grpc_api.call import Call, Handler, rpc
 from lora_city.grpc_api.convert import matches, timestamp, walk, window
 from lora_city.grpc_api.device_keys import DeviceKeysMixin
 from lora_city.grpc_api.device_queue import DeviceQueueMixin
+from lora_city.grpc_api.mapping import device_fields
 from lora_city.services import devices as svc
 from lora_city.services.applications import get_application
 from lora_city.services.profiles import get_profile
-
-_FIELDS = {"dev_eui", "name", "description", "application_id", "device_profile_id", "is_disabled", "tags",
-           "join_eui"}
 
 
 def _message(view: svc.DeviceView) -> pb.Device:
@@ -42,15 +40,6 @@ def _status(view: svc.DeviceView) -> pb.DeviceStatus | None:
     return pb.DeviceStatus(margin=d.margin or 0, battery_level=d.battery_level if d.battery_level is not None else -1)
 
 
-def _fields(call: Call, d: pb.Device) -> dict[str, Any]:
-    call.ignore(d, _FIELDS, "device")
-    return {
-        "name": d.name, "description": d.description,
-        "join_eui": d.join_eui or "0" * 16,  # ChirpStack: an empty JoinEUI means all zeros
-        "device_profile_id": d.device_profile_id or None, "is_disabled": d.is_disabled, "tags": dict(d.tags),
-    }
-
-
 class DeviceService(DeviceKeysMixin, DeviceQueueMixin, Handler, pb_grpc.DeviceServiceServicer):  # type: ignore[misc]
     @rpc
     def Create(self, call: Call, request: pb.CreateDeviceRequest) -> Empty:
@@ -59,7 +48,7 @@ class DeviceService(DeviceKeysMixin, DeviceQueueMixin, Handler, pb_grpc.DeviceSe
         if d.application_id:
             tenant = get_application(call.session, call.principal, d.application_id).tenant_id
         data = svc.DeviceCreate(dev_eui=d.dev_eui, application_id=d.application_id or None, tenant_id=tenant,
-                                **_fields(call, d))
+                                **device_fields(d, call.ignored))
         svc.register_device(call.session, call.principal, call.deps.vault, data, codecs=call.deps.codecs,
                             now=call.now)
         return Empty()
@@ -77,7 +66,7 @@ class DeviceService(DeviceKeysMixin, DeviceQueueMixin, Handler, pb_grpc.DeviceSe
     @rpc
     def Update(self, call: Call, request: pb.UpdateDeviceRequest) -> Empty:
         d = request.device
-        fields = _fields(call, d)
+        fields = device_fields(d, call.ignored)
         if d.application_id:
             fields["application_id"] = d.application_id
         svc.update_device(call.session, call.principal, call.deps.vault, d.dev_eui, svc.DeviceFields(**fields),

@@ -16,25 +16,15 @@ from google.protobuf.empty_pb2 import Empty
 
 from lora_city.grpc_api.call import Call, Handler, rpc
 from lora_city.grpc_api.convert import matches, timestamp, walk, window
+from lora_city.grpc_api.mapping import gateway_fields
 from lora_city.services import gateways as svc
 from lora_city.storage.models import Gateway
-
-_FIELDS = {"gateway_id", "name", "description", "location", "tenant_id"}
 
 
 def _location(gw: Gateway) -> common.Location | None:
     if gw.latitude is None and gw.longitude is None:
         return None
     return common.Location(latitude=gw.latitude or 0.0, longitude=gw.longitude or 0.0, altitude=gw.altitude or 0.0)
-
-
-def _fields(call: Call, g: pb.Gateway) -> dict[str, Any]:
-    call.ignore(g, _FIELDS, "gateway")
-    fields: dict[str, Any] = {"name": g.name, "description": g.description}
-    if g.HasField("location"):
-        call.ignore(g.location, {"latitude", "longitude", "altitude"}, "gateway.location")
-        fields.update(latitude=g.location.latitude, longitude=g.location.longitude, altitude=g.location.altitude)
-    return fields
 
 
 def _state(gw: Gateway) -> int:
@@ -47,7 +37,8 @@ class GatewayService(Handler, pb_grpc.GatewayServiceServicer):  # type: ignore[m
     @rpc
     def Create(self, call: Call, request: pb.CreateGatewayRequest) -> Empty:
         g = request.gateway
-        data = svc.GatewayCreate(gateway_id=g.gateway_id, tenant_id=g.tenant_id or None, **_fields(call, g))
+        fields = gateway_fields(g, call.ignored)
+        data = svc.GatewayCreate(gateway_id=g.gateway_id, tenant_id=g.tenant_id or None, **fields)
         svc.create_gateway(call.session, call.principal, data)
         return Empty()
 
@@ -64,7 +55,8 @@ class GatewayService(Handler, pb_grpc.GatewayServiceServicer):  # type: ignore[m
     @rpc
     def Update(self, call: Call, request: pb.UpdateGatewayRequest) -> Empty:
         g = request.gateway
-        svc.update_gateway(call.session, call.principal, g.gateway_id, svc.GatewayFields(**_fields(call, g)))
+        fields = gateway_fields(g, call.ignored)
+        svc.update_gateway(call.session, call.principal, g.gateway_id, svc.GatewayFields(**fields))
         return Empty()
 
     @rpc

@@ -14,55 +14,18 @@ from chirpstack_api.api import device_profile_pb2 as pb
 from chirpstack_api.api import device_profile_pb2_grpc as pb_grpc
 from google.protobuf.empty_pb2 import Empty
 
-from lora_city.errors import InvalidInput
 from lora_city.grpc_api.call import Call, Handler, rpc
 from lora_city.grpc_api.convert import (
     MAC_VERSION_ENUM,
     REG_PARAMS_REVISION,
     REGION_ENUM,
-    mac_version,
     matches,
-    region,
     timestamp,
     window,
 )
+from lora_city.grpc_api.mapping import CAYENNE, CODEC_TAG, profile_fields
 from lora_city.services import profiles as svc
 from lora_city.storage.models import DeviceProfile
-
-CAYENNE = "cayenne-lpp"
-CODEC_TAG = "lora_city_codec"
-_FIELDS = {"id", "tenant_id", "name", "region", "mac_version", "supports_otaa", "supports_class_c",
-           "uplink_interval", "payload_codec_runtime"}
-
-
-def _codec(call: Call, p: pb.DeviceProfile) -> str | None:
-    if CODEC_TAG in p.tags:
-        codec = str(p.tags[CODEC_TAG])
-        codecs = call.deps.codecs
-        if codecs is not None and codec not in codecs:
-            raise InvalidInput(f"no codec {codec!r}", code="unknown_codec")
-        return codec
-    if p.payload_codec_runtime == pb.CAYENNE_LPP:
-        return CAYENNE
-    return None  # a JS script is not in _FIELDS: Call.ignore reports payload_codec_script
-
-
-def _fields(call: Call, p: pb.DeviceProfile) -> dict[str, Any]:
-    supported = set(_FIELDS)
-    if p.reg_params_revision == REG_PARAMS_REVISION:
-        supported.add("reg_params_revision")
-    if p.adr_algorithm_id == "default":
-        supported.add("adr_algorithm_id")
-    call.ignore(p, supported, "device_profile")
-    call.ignored.extend(f"device_profile.tags.{k}" for k in p.tags if k != CODEC_TAG)
-    fields: dict[str, Any] = {
-        "name": p.name, "region": region(p.region), "mac_version": mac_version(p.mac_version),
-        "device_class": "C" if p.supports_class_c else "A", "supports_otaa": p.supports_otaa,
-        "codec_id": _codec(call, p),
-    }
-    if p.uplink_interval:
-        fields["uplink_interval_s"] = p.uplink_interval
-    return fields
 
 
 def message(profile: DeviceProfile) -> pb.DeviceProfile:
@@ -80,7 +43,8 @@ class DeviceProfileService(Handler, pb_grpc.DeviceProfileServiceServicer):  # ty
     @rpc
     def Create(self, call: Call, request: pb.CreateDeviceProfileRequest) -> pb.CreateDeviceProfileResponse:
         p = request.device_profile
-        data = svc.ProfileCreate(tenant_id=p.tenant_id or None, **_fields(call, p))
+        fields = profile_fields(p, call.ignored, call.deps.codecs)
+        data = svc.ProfileCreate(tenant_id=p.tenant_id or None, **fields)
         return pb.CreateDeviceProfileResponse(id=svc.create_profile(call.session, call.principal, data).id)
 
     @rpc
@@ -92,7 +56,8 @@ class DeviceProfileService(Handler, pb_grpc.DeviceProfileServiceServicer):  # ty
     @rpc
     def Update(self, call: Call, request: pb.UpdateDeviceProfileRequest) -> Empty:
         p = request.device_profile
-        svc.update_profile(call.session, call.principal, p.id, svc.ProfileFields(**_fields(call, p)))
+        fields = profile_fields(p, call.ignored, call.deps.codecs)
+        svc.update_profile(call.session, call.principal, p.id, svc.ProfileFields(**fields))
         return Empty()
 
     @rpc

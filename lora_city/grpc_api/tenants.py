@@ -7,23 +7,17 @@ the tenants/ package's plans, not tenant fields: they are reported as ignored.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from chirpstack_api.api import tenant_pb2, tenant_pb2_grpc
 from google.protobuf.empty_pb2 import Empty
 
 from lora_city.grpc_api.call import Call, Handler, rpc
-from lora_city.grpc_api.convert import matches, timestamp, window
+from lora_city.grpc_api.convert import matches, slugify, timestamp, window
 from lora_city.services import tenants as svc
 from lora_city.storage.models import Tenant
 
 _TENANT_FIELDS = {"id", "name"}
-
-
-def slugify(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
-    return slug or "tenant"
 
 
 def _message(tenant: Tenant) -> tenant_pb2.Tenant:
