@@ -11,9 +11,10 @@ The server is the only writer of sessions; the API only reads them (``joined``, 
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -45,6 +46,7 @@ _UPDATE_SESSION = (
 _UPDATE_SEEN = (
     update(_DEVICES).where(_DEVICES.c.dev_eui == bindparam("b_dev_eui")).values(last_seen_at=bindparam("b_last_seen_at"))
 )
+_NO_TAGS: dict[str, str] = {}  # shared by every device without tags; events are read-only
 _UNKNOWN_TTL_S = 30.0  # a DevAddr nobody has: remembered this long so garbage cannot hammer the database
 _HISTORY_LEN = 20
 
@@ -83,13 +85,13 @@ class NetworkSession:
     rx1_dr_offset: int = 0
     rx2_dr: int = 0
     rx_delay: int = 1
-    adr_history: list[UplinkSample] = field(default_factory=list)
+    adr_history: tuple[UplinkSample, ...] = ()  # tuples: smaller than lists, and replaced per uplink anyway
     pending_link_adr: dict[str, int] | None = None  # the LinkADRReq we sent, applied when the device says yes
     uplinks_since_status: int = 0
     status_requested: bool = False
-    last_phy: bytes = b""  # last accepted PHYPayload: a retransmission repeats it exactly
+    last_mic: int = -1  # MIC of the last accepted frame: a retransmission repeats the frame, so its MIC too
     transmissions: int = 0  # how many times the last frame has been seen (retransmission allowance)
-    heard_by: list[HeardBy] = field(default_factory=list)
+    heard_by: tuple[HeardBy, ...] = ()
     last_uplink_dr: int = 0
     last_uplink_frequency: int = 868_100_000
     has_queue: bool = False  # the device's downlink queue may hold items (checked before touching the DB)
@@ -105,9 +107,7 @@ class NetworkSession:
         return self.mac_version.startswith("1.1")
 
     def add_sample(self, sample: UplinkSample) -> None:
-        self.adr_history.append(sample)
-        if len(self.adr_history) > _HISTORY_LEN:
-            del self.adr_history[0]
+        self.adr_history = (*self.adr_history[-(_HISTORY_LEN - 1):], sample)
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -115,7 +115,7 @@ class NetworkSession:
             "rx1_dr_offset": self.rx1_dr_offset, "rx2_dr": self.rx2_dr, "rx_delay": self.rx_delay,
             "adr_history": [[s.f_cnt, s.max_snr, s.gateway_count] for s in self.adr_history],
             "pending_link_adr": self.pending_link_adr, "uplinks_since_status": self.uplinks_since_status,
-            "status_requested": self.status_requested, "last_phy": self.last_phy.hex(),
+            "status_requested": self.status_requested, "last_mic": self.last_mic,
             "transmissions": self.transmissions,
             "heard_by": [[h.gateway_id, h.snr, h.rssi] for h in self.heard_by],
             "last_uplink_dr": self.last_uplink_dr, "last_uplink_frequency": self.last_uplink_frequency,
@@ -124,24 +124,29 @@ class NetworkSession:
     def load_state(self, state: dict[str, Any]) -> None:
         for name in ("dr", "tx_power_index", "nb_trans", "rx1_dr_offset", "rx2_dr", "rx_delay",
                      "uplinks_since_status", "status_requested", "transmissions", "last_uplink_dr",
-                     "last_uplink_frequency", "pending_link_adr"):
+                     "last_uplink_frequency", "pending_link_adr", "last_mic"):
             if name in state:
                 setattr(self, name, state[name])
-        self.adr_history = [UplinkSample(int(a), float(b), int(c)) for a, b, c in state.get("adr_history", [])]
-        self.last_phy = bytes.fromhex(state.get("last_phy", ""))
-        self.heard_by = [HeardBy(str(g), float(s), float(r)) for g, s, r in state.get("heard_by", [])]
+        self.adr_history = tuple(UplinkSample(int(a), float(b), int(c)) for a, b, c in state.get("adr_history", ()))
+        self.heard_by = tuple(HeardBy(str(g), float(s), float(r)) for g, s, r in state.get("heard_by", ()))
 
 
 def _info(device: Device, profile: DeviceProfile | None, tenant: Tenant, app: Application | None,
           family_of: Callable[[str | None], str | None]) -> DeviceInfo:
-    codec_id = device.codec_id or (profile.codec_id if profile else None)
+    codec_id = _intern(device.codec_id or (profile.codec_id if profile else None))
+    # Identities repeat across a fleet (tenant, profile, codec): interned, 100,000 devices share one copy each.
     return DeviceInfo(
-        dev_eui=device.dev_eui, tenant_id=tenant.id, tenant_name=tenant.name,
-        application_id=device.application_id, application_name=app.name if app else "",
-        device_name=device.name, device_profile_id=device.device_profile_id,
-        device_profile_name=profile.name if profile else "", codec_id=codec_id, family=family_of(codec_id),
-        is_critical=tenant.is_critical, tags={k: str(v) for k, v in (device.tags or {}).items()},
+        dev_eui=device.dev_eui, tenant_id=sys.intern(tenant.id), tenant_name=sys.intern(tenant.name),
+        application_id=_intern(device.application_id), application_name=sys.intern(app.name) if app else "",
+        device_name=device.name, device_profile_id=_intern(device.device_profile_id),
+        device_profile_name=sys.intern(profile.name) if profile else "", codec_id=codec_id,
+        family=_intern(family_of(codec_id)), is_critical=tenant.is_critical,
+        tags={k: str(v) for k, v in device.tags.items()} if device.tags else _NO_TAGS,
     )
+
+
+def _intern(value: str | None) -> str | None:
+    return None if value is None else sys.intern(value)
 
 
 def _device_query() -> Select[Device, DeviceProfile, Tenant, Application]:
@@ -176,17 +181,20 @@ class SessionStore:
         self._vault = vault
         self._family_of = family_of
         self._clock = clock
-        self._by_addr: dict[str, list[NetworkSession]] = {}
+        # DevAddr -> its session, or a list when several share it (rare): no list per device at 100,000 devices
+        self._by_addr: dict[str, NetworkSession | list[NetworkSession]] = {}
         self._by_eui: dict[str, NetworkSession] = {}
         self._unknown: dict[str, float] = {}  # DevAddr -> until
         self._addr_complete: set[str] = set()  # DevAddrs whose every active session is in memory
+        self._preloaded = False  # after preload(), every DevAddr in _by_addr is complete
 
     # --- lookups ---------------------------------------------------------------------------------------
 
     def for_dev_addr(self, dev_addr: str) -> list[NetworkSession]:
         """Active sessions sharing ``dev_addr`` (all loaded from the database on first use)."""
-        if dev_addr in self._addr_complete:
-            return self._by_addr.get(dev_addr, [])
+        found = self._by_addr.get(dev_addr)
+        if found is not None and (self._preloaded or dev_addr in self._addr_complete):
+            return found if isinstance(found, list) else [found]
         until = self._unknown.get(dev_addr)
         if until is not None and until > self._clock():
             return []
@@ -208,7 +216,8 @@ class SessionStore:
         for s in sessions:
             self._index(s)
         self._addr_complete.add(dev_addr)
-        return self._by_addr.get(dev_addr, [])
+        found = self._by_addr.get(dev_addr)
+        return [] if found is None else found if isinstance(found, list) else [found]
 
     def for_dev_eui(self, dev_eui: str) -> NetworkSession | None:
         cached = self._by_eui.get(dev_eui)
@@ -236,13 +245,15 @@ class SessionStore:
                 .execution_options(yield_per=batch)
             )
             count = 0
-            for device, profile, tenant, app, row in rows:
-                info = _info(device, profile, tenant, app, self._family_of)
-                session = self._from_row(row, info, device, profile)
-                session.has_queue = device.dev_eui in queued
-                self._index(session)
-                self._addr_complete.add(session.dev_addr)
-                count += 1
+            for part in rows.partitions():
+                for device, profile, tenant, app, row in part:
+                    info = _info(device, profile, tenant, app, self._family_of)
+                    session = self._from_row(row, info, device, profile)
+                    session.has_queue = device.dev_eui in queued
+                    self._index(session)
+                    count += 1
+                db.expunge_all()  # the ORM rows are done with: do not keep 100,000 of them in the identity map
+        self._preloaded = True
         return count
 
     def cached(self) -> list[NetworkSession]:
@@ -353,13 +364,22 @@ class SessionStore:
 
     def _index(self, session: NetworkSession) -> None:
         self._by_eui[session.dev_eui] = session
-        peers = self._by_addr.setdefault(session.dev_addr, [])
-        if session not in peers:
-            peers.append(session)
+        found = self._by_addr.get(session.dev_addr)
+        if found is None:
+            self._by_addr[session.dev_addr] = session
+        elif isinstance(found, list):
+            if session not in found:
+                found.append(session)
+        elif found is not session:
+            self._by_addr[session.dev_addr] = [found, session]
 
     def _unindex(self, session: NetworkSession) -> None:
-        peers = self._by_addr.get(session.dev_addr)
-        if peers is not None:
-            peers[:] = [p for p in peers if p is not session]
-            if not peers:
+        found = self._by_addr.get(session.dev_addr)
+        if found is session:
+            del self._by_addr[session.dev_addr]
+        elif isinstance(found, list):
+            rest = [p for p in found if p is not session]
+            if not rest:
                 del self._by_addr[session.dev_addr]
+            else:
+                self._by_addr[session.dev_addr] = rest[0] if len(rest) == 1 else rest

@@ -9,6 +9,7 @@ NbTrans follows the packet loss seen in the frame counters of the same history.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lora_city.downlink.radio import EU868_MAX_ADR_DR, EU868_MAX_TX_POWER_INDEX, required_snr
@@ -38,7 +39,7 @@ class AdrDecision:
         return (self.dr, self.tx_power_index, self.nb_trans) != (dr, tx_power_index, nb_trans)
 
 
-def packet_loss_percent(history: list[UplinkSample]) -> float:
+def packet_loss_percent(history: Sequence[UplinkSample]) -> float:
     """Lost frames between the first and last sample, from gaps in the frame counter."""
     if len(history) < 2:
         return 0.0
@@ -55,7 +56,7 @@ def nb_trans_for(loss_percent: float, current: int) -> int:
 
 
 def decide(
-    history: list[UplinkSample],
+    history: Sequence[UplinkSample],
     dr: int,
     tx_power_index: int,
     nb_trans: int,

@@ -92,7 +92,9 @@ class DataUplinkHandler:
         assert session is not None
         if not ctx.retransmission:
             return
-        if ctx.collected.phy_payload != session.last_phy or not retransmission_allowed(
+        frame = ctx.frame
+        assert frame is not None
+        if int.from_bytes(frame.mic) != session.last_mic or not retransmission_allowed(
             session.transmissions, session.nb_trans, ctx.confirmed
         ):
             raise DropFrame("replay", f"f_cnt {ctx.f_cnt} seen {session.transmissions} times")
@@ -105,12 +107,12 @@ class DataUplinkHandler:
         if not ctx.retransmission:
             session.last_f_cnt_up = ctx.f_cnt
             session.f_cnt_up = ctx.f_cnt + 1
-            session.last_phy = ctx.collected.phy_payload
+            session.last_mic = int.from_bytes(frame.mic)
             session.transmissions = 1
             frames = ctx.collected.frames
             session.add_sample(UplinkSample(ctx.f_cnt, frames[0].rx_info.snr, len(frames)))
-        session.heard_by = [HeardBy(f.rx_info.gateway_id, f.rx_info.snr, f.rx_info.rssi)
-                            for f in ctx.collected.frames[:3]]
+        session.heard_by = tuple(HeardBy(f.rx_info.gateway_id, f.rx_info.snr, f.rx_info.rssi)
+                                 for f in ctx.collected.frames[:3])
         session.last_uplink_dr, session.last_uplink_frequency = ctx.dr, ctx.frequency
         session.last_seen_at = ctx.time
         session.dirty = True
