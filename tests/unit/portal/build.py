@@ -3,8 +3,10 @@ browser tests)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -50,8 +52,9 @@ class Portal:
 
 
 def build_portal(database_url: str, *, clock: Clock | None = None, secure_cookies: bool = True,
-                 extras: PortalExtras = PortalExtras()) -> Portal:
-    upgrade(database_url)
+                 extras: PortalExtras = PortalExtras(), migrations: Sequence[Path] = ()) -> Portal:
+    """``migrations``: plugin migration folders (tenants/, billing/) to apply besides the core's."""
+    upgrade(database_url, migrations)
     factory = make_session_factory(make_engine(database_url))
     vault = KeyVault(SECRET)
     clock = clock or Clock()

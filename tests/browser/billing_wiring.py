@@ -1,0 +1,45 @@
+"""billing/ and tenants/ adapted to the portal's ``PortalExtras``: what a composition root passes to
+``mount_portal`` when the billing package is installed (the core never imports it; this test module may)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.documents import euros, invoice_csv, invoice_pdf
+from billing.models import Invoice, InvoiceLine
+from billing.run import run_billing
+from lora_city.errors import NotFound
+from lora_city.portal import InvoiceSummary, PlanSummary, PortalExtras
+from lora_city.portal.extras import InvoiceFormat
+from lora_city.storage.db import SessionFactory
+from tenants.calendar import paris_day
+from tenants.models import Plan
+
+
+def billing_extras(factory: SessionFactory, clock: Callable[[], datetime]) -> PortalExtras:
+    def invoices(session: Session, tenant_id: str) -> list[InvoiceSummary]:
+        rows = session.scalars(select(Invoice).where(Invoice.tenant_id == tenant_id)
+                               .order_by(Invoice.issued_on.desc(), Invoice.number.desc()))
+        return [InvoiceSummary(i.id, i.number, i.period, euros(i.total_cents), i.kind) for i in rows]
+
+    def invoice_file(session: Session, tenant_id: str, invoice_id: str, fmt: InvoiceFormat) -> bytes:
+        inv = session.get(Invoice, invoice_id)
+        if inv is None or inv.tenant_id != tenant_id:
+            raise NotFound("invoice not found")
+        lines = list(session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
+                                     .order_by(InvoiceLine.position)))
+        return invoice_pdf(inv, lines) if fmt == "pdf" else invoice_csv(inv, lines)
+
+    def plans(session: Session) -> list[PlanSummary]:
+        return [PlanSummary(p.id, p.name) for p in session.scalars(select(Plan).order_by(Plan.name))]
+
+    def run(_session: Session, period: str) -> str:
+        result = run_billing(factory, period, today=paris_day(clock()))
+        return (f"{period}: {len(result.created)} document(s) created ({', '.join(result.created) or '-'}), "
+                f"{result.existing} already there, {result.skipped} skipped")
+
+    return PortalExtras(invoices=invoices, invoice_file=invoice_file, plans=plans, billing_run=run)
