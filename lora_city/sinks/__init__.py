@@ -24,9 +24,10 @@ Durability: nothing lost, nothing counted twice.
    one batch (victoria-metrics, unlike InfluxDB, keeps such duplicates: at most one batch of them).
 3. Crash window. What a SIGKILL can lose is what sat in memory for less than one journal interval (50 ms for
    the pumps, 200 ms for the store); everything committed survives and is replayed by the next process
-   (tests/integration/sinks/test_kill.py). Callers that need to know when an event became durable use the
-   store's ``on_committed`` callback or the pumps' ``journaled`` counters. The alternative, a synchronous
-   commit inside ``submit``, would put a database write on the radio side's path for every frame.
+   (tests/integration/sinks/test_kill.py). A caller that must not acknowledge an event before it is durable
+   (a confirmed uplink, say) awaits ``SinkHub.durable()``, which makes every durable sink commit now and
+   returns when all of them did. Making every ``submit`` wait for a commit would put a database write on the
+   radio side's path for every frame; this way only the callers that need it pay for it.
 4. Order. One thread writes a target's rows, so ``id`` order is commit order, and rows are sent in ``id``
    order. While the pump holds all of a target's rows in memory (the usual case) it sends from that mirror
    instead of reading them back.

@@ -4,6 +4,7 @@ another, nor the radio side. A sink whose ``submit`` raises anyway is counted an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Protocol
@@ -40,6 +41,13 @@ class SinkHub:
             except Exception:
                 self._metrics.sink_errors.labels(sink.name).inc()
                 log.exception("sink %s: submit failed (dev_eui=%s)", sink.name, event.device.dev_eui)
+
+    async def durable(self, timeout_s: float = 5.0) -> None:
+        """Returns once every event submitted before the call is committed by every durable sink (readings
+        store, outboxes): a caller that must not lose an event (e.g. before acknowledging a confirmed uplink)
+        awaits this. Raises TimeoutError while the database cannot take them."""
+        waits = [d() for s in self.sinks if (d := getattr(s, "durable", None)) is not None]
+        await asyncio.wait_for(asyncio.gather(*waits), timeout_s)
 
     def reread_outboxes(self) -> None:
         """After ``erasure.erase_device`` rewrote outbox rows: durable sinks drop their in-memory copies."""

@@ -65,6 +65,10 @@ class InfluxSink:
         """A pre-formatted line (the benchmark, or another producer of points)."""
         self.pump.put_line(line)
 
+    async def durable(self) -> None:
+        """Returns once every line submitted before the call is in the outbox."""
+        await self.pump.durable()
+
     async def stop(self) -> None:
         await asyncio.to_thread(self.pump.stop)
         self._client.close()  # type: ignore[no-untyped-call]

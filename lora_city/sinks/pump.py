@@ -18,6 +18,7 @@ up) never reads its own rows back; after a restart, or when an outage has piled 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -108,6 +109,8 @@ class OutboxPump:
         self._reread = False
         self.delivered = 0  # items the targets accepted (tests, bench)
         self.journaled = 0  # items committed to the outbox
+        self._queued = 0  # items accepted by put()/put_line(); journaled catches up with it
+        self._unjournaled: list[Journaled] = []  # taken from the queues, not committed yet (kept on failure)
         self.dropped = 0  # items refused because the memory queue was full, or refused for good by the target
 
     # --- called from any thread ------------------------------------------------------------------------
@@ -118,6 +121,7 @@ class OutboxPump:
             self._drop(item.items)
             return
         self._items.append(item)
+        self._queued += item.items
 
     def put_line(self, line: str) -> None:
         """A line for the pump's own target (``name``), joined with the others of its turn into one row."""
@@ -126,8 +130,17 @@ class OutboxPump:
             self._drop(1)
             return
         lines.append(line)
+        self._queued += 1
         if len(lines) == self._batch_items:
             self._wake.set()
+
+    async def durable(self, poll_s: float = 0.002) -> None:
+        """Returns once everything put before the call is committed to the outbox (journaled now, not at the
+        next interval). Wrap it in a timeout: it waits as long as the database is unavailable."""
+        mark = self._queued
+        self._wake.set()
+        while self.journaled < mark:
+            await asyncio.sleep(poll_s)
 
     def start(self) -> None:
         for target in self._outbox.targets():  # rows left by a previous run are replayed first
@@ -170,7 +183,10 @@ class OutboxPump:
                     for t in self._targets.values():
                         t.mirror_complete, t.mirror = False, None
             try:
-                self._journal(self._take())
+                if not self._unjournaled:
+                    self._unjournaled = self._take()
+                self._journal(self._unjournaled)  # raises while the database is down: retried next turn
+                self._unjournaled = []
                 self._deliver_due(force=stopping)
             except Exception:  # the database itself failed: keep the thread alive, try again shortly
                 log.exception("sink %s: pump turn failed", self.name)
@@ -178,7 +194,7 @@ class OutboxPump:
                 time.sleep(0.5)
             self._metrics.sink_queue_depth.labels(self.name).set(len(self._items) + len(self._lines))
             self._metrics.outbox_size.labels(self.name).set(sum(t.unsent for t in self._targets.values()))
-            if stopping and not self._items and not self._lines:
+            if stopping and not self._items and not self._lines and not self._unjournaled:
                 if self._executor is not None:  # the last deliveries finish on the workers
                     wait(list(self._in_flight.values()))
                 return

@@ -105,6 +105,7 @@ class ReadingStoreSink:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.written = 0
+        self._queued = 0
         self.dropped = 0
 
     async def start(self) -> None:
@@ -117,8 +118,17 @@ class ReadingStoreSink:
             self._metrics.sink_errors.labels(self.name).inc()
             return
         self._queue.append(event)
+        self._queued += 1
         if len(self._queue) >= self._batch_size:
             self._wake.set()
+
+    async def durable(self, poll_s: float = 0.002) -> None:
+        """Returns once every event submitted before the call is committed (written now, not at the next
+        interval). Wrap it in a timeout: it waits as long as the database is unavailable."""
+        mark = self._queued
+        self._wake.set()
+        while self.written < mark:
+            await asyncio.sleep(poll_s)
 
     async def stop(self) -> None:
         self._stopping = True

@@ -102,6 +102,10 @@ class WebhookSink:
         for h in hooks:
             self.pump.put(Journaled(h.target, body, dev_eui=event.device.dev_eui))
 
+    async def durable(self) -> None:
+        """Returns once every body submitted before the call is in the outbox."""
+        await self.pump.durable()
+
     async def stop(self) -> None:
         if self._refresher is not None:
             self._refresher.cancel()

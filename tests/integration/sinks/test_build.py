@@ -19,6 +19,7 @@ from lora_city.settings import Settings
 from lora_city.sinks.build import build_sinks, build_timeseries_eraser
 from lora_city.sinks.events import StatusEvent
 from lora_city.sinks.integrations import IntegrationStore
+from lora_city.sinks.outbox import Outbox
 from lora_city.sinks.webhooks import WebhookSink
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.keys import KeyVault
@@ -87,3 +88,25 @@ def test_one_uplink_reaches_every_sink(
     eraser = build_timeseries_eraser(settings, "victoria-metrics")
     assert eraser is not None
     assert build_timeseries_eraser(Settings()) is None
+
+
+def test_durable_returns_once_every_submitted_event_is_committed(
+    victoria_metrics: Service, db_factory: SessionFactory
+) -> None:
+    """What ``await hub.durable()`` vouches for is in the database at that moment, whatever happens next."""
+    victoria_metrics.kill()  # lines can only be in the outbox
+    settings = Settings(influx_url=victoria_metrics.url, secret_key="k")
+
+    async def run() -> tuple[int, int]:
+        hub = build_sinks(settings, db_factory, Metrics(), webhooks=False)
+        await hub.start()
+        for n in range(300):
+            hub.submit(uplink(n))
+        await hub.durable()
+        with db_factory() as s:
+            readings = len(s.scalars(select(Reading.id)).all())
+        lines = Outbox(db_factory).size("influx")
+        await hub.stop()
+        return readings, lines
+
+    assert asyncio.run(run()) == (300, 300)
