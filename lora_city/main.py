@@ -26,6 +26,7 @@ from lora_city.gateway.mqtt_backend import MqttGatewayBackend
 from lora_city.gateway.udp_backend import UdpGatewayBackend
 from lora_city.metrics import Metrics
 from lora_city.network.server import NetworkServer
+from lora_city.portal import mount_portal
 from lora_city.settings import Settings
 from lora_city.sinks.events import Sink
 from lora_city.sinks.store import ReadingStoreSink
@@ -88,8 +89,10 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
                            sinks=build_sinks(settings, factory, metrics), backends=backends)
     await server.start()
     try:
-        app = create_app(settings, factory, vault, codecs=codecs, notifier=server.downlink_notifier(),
-                         metrics=metrics)
+        notifier = server.downlink_notifier()
+        app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics)
+        # The web portal on the same app (pages under /portal); billing/tenants adapters go in ``extras``.
+        mount_portal(app, settings=settings, session_factory=factory, vault=vault, codecs=codecs, notifier=notifier)
         yield Runtime(settings, engine, factory, vault, metrics, codecs, server, app)
     finally:
         await server.stop()
