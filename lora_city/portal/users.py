@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, InvalidInput, NotFound
 from lora_city.portal.i18n import LANGUAGES
-from lora_city.portal.passwords import hash_password, verify_password
+from lora_city.services.passwords import hash_password, verify_password
 from lora_city.services.principal import Role
 from lora_city.storage.models import Tenant, User
 
