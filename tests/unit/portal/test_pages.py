@@ -11,15 +11,21 @@ from fastapi.testclient import TestClient
 
 from lora_city.lorawan.tr005 import QRCode
 from lora_city.services.principal import Role
+from tests.support import services as svc
 from tests.unit.portal.build import PASSWORD, Portal, build_portal, seed_device, seed_uplinks
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 OWN, FOREIGN = "70b3d57ed0000001", "70b3d57ed0000002"
 
 
-@pytest.fixture(scope="module")
-def portal(tmp_path_factory: pytest.TempPathFactory) -> Portal:
-    p = build_portal(f"sqlite:///{tmp_path_factory.mktemp('pages') / 'portal.db'}")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Portal:
+    """The same pages on both supported databases (the overview, traffic and export queries differ in types)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('pages') / 'portal.db'}"
+    else:
+        url = svc.create_pg_database(request.getfixturevalue("postgres_server"))
+    p = build_portal(url)
     acme, other = p.tenant("acme"), p.tenant("other")
     p.user("ann@acme.test", Role.TENANT_ADMIN, "acme")
     p.user("vic@acme.test", Role.TENANT_VIEWER, "acme")
