@@ -89,3 +89,9 @@ def devices(
         engine.dispose()
     verb = "would import" if result.dry_run else "imported"
     typer.echo(f"{verb} {result.imported} devices")
+
+
+# --- other importers (one line each) ----------------------------------------------------------------------
+from lora_city.cli.chirpstack_import import chirpstack  # noqa: E402
+
+import_app.command("chirpstack")(chirpstack)

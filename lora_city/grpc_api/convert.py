@@ -7,6 +7,7 @@ profile stored as EU868 would be silently wrong on air.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -89,5 +90,7 @@ def unsupported(message: Message, supported: set[str] | frozenset[str], prefix: 
 
 def slugify(name: str) -> str:
     """A lora_city tenant slug from a ChirpStack tenant name (ChirpStack has no slug)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
+    # "Métropole" -> "metropole": accents dropped rather than turned into separators.
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:63].strip("-")
     return slug or "tenant"

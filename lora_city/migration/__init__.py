@@ -1,0 +1,1 @@
+"""Moving an existing network into lora_city (``lora-city import chirpstack``)."""
