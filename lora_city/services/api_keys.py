@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from lora_city.errors import NotFound, PermissionDenied, Unauthenticated
 from lora_city.services.common import as_utc, target_tenant
 from lora_city.services.principal import GRANTABLE, Perm, Principal, Role
-from lora_city.storage.models import ApiKey
+from lora_city.storage.models import ApiKey, Tenant
 
 KEY_MARK = "lck"  # "lora city key": lets secret scanners and people recognise a leaked key
 # Writing last_used_at on every request would turn every read into a write; once a minute is precise enough.
@@ -93,6 +93,9 @@ def authenticate(
         expires = as_utc(row.expires_at)
         if row.revoked_at is not None or (expires is not None and expires <= now):
             raise Unauthenticated("API key revoked or expired")
+        tenant = session.get(Tenant, row.tenant_id)
+        if tenant is None or tenant.status != "active":  # a suspended tenant's keys are refused (issue 7)
+            raise Unauthenticated("the tenant of this API key is suspended", code="tenant_suspended")
         last = as_utc(row.last_used_at)
         if last is None or now - last >= LAST_USED_RESOLUTION:
             row.last_used_at = now
