@@ -16,7 +16,10 @@ from sqlalchemy.orm import Session
 
 @dataclass(frozen=True, slots=True)
 class QuotaGauge:
-    """One gauge of the dashboard: usage against the plan's limit (``limit`` None: unlimited)."""
+    """One gauge of the dashboard: usage against the plan's limit (``limit`` None: a count without a limit, e.g.
+    a tenant's total when limits are per device). ``label`` is looked up as ``quota.<label>`` in the message
+    catalogue (uplinks, airtime_ms, downlinks, device_uplinks, device_airtime_ms, device_downlinks), else shown
+    as given."""
 
     label: str
     used: float

@@ -10,17 +10,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.documents import euros, invoice_csv, invoice_pdf
+from billing.exports import device_usage_csv
 from billing.models import Invoice, InvoiceLine
 from billing.run import run_billing
 from lora_city.errors import NotFound
-from lora_city.portal import InvoiceSummary, PlanSummary, PortalExtras
+from lora_city.portal import InvoiceSummary, PlanSummary, PortalExtras, QuotaGauge
 from lora_city.portal.extras import InvoiceFormat
 from lora_city.storage.db import SessionFactory
-from tenants.calendar import paris_day
+from lora_city.storage.models import Device
+from tenants.calendar import paris_day, parse_period
 from tenants.models import Plan
+from tenants.quota import KINDS, PlanQuotaPolicy
 
 
-def billing_extras(factory: SessionFactory, clock: Callable[[], datetime]) -> PortalExtras:
+def billing_extras(
+    factory: SessionFactory, clock: Callable[[], datetime], policy: PlanQuotaPolicy | None = None,
+) -> PortalExtras:
     def invoices(session: Session, tenant_id: str) -> list[InvoiceSummary]:
         rows = session.scalars(select(Invoice).where(Invoice.tenant_id == tenant_id)
                                .order_by(Invoice.issued_on.desc(), Invoice.number.desc()))
@@ -42,4 +47,21 @@ def billing_extras(factory: SessionFactory, clock: Callable[[], datetime]) -> Po
         return (f"{period}: {len(result.created)} document(s) created ({', '.join(result.created) or '-'}), "
                 f"{result.existing} already there, {result.skipped} skipped")
 
-    return PortalExtras(invoices=invoices, invoice_file=invoice_file, plans=plans, billing_run=run)
+    def usage_export(session: Session, tenant_id: str, period: str) -> str:
+        first, end = parse_period(period)
+        return device_usage_csv(session, tenant_id, first, end).decode()
+
+    def quotas(session: Session, tenant_id: str) -> list[QuotaGauge]:
+        """Today's tenant totals, and for each kind the busiest device against the plan's per-device limit."""
+        assert policy is not None
+        gauges = [QuotaGauge(g.kind, g.used, g.limit) for g in policy.tenant_gauges(tenant_id)]
+        euis = session.scalars(select(Device.dev_eui).where(Device.tenant_id == tenant_id))
+        per_device = policy.device_gauges(tenant_id, euis)
+        for i, kind in enumerate(KINDS):
+            busiest = max((gs[i] for gs in per_device.values()), key=lambda g: g.used, default=None)
+            if busiest is not None and busiest.limit is not None:
+                gauges.append(QuotaGauge(f"device_{kind}", busiest.used, busiest.limit))
+        return gauges
+
+    return PortalExtras(invoices=invoices, invoice_file=invoice_file, plans=plans, billing_run=run,
+                        usage_export=usage_export, quotas=quotas if policy is not None else None)

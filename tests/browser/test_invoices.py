@@ -19,6 +19,7 @@ from lora_city.sinks.events import DeviceInfo, UplinkEvent
 from lora_city.storage.db import make_engine, make_session_factory, transaction
 from lora_city.storage.models import Tenant
 from tenants.models import Plan
+from tenants.quota import PlanQuotaPolicy
 from tests.browser.billing_wiring import billing_extras
 from tests.browser.conftest import ServerThread, Site
 from tests.support.schema import all_migration_locations
@@ -43,12 +44,13 @@ def billing_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     migrations = all_migration_locations()
     engine = make_engine(url)  # the adapters' own pool (a composition root would share one factory)
     factory = make_session_factory(engine)
-    portal = build_portal(url, clock=clock, extras=billing_extras(factory, clock), migrations=migrations)
+    policy = PlanQuotaPolicy(Metrics(), emit=lambda _event: None)
+    portal = build_portal(url, clock=clock, extras=billing_extras(factory, clock, policy), migrations=migrations)
     acme, rival = portal.tenant("acme"), portal.tenant("rival")
     with transaction(portal.factory) as s:
         s.add(BillingConfig(id=1, legal_name="Ville de Rivebourg", address="1 place de l'Hôtel de Ville",
                             siret="21990001200018", vat_number="FR41219900012"))
-        plan = Plan(name="pro")
+        plan = Plan(name="pro", uplinks_per_device_day=10)
         s.add(plan)
         s.flush()
         s.add(PriceTable(plan_id=plan.id, monthly_fee_cents=4900, device_tiers=[{"from": 0, "millicents": 100_000}]))
@@ -62,6 +64,10 @@ def billing_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     for tid, dev in ((acme, DEVICES[0]), (rival, DEVICES[1])):
         meter.submit(_uplink(tid, dev, "2026-10-10T10:00:00+00:00"))
     meter.flush()
+    with portal.factory() as s:
+        policy.load(s)
+    for _ in range(3):  # today's traffic as the network server's quota check counts it
+        assert policy.allow_uplink(DeviceInfo(dev_eui=DEVICES[0], tenant_id=acme), 20, 60.0)
     portal.user("ann@acme.test", Role.TENANT_ADMIN, "acme")
     portal.user("ada@city.test", Role.ADMIN, "city")
     server = ServerThread(portal.app)
@@ -86,6 +92,22 @@ def test_billing_run_then_lessee_downloads_its_invoice(billing_site: Site, page:
     page.get_by_role("button", name="Se déconnecter").click()
 
     site.login(page, "ann@acme.test")
+    gauge = page.locator('[data-gauge="device_uplinks"] meter')
+    expect(gauge).to_have_attribute("value", "3")
+    expect(gauge).to_have_attribute("max", "10")
+    expect(page.locator('[data-gauge="uplinks"]')).to_contain_text("3")
+    page.screenshot(path=screenshots / "lessee-dashboard-quotas.png", full_page=True)
+
+    page.get_by_role("navigation").get_by_role("link", name="Consommation").click()
+    page.get_by_label("Mois").fill("2026-10")
+    with page.expect_download() as usage_info:
+        page.get_by_role("button", name="Télécharger (CSV)").click()
+    usage_csv = tmp_path / "usage.csv"
+    usage_info.value.save_as(usage_csv)
+    lines = usage_csv.read_text().splitlines()
+    assert lines[0].startswith("dev_eui,uplinks,")  # billing's metered export, not the readings fallback
+    assert [line.split(",")[:2] for line in lines[1:]] == [[DEVICES[0], "1"]]
+
     page.get_by_role("navigation").get_by_role("link", name="Factures").click()
     rows = page.locator("#invoices-table tbody tr")
     expect(rows).to_have_count(1)
