@@ -13,12 +13,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import InvalidInput
+from lora_city.services.common import INPUT_CONFIG
 from lora_city.services.devices import find_device, get_device
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import DeviceQueueItem
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 class QueueItemCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     f_port: int | None = Field(default=None, ge=1, le=223)  # 0 is MAC, 224+ reserved (LoRaWAN 1.0.4 §4.3.2)
     data_hex: str | None = Field(default=None, max_length=2 * MAX_PAYLOAD)
@@ -75,7 +76,9 @@ def enqueue(
     )
     session.add(item)
     session.commit()
-    if notifier is not None and view.device_class == "C":
+    # Every class: class C goes out at once; for class A the network server learns that the queue is not
+    # empty (it does not query the queue on each uplink) and answers the next uplink with it.
+    if notifier is not None:
         try:
             notifier(view.device.dev_eui)
         except Exception:  # the item is stored; the network server will still send it

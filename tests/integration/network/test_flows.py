@@ -6,10 +6,12 @@ import asyncio
 import random
 import socket
 import time
+import uuid
 
 import pytest
 
 from lora_city.simulate.devices import VirtualDevice
+from lora_city.simulate.gateways import VirtualUdpGateway
 from lora_city.sinks.events import AckEvent, JoinEvent, StatusEvent, TxAckEvent, UplinkEvent
 from tests.integration.network.harness import Harness, join, next_downlink, wait_until
 from tests.support.services import Service
@@ -215,6 +217,48 @@ def test_restart_keeps_sessions_and_counters(database_url: str, mosquitto: Servi
             await wait_until(lambda: h.drops("replay") == 1)
             session = h.server.sessions.for_dev_eui(dev.dev_eui)
             assert session is not None and session.n_f_cnt_down == down_counter
+            await h.stop()
+        finally:
+            await h.close()
+
+    asyncio.run(run())
+
+
+def test_confirmed_downlink_retries_over_udp_then_nack(database_url: str, mosquitto: Service) -> None:
+    """Semtech UDP end to end: join, a confirmed queue item resent on each uplink without ACK, given up after
+    three retries with AckEvent(acknowledged=False)."""
+
+    async def run() -> None:
+        h = Harness(database_url, mosquitto.url, udp=True)
+        await h.start()
+        try:
+            assert h.udp is not None
+            gw = VirtualUdpGateway(h.udp.local_address, uuid.uuid4().hex[:16])
+            await gw.start()
+            dev = VirtualDevice.generate("milesight-em300-di")
+            await h.register(dev)
+            gw.send_uplink(dev.join_request(), spreading_factor=9)
+            accept = await asyncio.wait_for(gw.downlinks.get(), 10.0)
+            assert dev.accept(accept.phy_payload)
+            r = await h.api.post(f"/api/v1/devices/{dev.dev_eui}/queue",
+                                 json={"f_port": 85, "data_hex": "ff1001", "confirmed": True})
+            assert r.status_code == 201, r.text
+            f_cnts = []
+            for _ in range(4):
+                gw.send_uplink(dev.uplink())
+                down = await asyncio.wait_for(gw.downlinks.get(), 5.0)
+                got = dev.receive(down.phy_payload)
+                assert got is not None and got.payload == bytes.fromhex("ff1001") and got.confirmed
+                f_cnts.append(got.f_cnt)
+                dev.ack_next = False  # the device never acknowledges
+            assert f_cnts == sorted(set(f_cnts))  # each retry is a new downlink counter
+            gw.send_uplink(dev.uplink())
+            await wait_until(lambda: len(h.recording.of(AckEvent)) == 1)
+            nack = h.recording.of(AckEvent)[0]
+            assert nack.acknowledged is False and nack.f_cnt_down == f_cnts[-1]
+            assert (await h.api.get(f"/api/v1/devices/{dev.dev_eui}/queue")).json() == []
+            await wait_until(lambda: len(h.recording.of(TxAckEvent)) >= 5)
+            await gw.stop()
             await h.stop()
         finally:
             await h.close()
