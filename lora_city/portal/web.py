@@ -177,9 +177,12 @@ def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
     ctx = get_portal(request)
     web = getattr(request.state, "portal_session_out", None) or ctx.signer.loads(
         request.cookies.get(COOKIE_NAME), ctx.clock().timestamp())
-    language = i18n.choose(None, web.language if web else None, request.headers.get("accept-language"))
+    # The logged-in user keeps the navigation and language on an error page (a 404 is not a dead end).
+    user = get_optional_user(ctx, web) if web is not None else None
+    language = i18n.choose(user.language if user else None, web.language if web else None,
+                           request.headers.get("accept-language"))
     html = ctx.templates.get_template("error.html").render(
-        t=lambda key, **v: i18n.translate(language, key, **v), url=lambda p="": ctx.prefix + p, user=None,
+        t=lambda key, **v: i18n.translate(language, key, **v), url=lambda p="": ctx.prefix + p, user=user,
         lang=language, csrf=web.csrf if web else "", path=request.url.path, status=status, message=message,
     )
     return HTMLResponse(html, status_code=status)
