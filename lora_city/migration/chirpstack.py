@@ -55,7 +55,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # The operator runs the import with the database's own credentials: the built-in administrator's rights.
 OPERATOR = Principal(Role.ADMIN, None)
-NOT_READ = ("users", "API keys", "integrations", "multicast groups", "relays", "FUOTA deployments")
+# Not read at all: ChirpStack's API gives no password hashes, no API key secrets and no used DevNonces (an OTAA
+# device's replay protection starts afresh), and lora_city has its own integrations (sinks) and no multicast.
+NOT_READ = ("users", "API keys", "integrations", "multicast groups", "relays", "FUOTA deployments",
+            "used DevNonces")
 
 
 @dataclass

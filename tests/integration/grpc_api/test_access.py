@@ -159,3 +159,21 @@ def test_tenant_isolation_and_permissions(cs: Grpc) -> None:
         gateway_id="aa000000000000ff", name="g", tenant_id=a["tenant"])), viewer)
     _raises(denied, cs.tenants.Create, api.CreateTenantRequest(tenant=api.Tenant(name="Gamma")), key)
     _raises(denied, cs.internal.ListApiKeys, api.ListApiKeysRequest(tenant_id=a["tenant"], limit=10), viewer)
+
+
+def test_methods_lora_city_does_not_offer_say_so(cs: Grpc) -> None:
+    _raises(grpc.StatusCode.UNIMPLEMENTED, cs.devices.GetRandomDevAddr,
+            api.GetRandomDevAddrRequest(dev_eui="0000000000000001"), ADMIN)
+
+
+def test_start_needs_a_listen_address(tmp_path: object) -> None:
+    from lora_city.errors import ConfigurationError
+    from lora_city.grpc_api import start_grpc_server
+    from lora_city.settings import Settings
+    from lora_city.storage.db import make_engine, make_session_factory
+    from lora_city.storage.keys import KeyVault
+
+    engine = make_engine("sqlite://")
+    with pytest.raises(ConfigurationError, match="disabled"):
+        start_grpc_server(Settings(grpc_listen=""), make_session_factory(engine), KeyVault("k"))
+    engine.dispose()

@@ -189,3 +189,11 @@ def test_cli_dry_run_then_import(chirpstack: str, tmp_path: Path) -> None:
     engine.dispose()
     bad = CliRunner().invoke(cli, ["import", "chirpstack", "--url", chirpstack, "--token", "nope"], env=env)
     assert bad.exit_code == 2 and "UNAUTHENTICATED" in bad.output
+
+
+def test_one_name_twice_in_a_tenant_stays_two_objects() -> None:
+    from lora_city.migration.chirpstack import _unique_names
+
+    names = _unique_names([("aa11bb22-0000", "Capteurs"), ("cc33dd44-0000", "Capteurs"), ("ee55-0000", "Eau")])
+    assert names == {"aa11bb22-0000": "Capteurs (aa11bb22)", "cc33dd44-0000": "Capteurs (cc33dd44)",
+                     "ee55-0000": "Eau"}
