@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from lora_city.codec.measurements import CATALOGUE
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_HEX4 = re.compile(r"^(0[xX])?[0-9a-fA-F]{1,4}$")
 
 
 class Family(str, Enum):  # noqa: UP042 -- str() of members stays as the lead wrote it
@@ -75,7 +76,11 @@ class Manifest(BaseModel):
     f_ports: list[int] = Field(default_factory=list)
     # LoRa Alliance vendor ID (hex, as in TR005's ProfileID "VVVVPPPP") and the vendor's profile IDs.
     lora_alliance_vendor_id: str | None = None
+    # Profile IDs that name this model alone: a QR code carrying one finds this codec.
     vendor_profile_ids: list[str] = Field(default_factory=list)
+    # Profile IDs the vendor gives to many of its models (Milesight, Dragino, Netvox... use one profile per
+    # region for every model): a QR code carrying one cannot tell which model it is, so it finds no codec.
+    shared_vendor_profile_ids: list[str] = Field(default_factory=list)
     description: str = ""
     documentation_url: str | None = None
     measurements: list[MeasurementMapping] = Field(default_factory=list)
@@ -86,6 +91,21 @@ class Manifest(BaseModel):
         if not _ID.match(value):
             raise ValueError("id must be lowercase letters, digits, '-' or '_'")
         return value
+
+    @field_validator("lora_alliance_vendor_id")
+    @classmethod
+    def _vendor_hex(cls, value: str | None) -> str | None:
+        if value is not None and not _HEX4.match(value):
+            raise ValueError("must be 1 to 4 hex digits (TR005 VendorID), optionally 0x-prefixed")
+        return value
+
+    @field_validator("vendor_profile_ids", "shared_vendor_profile_ids")
+    @classmethod
+    def _profiles_hex(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _HEX4.match(value):
+                raise ValueError(f"{value!r} is not 1 to 4 hex digits (TR005 VendorProfileID)")
+        return values
 
 
 @dataclass(slots=True, frozen=True)

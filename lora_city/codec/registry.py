@@ -6,6 +6,7 @@ decodes. Decoding never raises for bad bytes or a broken codec: the result carri
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from datetime import datetime
 from importlib.metadata import EntryPoint
@@ -31,9 +32,20 @@ def js_limits_from(time_limit_ms: int, memory_limit_mb: int) -> JsLimits:
 
 
 class CodecRegistry:
+    """Every loaded codec by id.
+
+    TR005 lookup (``find_by_profile``): a QR code's ProfileID ``VVVVPPPP`` names a codec only when exactly one
+    codec lists it in ``vendor_profile_ids`` and no codec lists it in ``shared_vendor_profile_ids``. Many vendors
+    give one profile per region to every model they make (Milesight, Dragino, Netvox, Decentlab), so such a
+    ProfileID says "a Milesight device in EU868", not which one: picking any codec would decode a water meter
+    with a lamp controller's codec. Those lookups return None, and ``codecs_for_profile`` lists the candidates
+    for a person to choose from.
+    """
+
     def __init__(self, codecs: Iterable[CodecInfo]) -> None:
         self._codecs: dict[str, CodecInfo] = {}
-        self._by_profile: dict[str, CodecInfo] = {}
+        own: dict[str, list[CodecInfo]] = {}
+        shared: dict[str, list[CodecInfo]] = {}
         for info in codecs:
             other = self._codecs.get(info.id)
             if other is not None:
@@ -44,7 +56,16 @@ class CodecRegistry:
             vendor = info.manifest.lora_alliance_vendor_id
             if vendor:
                 for profile in info.manifest.vendor_profile_ids:
-                    self._by_profile.setdefault(_profile_key(vendor, profile), info)
+                    own.setdefault(_profile_key(vendor, profile), []).append(info)
+                for profile in info.manifest.shared_vendor_profile_ids:
+                    shared.setdefault(_profile_key(vendor, profile), []).append(info)
+        self._by_profile = {
+            key: infos[0] for key, infos in own.items() if len(infos) == 1 and key not in shared
+        }
+        self._candidates = {
+            key: sorted({i.id: i for i in [*own.get(key, []), *shared.get(key, [])]}.values(), key=_by_id)
+            for key in own.keys() | shared.keys()
+        }
 
     @classmethod
     def load(
@@ -80,8 +101,17 @@ class CodecRegistry:
         return codec_id in self._codecs
 
     def find_by_profile(self, vendor_id: str, profile_id: str) -> CodecInfo | None:
-        """The codec for a TR005 ProfileID (``VVVVPPPP``: 4 hex digits vendor id, 4 hex digits profile id)."""
+        """The codec for a TR005 ProfileID (``VVVVPPPP``: 4 hex digits vendor id, 4 hex digits profile id).
+
+        None when no codec knows the profile, and also when it is ambiguous: a profile the vendor shares between
+        models, or one two codecs claim (see the class docstring). ``codecs_for_profile`` tells them apart."""
         return self._by_profile.get(_profile_key(vendor_id, profile_id))
+
+    # builtins.list: inside the class, ``list`` is the method above.
+    def codecs_for_profile(self, vendor_id: str, profile_id: str) -> builtins.list[CodecInfo]:
+        """Every codec that lists the profile, own or shared, by id: one entry for an unambiguous profile, several
+        (or one with a shared profile) when the ProfileID alone cannot name the device's model."""
+        return list(self._candidates.get(_profile_key(vendor_id, profile_id), ()))
 
     def decode_uplink(
         self, codec_id: str, f_port: int, payload: bytes, *, recv_time: datetime | None = None
@@ -97,6 +127,10 @@ class CodecRegistry:
 
     def encode_downlink(self, codec_id: str, data: dict[str, Any]) -> DownlinkResult:
         return run_encode_downlink(self.get(codec_id).runtime, data)
+
+
+def _by_id(info: CodecInfo) -> str:
+    return info.id
 
 
 def _profile_key(vendor_id: str, profile_id: str) -> str:
