@@ -66,6 +66,7 @@ class NetworkServer:
         clock: Callable[[], float] = time.monotonic,
         flush_interval_s: float = 1.0,
         preload: bool = True,
+        late_copy_ttl_s: float | None = None,
     ) -> None:
         self._settings = settings
         self._metrics = metrics
@@ -77,7 +78,8 @@ class NetworkServer:
         self.sessions = SessionStore(factory, vault, family_of=family_of, clock=clock)
         self.queue = DeviceQueue(factory)
         self.duty_cycle = DutyCycleTracker(clock)
-        self.dedup = Deduplicator(settings.dedup_window_ms / 1000.0, self._on_collected, clock=clock)
+        self.dedup = Deduplicator(settings.dedup_window_ms / 1000.0, self._on_collected, clock=clock,
+                                  **({} if late_copy_ttl_s is None else {"handled_ttl_s": late_copy_ttl_s}))
         self._data = DataUplinkHandler(self.sessions, self.queue, codecs, quota or AllowAll(), metrics)
         self._join = JoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
                                  rx_delay=settings.rx1_delay_s, family_of=family_of)

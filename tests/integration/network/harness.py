@@ -83,7 +83,7 @@ class Harness:
             backends.append(self.udp)
         self.server = NetworkServer(
             self.settings, self.metrics, self.factory, self.vault, codecs=codecs(),
-            sinks=[self.recording, self.store], backends=backends, flush_interval_s=0.2,
+            sinks=[self.recording, self.store], backends=backends, flush_interval_s=0.2, late_copy_ttl_s=0.5,
         )
         await self.server.start()
         app = create_app(self.settings, self.factory, self.vault, codecs=codecs(),

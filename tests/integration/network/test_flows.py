@@ -217,6 +217,33 @@ def test_restart_keeps_sessions_and_counters(database_url: str, mosquitto: Servi
             await wait_until(lambda: h.drops("replay") == 1)
             session = h.server.sessions.for_dev_eui(dev.dev_eui)
             assert session is not None and session.n_f_cnt_down == down_counter
+
+            # A confirmed uplink repeated by the device (no ACK heard) is a retransmission: ACKed again, one
+            # reading; the same unconfirmed frame repeated beyond NbTrans is a replay.
+            while not gw.downlinks.empty():  # earlier answers (DevStatusReq): the device reads them first
+                dev.receive(gw.downlinks.get_nowait().phy_payload)
+            confirmed = dev.uplink(confirmed=True)
+            await gw.send_uplink(confirmed)
+            first = await next_downlink(gw)
+            await asyncio.sleep(0.7)  # past the late-copy window (0.5 s here): a new transmission
+            await gw.send_uplink(confirmed)
+            again = await next_downlink(gw)
+            for down in (first, again):
+                got = dev.receive(down.phy_payload)
+                assert got is not None and got.ack
+            plain = dev.uplink()
+            await gw.send_uplink(plain)
+            await asyncio.sleep(0.7)
+            await gw.send_uplink(plain)
+            await wait_until(lambda: h.drops("replay") == 2)
+            assert [e.f_cnt for e in h.recording.of(UplinkEvent)] == [3, 4, 5]
+            assert h.counter("lora_city_uplinks_total", kind="retransmission") == 1
+
+            # The join-request from before the restart, replayed byte for byte: its DevNonce was used.
+            dev.dev_nonce -= 1
+            await gw.send_uplink(dev.join_request(), spreading_factor=9)
+            await wait_until(lambda: h.drops("dev_nonce_replay") == 1)
+            assert h.recording.of(JoinEvent) == []
             await h.stop()
         finally:
             await h.close()
