@@ -192,14 +192,21 @@ class OutboxPump:
                 log.exception("sink %s: pump turn failed", self.name)
                 self._metrics.sink_errors.labels(self.name).inc()
                 time.sleep(0.5)
-            self._metrics.sink_queue_depth.labels(self.name).set(len(self._items) + len(self._lines))
-            self._metrics.outbox_size.labels(self.name).set(sum(t.unsent for t in self._targets.values()))
+            self._report()
             if stopping and not self._items and not self._lines and not self._unjournaled:
                 if self._executor is not None:  # the last deliveries finish on the workers
                     wait(list(self._in_flight.values()))
+                    self._in_flight.clear()
+                    self._deliver_due(force=True)  # what a worker's bounded round left behind
+                    wait(list(self._in_flight.values()))
+                    self._report()
                 return
             self._wake.wait(self._wait_s())
             self._wake.clear()
+
+    def _report(self) -> None:
+        self._metrics.sink_queue_depth.labels(self.name).set(len(self._items) + len(self._lines))
+        self._metrics.outbox_size.labels(self.name).set(sum(t.unsent for t in self._targets.values()))
 
     def _wait_s(self) -> float:
         if self._items or self._lines:
