@@ -107,7 +107,7 @@ Resp = TypeVar("Resp")
 
 
 class Handler:
-    """Base of every servicer: holds the dependencies. ``authenticated = False`` only for Login."""
+    """Base of every servicer: holds the dependencies its handlers reach through ``Call.deps``."""
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps

@@ -87,7 +87,7 @@ class Grpc:
         return str(self.internal.CreateApiKey(req, metadata=auth(ADMIN)).token)
 
 
-def build(database_url: str) -> Iterator[Grpc]:
+def build(database_url: str, codecs: Any = None) -> Iterator[Grpc]:
     upgrade(database_url, all_migration_locations())  # a no-op when the fixture handed a migrated database
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
@@ -96,7 +96,8 @@ def build(database_url: str) -> Iterator[Grpc]:
     notified: list[str] = []
     settings = Settings(database_url=database_url, admin_token=ADMIN, secret_key=SECRET,
                         grpc_listen="127.0.0.1:0")
-    running = start_grpc_server(settings, factory, vault, notifier=notified.append, clock=clock, max_workers=4)
+    running = start_grpc_server(settings, factory, vault, codecs=codecs, notifier=notified.append, clock=clock,
+                                max_workers=4)
     channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
     try:
         yield Grpc(channel, factory, vault, clock, notified)

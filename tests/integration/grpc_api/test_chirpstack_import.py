@@ -5,12 +5,14 @@ writing nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+from chirpstack_api import api, common
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -30,6 +32,7 @@ from lora_city.storage.models import (
     Tenant,
 )
 from tests.integration.grpc_api import fake_chirpstack as cs
+from tests.integration.grpc_api.conftest import ADMIN, auth, build
 from tests.support.schema import all_migration_locations
 
 SECRET = "import-test-secret"
@@ -189,6 +192,30 @@ def test_cli_dry_run_then_import(chirpstack: str, tmp_path: Path) -> None:
     engine.dispose()
     bad = CliRunner().invoke(cli, ["import", "chirpstack", "--url", chirpstack, "--token", "nope"], env=env)
     assert bad.exit_code == 2 and "UNAUTHENTICATED" in bad.output
+
+
+def test_after_the_move_scripts_read_it_back_through_lora_citys_grpc_api(
+    database_url: str, db: SessionFactory, chirpstack: str, tmp_path: Path,
+) -> None:
+    codecs = tmp_path / "codecs"
+    _import(db, chirpstack, codecs)
+    with contextmanager(build)(database_url, codecs=CodecRegistry.load(codecs, entry_points=False)) as lc:
+        with db() as s:
+            tenant_id = s.scalar(select(Tenant.id).where(Tenant.slug == "metropole-de-lyon"))
+        profiles = lc.profiles.List(api.ListDeviceProfilesRequest(tenant_id=tenant_id, limit=10), metadata=auth(ADMIN))
+        by_name = {p.name: p.id for p in profiles.result}
+        got = lc.profiles.Get(api.GetDeviceProfileRequest(id=by_name["Milesight EM300-TH"]),
+                              metadata=auth(ADMIN)).device_profile
+        assert (got.payload_codec_runtime, got.payload_codec_script) == (api.JS, cs.MILESIGHT_JS)
+        assert got.tags["lora_city_codec"] == JS_CODEC
+        lpp = lc.profiles.Get(api.GetDeviceProfileRequest(id=by_name["Relais classe C"]),
+                              metadata=auth(ADMIN)).device_profile
+        assert (lpp.payload_codec_runtime, lpp.payload_codec_script, lpp.supports_class_c) == (api.CAYENNE_LPP, "", True)
+        device = lc.devices.Get(api.GetDeviceRequest(dev_eui=cs.ABP_EUI), metadata=auth(ADMIN))
+        assert device.class_enabled == common.CLASS_C
+        activation = lc.devices.GetActivation(api.GetDeviceActivationRequest(dev_eui=cs.ABP_EUI),
+                                              metadata=auth(ADMIN)).device_activation
+        assert (activation.dev_addr, activation.f_cnt_up, activation.n_f_cnt_down) == ("260b1c2d", 1234, 56)
 
 
 def test_one_name_twice_in_a_tenant_stays_two_objects() -> None:
