@@ -1,0 +1,96 @@
+"""MAC command answers and requests on an uplink context (LinkCheck, DeviceTime, DevStatus, LinkADR)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from lora_city.gateway.frames import LoRaModulation, RxInfo, Transport, UplinkFrame
+from lora_city.lorawan.frames import DataFrame, FCtrl, MType
+from lora_city.lorawan.mac import MacCommand
+from lora_city.sinks.events import DeviceInfo, StatusEvent
+from lora_city.storage.sessions import NetworkSession
+from lora_city.uplink.adr import UplinkSample
+from lora_city.uplink.context import UplinkContext
+from lora_city.uplink.dedup import CollectedUplink
+from lora_city.uplink.mac_commands import (
+    DEV_STATUS_EVERY,
+    answer_device_commands,
+    gps_time,
+    request_dev_status,
+    request_link_adr,
+)
+
+T = datetime(2026, 11, 22, 1, 0, 0, 500_000, tzinfo=UTC)
+
+
+def _ctx(commands: list[MacCommand], snrs: tuple[float, ...] = (4.0, -1.0), adr: bool = True) -> UplinkContext:
+    frames = [UplinkFrame(b"x", LoRaModulation(868_100_000, 12, 125_000), RxInfo(f"gw{i}", 1, -100.0, snr, time=T),
+                          Transport.UDP) for i, snr in enumerate(snrs)]
+    session = NetworkSession(id="s", dev_addr="26011bda", mac_version="1.0.3", f_nwk_s_int_key=bytes(16),
+                             s_nwk_s_int_key=bytes(16), nwk_s_enc_key=bytes(16), app_s_key=bytes(16),
+                             device=DeviceInfo(dev_eui="0102030405060708", tenant_id="t"))
+    ctx = UplinkContext(CollectedUplink(b"x", frames, 0.0), "u1", T, dr=0, frequency=868_100_000, airtime_ms=1.0)
+    ctx.session = session
+    ctx.frame = DataFrame(MType.UNCONFIRMED_DATA_UP, "26011bda", FCtrl(adr=adr))
+    ctx.mac_commands = commands
+    return ctx
+
+
+def test_link_check_and_device_time_answers() -> None:
+    ctx = _ctx([MacCommand("LinkCheckReq"), MacCommand("DeviceTimeReq")])
+    answer_device_commands(ctx)
+    link, dtime = ctx.mac_answers
+    assert link.name == "LinkCheckAns" and link.fields == {"margin": 24, "gw_cnt": 2}  # 4 dB - (-20 dB) at SF12
+    seconds, fraction = gps_time(T)
+    assert dtime.fields == {"seconds": seconds, "fractional_second": fraction}
+    # 2026-11-22T01:00:00.5Z in GPS seconds: UTC seconds since 1980-01-06 plus 18 leap seconds.
+    assert seconds == int((T - datetime(1980, 1, 6, tzinfo=UTC)).total_seconds()) + 18 and fraction == 128
+
+
+def test_dev_status_answer_becomes_a_status_event() -> None:
+    ctx = _ctx([MacCommand("DevStatusAns", {"battery": 127, "margin": -3})])
+    answer_device_commands(ctx)
+    (event,) = ctx.events
+    assert isinstance(event, StatusEvent)
+    assert event.margin == -3 and event.battery_level == 50.0 and not event.external_power
+    ctx = _ctx([MacCommand("DevStatusAns", {"battery": 0, "margin": 5})])
+    answer_device_commands(ctx)
+    assert ctx.events[0].battery_level is None and ctx.events[0].external_power  # type: ignore[union-attr]
+
+
+def test_dev_status_is_requested_on_the_first_uplink_then_periodically() -> None:
+    ctx = _ctx([])
+    request_dev_status(ctx)
+    assert [c.name for c in ctx.mac_answers] == ["DevStatusReq"]
+    session = ctx.session
+    assert session is not None
+    asked = 0
+    for _ in range(DEV_STATUS_EVERY * 2):
+        later = _ctx([])
+        later.session = session
+        request_dev_status(later)
+        asked += len(later.mac_answers)
+    assert asked == 2
+
+
+def test_link_adr_request_then_answer_applies_it() -> None:
+    ctx = _ctx([])
+    session = ctx.session
+    assert session is not None
+    for f_cnt in range(20):
+        session.add_sample(UplinkSample(f_cnt, 5.0, 2))
+    request_link_adr(ctx)
+    (req,) = ctx.mac_answers
+    assert req.name == "LinkADRReq" and req.fields["data_rate"] == 5 and req.fields["ch_mask"] == 0x00FF
+    assert session.pending_link_adr is not None and session.dr == 0
+    again = _ctx([])
+    again.session = session
+    request_link_adr(again)
+    assert again.mac_answers == []  # one request in flight at a time
+    ans = _ctx([MacCommand("LinkADRAns", {"channel_mask_ack": 1, "data_rate_ack": 1, "power_ack": 1})])
+    ans.session = session
+    answer_device_commands(ans)
+    assert session.dr == 5 and session.pending_link_adr is None
+    off = _ctx([], adr=False)
+    request_link_adr(off)
+    assert off.mac_answers == []
