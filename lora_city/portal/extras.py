@@ -13,6 +13,8 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from lora_city.services.principal import Principal
+
 
 @dataclass(frozen=True, slots=True)
 class QuotaGauge:
@@ -59,6 +61,14 @@ PlanLister = Callable[[Session], Sequence[PlanSummary]]
 BillingRunner = Callable[[Session, str], str]
 
 
+# (session, principal, tenant_id, plan_id or None) -> None; the provider checks the principal's permissions
+PlanAssigner = Callable[[Session, Principal, str, str | None], None]
+# (session, principal, kind "webhook"|"mqtt", url) -> the webhook's signing secret (shown once) or None
+IntegrationCreator = Callable[[Session, Principal, str, str], str | None]
+# (session, principal, integration_id) -> None; NotFound for another tenant's integration
+IntegrationRemover = Callable[[Session, Principal, str], None]
+
+
 @dataclass(frozen=True, slots=True)
 class PortalExtras:
     quotas: QuotaProvider | None = None
@@ -67,3 +77,6 @@ class PortalExtras:
     usage_export: UsageExporter | None = None
     plans: PlanLister | None = None
     billing_run: BillingRunner | None = None
+    assign_plan: PlanAssigner | None = None
+    create_integration: IntegrationCreator | None = None
+    remove_integration: IntegrationRemover | None = None

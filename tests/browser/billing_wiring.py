@@ -1,4 +1,4 @@
-"""billing/ and tenants/ adapted to the portal's ``PortalExtras``: what a composition root passes to
+"""billing/ and tenants/ (invoices, usage, quota gauges, plans, integrations, billing runs) adapted to the portal's ``PortalExtras``: what a composition root passes to
 ``mount_portal`` when the billing package is installed (the core never imports it; this test module may)."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,11 +14,16 @@ from billing.documents import euros, invoice_csv, invoice_pdf
 from billing.exports import device_usage_csv
 from billing.models import Invoice, InvoiceLine
 from billing.run import run_billing
-from lora_city.errors import NotFound
+from lora_city.errors import InvalidInput, NotFound
 from lora_city.portal import InvoiceSummary, PlanSummary, PortalExtras, QuotaGauge
 from lora_city.portal.extras import InvoiceFormat
+from lora_city.services.principal import Principal
+from lora_city.sinks.integrations import IntegrationStore
 from lora_city.storage.db import SessionFactory
+from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Device
+from tenants import integrations as tenant_integrations
+from tenants import plans as tenant_plans
 from tenants.calendar import paris_day, parse_period
 from tenants.models import Plan
 from tenants.quota import KINDS, PlanQuotaPolicy
@@ -25,6 +31,7 @@ from tenants.quota import KINDS, PlanQuotaPolicy
 
 def billing_extras(
     factory: SessionFactory, clock: Callable[[], datetime], policy: PlanQuotaPolicy | None = None,
+    vault: KeyVault | None = None,
 ) -> PortalExtras:
     def invoices(session: Session, tenant_id: str) -> list[InvoiceSummary]:
         rows = session.scalars(select(Invoice).where(Invoice.tenant_id == tenant_id)
@@ -63,5 +70,22 @@ def billing_extras(
                 gauges.append(QuotaGauge(f"device_{kind}", busiest.used, busiest.limit))
         return gauges
 
-    return PortalExtras(invoices=invoices, invoice_file=invoice_file, plans=plans, billing_run=run,
+    def assign_plan(session: Session, principal: Principal, tenant_id: str, plan_id: str | None) -> None:
+        tenant_plans.assign_plan(session, principal, tenant_id, plan_id)
+
+    def create_integration(session: Session, principal: Principal, kind: str, url: str) -> str | None:
+        assert vault is not None
+        try:
+            data = tenant_integrations.IntegrationCreate(kind=kind, url=url)
+        except ValidationError as exc:
+            raise InvalidInput(str(exc.errors()[0]["msg"]), code="invalid_integration") from None
+        _row, secret = tenant_integrations.create(session, IntegrationStore(factory, vault), principal, data)
+        return secret
+
+    def remove_integration(session: Session, principal: Principal, integration_id: str) -> None:
+        tenant_integrations.remove(session, principal, integration_id)
+
+    return PortalExtras(assign_plan=assign_plan, create_integration=create_integration,
+                        remove_integration=remove_integration,
+                        invoices=invoices, invoice_file=invoice_file, plans=plans, billing_run=run,
                         usage_export=usage_export, quotas=quotas if policy is not None else None)

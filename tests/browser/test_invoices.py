@@ -17,13 +17,14 @@ from lora_city.metrics import Metrics
 from lora_city.services.principal import Role
 from lora_city.sinks.events import DeviceInfo, UplinkEvent
 from lora_city.storage.db import make_engine, make_session_factory, transaction
+from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Tenant
 from tenants.models import Plan
 from tenants.quota import PlanQuotaPolicy
 from tests.browser.billing_wiring import billing_extras
 from tests.browser.conftest import ServerThread, Site
 from tests.support.schema import all_migration_locations
-from tests.unit.portal.build import Clock, build_portal, seed_device
+from tests.unit.portal.build import SECRET, Clock, build_portal, seed_device
 
 DEVICES = ("70b3d57ed0000301", "70b3d57ed0000302")
 
@@ -45,7 +46,7 @@ def billing_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     engine = make_engine(url)  # the adapters' own pool (a composition root would share one factory)
     factory = make_session_factory(engine)
     policy = PlanQuotaPolicy(Metrics(), emit=lambda _event: None)
-    portal = build_portal(url, clock=clock, extras=billing_extras(factory, clock, policy), migrations=migrations)
+    portal = build_portal(url, clock=clock, extras=billing_extras(factory, clock, policy, KeyVault(SECRET)), migrations=migrations)
     acme, rival = portal.tenant("acme"), portal.tenant("rival")
     with transaction(portal.factory) as s:
         s.add(BillingConfig(id=1, legal_name="Ville de Rivebourg", address="1 place de l'Hôtel de Ville",
@@ -88,7 +89,15 @@ def test_billing_run_then_lessee_downloads_its_invoice(billing_site: Site, page:
     page.get_by_role("button", name="Lancer la facturation").click()  # idempotent: nothing new the second time
     expect(page.locator("#billing-result")).to_contain_text("0 document(s) created")
     page.get_by_role("navigation").get_by_role("link", name="Locataires").click()
-    expect(page.locator('#tenants-table tr[data-slug="acme"]')).to_contain_text("pro")
+    expect(page.locator("#plan-acme option:checked")).to_have_text("pro")
+    page.get_by_label("Nom", exact=True).fill("Parkings Lumière")
+    page.get_by_label("Identifiant").fill("parkings")
+    page.get_by_label("Forfait", exact=True).select_option(label="pro")  # tenants/ assigns it
+    page.get_by_role("button", name="Créer", exact=True).click()
+    expect(page.locator("#plan-parkings option:checked")).to_have_text("pro")
+    page.get_by_label("Forfait Parkings Lumière").select_option(label="aucun forfait")
+    page.get_by_role("button", name="Changer de forfait Parkings Lumière").click()
+    expect(page.locator("#plan-parkings option:checked")).to_have_text("aucun forfait")
     page.get_by_role("button", name="Se déconnecter").click()
 
     site.login(page, "ann@acme.test")
@@ -107,6 +116,19 @@ def test_billing_run_then_lessee_downloads_its_invoice(billing_site: Site, page:
     lines = usage_csv.read_text().splitlines()
     assert lines[0].startswith("dev_eui,uplinks,")  # billing's metered export, not the readings fallback
     assert [line.split(",")[:2] for line in lines[1:]] == [[DEVICES[0], "1"]]
+
+    page.get_by_role("navigation").get_by_role("link", name="Intégrations").click()
+    page.get_by_label("Type").select_option("webhook")
+    page.get_by_label("URL").fill("https://hooks.acme.test/lora")
+    page.get_by_role("button", name="Ajouter").click()
+    secret = page.locator("#webhook-secret").input_value()
+    assert len(secret) >= 16
+    row = page.locator("#integrations-table tbody tr", has_text="https://hooks.acme.test/lora")
+    expect(row).to_contain_text("webhook")
+    page.goto(f"{site.url}/portal/integrations")
+    assert secret not in page.content()  # shown once
+    page.get_by_role("button", name="Supprimer https://hooks.acme.test/lora").click()
+    expect(page.locator("#integrations-table tbody")).to_contain_text("Aucune intégration configurée.")
 
     page.get_by_role("navigation").get_by_role("link", name="Factures").click()
     rows = page.locator("#invoices-table tbody tr")

@@ -39,7 +39,9 @@ def _tenants_page(page: Page, db: Session, user: PortalUser, status: int = 200, 
     plans = list(page.ctx.extras.plans(db)) if page.ctx.extras.plans is not None else []
     return page.render("console/tenants.html", status=status, tenants=tenants.list_tenants(db, user.principal),
                        plans={p.id: p.name for p in plans},
-                       can_create=user.principal.can(Perm.TENANTS_WRITE), **{"error": None, "created": None, **values})
+                       can_create=user.principal.can(Perm.TENANTS_WRITE),
+                       can_assign=page.ctx.extras.assign_plan is not None and user.principal.can(Perm.TENANTS_WRITE),
+                       **{"error": None, "created": None, **values})
 
 
 @router.get("/tenants")
@@ -53,7 +55,7 @@ def create_tenant(
     slug: Annotated[str, Form(max_length=64)], kind: Annotated[str, Form(max_length=20)] = "lessee",
     legal_name: Annotated[str, Form(max_length=200)] = "", siret: Annotated[str, Form(max_length=14)] = "",
     vat_number: Annotated[str, Form(max_length=20)] = "", email: Annotated[str, Form(max_length=200)] = "",
-    address: Annotated[str, Form(max_length=500)] = "",
+    address: Annotated[str, Form(max_length=500)] = "", plan_id: Annotated[str, Form(max_length=36)] = "",
 ) -> Response:
     optional = {"legal_name": legal_name, "siret": siret, "vat_number": vat_number, "email": email,
                 "address": address}
@@ -62,12 +64,26 @@ def create_tenant(
             {"name": name.strip(), "slug": slug.strip(), "kind": kind,
              **{k: v.strip() for k, v in optional.items() if v.strip()}})
         tenant = tenants.create_tenant(db, user.principal, data)
+        if plan_id and page.ctx.extras.assign_plan is not None:
+            page.ctx.extras.assign_plan(db, user.principal, tenant.id, plan_id)
     except ValidationError as exc:
         where = ".".join(str(p) for p in exc.errors()[0]["loc"])
         return _tenants_page(page, db, user, status=422, error=f"{where}: {exc.errors()[0]['msg']}")
     except (InvalidInput, AlreadyExists) as exc:
         return _tenants_page(page, db, user, status=422, error=exc.message)
     return page.redirect(f"/console/tenants?created={tenant.slug}")
+
+
+@router.post("/tenants/{tenant_id}/plan", dependencies=[CsrfChecked])
+def change_plan(
+    page: PageDep, user: StaffDep, db: DbDep, tenant_id: str, plan_id: Annotated[str, Form(max_length=36)] = "",
+) -> Response:
+    assign = page.ctx.extras.assign_plan
+    if assign is None:
+        raise NotFound("plans are not installed")
+    tenant = tenants.get_tenant(db, user.principal, tenant_id)
+    assign(db, user.principal, tenant.id, plan_id or None)
+    return page.redirect("/console/tenants")
 
 
 @router.get("/gateways")

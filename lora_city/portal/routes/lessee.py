@@ -1,4 +1,4 @@
-"""The lessee's pages: dashboard, alerts, invoices, usage export and integrations.
+"""The lessee's pages: dashboard, alerts, invoices and the usage export.
 
 Invoices, quota gauges and the usage export come from billing/ through ``PortalExtras`` when the composition
 root provides them; without billing the pages say so, and the usage export falls back to an activity report
@@ -12,7 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from lora_city.errors import NotFound
 from lora_city.portal import activity_csv, device_status
@@ -20,7 +19,6 @@ from lora_city.portal.extras import QuotaGauge
 from lora_city.portal.web import CsrfChecked, DbDep, PageDep, PortalRoute, PortalUser, roles
 from lora_city.services import devices, overview
 from lora_city.services.principal import Role
-from lora_city.storage.models import Integration
 
 router = APIRouter(route_class=PortalRoute)
 _LESSEE = roles(Role.TENANT_ADMIN, Role.TENANT_VIEWER, Role.ADMIN, Role.OPERATOR)
@@ -93,11 +91,4 @@ def usage_csv(page: PageDep, user: LesseeDep, db: DbDep, period: str) -> Respons
             else activity_csv.activity_csv(db, user.tenant_id, period))
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="usage-{period}.csv"'})
-
-
-@router.get("/integrations")
-def integrations(page: PageDep, user: LesseeDep, db: DbDep) -> Response:
-    rows = list(db.scalars(select(Integration).where(Integration.tenant_id == user.tenant_id)
-                           .order_by(Integration.created_at)))
-    return page.render("integrations.html", integrations=rows, mqtt_url=page.ctx.settings.mqtt_url)
 
