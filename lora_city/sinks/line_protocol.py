@@ -1,14 +1,14 @@
-"""InfluxDB line protocol, formatted by hand: a line costs ~2 µs here, a ``Point`` object ~25 µs.
+"""InfluxDB line protocol, formatted by hand: about six times cheaper than influxdb-client's ``Point`` (measured
+side by side on the shared build machine: 19 µs against 122 µs per uplink; a few µs when the machine is idle).
 
-Escaping follows the line-protocol reference: measurement names escape commas and spaces; tag keys, tag values
-and field keys escape commas, equals signs and spaces; string field values are double-quoted with ``"`` and
-``\\`` escaped. Newlines would end the line, so they become spaces. Empty tag values are left out (InfluxDB
-rejects them) and non-finite floats are left out (the format has no NaN or Inf).
+Escaping follows the line-protocol reference: tag keys, tag values and field keys escape commas, equals signs,
+spaces (and the backslash itself). Newlines would end the line, so they become spaces. Measurement names are
+our fixed family names and need none. Empty tag values are left out (InfluxDB rejects them) and non-finite
+numbers are left out (the format has no NaN or Inf). There are no string fields.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 from math import isfinite
 
@@ -19,30 +19,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 _KEY_ESCAPES = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ ", "\n": " ", "\r": " ", "\\": "\\\\"})
-_MEASUREMENT_ESCAPES = str.maketrans({",": "\\,", " ": "\\ ", "\n": " ", "\r": " ", "\\": "\\\\"})
-_STRING_ESCAPES = str.maketrans({'"': '\\"', "\\": "\\\\", "\n": "\\n"})
 
 
 def escape_key(text: str) -> str:
     """A tag key, tag value or field key."""
     return text.translate(_KEY_ESCAPES)
-
-
-def escape_measurement(text: str) -> str:
-    return text.translate(_MEASUREMENT_ESCAPES)
-
-
-def format_field_value(value: float | int | bool | str) -> str | None:
-    """None when the value cannot be written (NaN, ±Inf)."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return f"{value}i"
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else None
-    return '"' + str(value).translate(_STRING_ESCAPES) + '"'
 
 
 def timestamp_ns(time: datetime) -> int:

@@ -1,9 +1,11 @@
+import re
 from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lora_city.sinks.line_protocol import (
     escape_key,
-    escape_measurement,
-    format_field_value,
     format_uplink,
     measurement_for,
     timestamp_ns,
@@ -15,12 +17,6 @@ def test_escaping_follows_the_line_protocol_reference() -> None:
     assert escape_key("a b,c=d") == "a\\ b\\,c\\=d"
     assert escape_key("back\\slash") == "back\\\\slash"
     assert escape_key("two\nlines") == "two lines"
-    assert escape_measurement("a b,c=d") == "a\\ b\\,c=d"
-    assert format_field_value('say "hi" \\') == '"say \\"hi\\" \\\\"'
-    assert format_field_value(True) == "true"
-    assert format_field_value(3) == "3i"
-    assert format_field_value(2.5) == "2.5"
-    assert format_field_value(float("nan")) is None
 
 
 def test_timestamp_is_exact_nanoseconds() -> None:
@@ -68,3 +64,15 @@ def test_timestamp_of_naive_and_aware_times_agree() -> None:
 
 def test_same_uplink_formats_identically_for_idempotent_replays() -> None:
     assert format_uplink(uplink(5)) == format_uplink(uplink(5))
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r")))
+def test_escaped_keys_round_trip_and_hide_every_delimiter(text: str) -> None:
+    escaped = escape_key(text)
+    assert _unescape(escaped) == text
+    # with escape pairs removed, no delimiter is left to split the line
+    assert not set(re.sub(r"\\.", "", escaped)) & {",", "=", " "}
