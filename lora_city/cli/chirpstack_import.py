@@ -8,6 +8,7 @@ codecs are written as codec folders into ``--codecs-dir`` (default ``LORA_CITY_C
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -29,11 +30,12 @@ from lora_city.storage.migrate import upgrade
 def run_import(
     factory: SessionFactory, vault: KeyVault, url: str, token: str, *, codecs_dir: Path, dry_run: bool = False,
     tls: bool = False, js_limits: JsLimits | None = None, now: datetime | None = None, page: int = PAGE,
+    tenant_ids: Sequence[str] = (),
 ) -> Report:
     """Read everything first (a ChirpStack that fails half-way leaves lora_city untouched), then import."""
     channel = grpc.secure_channel(url, grpc.ssl_channel_credentials()) if tls else grpc.insecure_channel(url)
     try:
-        export = ChirpStackSource(channel, token, page=page).read()
+        export = ChirpStackSource(channel, token, page=page).read(tenant_ids)
     finally:
         channel.close()
     importer = ChirpStackImporter(factory, vault, codecs_dir=codecs_dir, now=now or datetime.now(UTC),
@@ -49,6 +51,9 @@ def chirpstack(
         Path | None, typer.Option(help="Where imported JavaScript codecs go (default: LORA_CITY_CODECS_PATH)")
     ] = None,
     tls: Annotated[bool, typer.Option("--tls", help="Connect with TLS")] = False,
+    tenant_id: Annotated[
+        list[str] | None, typer.Option("--tenant-id", help="Only this ChirpStack tenant (repeatable; for a tenant key)")
+    ] = None,
 ) -> None:
     """Import tenants, applications, device profiles and codecs, devices (keys, activation) and gateways."""
     settings = Settings()
@@ -57,6 +62,7 @@ def chirpstack(
     try:
         report = run_import(
             make_session_factory(engine), KeyVault(settings.secret_key), url, token, dry_run=dry_run, tls=tls,
+            tenant_ids=tenant_id or (),
             codecs_dir=codecs_dir or settings.codecs_path,
             js_limits=js_limits_from(settings.js_time_limit_ms, settings.js_memory_limit_mb),
         )

@@ -66,12 +66,14 @@ class ChirpStackSource:
     def _call(self, method: Any, request: Any) -> Any:
         return method(request, metadata=self._meta, timeout=self._timeout)
 
-    def read(self) -> Export:
+    def read(self, tenant_ids: Sequence[str] = ()) -> Export:
+        """Every tenant the key may list, or only ``tenant_ids`` (a tenant API key may not list tenants)."""
+        if not tenant_ids:
+            tenant_ids = [item.id for item in self._pages(lambda limit, offset: self._call(
+                self.tenants.List, api.ListTenantsRequest(limit=limit, offset=offset)))]
         export = Export()
-        listed = self._pages(lambda limit, offset: self._call(
-            self.tenants.List, api.ListTenantsRequest(limit=limit, offset=offset)))
-        for item in listed:
-            export.tenants.append(self._tenant(self._call(self.tenants.Get, api.GetTenantRequest(id=item.id)).tenant))
+        for tenant_id in tenant_ids:
+            export.tenants.append(self._tenant(self._call(self.tenants.Get, api.GetTenantRequest(id=tenant_id)).tenant))
         return export
 
     def _tenant(self, tenant: api.Tenant) -> TenantExport:

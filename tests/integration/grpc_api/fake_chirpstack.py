@@ -107,14 +107,20 @@ def _page(rows: list[Any], request: Any) -> list[Any]:
 
 
 class Tenants(api.TenantServiceServicer):  # type: ignore[misc]
+    listed = 0  # how many times List was called (a tenant key may not list tenants)
+
     def List(self, request: Any, context: grpc.ServicerContext) -> Any:
         _check(context)
+        Tenants.listed += 1
         items = [api.TenantListItem(id=t.id, name=t.name) for t in TENANTS]
         return api.ListTenantsResponse(total_count=len(items), result=_page(items, request))
 
     def Get(self, request: Any, context: grpc.ServicerContext) -> Any:
         _check(context)
-        return api.GetTenantResponse(tenant=next(t for t in TENANTS if t.id == request.id))
+        for tenant in TENANTS:
+            if tenant.id == request.id:
+                return api.GetTenantResponse(tenant=tenant)
+        context.abort(grpc.StatusCode.NOT_FOUND, "Object does not exist")
 
 
 class Applications(api.ApplicationServiceServicer):  # type: ignore[misc]

@@ -218,6 +218,16 @@ def test_after_the_move_scripts_read_it_back_through_lora_citys_grpc_api(
         assert (activation.dev_addr, activation.f_cnt_up, activation.n_f_cnt_down) == ("260b1c2d", 1234, 56)
 
 
+def test_named_tenants_only(db: SessionFactory, chirpstack: str, tmp_path: Path) -> None:
+    listed = cs.Tenants.listed
+    report = _import(db, chirpstack, tmp_path / "codecs", tenant_ids=[cs.TENANT])
+    assert cs.Tenants.listed == listed  # a tenant key cannot list tenants: none was listed
+    assert (report.created["tenant"], report.created["device"], report.created["gateway"]) == (1, 2, 1)
+    with pytest.raises(grpc.RpcError) as err:
+        _import(db, chirpstack, tmp_path / "codecs", tenant_ids=["00000000-0000-0000-0000-000000000000"])
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+
+
 def test_one_name_twice_in_a_tenant_stays_two_objects() -> None:
     from lora_city.migration.chirpstack import _unique_names
 
