@@ -8,6 +8,7 @@ from chirpstack_api.api import device_pb2 as pb
 from google.protobuf.empty_pb2 import Empty
 from google.protobuf.json_format import MessageToDict
 
+from lora_city.errors import InvalidInput
 from lora_city.grpc_api.call import Call, Handler, rpc
 from lora_city.grpc_api.convert import timestamp
 from lora_city.services import queue as svc
@@ -19,6 +20,10 @@ class DeviceQueueMixin(Handler):
     @rpc
     def Enqueue(self, call: Call, request: pb.EnqueueDeviceQueueItemRequest) -> pb.EnqueueDeviceQueueItemResponse:
         q = request.queue_item
+        if q.is_encrypted:
+            # Taking it as plain text would encrypt it a second time: refused, not misread.
+            raise InvalidInput("lora_city encrypts downlinks itself: is_encrypted payloads are not supported",
+                               code="encrypted_payload")
         call.ignore(q, _FIELDS, "queue_item")
         has_object = q.HasField("object")
         data = svc.QueueItemCreate(

@@ -187,5 +187,14 @@ def test_queue_enqueue_list_flush(cs: Grpc) -> None:
             dev_eui=DEV_EUI, f_port=0, data=b"\x01")), metadata=auth(ADMIN))
     assert code_of(bad_port) == grpc.StatusCode.INVALID_ARGUMENT
 
+    with pytest.raises(grpc.RpcError) as encrypted:
+        cs.devices.Enqueue(api.EnqueueDeviceQueueItemRequest(queue_item=api.DeviceQueueItem(
+            dev_eui=DEV_EUI, f_port=10, data=b"\x01", is_encrypted=True, f_cnt_down=4)), metadata=auth(ADMIN))
+    assert code_of(encrypted) == grpc.StatusCode.INVALID_ARGUMENT
+    _, call = cs.devices.Enqueue.with_call(api.EnqueueDeviceQueueItemRequest(queue_item=api.DeviceQueueItem(
+        dev_eui=DEV_EUI, f_port=12, data=b"\x02", f_cnt_down=9)), metadata=auth(ADMIN))
+    assert trailer(call, "x-lora-city-ignored-fields") == ["queue_item.f_cnt_down"]
+    assert cs.devices.GetQueue(api.GetDeviceQueueItemsRequest(dev_eui=DEV_EUI), metadata=auth(ADMIN)).total_count == 3
+
     cs.devices.FlushQueue(api.FlushDeviceQueueRequest(dev_eui=DEV_EUI), metadata=auth(ADMIN))
     assert cs.devices.GetQueue(api.GetDeviceQueueItemsRequest(dev_eui=DEV_EUI), metadata=auth(ADMIN)).total_count == 0
