@@ -20,6 +20,7 @@ import uvicorn
 from sqlalchemy import Engine
 
 from lora_city.api.app import create_app
+from lora_city.cluster.node import ClusterNode
 from lora_city.codec.registry import CodecRegistry, js_limits_from
 from lora_city.gateway.health import GatewayHealth
 from lora_city.gateway.mqtt_backend import MqttGatewayBackend
@@ -81,12 +82,22 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     )
     health = GatewayHealth(metrics)
     backends: list[Any] = []
+    sinks = build_sinks(settings, factory, metrics)
+    # Scale-out (Settings.cluster_member_id): gateway copies go through the cluster router, which forwards
+    # each to the member owning its device; the cluster sink goes first (FCnt high-water before readings).
+    cluster = ClusterNode(settings) if settings.cluster_member_id else None
     if settings.mqtt_url:
-        backends.append(MqttGatewayBackend(settings, metrics, health=health))
-    if settings.udp_listen:
-        backends.append(UdpGatewayBackend(settings, metrics, health=health))
-    server = NetworkServer(settings, metrics, factory, vault, codecs=codecs,
-                           sinks=build_sinks(settings, factory, metrics), backends=backends)
+        mqtt = MqttGatewayBackend(settings, metrics, health=health)
+        backends.append(cluster.wrap(mqtt) if cluster is not None else mqtt)
+    if settings.udp_listen:  # in a cluster, UDP copies are routed too (downlinks: only from this member)
+        udp = UdpGatewayBackend(settings, metrics, health=health)
+        backends.append(cluster.wrap(udp) if cluster is not None else udp)
+    if cluster is not None:
+        sinks.insert(0, cluster.sink)
+    server = NetworkServer(settings, metrics, factory, vault, codecs=codecs, sinks=sinks, backends=backends)
+    if cluster is not None:
+        cluster.attach(server)
+        await cluster.start()  # the member list is known before the first gateway copy arrives
     await server.start()
     try:
         notifier = server.downlink_notifier()
@@ -95,7 +106,11 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         mount_portal(app, settings=settings, session_factory=factory, vault=vault, codecs=codecs, notifier=notifier)
         yield Runtime(settings, engine, factory, vault, metrics, codecs, server, app)
     finally:
+        if cluster is not None:
+            await cluster.leave()  # the others take our devices over while our open windows close
         await server.stop()
+        if cluster is not None:
+            await cluster.stop()
         engine.dispose()
 
 

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
 
     # Redis (scale-out); None keeps all shared state in process
     redis_url: str | None = None
+    # Scale-out: this process's id in a cluster of servers sharing the gateways (with mqtt_share_group and
+    # redis_url); each member owns a share of the devices (lora_city/cluster). None: a single server.
+    cluster_member_id: str | None = None
 
     # Web portal map: tile URL template (e.g. an OpenStreetMap server); None draws gateways on a plain background
     map_tile_url: str | None = None
