@@ -221,12 +221,15 @@ class ChirpStackImporter:
         what = f"codec of device profile {name!r}"
         try:
             folder = codec_folders.prepare(p.id, p.name, p.payload_codec_script, self._limits)
+            result = codec_folders.outcome(self._codecs_dir, folder)
+            if not self._dry:
+                result = codec_folders.write(self._codecs_dir, folder)
         except LoraCityError as exc:
             self.report.not_carried.append(f"{what} (the profile is imported without it): {exc.message}")
             return None
-        result = codec_folders.outcome(self._codecs_dir, folder)
-        if not self._dry:
-            result = codec_folders.write(self._codecs_dir, folder)
+        if "variables" in p.payload_codec_script:
+            # ChirpStack hands codecs the device variables (input.variables); lora_city has none to give.
+            self.report.not_carried.append(f"{what}: it reads device variables, which lora_city does not pass")
         {"created": self.report.created, "updated": self.report.updated,
          "unchanged": self.report.matched}[result]["codec"] += 1
         return folder.codec_id

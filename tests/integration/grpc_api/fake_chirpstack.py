@@ -17,6 +17,8 @@ APP_WATER = "aa000000-0000-4000-8000-000000000002"
 PROFILE_JS = "bb000000-0000-4000-8000-000000000001"
 PROFILE_LPP = "bb000000-0000-4000-8000-000000000002"
 PROFILE_US = "bb000000-0000-4000-8000-000000000003"
+PROFILE_BROKEN = "bb000000-0000-4000-8000-000000000004"
+PROFILE_VARS = "bb000000-0000-4000-8000-000000000005"
 OTAA_EUI = "24e124136b502217"
 ABP_EUI = "a84041000181c061"
 US_EUI = "0004a30b001c0530"
@@ -77,6 +79,13 @@ PROFILES = [
                       payload_codec_runtime=api.CAYENNE_LPP),
     api.DeviceProfile(id=PROFILE_US, tenant_id=TENANT, name="US915 sensor", region=common.US915,
                       mac_version=common.LORAWAN_1_0_3, supports_otaa=True),
+    api.DeviceProfile(id=PROFILE_BROKEN, tenant_id=TENANT, name="Broken codec", region=common.EU868,
+                      mac_version=common.LORAWAN_1_0_3, payload_codec_runtime=api.JS,
+                      payload_codec_script="function decodeUplink(input) { return {data: "),
+    api.DeviceProfile(id=PROFILE_VARS, tenant_id=TENANT, name="Seuil", region=common.EU868,
+                      mac_version=common.LORAWAN_1_0_3, payload_codec_runtime=api.JS,
+                      payload_codec_script="function decodeUplink(input) {\n"
+                                           "  return {data: {over: input.bytes[0] > input.variables.limit}};\n}\n"),
 ]
 DEVICES = {
     OTAA_EUI: api.Device(dev_eui=OTAA_EUI, name="EM300 rue Garibaldi", description="armoire 12",

@@ -74,7 +74,7 @@ def _snapshot(db: SessionFactory) -> dict[str, Any]:
 def test_import_carries_everything_field_by_field(db: SessionFactory, chirpstack: str, tmp_path: Path) -> None:
     codecs = tmp_path / "codecs"
     report = _import(db, chirpstack, codecs)
-    assert dict(report.created) == {"tenant": 1, "application": 2, "device profile": 2, "codec": 1, "device": 2,
+    assert dict(report.created) == {"tenant": 1, "application": 2, "device profile": 4, "codec": 2, "device": 2,
                                     "activation": 1, "gateway": 1}
     vault = KeyVault(SECRET)
     with db() as s:
@@ -85,7 +85,10 @@ def test_import_carries_everything_field_by_field(db: SessionFactory, chirpstack
         assert apps["Éclairage public"].description == "lampadaires"
 
         profiles = {p.name: p for p in s.scalars(select(DeviceProfile).where(DeviceProfile.tenant_id == tenant.id))}
-        assert sorted(profiles) == ["Milesight EM300-TH", "Relais classe C"]  # US915 is not carried over
+        # US915 is not carried over; a codec that does not load leaves its profile without a codec.
+        assert sorted(profiles) == ["Broken codec", "Milesight EM300-TH", "Relais classe C", "Seuil"]
+        assert profiles["Broken codec"].codec_id is None
+        assert profiles["Seuil"].codec_id == "chirpstack-seuil-bb000000"
         js = profiles["Milesight EM300-TH"]
         assert (js.region, js.mac_version, js.device_class, js.supports_otaa, js.uplink_interval_s, js.codec_id) == (
             "EU868", "1.0.3", "A", True, 600, JS_CODEC)
@@ -139,9 +142,11 @@ def test_import_carries_everything_field_by_field(db: SessionFactory, chirpstack
                      "device profile 'US915 sensor': region US915 is not supported",
                      f"device {cs.US_EUI}: its device profile was not carried over",
                      f"device {cs.OTAA_EUI}: variables, app_key",
-                     f"gateway {cs.GATEWAY}: tags, stats_interval"):
+                     f"gateway {cs.GATEWAY}: tags, stats_interval",
+                     "codec of device profile 'Broken codec' (the profile is imported without it)",
+                     "codec of device profile 'Seuil': it reads device variables"):
         assert expected in lost, (expected, report.not_carried)
-    assert len(report.not_carried) == 7
+    assert len(report.not_carried) == 9
 
 
 def test_second_run_changes_nothing(db: SessionFactory, chirpstack: str, tmp_path: Path) -> None:
@@ -151,7 +156,7 @@ def test_second_run_changes_nothing(db: SessionFactory, chirpstack: str, tmp_pat
     stamp = (codecs / JS_CODEC / "codec.js").stat().st_mtime_ns
     second = _import(db, chirpstack, codecs)
     assert sum(second.created.values()) == 0 and sum(second.updated.values()) == 0
-    assert dict(second.matched) == {"tenant": 1, "application": 2, "device profile": 2, "codec": 1, "device": 2,
+    assert dict(second.matched) == {"tenant": 1, "application": 2, "device profile": 4, "codec": 2, "device": 2,
                                     "gateway": 1}
     assert _snapshot(db) == before
     assert (codecs / JS_CODEC / "codec.js").stat().st_mtime_ns == stamp
@@ -162,9 +167,9 @@ def test_dry_run_writes_nothing(db: SessionFactory, chirpstack: str, tmp_path: P
     codecs = tmp_path / "codecs"
     before = _snapshot(db)
     report = _import(db, chirpstack, codecs, dry_run=True)
-    assert dict(report.created) == {"tenant": 1, "application": 2, "device profile": 2, "codec": 1, "device": 2,
+    assert dict(report.created) == {"tenant": 1, "application": 2, "device profile": 4, "codec": 2, "device": 2,
                                     "activation": 1, "gateway": 1}
-    assert len(report.not_carried) == 7
+    assert len(report.not_carried) == 9
     assert _snapshot(db) == before
     assert not codecs.exists()
 
