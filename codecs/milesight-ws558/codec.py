@@ -19,9 +19,15 @@ F_PORT = ms.MILESIGHT_F_PORT
 SWITCHES = 8
 
 
+# Every possible status byte decoded once at import: a report then costs one list index, not eight f-strings.
+# The runtime copies the fields into its own dict, so sharing these is safe.
+_SWITCH_STATES = [
+    {f"switch_{i + 1}": "on" if flags >> i & 1 else "off" for i in range(SWITCHES)} for flags in range(256)
+]
+
+
 def _switches(raw: bytes) -> dict[str, Any]:
-    flags = raw[1]
-    return {f"switch_{i + 1}": "on" if flags >> i & 1 else "off" for i in range(SWITCHES)}
+    return _SWITCH_STATES[raw[1]]
 
 
 CHANNELS: dict[tuple[int, int], ms.Channel] = {

@@ -29,6 +29,20 @@ class CompiledMapping:
     rest: tuple[str | int, ...]  # the path after its first (top-level) key
 
 
+# A compiled mapping as the per-uplink loop reads it: one flat tuple, unpacked in the ``for`` statement, because
+# unpacking a tuple is cheaper than the eight attribute reads of a dataclass. Modes say which branch applies.
+_NUMBER, _SCALED, _FLAG, _FLAG_VALUES = 0, 1, 2, 3
+Step = tuple[str, tuple[str | int, ...], float, str | None, int, tuple[Any, ...] | None, str | None]
+
+
+def _step(m: CompiledMapping) -> Step:
+    if m.is_flag:
+        mode = _FLAG if m.true_values is None else _FLAG_VALUES
+    else:
+        mode = _NUMBER if m.factor == 1.0 else _SCALED
+    return (m.name, m.rest, m.factor, m.unit, mode, m.true_values, m.channel)
+
+
 class MappingTable:
     """A manifest's compiled mappings, indexed by the top-level key of their path.
 
@@ -36,7 +50,7 @@ class MappingTable:
     costs two lookups, not one per mapping of every channel the manifest knows.
     """
 
-    __slots__ = ("by_key", "mappings")
+    __slots__ = ("by_key", "mappings", "steps")
 
     def __init__(self, mappings: Sequence[CompiledMapping]) -> None:
         self.mappings = tuple(mappings)
@@ -44,6 +58,7 @@ class MappingTable:
         for m in self.mappings:
             by_key.setdefault(str(m.path[0]), []).append(m)
         self.by_key = {key: tuple(group) for key, group in by_key.items()}
+        self.steps = {key: tuple(_step(m) for m in group) for key, group in by_key.items()}
 
     def __len__(self) -> int:
         return len(self.mappings)
@@ -95,39 +110,55 @@ def _lookup(data: Any, path: tuple[str | int, ...]) -> Any:
     return value
 
 
-def _flag(value: Any, true_values: tuple[Any, ...] | None) -> bool:
-    if true_values is not None:
-        return value in true_values
-    # Default: booleans as they are, 1 means True (bool(2) would hide a vendor enum mistake, so not truthiness).
-    return value is True or (type(value) in (int, float) and value == 1)
+_new = tuple.__new__  # builds a Measurement without its generated __new__ (a Python-level call)
 
 
 def extract_measurements(data: dict[str, Any], table: MappingTable, warnings: list[str]) -> list[Measurement]:
     """Measurements present in ``data``; a field that is absent is skipped (a codec reports a subset per uplink),
-    a field of the wrong type adds a warning."""
+    a field of the wrong type adds a warning.
+
+    Runs on every uplink, so it is written for speed: only the keys both sides have are looked at, each mapping
+    is a flat tuple, and the common cases (an int or float at the top level) take the first branches.
+    """
     out: list[Measurement] = []
-    by_key = table.by_key
-    if not by_key:
+    steps = table.steps
+    if not steps:
         return out
-    # Runs per uplink: only the keys both sides have are looked at.
-    if len(data) <= len(by_key):
-        groups = [(key, group) for key in data if (group := by_key.get(key)) is not None]
-    else:
-        groups = [(key, group) for key, group in by_key.items() if key in data]
-    for key, group in groups:
-        for m in group:
-            value = _lookup(data[key], m.rest) if m.rest else data[key]
-            if value is _MISSING or value is None:
+    append = out.append
+    keys = data if len(data) <= len(steps) else steps
+    for key in keys:
+        group = steps.get(key)
+        if group is None:
+            continue
+        top = data.get(key, _MISSING)
+        if top is _MISSING:
+            continue
+        for name, rest, factor, unit, mode, true_values, channel in group:
+            value = _lookup(top, rest) if rest else top
+            if value is None or value is _MISSING:
                 continue
-            if m.is_flag:
-                out.append(Measurement(m.name, _flag(value, m.true_values), None, m.channel))
+            if mode >= _FLAG:
+                if true_values is not None:
+                    flag = value in true_values
+                else:
+                    # Booleans as they are, 1 means True (bool(2) would hide a vendor enum mistake).
+                    flag = value is True or (type(value) in (int, float) and value == 1)
+                append(_new(Measurement, (name, flag, None, channel)))
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                warnings.append(f"measurement {m.name}: {'.'.join(map(str, m.path))} is not a finite number")
+            kind = type(value)
+            if kind is not int and (
+                (kind is not float and (isinstance(value, bool) or not isinstance(value, (int, float))))
+                or not math.isfinite(value)
+            ):
+                warnings.append(
+                    f"measurement {name}: {'.'.join(map(str, (key, *rest)))} is not a finite number"
+                )
                 continue
-            converted = value * m.factor
+            converted = value * factor
             # Keep exact integers integral when nothing was scaled; round away binary noise (0.1 * 3).
-            out.append(
-                Measurement(m.name, converted if m.factor == 1.0 else round(converted, 9), m.unit, m.channel)
+            append(
+                _new(
+                    Measurement, (name, converted if mode == _NUMBER else round(converted, 9), unit, channel)
+                )
             )
     return out

@@ -82,10 +82,11 @@ def uplink_result(raw: Any, mappings: MappingTable) -> UplinkResult:
     """Check a TS013 decode answer's shape and add measurements (only when the codec reported no errors)."""
     if not isinstance(raw, dict):
         return UplinkResult(None, errors=[f"codec returned {type(raw).__name__}, not an object"])
-    warnings = _messages(raw, "warnings")
-    errors = _messages(raw, "errors")
+    # Empty warnings and errors are the common case: test before calling _messages.
+    warnings = _messages(raw, "warnings") if raw.get("warnings") else []
+    errors = _messages(raw, "errors") if raw.get("errors") else []
     data = raw.get("data")
-    if data is not None and not isinstance(data, dict):
+    if data is not None and type(data) is not dict and not isinstance(data, dict):
         return UplinkResult(None, warnings, [*errors, "codec returned data that is not an object"])
     if data is None and not errors:
         errors.append("codec returned no data")

@@ -126,6 +126,14 @@ def _merge(data: Fields, fields: Fields) -> None:
         data[key] = previous + value if isinstance(previous, list) and isinstance(value, list) else value
 
 
+def _add(data: Fields, fields: Fields) -> None:
+    # Per record: a plain update when no key repeats (nearly always), the list-merging walk otherwise.
+    if data.keys().isdisjoint(fields):
+        data.update(fields)
+    else:
+        _merge(data, fields)
+
+
 def decode(f_port: int, payload: bytes, table: ChannelTable) -> dict[str, Any]:
     """Walk the records of ``payload`` with ``table`` and return the TS013 uplink result."""
     if f_port != MILESIGHT_F_PORT:
@@ -146,9 +154,11 @@ def decode(f_port: int, payload: bytes, table: ChannelTable) -> dict[str, Any]:
             )
             break
         start = pos + 2
-        if start + channel.size > len(payload):
+        size = channel.size
+        end = start + size
+        if end > len(payload):
             name = f"channel 0x{key[0]:02x} type 0x{key[1]:02x}"
-            return result(None, [], [f"{name} needs {channel.size} byte(s) at offset {start}"])
-        _merge(data, channel.decode(payload[start : start + channel.size]))
-        pos = start + channel.size
+            return result(None, [], [f"{name} needs {size} byte(s) at offset {start}"])
+        _add(data, channel.decode(payload[start:end]))
+        pos = end
     return result(data, warnings, [])
