@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -224,10 +225,53 @@ async def sim_role(args: argparse.Namespace) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
     send_s = loop.time() - start
-    await asyncio.sleep(args.dedup_ms / 1000 + 1.5)  # the last ACKs
+    await asyncio.sleep(args.dedup_ms / 1000 + 5.0)  # the last ACKs (late ones count too: they show the lag)
     await client.close()
     print(json.dumps({"sent": n_up, "send_s": send_s, "build_s": build_s, "latencies": latencies,
                       "confirmed_sent": sum(1 for d, _ in plan if d is not None)}), flush=True)
+
+
+# --- in-process pipeline cost ----------------------------------------------------------------------------------
+
+async def inproc_role(args: argparse.Namespace) -> None:
+    """The pipeline alone (dedup -> MIC/FCnt -> decrypt -> MAC -> codec -> sinks, plus the session flush), fed
+    UplinkFrames directly: no MQTT, no protobuf. With ``--store`` the embedded readings store is the sink."""
+    from lora_city.codec.registry import CodecRegistry
+    from lora_city.gateway import chirpstack as cs
+    from lora_city.gateway.frames import Transport
+    from lora_city.metrics import Metrics
+    from lora_city.network.server import NetworkServer
+    from lora_city.settings import Settings
+    from lora_city.sinks.events import Sink
+    from lora_city.sinks.store import ReadingStoreSink
+    from lora_city.storage.db import make_engine, make_session_factory
+    from lora_city.storage.keys import KeyVault
+
+    settings = Settings(database_url=args.db, udp_listen="", secret_key=SECRET, dedup_window_ms=20)
+    metrics = Metrics()
+    factory = make_session_factory(make_engine(args.db))
+    sinks: list[Sink] = [ReadingStoreSink(factory, metrics)] if args.store else []
+    server = NetworkServer(settings, metrics, factory, KeyVault(SECRET),
+                           codecs=CodecRegistry.load(settings.codecs_path, entry_points=False), sinks=sinks)
+    await server.start()
+    frames = []
+    for k in range(args.messages):
+        i = (args.first + k) % args.devices
+        phy = build_uplink(i, args.fcnt_base, False)
+        for _topic, payload in gateway_messages(phy, k):
+            pb = gw_pb2.UplinkFrame()
+            pb.ParseFromString(payload)
+            frames.append(cs.uplink_from_pb(pb, pb.rx_info.gateway_id, Transport.MQTT_PROTOBUF, time.monotonic()))
+    c0 = time.process_time()
+    for start in range(0, len(frames), 600):
+        for frame in frames[start:start + 600]:
+            await server.on_uplink(frame)
+        await asyncio.sleep(0.03)
+    await asyncio.sleep(0.1)
+    await server.stop()  # includes the final session flush and the store's last batch
+    cpu = time.process_time() - c0
+    handled = metrics.registry.get_sample_value("lora_city_uplinks_total", {"kind": "data"}) or 0.0
+    print(json.dumps({"handled": handled, "cpu_us_per_uplink": 1e6 * cpu / max(handled, 1.0)}), flush=True)
 
 
 # --- broker ceiling ----------------------------------------------------------------------------------------
@@ -349,7 +393,7 @@ def main(args: argparse.Namespace) -> None:
     db = f"sqlite:///{workdir / 'bench.db'}"
     server: subprocess.Popen[str] | None = None
     try:
-        print(f"provisioning {args.devices} devices with sessions ...", flush=True)
+        print(f"provisioning {args.devices} devices with sessions ... (load average {os.getloadavg()})", flush=True)
         prov_s = provision(db, args.devices)
         stats = workdir / "server.json"
         server = spawn("server", "--mqtt", broker.url, "--db", db, "--stats", str(stats),
@@ -373,6 +417,17 @@ def main(args: argparse.Namespace) -> None:
         results.append(("latency", lat))
         print(json.dumps(lat), flush=True)
         final = read_stats(stats)
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+        server = None
+        inproc = {}
+        for label, extra in (("pipeline", []), ("pipeline+store", ["--store"])):
+            out = subprocess.run(
+                [sys.executable, __file__, "--role", "inproc", "--db", db, "--devices", str(args.devices),
+                 "--messages", str(args.inproc_uplinks), "--fcnt-base", str(fcnt_base + 10), *extra],
+                capture_output=True, text=True, check=True).stdout
+            inproc[label] = json.loads(out.strip().splitlines()[-1])
+            fcnt_base += 1
         mem_per_100k = (s0["rss_mb"] - s0["rss_base_mb"]) * 100_000 / max(args.devices, 1)
         print(f"\n=== ingest benchmark (server in one process; dedup window {args.dedup_ms} ms) ===")
         print(f"provisioning: {args.devices} devices in {prov_s:.1f} s")
@@ -384,6 +439,10 @@ def main(args: argparse.Namespace) -> None:
                   f"({r['acks']}/{r['confirmed_sent']} confirmed answered); server load "
                   f"{r['cpu_s'] / r['send_s']:.2f} CPU-s/s; ratio to broker ceiling "
                   f"{3 * r['sent_rate'] / ceiling:.2f}")
+        for label, r in inproc.items():
+            print(f"in-process {label:15s}: {r['cpu_us_per_uplink']:6.1f} µs CPU per uplink (3 copies each, "
+                  f"{r['handled']:.0f} uplinks over {args.devices} sessions, no MQTT)")
+        print(f"load average of the machine at the end: {os.getloadavg()}")
         print(f"memory: {s0['rss_base_mb']:.0f} MB before sessions, {s0['rss_mb']:.0f} MB with {s0['sessions']} "
               f"sessions -> {mem_per_100k:.0f} MB per 100,000 devices; {final['rss_mb']:.0f} MB at the end "
               f"(incl. sink queues)")
@@ -403,7 +462,7 @@ def main(args: argparse.Namespace) -> None:
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--role", default="main", choices=("main", "server", "sim", "count", "publish"))
+    p.add_argument("--role", default="main", choices=("main", "server", "sim", "count", "publish", "inproc"))
     p.add_argument("--devices", type=int, default=100_000)
     p.add_argument("--rates", type=float, nargs="+", default=[5000.0])
     p.add_argument("--rate", type=float, default=5000.0)
@@ -420,6 +479,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--db", default="")
     p.add_argument("--stats", default="")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--store", action="store_true")
+    p.add_argument("--inproc-uplinks", type=int, default=20_000)
     return p.parse_args()
 
 
@@ -431,6 +492,8 @@ if __name__ == "__main__":
         asyncio.run(server_role(a))
     elif a.role == "sim":
         asyncio.run(sim_role(a))
+    elif a.role == "inproc":
+        asyncio.run(inproc_role(a))
     elif a.role == "count":
         asyncio.run(count_role(a))
     else:
