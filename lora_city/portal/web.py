@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -148,7 +148,25 @@ class Page:
             t=self.t, url=self.url, user=self.user, lang=self.language, csrf=self.web.csrf,
             path=self.request.url.path, **values,
         )
-        return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(html, status_code=status, headers=security_headers(self.ctx))
+
+
+def security_headers(ctx: PortalContext) -> dict[str, str]:
+    """Scripts only from the portal itself (no inline script: injected markup cannot run), no framing
+    (clickjacking), map tiles only from the configured server. Inline styles stay allowed: uPlot, Leaflet and
+    the traffic bars position elements with them."""
+    img = "'self' data:"
+    if ctx.settings.map_tile_url:
+        parts = urlsplit(ctx.settings.map_tile_url.replace("{s}", "*"))
+        img += f" {parts.scheme}://{parts.netloc}"
+    return {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": (
+            f"default-src 'self'; img-src {img}; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
 
 
 def get_page(
@@ -185,7 +203,7 @@ def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
         t=lambda key, **v: i18n.translate(language, key, **v), url=lambda p="": ctx.prefix + p, user=user,
         lang=language, csrf=web.csrf if web else "", path=request.url.path, status=status, message=message,
     )
-    return HTMLResponse(html, status_code=status)
+    return HTMLResponse(html, status_code=status, headers=security_headers(ctx))
 
 
 class PortalRoute(APIRoute):

@@ -56,7 +56,10 @@ def test_login_succeeds_and_sets_a_hardened_cookie(client: TestClient) -> None:
     assert COOKIE_NAME in cookie
     for flag in ("HttpOnly", "Secure", "SameSite=lax"):
         assert flag.lower() in cookie.lower()
-    assert client.get("/portal/dashboard").status_code == 200
+    page = client.get("/portal/dashboard")
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-eval" not in csp
 
 
 @pytest.mark.parametrize(("email", "password"), [("ann@acme.test", "wrong password!"), ("nobody@acme.test", PASSWORD)])
