@@ -134,11 +134,12 @@ class ChirpStackImporter:
             tenant_id = row.id
         else:
             data = self._attempt(session, what, lambda: tenant_svc.TenantCreate(name=t.tenant.name, slug=slug))
-            if data is None:
-                return
-            tenant_id = None if self._dry else self._attempt(
+            tenant_id = None if self._dry or data is None else self._attempt(
                 session, what, lambda: tenant_svc.create_tenant(session, OPERATOR, data).id)
-            if tenant_id is None and not self._dry:
+            if data is None or (tenant_id is None and not self._dry):
+                self.report.not_carried.append(
+                    f"{what}: so neither its {len(t.applications)} applications, {len(t.profiles)} device profiles,"
+                    f" {len(t.devices)} devices nor {len(t.gateways)} gateways")
                 return
             self.report.created["tenant"] += 1
         apps = self._applications(session, tenant_id, t)

@@ -239,3 +239,20 @@ def test_one_name_twice_in_a_tenant_stays_two_objects() -> None:
     names = _unique_names([("aa11bb22-0000", "Capteurs"), ("cc33dd44-0000", "Capteurs"), ("ee55-0000", "Eau")])
     assert names == {"aa11bb22-0000": "Capteurs (aa11bb22)", "cc33dd44-0000": "Capteurs (cc33dd44)",
                      "ee55-0000": "Eau"}
+
+
+def test_a_tenant_that_cannot_be_created_takes_its_objects_along_in_the_report(
+    db: SessionFactory, tmp_path: Path,
+) -> None:
+    from lora_city.migration.chirpstack import ChirpStackImporter
+    from lora_city.migration.source import Export, TenantExport
+
+    nameless = TenantExport(api.Tenant(id=cs.TENANT, name=""), applications=list(cs.APPLICATIONS),
+                            gateways=list(cs.GATEWAYS))
+    before = _snapshot(db)
+    report = ChirpStackImporter(db, KeyVault(SECRET), codecs_dir=tmp_path, now=NOW).run(Export([nameless]))
+    assert sum(report.created.values()) == 0
+    assert report.not_carried[-1] == ("tenant '': so neither its 2 applications, 0 device profiles, 0 devices "
+                                      "nor 1 gateways")
+    assert any(line.startswith("tenant '': name:") for line in report.not_carried)
+    assert _snapshot(db) == before
