@@ -29,8 +29,8 @@ from lora_city.metrics import Metrics
 from lora_city.network.server import NetworkServer
 from lora_city.portal import mount_portal
 from lora_city.settings import Settings
+from lora_city.sinks import build as sinks_build
 from lora_city.sinks.events import Sink
-from lora_city.sinks.store import ReadingStoreSink
 from lora_city.storage import migrate
 from lora_city.storage.bootstrap import ensure_city_tenant
 from lora_city.storage.db import SessionFactory, make_engine, make_session_factory, transaction
@@ -56,15 +56,9 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-def build_sinks(settings: Settings, factory: SessionFactory, metrics: Metrics) -> list[Sink]:
-    sinks: list[Sink] = [ReadingStoreSink(factory, metrics)]
-    if settings.influx_url:
-        from lora_city.sinks.influx import InfluxSink
-        from lora_city.sinks.outbox import Outbox
-
-        sinks.append(InfluxSink(settings.influx_url, token=settings.influx_token, org=settings.influx_org,
-                                bucket=settings.influx_bucket, outbox=Outbox(factory), metrics=metrics))
-    return sinks
+def build_sinks(settings: Settings, factory: SessionFactory, metrics: Metrics, vault: KeyVault) -> list[Sink]:
+    """The sinks engineer's hub (embedded store, InfluxDB when configured, webhooks, retention), as one Sink."""
+    return [sinks_build.build_sinks(settings, factory, metrics, vault=vault)]
 
 
 @contextlib.asynccontextmanager
@@ -82,7 +76,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     )
     health = GatewayHealth(metrics)
     backends: list[Any] = []
-    sinks = build_sinks(settings, factory, metrics)
+    sinks = build_sinks(settings, factory, metrics, vault)
     # Scale-out (Settings.cluster_member_id): gateway copies go through the cluster router, which forwards
     # each to the member owning its device; the cluster sink goes first (FCnt high-water before readings).
     cluster = ClusterNode(settings) if settings.cluster_member_id else None
