@@ -64,6 +64,7 @@ class Deps:
     clock: Clock
     codecs: CodecRegistry | None = None
     notifier: DownlinkNotifier | None = None
+    net_id: str = "000000"  # DevAddrs handed out by GetRandomDevAddr carry this NetID's prefix
 
 
 @dataclass(slots=True)

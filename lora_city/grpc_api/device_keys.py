@@ -24,6 +24,7 @@ from lora_city.services import activation
 from lora_city.services.devices import find_device, get_device, update_device
 from lora_city.services.principal import Perm
 from lora_city.storage.models import Device, DeviceKeys, DeviceProfile, DeviceSession
+from lora_city.uplink.dev_addr import allocate_dev_addr
 
 _SESSION_KEYS = ("app_s_key", "nwk_s_enc_key", "s_nwk_s_int_key", "f_nwk_s_int_key")
 
@@ -82,6 +83,12 @@ class DeviceKeysMixin(Handler):
         data = abp_activation(mac_version_of(call, device), a, call.ignored)
         activation.activate_abp(call.session, call.principal, call.deps.vault, device.dev_eui, data, now=call.now)
         return Empty()
+
+    @rpc
+    def GetRandomDevAddr(self, call: Call, request: pb.GetRandomDevAddrRequest) -> pb.GetRandomDevAddrResponse:
+        """A DevAddr for an ABP activation, under the network's NetID (ChirpStack uses the tenant's prefixes)."""
+        get_device(call.session, call.principal, request.dev_eui)
+        return pb.GetRandomDevAddrResponse(dev_addr=allocate_dev_addr(call.deps.net_id))
 
     @rpc
     def Deactivate(self, call: Call, request: pb.DeactivateDeviceRequest) -> Empty:

@@ -70,7 +70,7 @@ def start_grpc_server(
     The caller checks that ``grpc_listen`` is set and stops the returned server on shutdown."""
     if not settings.grpc_listen:
         raise ConfigurationError("grpc_listen is empty: the gRPC API is disabled")
-    deps = Deps(session_factory, vault, settings.admin_token, clock or _utcnow, codecs, notifier)
+    deps = Deps(session_factory, vault, settings.admin_token, clock or _utcnow, codecs, notifier, settings.net_id)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc-api"))
     add_services(server, deps)
     try:

@@ -124,6 +124,7 @@ def test_tenant_isolation_and_permissions(cs: Grpc) -> None:
         (cs.devices.CreateKeys, api.CreateDeviceKeysRequest(device_keys=api.DeviceKeys(
             dev_eui=b["dev_eui"], nwk_key="00" * 16))),
         (cs.devices.GetActivation, api.GetDeviceActivationRequest(dev_eui=b["dev_eui"])),
+        (cs.devices.GetRandomDevAddr, api.GetRandomDevAddrRequest(dev_eui=b["dev_eui"])),
         (cs.devices.GetQueue, api.GetDeviceQueueItemsRequest(dev_eui=b["dev_eui"])),
         (cs.devices.Enqueue, api.EnqueueDeviceQueueItemRequest(queue_item=api.DeviceQueueItem(
             dev_eui=b["dev_eui"], f_port=1, data=b"\x00"))),
@@ -162,8 +163,8 @@ def test_tenant_isolation_and_permissions(cs: Grpc) -> None:
 
 
 def test_methods_lora_city_does_not_offer_say_so(cs: Grpc) -> None:
-    _raises(grpc.StatusCode.UNIMPLEMENTED, cs.devices.GetRandomDevAddr,
-            api.GetRandomDevAddrRequest(dev_eui="0000000000000001"), ADMIN)
+    _raises(grpc.StatusCode.UNIMPLEMENTED, cs.devices.FlushDevNonces,
+            api.FlushDevNoncesRequest(dev_eui="0000000000000001"), ADMIN)
 
 
 def test_start_needs_a_listen_address(tmp_path: object) -> None:

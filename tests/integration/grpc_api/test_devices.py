@@ -11,6 +11,7 @@ from google.protobuf.struct_pb2 import Struct
 from sqlalchemy import select
 
 from lora_city.storage.models import DeviceKeys, DeviceSession
+from lora_city.uplink.dev_addr import belongs_to
 from tests.integration.grpc_api.conftest import ADMIN, Grpc, auth, code_of, trailer
 
 APP_KEY = "000102030405060708090a0b0c0d0e0f"
@@ -130,6 +131,8 @@ def test_abp_activation(cs: Grpc) -> None:
     _create(cs, app, profile)
     assert not cs.devices.GetActivation(api.GetDeviceActivationRequest(dev_eui=DEV_EUI),
                                         metadata=auth(ADMIN)).HasField("device_activation")
+    random_addr = cs.devices.GetRandomDevAddr(api.GetRandomDevAddrRequest(dev_eui=DEV_EUI), metadata=auth(ADMIN))
+    assert len(random_addr.dev_addr) == 8 and belongs_to(random_addr.dev_addr, "000000")
     activation = api.DeviceActivation(dev_eui=DEV_EUI, dev_addr="26011BDA", app_s_key=APP_S_KEY,
                                       nwk_s_enc_key=NWK_S_KEY, f_cnt_up=7, n_f_cnt_down=3)
     cs.devices.Activate(api.ActivateDeviceRequest(device_activation=activation), metadata=auth(ADMIN))
