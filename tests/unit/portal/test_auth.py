@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,11 +18,14 @@ from tests.unit.portal.build import PASSWORD, Portal, build_portal
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture()
-def portal(tmp_path: Path) -> Portal:
-    p = build_portal(f"sqlite:///{tmp_path / 'portal.db'}")
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Portal:
+    """One migrated database for the module (migrations and argon2 hashing are the slow parts); a test that
+    changes shared state (the clock, a user's language) uses its own user or restores what it changed."""
+    p = build_portal(f"sqlite:///{tmp_path_factory.mktemp('auth') / 'portal.db'}")
     p.tenant("acme")
     p.user("ann@acme.test", Role.TENANT_ADMIN, "acme")
+    p.user("lea@acme.test", Role.TENANT_ADMIN, "acme")
     return p
 
 
@@ -92,12 +94,16 @@ def test_login_form_needs_its_csrf_token_too(client: TestClient) -> None:
 
 def test_session_expires_after_its_max_age(client: TestClient, portal: Portal) -> None:
     assert login(client) == 303
-    portal.clock.now += timedelta(seconds=SESSION_MAX_AGE_S - 60)
-    assert client.get("/portal/dashboard").status_code == 200
-    portal.clock.now += timedelta(seconds=120)
-    r = client.get("/portal/dashboard")
-    assert r.status_code == 303
-    assert r.headers["location"] == "/portal/login?next=/portal/dashboard"
+    start = portal.clock.now
+    try:
+        portal.clock.now = start + timedelta(seconds=SESSION_MAX_AGE_S - 60)
+        assert client.get("/portal/dashboard").status_code == 200
+        portal.clock.now = start + timedelta(seconds=SESSION_MAX_AGE_S + 60)
+        r = client.get("/portal/dashboard")
+        assert r.status_code == 303
+        assert r.headers["location"] == "/portal/login?next=/portal/dashboard"
+    finally:
+        portal.clock.now = start
 
 
 def test_tampered_cookie_is_a_logged_out_visitor(client: TestClient) -> None:
@@ -113,7 +119,7 @@ def test_tampered_cookie_is_a_logged_out_visitor(client: TestClient) -> None:
 
 
 def test_language_switch_changes_the_page_and_sticks_to_the_user(client: TestClient, portal: Portal) -> None:
-    assert login(client) == 303
+    assert login(client, "lea@acme.test") == 303
     page = client.get("/portal/dashboard")
     assert '<html lang="fr">' in page.text and "Tableau de bord" in page.text
     token = _CSRF.search(page.text)[1]  # type: ignore[index]
@@ -123,8 +129,11 @@ def test_language_switch_changes_the_page_and_sticks_to_the_user(client: TestCli
     assert '<html lang="en">' in page.text and "Dashboard" in page.text and "Tableau de bord" not in page.text
     # Stored on the user: a fresh browser logs in and gets English.
     with TestClient(portal.app, base_url="https://testserver", follow_redirects=False) as other:
-        assert login(other) == 303
+        assert login(other, "lea@acme.test") == 303
         assert '<html lang="en">' in other.get("/portal/dashboard").text
+    with TestClient(portal.app, base_url="https://testserver", follow_redirects=False) as third:
+        assert login(third) == 303  # another user keeps French
+        assert '<html lang="fr">' in third.get("/portal/dashboard").text
 
 
 def test_anonymous_language_follows_accept_language(client: TestClient) -> None:
