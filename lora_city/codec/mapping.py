@@ -32,7 +32,17 @@ class CompiledMapping:
 # A compiled mapping as the per-uplink loop reads it: one flat tuple, unpacked in the ``for`` statement, because
 # unpacking a tuple is cheaper than the eight attribute reads of a dataclass. Modes say which branch applies.
 _NUMBER, _SCALED, _FLAG, _FLAG_VALUES = 0, 1, 2, 3
-Step = tuple[str, tuple[str | int, ...], float, str | None, int, tuple[Any, ...] | None, str | None]
+Step = tuple[
+    str,
+    tuple[str | int, ...],
+    float,
+    str | None,
+    int,
+    tuple[Any, ...] | None,
+    str | None,
+    Measurement,
+    Measurement,
+]
 
 
 def _step(m: CompiledMapping) -> Step:
@@ -40,7 +50,9 @@ def _step(m: CompiledMapping) -> Step:
         mode = _FLAG if m.true_values is None else _FLAG_VALUES
     else:
         mode = _NUMBER if m.factor == 1.0 else _SCALED
-    return (m.name, m.rest, m.factor, m.unit, mode, m.true_values, m.channel)
+    # A flag can only give one of two measurements: build both now and share them (they are immutable tuples).
+    on, off = Measurement(m.name, True, None, m.channel), Measurement(m.name, False, None, m.channel)
+    return (m.name, m.rest, m.factor, m.unit, mode, m.true_values, m.channel, on, off)
 
 
 class MappingTable:
@@ -125,15 +137,13 @@ def extract_measurements(data: dict[str, Any], table: MappingTable, warnings: li
     if not steps:
         return out
     append = out.append
-    keys = data if len(data) <= len(steps) else steps
-    for key in keys:
-        group = steps.get(key)
-        if group is None:
-            continue
-        top = data.get(key, _MISSING)
-        if top is _MISSING:
-            continue
-        for name, rest, factor, unit, mode, true_values, channel in group:
+    if len(data) <= len(steps):
+        get = steps.get
+        pairs = [(key, top, group) for key, top in data.items() if (group := get(key)) is not None]
+    else:
+        pairs = [(key, data[key], group) for key, group in steps.items() if key in data]
+    for key, top, group in pairs:
+        for name, rest, factor, unit, mode, true_values, channel, on, off in group:
             value = _lookup(top, rest) if rest else top
             if value is None or value is _MISSING:
                 continue
@@ -143,7 +153,7 @@ def extract_measurements(data: dict[str, Any], table: MappingTable, warnings: li
                 else:
                     # Booleans as they are, 1 means True (bool(2) would hide a vendor enum mistake).
                     flag = value is True or (type(value) in (int, float) and value == 1)
-                append(_new(Measurement, (name, flag, None, channel)))
+                append(on if flag else off)
                 continue
             kind = type(value)
             if kind is not int and (

@@ -24,10 +24,15 @@ Fields = dict[str, Value]
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """One record type: ``size`` value bytes, turned into one or more named fields by ``decode``."""
+    """One record type: ``size`` value bytes, turned into one or more named fields by ``decode``.
+
+    A record holding a single field (most of them) also keeps its ``key`` and value reader ``read``, so the
+    record walk stores the value directly instead of building a one-entry dict and merging it."""
 
     size: int
     decode: Callable[[bytes], Fields]
+    key: str | None = None
+    read: Callable[[bytes], Value] | None = None
 
 
 ChannelTable = Mapping[tuple[int, int], Channel]
@@ -67,7 +72,7 @@ def label(table: Mapping[int, str], value: int) -> str:
 
 def field(key: str, size: int, read: Callable[[bytes], Value]) -> Channel:
     """A record holding exactly one field."""
-    return Channel(size, lambda raw: {key: read(raw)})
+    return Channel(size, lambda raw: {key: read(raw)}, key, read)
 
 
 def uint8(key: str) -> Channel:
@@ -159,6 +164,16 @@ def decode(f_port: int, payload: bytes, table: ChannelTable) -> dict[str, Any]:
         if end > len(payload):
             name = f"channel 0x{key[0]:02x} type 0x{key[1]:02x}"
             return result(None, [], [f"{name} needs {size} byte(s) at offset {start}"])
-        _add(data, channel.decode(payload[start:end]))
+        read = channel.read
+        if read is None:
+            _add(data, channel.decode(payload[start:end]))
+        else:
+            value = read(payload[start:end])
+            field_key = channel.key
+            assert field_key is not None  # set together with read
+            if type(value) is list and field_key in data:
+                _merge(data, {field_key: value})
+            else:
+                data[field_key] = value
         pos = end
     return result(data, warnings, [])
