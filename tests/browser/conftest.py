@@ -18,7 +18,13 @@ from lora_city.services.principal import Role
 from tests.support.services import free_port, wait_for_port
 from tests.unit.portal.build import PASSWORD, Portal, build_portal
 
-pytestmark = pytest.mark.browser
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Every test in this folder drives Chromium (a module-level pytestmark in a conftest would mark nothing).
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

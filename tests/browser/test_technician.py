@@ -21,6 +21,7 @@ from tests.integration.network.harness import Harness, join
 from tests.support.services import Service
 
 T = TypeVar("T")
+pytestmark = pytest.mark.integration  # mosquitto, besides the browser
 
 
 class LoopThread:
