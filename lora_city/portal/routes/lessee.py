@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from lora_city.errors import NotFound
+from lora_city.errors import NotFound, PermissionDenied
 from lora_city.portal import activity_csv, device_status
 from lora_city.portal.extras import QuotaGauge
 from lora_city.portal.web import CsrfChecked, DbDep, PageDep, PortalRoute, PortalUser, roles
@@ -51,7 +51,7 @@ def alerts_page(page: PageDep, user: LesseeDep) -> Response:
 @router.post("/alerts/{alert_id}/ack", dependencies=[CsrfChecked])
 def acknowledge(page: PageDep, user: LesseeDep, alert_id: str) -> Response:
     if user.role == Role.TENANT_VIEWER:
-        raise NotFound("alert not found")  # a viewer reads; acknowledging is a decision
+        raise PermissionDenied("a read-only user may not acknowledge alerts")
     tenant = None if user.principal.sees_all_tenants else user.tenant_id
     page.ctx.alerts.acknowledge(alert_id, user.email, tenant_id=tenant)
     back = "/console/alerts" if user.is_city_staff else "/alerts"

@@ -9,6 +9,9 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from lora_city.alerts.engine import AlertChange, ChangeKind
+from lora_city.alerts.rules import Rule, RuleKind, Severity
+from lora_city.alerts.service import AlertService
 from lora_city.lorawan.tr005 import QRCode
 from lora_city.services.principal import Role
 from tests.support import services as svc
@@ -36,6 +39,11 @@ def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     now = p.clock()
     seed_uplinks(p, acme, OWN, [(now - timedelta(minutes=10 * i), 100.0 + i) for i in range(12)])
     seed_uplinks(p, other, FOREIGN, [(now - timedelta(minutes=5), 7.0)])
+    rule = Rule(id="r-silent", name="silence", kind=RuleKind.ABSENCE, tenant_id=acme)
+    AlertService(p.factory, p.clock).record([
+        AlertChange(ChangeKind.RAISED, f"r-silent:{eui}", rule, eui, tenant, Severity.WARNING, None, None,
+                    f"{eui} silent", now)
+        for eui, tenant in ((OWN, acme), (FOREIGN, other))])
     return p
 
 
@@ -101,6 +109,38 @@ def test_downlink_is_queued_through_the_queue_service(ann: TestClient) -> None:
     foreign = ann.post(f"/portal/devices/{FOREIGN}/downlink",
                        data={"f_port": "10", "data_hex": "01", "csrf_token": token})
     assert foreign.status_code == 404
+
+
+def _alert_ids(client: TestClient) -> dict[str, str]:
+    text = client.get("/portal/alerts").text
+    return {m[2]: m[1] for m in re.finditer(r'data-alert-id="([^"]+)".*?<code>([0-9a-f]{16})</code>', text, re.S)}
+
+
+def test_alerts_are_the_tenants_own_and_a_foreign_one_is_404(portal: Portal, ann: TestClient) -> None:
+    ids = _alert_ids(ann)
+    assert list(ids) == [OWN]
+    with portal.factory() as s:
+        from sqlalchemy import select
+
+        from lora_city.storage.models import Alert
+
+        foreign = s.scalar(select(Alert.id).where(Alert.subject == FOREIGN))
+    token = _CSRF.search(ann.get("/portal/alerts").text)[1]  # type: ignore[index]
+    assert ann.post(f"/portal/alerts/{foreign}/ack", data={"csrf_token": token}).status_code == 404
+    with logged_in(portal, "vic@acme.test") as vic:
+        vic_token = _CSRF.search(vic.get("/portal/alerts").text)[1]  # type: ignore[index]
+        assert vic.post(f"/portal/alerts/{ids[OWN]}/ack", data={"csrf_token": vic_token}).status_code == 403
+    assert ann.post(f"/portal/alerts/{ids[OWN]}/ack", data={"csrf_token": token}).status_code == 303
+    assert "prise en compte (ann@acme.test)" in ann.get("/portal/alerts").text
+
+
+def test_custom_chart_range(ann: TestClient, portal: Portal) -> None:
+    now = portal.clock()
+    start, end = (now - timedelta(minutes=35)).isoformat(), (now - timedelta(minutes=5)).isoformat()
+    body = ann.get(f"/portal/devices/{OWN}/readings.json", params={"start": start, "end": end}).json()
+    assert body["points"] == 3  # 30, 20 and 10 minutes ago
+    reversed_range = ann.get(f"/portal/devices/{OWN}/readings.json", params={"start": end, "end": start})
+    assert reversed_range.status_code == 422
 
 
 def test_viewer_cannot_open_keys_nor_console(portal: Portal) -> None:
