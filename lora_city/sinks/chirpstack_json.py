@@ -87,7 +87,8 @@ def _rx_info(rx: GatewayRx) -> dict[str, Any]:
 
 
 def json_safe(value: Any) -> Any:
-    """The codec's object as a google.protobuf.Struct can hold it: NaN/Inf become null, bytes become base64."""
+    """The codec's object as JSON (and a google.protobuf.Struct) can hold it: NaN/Inf become null, bytes become
+    base64, other types their text."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, bytes):
@@ -96,7 +97,9 @@ def json_safe(value: Any) -> Any:
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
-    return value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return str(value)  # a datetime, a Decimal …: JSON has no such type
 
 
 def to_chirpstack(event: DeviceEvent) -> dict[str, Any]:

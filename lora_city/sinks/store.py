@@ -5,7 +5,8 @@ portal's charts.
 Writes are batched (up to ``batch_size`` events or every ``flush_interval_s``) in one transaction on the sink's
 own thread, never a commit per uplink. ``uplink_id`` is unique and inserted with ON CONFLICT DO NOTHING, so a
 replayed uplink is a no-op. A failed commit (database restarting) keeps the batch in memory and retries it with
-backoff; the radio side never waits.
+backoff; the radio side never waits. A batch refused for its data (an event the database cannot store) is
+written event by event, so only the offending event is dropped (logged and counted), never its neighbours.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from lora_city.metrics import Metrics
@@ -29,6 +32,9 @@ from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.models import Event, Reading
 
 log = logging.getLogger(__name__)
+
+# The database is away or busy: retry the whole batch later. Any other error is about the data.
+TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
 
 
 def reading_row(event: UplinkEvent) -> dict[str, Any]:
@@ -127,7 +133,7 @@ class ReadingStoreSink:
         interval). Wrap it in a timeout: it waits as long as the database is unavailable."""
         mark = self._queued
         self._wake.set()
-        while self.written < mark:
+        while self.written + self.dropped < mark:
             await asyncio.sleep(poll_s)
 
     async def stop(self) -> None:
@@ -145,9 +151,9 @@ class ReadingStoreSink:
                 batch.append(self._queue.popleft())
             if batch:
                 try:
-                    with transaction(self._factory) as s:
-                        write_batch(s, batch)
-                except Exception:
+                    self._commit(batch)
+                    batch = []
+                except TRANSIENT:
                     log.exception("sink store: writing %d event(s) failed, retrying in %.1fs", len(batch), delay)
                     self._metrics.sink_errors.labels(self.name).inc()
                     time.sleep(delay)
@@ -155,11 +161,11 @@ class ReadingStoreSink:
                     if stopping and delay >= 10.0:
                         return  # the database stays down at shutdown: nothing more we can do
                     continue
+                except Exception:
+                    # Not the database but the data: find the event(s) it cannot take and keep the others.
+                    batch = self._commit_one_by_one(batch)
+                    continue
                 delay = 0.1
-                self.written += len(batch)
-                if self._on_committed is not None:
-                    self._on_committed(len(batch))
-                batch = []
             self._metrics.sink_queue_depth.labels(self.name).set(len(self._queue))
             if self._queue:
                 continue
@@ -167,3 +173,24 @@ class ReadingStoreSink:
                 return
             self._wake.wait(self._flush_interval_s)
             self._wake.clear()
+
+    def _commit(self, batch: list[DeviceEvent]) -> None:
+        with transaction(self._factory) as s:
+            write_batch(s, batch)
+        self.written += len(batch)
+        if self._on_committed is not None:
+            self._on_committed(len(batch))
+
+    def _commit_one_by_one(self, batch: list[DeviceEvent]) -> list[DeviceEvent]:
+        """Returns what is left to retry when the database itself fails meanwhile."""
+        for i, event in enumerate(batch):
+            try:
+                self._commit([event])
+            except TRANSIENT:
+                return batch[i:]
+            except Exception:
+                log.exception("sink store: event refused, dropped (dev_eui=%s, uplink_id=%s)",
+                              event.device.dev_eui, getattr(event, "uplink_id", None))
+                self._metrics.sink_errors.labels(self.name).inc()
+                self.dropped += 1
+        return []

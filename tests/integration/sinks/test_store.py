@@ -57,3 +57,21 @@ def test_readings_and_events_are_written_in_batches_and_replays_are_no_ops(db_fa
         assert kinds["join"].gateway_id == "0016c001ff10a235"  # best SNR
         assert kinds["log"].body["code"] == "UPLINK_CODEC"
         assert kinds["status"].body["batteryLevel"] == 80.0
+
+
+def test_an_event_the_database_refuses_is_dropped_alone(db_factory: SessionFactory) -> None:
+    poison = uplink(5, measurements={"volume": (complex(1, 2), "m3")})  # type: ignore[dict-item]
+
+    async def run() -> ReadingStoreSink:
+        sink = ReadingStoreSink(db_factory, Metrics(), batch_size=100)
+        await sink.start()
+        for n in range(10):
+            sink.submit(poison if n == 5 else uplink(n))
+        await asyncio.wait_for(sink.durable(), 20)
+        await sink.stop()
+        return sink
+
+    sink = asyncio.run(run())
+    assert (sink.written, sink.dropped) == (9, 1)
+    with db_factory() as s:
+        assert sorted(s.scalars(select(Reading.f_cnt))) == [0, 1, 2, 3, 4, 6, 7, 8, 9]
