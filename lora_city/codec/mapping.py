@@ -31,7 +31,7 @@ class CompiledMapping:
 
 # A compiled mapping as the per-uplink loop reads it: one flat tuple, unpacked in the ``for`` statement, because
 # unpacking a tuple is cheaper than the eight attribute reads of a dataclass. Modes say which branch applies.
-_NUMBER, _SCALED, _FLAG, _FLAG_VALUES = 0, 1, 2, 3
+_NUMBER, _SCALED, _DIVIDE, _TIMES, _FLAG, _FLAG_VALUES = 0, 1, 2, 3, 4, 5
 Step = tuple[
     str,
     tuple[str | int, ...],
@@ -46,13 +46,24 @@ Step = tuple[
 
 
 def _step(m: CompiledMapping) -> Step:
+    # Scaling an integer by 1/d (mA -> A, a 0.01 power factor) or by a whole k (kWh -> Wh) is done as value / d
+    # or value * k: exact or correctly rounded, so it needs no round(x, 9), which costs ten multiplications.
+    factor, mode = m.factor, _SCALED
     if m.is_flag:
         mode = _FLAG if m.true_values is None else _FLAG_VALUES
-    else:
-        mode = _NUMBER if m.factor == 1.0 else _SCALED
+    elif factor == 1.0:
+        mode = _NUMBER
+    elif factor.is_integer():
+        mode = _TIMES
+    elif (
+        factor > 0
+        and (divisor := round(1 / factor)) >= 2
+        and math.isclose(factor * divisor, 1.0, rel_tol=1e-12)
+    ):
+        factor, mode = float(divisor), _DIVIDE
     # A flag can only give one of two measurements: build both now and share them (they are immutable tuples).
     on, off = Measurement(m.name, True, None, m.channel), Measurement(m.name, False, None, m.channel)
-    return (m.name, m.rest, m.factor, m.unit, mode, m.true_values, m.channel, on, off)
+    return (m.name, m.rest, factor, m.unit, mode, m.true_values, m.channel, on, off)
 
 
 class MappingTable:
@@ -164,11 +175,15 @@ def extract_measurements(data: dict[str, Any], table: MappingTable, warnings: li
                     f"measurement {name}: {'.'.join(map(str, (key, *rest)))} is not a finite number"
                 )
                 continue
-            converted = value * factor
-            # Keep exact integers integral when nothing was scaled; round away binary noise (0.1 * 3).
-            append(
-                _new(
-                    Measurement, (name, converted if mode == _NUMBER else round(converted, 9), unit, channel)
-                )
-            )
+            # Unscaled values as they are; scaled integers exact (see _step); floats rounded to 9 places to drop
+            # binary noise (4.88 mA * 0.001 is 0.0048799999999999994).
+            if mode == _NUMBER:
+                converted = value * factor
+            elif mode == _DIVIDE:
+                converted = value / factor if kind is int else round(value / factor, 9)
+            elif mode == _TIMES and kind is int:
+                converted = value * factor
+            else:
+                converted = round(value * factor, 9)
+            append(_new(Measurement, (name, converted, unit, channel)))
     return out
