@@ -68,22 +68,25 @@ def run_billing(factory: SessionFactory, period: str, *, today: date) -> RunResu
     with factory() as session:
         config = get_config(session)
         issuer, vat_rate, payment_days = issuer_of(config), config.vat_rate_bp, config.payment_days
-        usage = period_usage(session, first, end)
         tenants = list(session.scalars(select(Tenant).order_by(Tenant.slug)))
         plans = {p.id: p for p in session.scalars(select(Plan))}
         prices = {p.plan_id: p for p in session.scalars(select(PriceTable))}
         done = set(session.scalars(select(Invoice.run_key).where(Invoice.period == period)))
-    for tenant in tenants:  # the same order every run, so a rerun numbers the rest as the first run would have
-        kind = document_kind(tenant)
-        plan = plans.get(tenant.plan_id or "")
-        price = prices.get(tenant.plan_id or "")
-        if kind is None or plan is None or price is None:
-            result.skipped += 1
-            continue
+        todo: list[tuple[Tenant, str, Plan, PriceTable]] = []
+        for tenant in tenants:  # the same order every run: a rerun numbers the rest as the first run would have
+            kind = document_kind(tenant)
+            plan = plans.get(tenant.plan_id or "")
+            price = prices.get(tenant.plan_id or "")
+            if kind is None or plan is None or price is None:
+                result.skipped += 1
+            elif f"{tenant.id}:{period}:{kind}" in done:
+                result.existing += 1
+            else:
+                todo.append((tenant, kind, plan, price))
+        # The month's usage is read once for all tenants still to bill (nothing at all on a complete rerun).
+        usage = period_usage(session, first, end, [t.id for t, *_ in todo]) if todo else {}
+    for tenant, kind, plan, price in todo:
         run_key = f"{tenant.id}:{period}:{kind}"
-        if run_key in done:
-            result.existing += 1
-            continue
         lines = rate(plan.name, _prices(price), usage.get(tenant.id, PeriodUsage()))
         if not lines:
             result.skipped += 1

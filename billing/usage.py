@@ -3,6 +3,7 @@ per day and per device (for the API and the CSV export). Days are Paris days, ha
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
@@ -26,7 +27,8 @@ def _excess(value: Any, allowance: Any) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((billed, value - allowance), else_=literal(0))), 0)
 
 
-def period_usage(session: Session, first: date, end: date, tenant_id: str | None = None) -> dict[str, PeriodUsage]:
+def period_usage(session: Session, first: date, end: date, tenant_ids: Collection[str] | None = None
+                 ) -> dict[str, PeriodUsage]:
     active = func.count(func.distinct(case((U.uplinks > 0, U.dev_eui))))
     stmt = (
         select(
@@ -39,8 +41,8 @@ def period_usage(session: Session, first: date, end: date, tenant_id: str | None
         .where(U.day >= first, U.day < end)
         .group_by(U.tenant_id)
     )
-    if tenant_id is not None:
-        stmt = stmt.where(U.tenant_id == tenant_id)
+    if tenant_ids is not None:
+        stmt = stmt.where(U.tenant_id.in_(list(tenant_ids)))
     result: dict[str, PeriodUsage] = {}
     for row in session.execute(stmt):
         values = [int(v or 0) for v in row[1:]]

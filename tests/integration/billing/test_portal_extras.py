@@ -1,0 +1,32 @@
+"""The portal adapters answer from the same data as the API, and refuse another tenant's invoice."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from billing.portal import portal_extras
+from billing.run import run_billing
+from lora_city.errors import NotFound
+from lora_city.metrics import Metrics
+from tenants.quota import PlanQuotaPolicy
+from tests.integration.billing.conftest import Db, feed_october, october_scenario
+
+
+def test_portal_extras(db: Db) -> None:
+    ids = october_scenario(db.factory)
+    feed_october(db.factory, ids)
+    run_billing(db.factory, "2026-10", today=date(2026, 11, 3))
+    extras = portal_extras(PlanQuotaPolicy(Metrics(), lambda _e: None), db.factory)
+    assert extras.invoices and extras.invoice_file and extras.usage_export and extras.plans and extras.quotas
+    with db.factory() as s:
+        listed = extras.invoices(s, ids["acme"])
+        assert [(i.number, i.total, i.period) for i in listed] == [("F2026-000001", "62,50 EUR", "2026-10")]
+        assert extras.invoice_file(s, ids["acme"], listed[0].id, "pdf").startswith(b"%PDF")
+        with pytest.raises(NotFound):
+            extras.invoice_file(s, ids["beta"], listed[0].id, "csv")
+        assert extras.usage_export(s, ids["acme"], "2026-10").splitlines()[1].startswith("00000000000000d1,5,5,")
+        assert [p.name for p in extras.plans(s)] == ["basic", "city-internal", "pro"]
+        assert [(g.label, g.used) for g in extras.quotas(s, ids["acme"])] == [
+            ("uplinks", 0), ("airtime_ms", 0.0), ("downlinks", 0)]
