@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from lora_city.alerts.engine import AlertChange, ChangeKind
 from lora_city.alerts.rules import Rule, RuleKind, Severity
 from lora_city.alerts.service import AlertService
-from lora_city.services import gateways
+from lora_city.services import assets, gateways
 from lora_city.storage.bootstrap import ensure_city_tenant
 from lora_city.storage.models import Gateway
 from tests.browser.conftest import Site
@@ -33,6 +33,10 @@ def _seed_network(site: Site) -> None:
             row.online = online  # the gateway health tracker's verdict, as it stores it
             row.last_seen_at = p.clock()
         s.commit()
+    with p.factory() as s:
+        for ref, kind, lat, lon in (("LP-0042", "pole", 45.7601, 4.8402), ("FG-7", "gauge", 45.7555, 4.8431)):
+            assets.create_asset(s, ROOT, assets.AssetCreate(external_ref=ref, name=ref, kind=kind, latitude=lat,
+                                                            longitude=lon, tenant_id=city), now=p.clock())
     rule = Rule(id="rule-gw-offline", name="Passerelle hors ligne", kind=RuleKind.GATEWAY_OFFLINE, tenant_id=city)
     AlertService(p.factory, p.clock).record([AlertChange(
         kind=ChangeKind.RAISED, cause="rule-gw-offline:aa555a0000000002", rule=rule, subject="aa555a0000000002",
@@ -63,9 +67,12 @@ def test_admin_creates_a_tenant_and_watches_the_network(site: Site, page: Page, 
     expect(page.get_by_role("alert")).to_contain_text("already exists")
 
     page.get_by_role("navigation").get_by_role("link", name="Passerelles").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Passerelles et équipements")
     expect(page.locator("#map")).to_have_attribute("data-markers", "2")
     expect(page.locator("#map .gw-online")).to_have_count(1)
     expect(page.locator("#map .gw-offline")).to_have_count(1)
+    expect(page.locator("#map")).to_have_attribute("data-assets", "2")
+    expect(page.locator("#map .asset-dot")).to_have_count(2)
     expect(page.locator("#map .leaflet-tile")).to_have_count(0)  # no tile URL configured: nothing fetched
     page.screenshot(path=screenshots / "console-gateway-map.png", full_page=True)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from lora_city.errors import AlreadyExists, InvalidInput, NotFound
 from lora_city.portal import traffic
 from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalRoute, PortalUser, roles
-from lora_city.services import gateways, overview, tenants
+from lora_city.services import assets, gateways, overview, tenants
 from lora_city.services.common import as_utc
 from lora_city.services.principal import Perm, Role
 
@@ -23,6 +23,7 @@ router = APIRouter(route_class=PortalRoute, prefix="/console")
 StaffDep = Annotated[PortalUser, Depends(roles(Role.ADMIN, Role.OPERATOR))]
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 GATEWAY_PAGE = 1000
+ASSET_PAGE = 1000  # the map of a city's fleet; the API pages through the rest
 OFFLINE_AFTER = timedelta(minutes=5)
 
 
@@ -98,7 +99,9 @@ def gateways_page(page: PageDep, user: StaffDep, db: DbDep) -> Response:
             "lat": gw.latitude, "lon": gw.longitude, "last_seen": last.isoformat() if last else None,
             "stale": last is None or now - last > OFFLINE_AFTER,
         })
-    return page.render("console/gateways.html", gateways=rows, markers=markers,
+    placed = [{"name": a.name or a.external_ref or a.id, "kind": a.kind, "lat": a.latitude, "lon": a.longitude}
+              for a in assets.list_assets(db, user.principal, limit=ASSET_PAGE) if a.latitude is not None]
+    return page.render("console/gateways.html", gateways=rows, markers={"gateways": markers, "assets": placed},
                        tile_url=page.ctx.settings.map_tile_url)
 
 

@@ -1,11 +1,12 @@
-// Gateways on a map: a plain background unless the city configured a tile server (no request leaves for the
+// Gateways and assets on a map: a plain background unless the city configured a tile server (no request leaves for the
 // internet otherwise). Green dots are online gateways, red ones offline.
 (function () {
   "use strict";
   var el = document.getElementById("map");
   var data = document.getElementById("gateway-data");
   if (!el || !data || typeof L === "undefined") { return; }
-  var gateways = JSON.parse(data.textContent).filter(function (g) { return g.lat !== null && g.lon !== null; });
+  var parsed = JSON.parse(data.textContent);
+  var gateways = parsed.gateways.filter(function (g) { return g.lat !== null && g.lon !== null; });
   var map = L.map(el, { attributionControl: Boolean(el.dataset.tileUrl) });
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { maxZoom: 19, attribution: "&copy; OpenStreetMap" }).addTo(map);
@@ -17,8 +18,17 @@
       .bindPopup(document.createTextNode(label)).addTo(map);
   });
   el.dataset.markers = String(markers.length);
-  if (markers.length) {
-    map.fitBounds(L.featureGroup(markers).getBounds().pad(0.2), { maxZoom: 16 });
+  // Assets (poles, meters, gauges) as small squares under the gateways' dots.
+  var assets = parsed.assets.map(function (a) {
+    var icon = L.divIcon({ className: "asset-dot asset-" + a.kind, iconSize: [10, 10] });
+    var label = a.name + " (" + a.kind + ")";
+    return L.marker([a.lat, a.lon], { icon: icon, title: label, alt: label, keyboard: false, zIndexOffset: -100 })
+      .bindPopup(document.createTextNode(label)).addTo(map);
+  });
+  el.dataset.assets = String(assets.length);
+  var all = markers.concat(assets);
+  if (all.length) {
+    map.fitBounds(L.featureGroup(all).getBounds().pad(0.2), { maxZoom: 16 });
   } else {
     map.setView([46.6, 2.4], 5);  // France, until the first gateway has a position
   }
