@@ -209,10 +209,10 @@ class OutboxPump:
         self._metrics.outbox_size.labels(self.name).set(sum(t.unsent for t in self._targets.values()))
 
     def _wait_s(self) -> float:
-        if self._items or self._lines:
-            return self._journal_interval_s
+        # Never longer than the journal interval: what put() adds while the pump sleeps must be journaled
+        # within that interval (the crash window), and put() does not wake the pump for every item.
         now = self._clock()
-        wait = self._flush_interval_s
+        wait = self._journal_interval_s
         if self._oldest_unsent is not None:
             wait = min(wait, self._oldest_unsent + self._flush_interval_s - now)
         for t in self._targets.values():

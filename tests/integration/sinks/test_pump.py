@@ -60,3 +60,20 @@ def test_permanent_refusal_is_dropped_and_the_next_rows_go_through(sqlite_factor
     assert [r.body for r in server.requests] == [b"item 0", b"item 1", b"item 2"]
     assert pump.dropped == 1
     assert Outbox(sqlite_factory).size() == 0
+
+
+def test_an_item_put_while_the_pump_idles_is_journaled_within_the_journal_interval(
+    sqlite_factory: SessionFactory,
+) -> None:
+    with webhook_receiver() as server:
+        pump = OutboxPump("p", Outbox(sqlite_factory), post_to(server.url), Metrics(), coalesce=True,
+                          flush_interval_s=5.0, journal_interval_s=0.05)
+        pump.start()
+        time.sleep(0.3)  # idle: nothing to journal, nothing due for 5 s
+        pump.put_line("late line")
+        started = time.monotonic()
+        wait_for(lambda: pump.journaled == 1, timeout_s=5)
+        elapsed = time.monotonic() - started
+        pump.stop()
+    assert elapsed < 1.0, f"journaled after {elapsed:.2f}s"
+    assert [r.body for r in server.requests] == [b"late line"]  # delivered at stop
