@@ -28,13 +28,14 @@ class OutboxRow(Base):
 
 
 class Integration(Base):
-    """A tenant's integration: an HTTP webhook (signed with ``secret``) or an MQTT feed."""
+    """A tenant's integration: an HTTP webhook signed with ``secret``. (The MQTT integration publishes every
+    tenant's events on the product's broker, whose ACLs scope each tenant to its applications.)"""
 
     __tablename__ = "integrations"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # webhook | mqtt
+    kind: Mapped[str] = mapped_column(String(20))  # "webhook" (the only kind read today; room for others)
     url: Mapped[str] = mapped_column(String(500))
     # The HMAC secret, encrypted at rest with KeyVault (context: b"integration:" + id); never returned by the API.
     secret: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
