@@ -104,3 +104,15 @@ async def _canonical_body(request: Request) -> bytes:
 
 
 IdempotencyDep = Annotated[IdempotencyRequest | None, Depends(get_idempotency)]
+
+
+def reject_repeated_query(request: Request) -> None:
+    """No parameter of this API is a list: ``?after=a&after=b`` is an error, not a silent pick of the last."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen:
+            raise InvalidInput(f"query parameter {name!r} given more than once", code="repeated_parameter")
+        seen.add(name)
+
+
+SingleQueryValues = Depends(reject_repeated_query)

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lora_city import errors
 
@@ -68,10 +69,24 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return _response(422, "validation_error", "; ".join(parts) or "invalid request")
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return _response(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail),
-                     dict(exc.headers) if exc.headers else None)
+                     headers or None)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of the path (RFC 9110 §15.5.6). Starlette names only the first route's, but FastAPI makes
+    one route per method."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods - {"HEAD", "OPTIONS"}))
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

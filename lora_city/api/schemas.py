@@ -175,7 +175,7 @@ class Flushed(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422)
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422)
 }
 
 

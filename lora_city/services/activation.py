@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput
-from lora_city.services.common import hex_id, key_bytes
+from lora_city.services.common import INPUT_CONFIG, hex_id, key_bytes
 from lora_city.services.devices import DeviceView, find_device, get_device
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.keys import KeyVault
@@ -24,7 +24,7 @@ Key = Field(min_length=32, max_length=47)
 
 
 class AbpActivation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     dev_addr: str = Field(min_length=8, max_length=11)
     mac_version: Literal["1.0.2", "1.0.3", "1.0.4", "1.1.0"] = "1.0.3"

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
-from lora_city.services.common import target_tenant
+from lora_city.services.common import INPUT_CONFIG, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import Application
 
 
 class ApplicationFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=1000)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
-from lora_city.services.common import as_utc, target_tenant
+from lora_city.services.common import INPUT_CONFIG, as_utc, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.services.readings import Page, TimeRange, readings_in_spans
 from lora_city.storage.models import Asset, AssetDevice, Reading
@@ -25,7 +25,7 @@ MAX_PHOTO = 5 * 1024 * 1024
 
 
 class AssetFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     kind: AssetKind | None = None
     name: str | None = Field(default=None, max_length=200)

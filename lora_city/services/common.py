@@ -8,8 +8,9 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator, ConfigDict, Strict
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
@@ -18,6 +19,8 @@ from lora_city.storage.bootstrap import ensure_city_tenant
 from lora_city.storage.models import Tenant
 
 MAX_PAGE = 1000
+# Input models are strict: a schema says "boolean" or "number", so 0 is not false and false is not 0.0.
+INPUT_CONFIG = ConfigDict(extra="forbid", strict=True)
 Clock = Callable[[], datetime]
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
 
@@ -97,3 +100,13 @@ def db_time(session: Session, value: datetime) -> datetime:
         return utc.replace(tzinfo=None)
     return utc
 
+
+
+def _iso_text(value: Any) -> Any:
+    if not isinstance(value, str | datetime):
+        raise ValueError("expected an ISO 8601 date-time string")
+    return value
+
+
+# A date-time given as ISO 8601 text (strict models would refuse text; lax ones would take 0 as 1970).
+IsoTime = Annotated[datetime, Strict(False), BeforeValidator(_iso_text)]

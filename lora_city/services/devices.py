@@ -10,13 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import AlreadyExists, InvalidInput, NotFound
-from lora_city.services.common import hex_id, key_bytes, page_limit, require_same_tenant, target_tenant
+from lora_city.services.common import (
+    INPUT_CONFIG,
+    hex_id,
+    key_bytes,
+    page_limit,
+    require_same_tenant,
+    target_tenant,
+)
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Application, Device, DeviceKeys, DeviceProfile, DeviceSession
@@ -26,7 +33,7 @@ Key = Field(default=None, min_length=32, max_length=47)
 
 
 class DeviceFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=1000)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, InvalidInput, NotFound
-from lora_city.services.common import hex_id, page_limit, target_tenant
+from lora_city.services.common import INPUT_CONFIG, hex_id, page_limit, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import Gateway
 
@@ -16,7 +16,7 @@ Longitude = Field(default=None, ge=-180, le=180)
 
 
 class GatewayFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=1000)

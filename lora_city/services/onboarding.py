@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from lora_city.errors import InvalidInput
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.tr005 import QRCode, parse_qr
 from lora_city.services import activation, assets, link_quality
-from lora_city.services.common import as_utc, db_time, hex_id, key_bytes, require_same_tenant
+from lora_city.services.common import INPUT_CONFIG, as_utc, db_time, hex_id, key_bytes, require_same_tenant
 from lora_city.services.devices import DeviceCreate, add_device, encrypt_keys, find_device, get_device
 from lora_city.services.idempotency import IdempotencyRequest, Outcome, run
 from lora_city.services.principal import Perm, Principal
@@ -33,7 +33,7 @@ FIRST_SCAN = 1000
 class Enrollment(BaseModel):
     """Register an unknown device on site (or give the keys a directorate import lacked)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     app_key: str | None = Field(default=None, min_length=32, max_length=47)
@@ -43,7 +43,7 @@ class Enrollment(BaseModel):
 
 
 class ScanRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     qr: str = Field(min_length=1, max_length=500, description="TR005 (LW:D0:…) or draft (URN:LW:DP:…, URN:DEV:LW:…)")
     enroll: Enrollment | None = Field(default=None, description="Register the device (or its missing keys)")
@@ -145,7 +145,7 @@ class AssetRef(assets.AssetFields):
 
 
 class BindRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     dev_eui: str = Field(min_length=16, max_length=23)
     asset_id: str | None = None
@@ -153,7 +153,7 @@ class BindRequest(BaseModel):
 
 
 class SwapRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     asset_id: str
     old_dev_eui: str = Field(min_length=16, max_length=23)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
-from lora_city.services.common import target_tenant
+from lora_city.services.common import INPUT_CONFIG, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import DeviceProfile
 
@@ -17,7 +17,7 @@ MacVersion = Literal["1.0.2", "1.0.3", "1.0.4", "1.1.0"]
 
 
 class ProfileFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     region: Literal["EU868"] | None = None

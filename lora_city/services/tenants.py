@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from lora_city.services.common import INPUT_CONFIG
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.bootstrap import CITY_SLUG
 from lora_city.storage.models import Tenant
@@ -18,7 +19,7 @@ KINDS = ("city", "city_service", "lessee")
 
 
 class TenantFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: str | None = Field(default=None, pattern="^(city_service|lessee)$")

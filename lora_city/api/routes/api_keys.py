@@ -1,25 +1,27 @@
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, Strict
 
-from lora_city.api.deps import CurrentPrincipal, NowDep, SessionDep
+from lora_city.api.deps import CurrentPrincipal, NowDep, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, ApiKeyCreated, ApiKeyOut
 from lora_city.services import api_keys
+from lora_city.services.common import INPUT_CONFIG, IsoTime
 from lora_city.services.principal import Role
 
-router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=ERROR_RESPONSES,
+                   dependencies=[SingleQueryValues])
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
     name: str = Field(min_length=1, max_length=200)
-    role: Role
+    role: Annotated[Role, Strict(False)]  # the enum from its text value
     tenant_id: str | None = None
-    expires_at: datetime | None = None
+    expires_at: IsoTime | None = None
 
 
 @router.post("", status_code=201)

@@ -5,13 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from lora_city.api.deps import CurrentPrincipal, NowDep, SessionDep
+from lora_city.api.deps import CurrentPrincipal, NowDep, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, ReadingOut, ReadingPage
 from lora_city.services import assets
 from lora_city.services.assets import AssetCreate, AssetFields, AssetView
 from lora_city.services.readings import TimeRange
 
-router = APIRouter(prefix="/assets", tags=["assets"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/assets", tags=["assets"], responses=ERROR_RESPONSES,
+                   dependencies=[SingleQueryValues])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 

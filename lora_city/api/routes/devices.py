@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from lora_city.api.deps import ContextDep, CurrentPrincipal, NowDep, SessionDep
+from lora_city.api.deps import ContextDep, CurrentPrincipal, NowDep, SessionDep, SingleQueryValues
 from lora_city.api.schemas import (
     ERROR_RESPONSES,
     DeviceOut,
@@ -29,7 +29,8 @@ from lora_city.services.devices import DeviceCreate, DeviceFields
 from lora_city.services.queue import QueueItemCreate
 from lora_city.services.readings import TimeRange
 
-router = APIRouter(prefix="/devices", tags=["devices"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/devices", tags=["devices"], responses=ERROR_RESPONSES,
+                   dependencies=[SingleQueryValues])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 From = Annotated[datetime | None, Query(alias="from", description="Inclusive start (ISO 8601)")]

@@ -4,12 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from lora_city.api.deps import CurrentPrincipal, SessionDep
+from lora_city.api.deps import CurrentPrincipal, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, GatewayOut
 from lora_city.services import gateways
 from lora_city.services.gateways import GatewayCreate, GatewayFields
 
-router = APIRouter(prefix="/gateways", tags=["gateways"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/gateways", tags=["gateways"], responses=ERROR_RESPONSES,
+                   dependencies=[SingleQueryValues])
 
 
 @router.post("", status_code=201)

@@ -8,14 +8,22 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse
 
-from lora_city.api.deps import ContextDep, CurrentPrincipal, IdempotencyDep, NowDep, SessionDep
+from lora_city.api.deps import (
+    ContextDep,
+    CurrentPrincipal,
+    IdempotencyDep,
+    NowDep,
+    SessionDep,
+    SingleQueryValues,
+)
 from lora_city.api.schemas import ERROR_RESPONSES
 from lora_city.services import onboarding
 from lora_city.services.assets import AssetView
 from lora_city.services.idempotency import Outcome
 from lora_city.services.onboarding import BindRequest, LiveStatus, ScanRequest, ScanResult, SwapRequest
 
-router = APIRouter(prefix="/onboarding", tags=["onboarding"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/onboarding", tags=["onboarding"], responses=ERROR_RESPONSES,
+                   dependencies=[SingleQueryValues])
 
 
 def _answer(outcome: Outcome) -> JSONResponse:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from lora_city.api.deps import CurrentPrincipal, SessionDep
+from lora_city.api.deps import CurrentPrincipal, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, ProfileOut
 from lora_city.services import profiles
 from lora_city.services.profiles import ProfileCreate, ProfileFields
 
-router = APIRouter(prefix="/device-profiles", tags=["device profiles"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/device-profiles", tags=["device profiles"], responses=ERROR_RESPONSES,
+                   dependencies=[SingleQueryValues])
 
 
 @router.post("", status_code=201)

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from lora_city.api.deps import CurrentPrincipal, SessionDep
+from lora_city.api.deps import CurrentPrincipal, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, TenantOut
 from lora_city.services import tenants
 from lora_city.services.tenants import TenantCreate, TenantFields
 
-router = APIRouter(prefix="/tenants", tags=["tenants"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/tenants", tags=["tenants"], responses=ERROR_RESPONSES,
+                   dependencies=[SingleQueryValues])
 
 
 @router.post("", status_code=201)

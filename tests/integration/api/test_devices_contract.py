@@ -74,16 +74,17 @@ def test_readings_newest_first_with_limit_range_and_cursor(api: Api) -> None:
     assert bad["error"]["code"] == "invalid_cursor"
 
 
-def test_queue_hex_notifies_class_c_only(api: Api) -> None:
+def test_queue_hex_and_notifier(api: Api) -> None:
     _register(api, device_class="C")
     item = api.call("POST", f"/devices/{DEV}/queue", json={"f_port": 2, "data_hex": "01ff", "confirmed": True},
                     expect=201).json()
     assert item["data_hex"] == "01ff" and item["f_port"] == 2 and item["confirmed"] is True
     assert api.notified == [DEV]
     assert [i["id"] for i in api.call("GET", f"/devices/{DEV}/queue", expect=200).json()] == [item["id"]]
+    # class A too: the network server learns the queue is not empty and answers the next uplink with it
     api.call("PATCH", f"/devices/{DEV}", json={"device_class": "A"}, expect=200)
     api.call("POST", f"/devices/{DEV}/queue", json={"f_port": 2, "data_hex": "02"}, expect=201)
-    assert api.notified == [DEV]
+    assert api.notified == [DEV, DEV]
     assert api.call("DELETE", f"/devices/{DEV}/queue", expect=200).json() == {"deleted": 2}
     assert api.call("GET", f"/devices/{DEV}/queue", expect=200).json() == []
 
