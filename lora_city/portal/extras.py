@@ -63,6 +63,8 @@ BillingRunner = Callable[[Session, str], str]
 
 # (session, principal, tenant_id, plan_id or None) -> None; the provider checks the principal's permissions
 PlanAssigner = Callable[[Session, Principal, str, str | None], None]
+# (session, principal, tenant_id, "active"|"suspended") -> None; a suspended tenant's traffic and keys are refused
+TenantStatusSetter = Callable[[Session, Principal, str, str], None]
 # (session, principal, kind "webhook"|"mqtt", url) -> the webhook's signing secret (shown once) or None
 IntegrationCreator = Callable[[Session, Principal, str, str], str | None]
 # (session, principal, integration_id) -> None; NotFound for another tenant's integration
@@ -78,5 +80,6 @@ class PortalExtras:
     plans: PlanLister | None = None
     billing_run: BillingRunner | None = None
     assign_plan: PlanAssigner | None = None
+    set_tenant_status: TenantStatusSetter | None = None
     create_integration: IntegrationCreator | None = None
     remove_integration: IntegrationRemover | None = None

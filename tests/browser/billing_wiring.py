@@ -23,6 +23,7 @@ from lora_city.storage.db import SessionFactory
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Device
 from tenants import integrations as tenant_integrations
+from tenants import lifecycle as tenant_lifecycle
 from tenants import plans as tenant_plans
 from tenants.calendar import paris_day, parse_period
 from tenants.models import Plan
@@ -73,6 +74,10 @@ def billing_extras(
     def assign_plan(session: Session, principal: Principal, tenant_id: str, plan_id: str | None) -> None:
         tenant_plans.assign_plan(session, principal, tenant_id, plan_id)
 
+    def set_tenant_status(session: Session, principal: Principal, tenant_id: str, status: str) -> None:
+        tenant_lifecycle.set_status(session, principal, tenant_id, status,
+                                    on_change=(lambda: policy.load(session)) if policy is not None else None)
+
     def create_integration(session: Session, principal: Principal, kind: str, url: str) -> str | None:
         assert vault is not None
         try:
@@ -85,7 +90,7 @@ def billing_extras(
     def remove_integration(session: Session, principal: Principal, integration_id: str) -> None:
         tenant_integrations.remove(session, principal, integration_id)
 
-    return PortalExtras(assign_plan=assign_plan, create_integration=create_integration,
+    return PortalExtras(assign_plan=assign_plan, set_tenant_status=set_tenant_status, create_integration=create_integration,
                         remove_integration=remove_integration,
                         invoices=invoices, invoice_file=invoice_file, plans=plans, billing_run=run,
                         usage_export=usage_export, quotas=quotas if policy is not None else None)

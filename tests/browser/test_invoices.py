@@ -98,6 +98,10 @@ def test_billing_run_then_lessee_downloads_its_invoice(billing_site: Site, page:
     page.get_by_label("Forfait Parkings Lumière").select_option(label="aucun forfait")
     page.get_by_role("button", name="Changer de forfait Parkings Lumière").click()
     expect(page.locator("#plan-parkings option:checked")).to_have_text("aucun forfait")
+    page.get_by_role("button", name="Suspendre Parkings Lumière").click()
+    expect(page.locator('#tenants-table tr[data-slug="parkings"]')).to_contain_text("suspendu")
+    page.get_by_role("button", name="Réactiver Parkings Lumière").click()
+    expect(page.locator('#tenants-table tr[data-slug="parkings"]')).to_contain_text("actif")
     page.get_by_role("button", name="Se déconnecter").click()
 
     site.login(page, "ann@acme.test")

@@ -42,6 +42,8 @@ def _tenants_page(page: Page, db: Session, user: PortalUser, status: int = 200, 
                        plans={p.id: p.name for p in plans},
                        can_create=user.principal.can(Perm.TENANTS_WRITE),
                        can_assign=page.ctx.extras.assign_plan is not None and user.principal.can(Perm.TENANTS_WRITE),
+                       can_suspend=(page.ctx.extras.set_tenant_status is not None
+                                    and user.principal.can(Perm.TENANTS_WRITE)),
                        **{"error": None, "created": None, **values})
 
 
@@ -84,6 +86,20 @@ def change_plan(
         raise NotFound("plans are not installed")
     tenant = tenants.get_tenant(db, user.principal, tenant_id)
     assign(db, user.principal, tenant.id, plan_id or None)
+    return page.redirect("/console/tenants")
+
+
+@router.post("/tenants/{tenant_id}/status", dependencies=[CsrfChecked])
+def change_status(
+    page: PageDep, user: StaffDep, db: DbDep, tenant_id: str, status: Annotated[str, Form(max_length=20)],
+) -> Response:
+    setter = page.ctx.extras.set_tenant_status
+    if setter is None:
+        raise NotFound("tenant lifecycle is not installed")
+    if status not in ("active", "suspended"):
+        raise InvalidInput("status must be active or suspended", code="invalid_status")
+    tenant = tenants.get_tenant(db, user.principal, tenant_id)
+    setter(db, user.principal, tenant.id, status)
     return page.redirect("/console/tenants")
 
 
