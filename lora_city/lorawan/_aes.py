@@ -75,7 +75,7 @@ def keyed(key: bytes) -> KeyedAES:
     aes = cache.get(key)
     if aes is None:
         aes = KeyedAES(key)
-        if len(cache) >= CACHE_SIZE:
+        while len(cache) >= CACHE_SIZE:  # while: the bound may have been lowered at run time
             del cache[next(iter(cache))]
         cache[key] = aes
     return aes

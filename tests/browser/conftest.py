@@ -66,8 +66,10 @@ class Site:
         page.wait_for_url(lambda u: "/login" not in u)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium: str) -> Iterator[Browser]:
+    # Package scope, not session: Playwright's sync API keeps an event loop running in this thread while it is
+    # open, which would break every later test that calls asyncio.run().
     with sync_playwright() as pw:
         # launch() gives every run a fresh temporary profile (user-data-dir) and removes it on close.
         b = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
