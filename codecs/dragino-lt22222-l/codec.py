@@ -8,7 +8,9 @@ the hardware (bits 7..6) and work mode (bits 5..0). Analog values are big-endian
 Every other port is "unknown FPort", as in the vendor decoder (its port 5 branch falls through to that error).
 
 Downlink (manual, "Type Code 03"): ``03 <RO1> <RO2>`` with 01 = close (on), 00 = open (off), 11 = no action;
-``08 FF`` asks for an uplink. Dragino devices take downlinks on any port; we use fPort 1.
+``08 FF`` asks for an uplink. Dragino devices take downlinks on any port; we use fPort 1. The LT-22222-L's
+outputs are relays and open-collector digital outputs only (its analog ports are inputs; no PWM, 0-10 V or DALI
+output), so a lamp on it can be switched but not dimmed: there is no dimming command.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ dictionary lookups; a unit that does not convert is therefore a load-time error,
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +73,7 @@ class MappingTable:
     costs two lookups, not one per mapping of every channel the manifest knows.
     """
 
-    __slots__ = ("by_key", "mappings", "steps")
+    __slots__ = ("by_key", "generated", "mappings", "steps")
 
     def __init__(self, mappings: Sequence[CompiledMapping]) -> None:
         self.mappings = tuple(mappings)
@@ -82,9 +82,74 @@ class MappingTable:
             by_key.setdefault(str(m.path[0]), []).append(m)
         self.by_key = {key: tuple(group) for key, group in by_key.items()}
         self.steps = {key: tuple(_step(m) for m in group) for key, group in by_key.items()}
+        self.generated = _generate(self.steps) if 0 < len(self.steps) <= GENERATE_UP_TO else None
 
     def __len__(self) -> int:
         return len(self.mappings)
+
+
+Extractor = Callable[[dict[str, Any], list[str]], list[Measurement]]
+
+# Tables with at most this many top-level keys get a generated extractor (one dict lookup per key). Larger ones
+# are walked from the uplink's side instead: Cayenne LPP maps 40 channel/type keys and an uplink carries two.
+GENERATE_UP_TO = 16
+
+# Per mode: the expression for an int value and for a float value (see _step for why ints need no round()).
+_EXPRESSIONS = {
+    _NUMBER: ("x * F{i}", "x * F{i}"),
+    _DIVIDE: ("x / F{i}", "round(x / F{i}, 9)"),
+    _TIMES: ("x * F{i}", "round(x * F{i}, 9)"),
+    _SCALED: ("round(x * F{i}, 9)", "round(x * F{i}, 9)"),
+}
+
+
+def _generate(steps: dict[str, tuple[Step, ...]]) -> Extractor:
+    """Straight-line Python for one manifest's mappings, compiled once at load time.
+
+    Why generate code: per uplink, the generic walk below spends most of its time unpacking step tuples and
+    dispatching on their mode; the generated function only does what this manifest needs (a dict lookup, a type
+    test, an expression per mapping) and measured 2-4x faster. Safety: the source holds only names made here
+    (K3, N7...); every manifest value (keys, names, units, true values, factors) reaches the code through the
+    namespace, never as text, so no manifest can inject code. ``extract_generic`` stays the reference, and
+    tests check both agree.
+    """
+    ns: dict[str, Any] = {"_MISSING": _MISSING, "_lookup": _lookup, "_new": _new, "_M": Measurement}
+    ns["_isfinite"] = math.isfinite
+    lines = ["def extract(data, warnings):", "    out = []", "    append = out.append", "    get = data.get"]
+    i = 0
+    for k, (key, group) in enumerate(steps.items()):
+        ns[f"K{k}"] = key
+        lines += [f"    top = get(K{k}, _MISSING)", "    if top is not _MISSING:"]
+        for name, rest, factor, unit, mode, true_values, channel, on, off in group:
+            i += 1
+            ns.update({f"R{i}": rest, f"F{i}": factor, f"TV{i}": true_values, f"ON{i}": on, f"OFF{i}": off})
+            ns.update({f"N{i}": name, f"U{i}": unit, f"C{i}": channel})
+            ns[f"W{i}"] = f"measurement {name}: {'.'.join(map(str, (key, *rest)))} is not a finite number"
+            lines.append(f"        x = _lookup(top, R{i})" if rest else "        x = top")
+            lines.append("        if x is not None and x is not _MISSING:")
+            if mode >= _FLAG:
+                # Booleans as they are, 1 means True (bool(2) would hide a vendor enum mistake).
+                test = (
+                    f"x in TV{i}"
+                    if true_values is not None
+                    else "x is True or (type(x) in (int, float) and x == 1)"
+                )
+                lines.append(f"            append(ON{i} if {test} else OFF{i})")
+                continue
+            int_expr, float_expr = (e.format(i=i) for e in _EXPRESSIONS[mode])
+            lines += [
+                "            t = type(x)",
+                "            if t is int:",
+                f"                append(_new(_M, (N{i}, {int_expr}, U{i}, C{i})))",
+                "            elif (t is float or (t is not bool and isinstance(x, (int, float)))) and _isfinite(x):",
+                f"                append(_new(_M, (N{i}, {float_expr}, U{i}, C{i})))",
+                "            else:",
+                f"                warnings.append(W{i})",
+            ]
+    lines.append("    return out")
+    exec(compile("\n".join(lines), "<measurement mapping>", "exec"), ns)  # safe: see the docstring
+    extract: Extractor = ns["extract"]
+    return extract
 
 
 EMPTY = MappingTable(())
@@ -138,7 +203,15 @@ _new = tuple.__new__  # builds a Measurement without its generated __new__ (a Py
 
 def extract_measurements(data: dict[str, Any], table: MappingTable, warnings: list[str]) -> list[Measurement]:
     """Measurements present in ``data``; a field that is absent is skipped (a codec reports a subset per uplink),
-    a field of the wrong type adds a warning.
+    a field of the wrong type adds a warning. Uses the table's generated extractor when it has one."""
+    generated = table.generated
+    if generated is not None:
+        return generated(data, warnings)
+    return extract_generic(data, table, warnings)
+
+
+def extract_generic(data: dict[str, Any], table: MappingTable, warnings: list[str]) -> list[Measurement]:
+    """The reference walk over any table (and the one large tables use).
 
     Runs on every uplink, so it is written for speed: only the keys both sides have are looked at, each mapping
     is a flat tuple, and the common cases (an int or float at the top level) take the first branches.
