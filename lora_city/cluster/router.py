@@ -67,7 +67,7 @@ class ClusterRouter:
         self._sessions: SessionStore | None = None
         self._forwarder: Forwarder | None = None
         self._fresh: set[str] = set()  # DevAddrs we own and whose sessions we loaded since we own them
-        self._warming: dict[str, list[UplinkFrame]] = {}  # DevAddr -> copies held during its warm-up
+        self._warming: dict[str, list[tuple[UplinkFrame, int]]] = {}  # DevAddr -> (copy, hops) held meanwhile
         self._generation = 0  # bumped on every membership change: a warm-up from before it is not trusted
         self._trusted_at = 0.0  # clock() after which the previous owners' counters are all recorded
         self._recent: deque[tuple[float, str, UplinkFrame]] = deque()  # (when, to whom, copy) forwarded
@@ -140,9 +140,9 @@ class ClusterRouter:
         dev_addr = key[1:]
         held = self._warming.get(dev_addr)
         if held is not None:
-            held.append(frame)
+            held.append((frame, hops))
             return
-        self._warming[dev_addr] = [frame]
+        self._warming[dev_addr] = [(frame, hops)]
         self._spawn(self._warm_up(dev_addr))
 
     async def _warm_up(self, dev_addr: str) -> None:
@@ -165,24 +165,29 @@ class ClusterRouter:
                     s.last_f_cnt_up, s.f_cnt_up, s.last_mic = mark, mark + 1, -1
                 s.n_f_cnt_down += F_CNT_DOWN_SKIP
                 s.dirty = True
-            if generation == self._generation:
-                self._fresh.add(dev_addr)
+            if generation == self._generation and self.ownership.mine("a" + dev_addr):
+                self._fresh.add(dev_addr)  # (a copy kept after MAX_HOPS is handled, but the DevAddr not trusted)
         except Exception:  # database or Redis away: the server handles them with what it has (next: retry)
             log.exception("cluster warm-up failed: dev_addr=%s", dev_addr)
-            for frame in self._warming.pop(dev_addr, []):
+            for frame, _hops in self._warming.pop(dev_addr, []):
                 await self._events.on_uplink(frame)
             return
-        for frame in self._warming.pop(dev_addr, []):  # routed again: membership may have changed meanwhile
-            await self.route(frame, 0)
+        for frame, hops in self._warming.pop(dev_addr, []):
+            if dev_addr in self._fresh or hops >= MAX_HOPS:
+                await self._events.on_uplink(frame)
+            else:  # membership changed meanwhile: routed again
+                await self.route(frame, hops)
 
     # --- membership ------------------------------------------------------------------------------------
 
     def on_members(self, members: set[str], gone: set[str]) -> None:
+        mine_before = {a for a in self._fresh if self.ownership.mine("a" + a)}
         if not self.ownership.set_members(members):
             return
         self._generation += 1
         self._trusted_at = self._clock() + self._settle_s
-        self._fresh = {a for a in self._fresh if self.ownership.mine("a" + a)}
+        # Only DevAddrs ours before AND after stay trusted; one that comes back after a stay elsewhere reloads.
+        self._fresh = {a for a in mine_before if self.ownership.mine("a" + a)}
         if not gone:
             return
         horizon = self._clock() - self._recent_s
