@@ -1,31 +1,24 @@
-"""Request plumbing shared by every page: the signed session, the logged-in user, CSRF checks, rendering, and a
-route class that turns the product's errors into HTML pages (the API's handlers answer JSON, not for people).
-"""
+"""Request plumbing shared by every page: the signed session, the logged-in user, role checks, CSRF checks and
+rendering. ``route_class.PortalRoute`` turns errors into pages and writes the cookie."""
 
 from __future__ import annotations
 
 import hmac
-import logging
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, Form, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
-from lora_city.api.errors import status_for
-from lora_city.errors import LoraCityError, PermissionDenied
+from lora_city.errors import PermissionDenied
 from lora_city.portal import i18n
 from lora_city.portal.context import PortalContext
 from lora_city.portal.cookies import COOKIE_NAME, PortalSession
+from lora_city.portal.headers import security_headers
 from lora_city.services.principal import Principal, Role
 from lora_city.storage.models import User
-
-log = logging.getLogger(__name__)
 
 
 class LoginRequired(Exception):
@@ -151,24 +144,6 @@ class Page:
         return HTMLResponse(html, status_code=status, headers=security_headers(self.ctx))
 
 
-def security_headers(ctx: PortalContext) -> dict[str, str]:
-    """Scripts only from the portal itself (no inline script: injected markup cannot run), no framing
-    (clickjacking), map tiles only from the configured server. Inline styles stay allowed: uPlot, Leaflet and
-    the traffic bars position elements with them."""
-    img = "'self' data:"
-    if ctx.settings.map_tile_url:
-        parts = urlsplit(ctx.settings.map_tile_url.replace("{s}", "*"))
-        img += f" {parts.scheme}://{parts.netloc}"
-    return {
-        "Cache-Control": "no-store",
-        "Content-Security-Policy": (
-            f"default-src 'self'; img-src {img}; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-    }
-
-
 def get_page(
     request: Request, ctx: PortalDep, web: WebSessionDep,
     user: Annotated[PortalUser | None, Depends(get_optional_user)],
@@ -178,56 +153,3 @@ def get_page(
 
 
 PageDep = Annotated[Page, Depends(get_page)]
-
-
-def _set_cookie(request: Request, response: Response) -> None:
-    session: PortalSession | None = getattr(request.state, "portal_session_out", None)
-    if session is None:
-        return
-    ctx = get_portal(request)
-    response.set_cookie(
-        COOKIE_NAME, ctx.signer.dumps(session), max_age=int(ctx.signer.max_age_s), path=ctx.prefix or "/",
-        secure=ctx.secure_cookies, httponly=True, samesite="lax",
-    )
-
-
-def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    ctx = get_portal(request)
-    web = getattr(request.state, "portal_session_out", None) or ctx.signer.loads(
-        request.cookies.get(COOKIE_NAME), ctx.clock().timestamp())
-    # The logged-in user keeps the navigation and language on an error page (a 404 is not a dead end).
-    user = get_optional_user(ctx, web) if web is not None else None
-    language = i18n.choose(user.language if user else None, web.language if web else None,
-                           request.headers.get("accept-language"))
-    html = ctx.templates.get_template("error.html").render(
-        t=lambda key, **v: i18n.translate(language, key, **v), url=lambda p="": ctx.prefix + p, user=user,
-        lang=language, csrf=web.csrf if web else "", path=request.url.path, status=status, message=message,
-    )
-    return HTMLResponse(html, status_code=status, headers=security_headers(ctx))
-
-
-class PortalRoute(APIRoute):
-    """Pages answer people: a missing login redirects to the form, the product's errors become HTML pages with
-    the API's status table (404 for another tenant's object), and the session cookie is written on the way out."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def portal_handler(request: Request) -> Response:
-            response: Response
-            try:
-                response = await handler(request)
-            except LoginRequired:
-                ctx = get_portal(request)
-                target = quote(request.url.path, safe="/")
-                response = RedirectResponse(f"{ctx.prefix}/login?next={target}", status_code=303)
-            except LoraCityError as exc:
-                response = _error_page(request, status_for(exc), exc.message)
-            except RequestValidationError as exc:
-                first = exc.errors()[0] if exc.errors() else {}
-                where = ".".join(str(p) for p in first.get("loc", ()))
-                response = _error_page(request, 422, f"{where}: {first.get('msg', 'invalid')}")
-            _set_cookie(request, response)
-            return response
-
-        return portal_handler

@@ -9,7 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from lora_city.portal import i18n, users
 from lora_city.portal.cookies import PortalSession
-from lora_city.portal.web import CsrfChecked, DbDep, PageDep, PortalRoute, save_session
+from lora_city.portal.route_class import PortalRoute
+from lora_city.portal.web import CsrfChecked, DbDep, PageDep, save_session
 from lora_city.services.principal import Role
 
 router = APIRouter(route_class=PortalRoute)

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, InvalidInput, NotFound
 from lora_city.portal import traffic
-from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalRoute, PortalUser, roles
+from lora_city.portal.route_class import PortalRoute
+from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalUser, roles
 from lora_city.services import assets, gateways, overview, tenants
 from lora_city.services.common import as_utc
 from lora_city.services.principal import Perm, Role

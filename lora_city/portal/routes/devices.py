@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse, Response
 
 from lora_city.errors import InvalidInput
 from lora_city.portal import chart_data, device_status
-from lora_city.portal.web import CsrfChecked, DbDep, PageDep, PortalRoute, UserDep
+from lora_city.portal.route_class import PortalRoute
+from lora_city.portal.web import CsrfChecked, DbDep, PageDep, UserDep
 from lora_city.services import devices, queue, readings
 from lora_city.services.principal import Perm
 

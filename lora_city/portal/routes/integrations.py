@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
-from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalRoute, PortalUser, UserDep
+from lora_city.portal.route_class import PortalRoute
+from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalUser, UserDep
 from lora_city.services.principal import Perm
 from lora_city.storage.models import Integration
 

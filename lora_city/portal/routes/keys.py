@@ -10,7 +10,8 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput
-from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalRoute, PortalUser, UserDep
+from lora_city.portal.route_class import PortalRoute
+from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalUser, UserDep
 from lora_city.services import api_keys
 from lora_city.services.principal import GRANTABLE, Role
 

@@ -16,7 +16,8 @@ from fastapi.responses import Response
 from lora_city.errors import NotFound, PermissionDenied
 from lora_city.portal import activity_csv, device_status
 from lora_city.portal.extras import QuotaGauge
-from lora_city.portal.web import CsrfChecked, DbDep, PageDep, PortalRoute, PortalUser, roles
+from lora_city.portal.route_class import PortalRoute
+from lora_city.portal.web import CsrfChecked, DbDep, PageDep, PortalUser, roles
 from lora_city.services import devices, overview
 from lora_city.services.principal import Role
 

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import JSONResponse, Response
 
 from lora_city.errors import InvalidInput
-from lora_city.portal.web import CsrfChecked, DbDep, PageDep, PortalRoute, PortalUser, roles
+from lora_city.portal.route_class import PortalRoute
+from lora_city.portal.web import CsrfChecked, DbDep, PageDep, PortalUser, roles
 from lora_city.services import onboarding
 from lora_city.services.principal import Role
 
