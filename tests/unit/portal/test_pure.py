@@ -58,3 +58,16 @@ def test_login_rotates_the_csrf_token() -> None:
     before = PortalSession.anonymous(0.0)
     after = before.logged_in("u", 1.0)
     assert after.csrf != before.csrf and after.user_id == "u"
+
+
+def test_csp_lets_map_tiles_come_only_from_the_configured_server() -> None:
+    from types import SimpleNamespace
+
+    from lora_city.portal.headers import security_headers
+    from lora_city.settings import Settings
+
+    plain = security_headers(SimpleNamespace(settings=Settings()))  # type: ignore[arg-type]
+    assert "img-src 'self' data:;" in plain["Content-Security-Policy"]
+    osm = Settings(map_tile_url="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png")
+    tiles = security_headers(SimpleNamespace(settings=osm))  # type: ignore[arg-type]
+    assert "img-src 'self' data: https://*.tile.openstreetmap.org;" in tiles["Content-Security-Policy"]
