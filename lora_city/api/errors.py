@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -89,6 +90,12 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods - {"HEAD", "OPTIONS"}))
 
 
+async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
+    # Two requests racing to create the same thing (the services check first, the database decides last).
+    log.info("integrity error: %s", exc)
+    return _response(409, "conflict", "the request conflicts with the current state (a concurrent change?)")
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     # The last line: a bug must still answer in the error shape (and is logged with its traceback).
     log.exception("unhandled error", exc_info=exc)
@@ -99,5 +106,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.LoraCityError, _product_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(Exception, _unexpected)
 
