@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from billing.models import BillingConfig, Invoice, InvoiceLine, PriceTable
 from billing.numbering import allocate
-from billing.rating import Line, PeriodUsage, Prices, rate, vat_of
-from billing.usage import period_usage
+from billing.rating import Line, Prices, rate, vat_of
+from billing.usage import tenant_period_usage
 from lora_city.errors import ConfigurationError, InvalidInput, NotFound
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.models import Tenant
@@ -83,11 +83,11 @@ def run_billing(factory: SessionFactory, period: str, *, today: date) -> RunResu
                 result.existing += 1
             else:
                 todo.append((tenant, kind, plan, price))
-        # The month's usage is read once for all tenants still to bill (nothing at all on a complete rerun).
-        usage = period_usage(session, first, end, [t.id for t, *_ in todo]) if todo else {}
     for tenant, kind, plan, price in todo:
         run_key = f"{tenant.id}:{period}:{kind}"
-        lines = rate(plan.name, _prices(price), usage.get(tenant.id, PeriodUsage()))
+        with factory() as session:
+            usage = tenant_period_usage(session, tenant.id, first, end, plan)
+        lines = rate(plan.name, _prices(price), usage)
         if not lines:
             result.skipped += 1
             continue

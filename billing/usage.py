@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from billing.models import UsageDaily
@@ -21,33 +21,48 @@ SUMS = ("uplinks", "copies", "downlinks", "airtime_up_us", "airtime_down_us", "b
 _PERIOD_FIELDS = [f.name for f in fields(PeriodUsage)]  # the query selects them in this order
 
 
-def _excess(value: Any, allowance: Any) -> ColumnElement[int]:
-    """What a device-day used beyond its allowance, counted only on plans that bill the excess."""
-    billed = and_(Plan.over_quota_action == "bill", allowance.is_not(None), value > allowance)
-    return func.coalesce(func.sum(case((billed, value - allowance), else_=literal(0))), 0)
+def _excess(value: Any, allowance: int | None) -> ColumnElement[int]:
+    """What one device-day used beyond its allowance (the allowance is bound as a parameter: no join per row)."""
+    if allowance is None:
+        return literal(0)
+    return func.sum(case((value > allowance, value - allowance), else_=literal(0)))
+
+
+def tenant_period_usage(session: Session, tenant_id: str, first: date, end: date, plan: Plan | None
+                        ) -> PeriodUsage:
+    """One tenant's month. Excess is counted only on plans that bill it (a ``drop`` plan never let it in).
+
+    One query per tenant on the (tenant_id, dev_eui, day) unique index: the rows come in device order, so the
+    per-device grouping needs no sort, and the plan's allowances are parameters. Measured ~6x faster on SQLite
+    than one GROUP BY over every tenant joined to its plan (bench/billing.py)."""
+    bill = plan is not None and plan.over_quota_action == "bill"
+    up_limit = plan.uplinks_per_device_day if bill and plan else None
+    air = plan.airtime_s_per_device_day if bill and plan else None
+    per_device = (
+        select(U.dev_eui, *(func.sum(getattr(U, name)).label(name) for name in SUMS),
+               _excess(U.uplinks, up_limit).label("excess_uplinks"),
+               _excess(U.airtime_up_us, None if air is None else air * 1_000_000).label("excess_airtime_us"))
+        .where(U.tenant_id == tenant_id, U.day >= first, U.day < end)
+        .group_by(U.dev_eui)
+        .subquery()
+    )
+    c = per_device.c
+    row = session.execute(select(
+        func.count(case((c.uplinks > 0, 1))),  # heard in the month: billable; registered but silent: free
+        *(func.sum(c[name]) for name in (*SUMS, "excess_uplinks", "excess_airtime_us")),
+    )).one()
+    return PeriodUsage(**dict(zip(_PERIOD_FIELDS, (int(v or 0) for v in row), strict=True)))
 
 
 def period_usage(session: Session, first: date, end: date, tenant_ids: Collection[str] | None = None
                  ) -> dict[str, PeriodUsage]:
-    active = func.count(func.distinct(case((U.uplinks > 0, U.dev_eui))))
-    stmt = (
-        select(
-            U.tenant_id, active, *(func.sum(getattr(U, name)) for name in SUMS),
-            _excess(U.uplinks, Plan.uplinks_per_device_day),
-            _excess(U.airtime_up_us, Plan.airtime_s_per_device_day * 1_000_000),
-        )
-        .join(Tenant, Tenant.id == U.tenant_id)
-        .outerjoin(Plan, Plan.id == Tenant.plan_id)
-        .where(U.day >= first, U.day < end)
-        .group_by(U.tenant_id)
-    )
+    """Every (or the given) tenant's month, on its current plan."""
+    plans = {p.id: p for p in session.scalars(select(Plan))}
+    stmt = select(Tenant.id, Tenant.plan_id)
     if tenant_ids is not None:
-        stmt = stmt.where(U.tenant_id.in_(list(tenant_ids)))
-    result: dict[str, PeriodUsage] = {}
-    for row in session.execute(stmt):
-        values = [int(v or 0) for v in row[1:]]
-        result[row[0]] = PeriodUsage(**dict(zip(_PERIOD_FIELDS, values, strict=True)))
-    return result
+        stmt = stmt.where(Tenant.id.in_(list(tenant_ids)))
+    return {tid: tenant_period_usage(session, tid, first, end, plans.get(plan_id or ""))
+            for tid, plan_id in session.execute(stmt).all()}
 
 
 @dataclass(frozen=True, slots=True)
