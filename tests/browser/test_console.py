@@ -48,6 +48,11 @@ def test_admin_creates_a_tenant_and_watches_the_network(site: Site, page: Page, 
     _seed_network(site)
     site.login(page, "ada@city.test")
     expect(page.get_by_role("heading", level=1)).to_have_text("Vue du réseau")
+    page.keyboard.press("Tab")  # keyboard users first meet the skip link, which lands on the main content
+    skip = page.get_by_role("link", name="Aller au contenu")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
     expect(page.locator("#gateways-offline")).to_have_text("1")
     expect(page.locator("#uplinks-per-hour tbody tr")).to_have_count(24)
 
