@@ -23,17 +23,14 @@ PAYLOAD_LENGTH = 11
 
 
 def _s16_thousandths(payload: bytes, at: int) -> float:
-    # The vendor prints parseFloat((x / 1000).toFixed(3)); x is an integer, so three decimals are exact.
-    return round(int.from_bytes(payload[at : at + 2], "big", signed=True) / 1000, 3)
+    # The vendor prints parseFloat((x / 1000).toFixed(3)). x is an integer, so x / 1000 (correctly rounded) is
+    # already the double nearest the three-decimal value: round(..., 3) would return the same number, slower.
+    return int.from_bytes(payload[at : at + 2], "big", signed=True) / 1000
 
 
 def _s32(payload: bytes, at: int) -> int:
     # The vendor builds it with JavaScript's `|`, which yields a signed 32-bit integer.
     return int.from_bytes(payload[at : at + 4], "big", signed=True)
-
-
-def _hl(bit: int, *, set_means: str, clear_means: str) -> str:
-    return set_means if bit else clear_means
 
 
 def _exit_mode(p: bytes, data: dict[str, Any]) -> None:
@@ -54,14 +51,14 @@ def _decode_io(p: bytes) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if hardware == 0:
         data["Hardware_mode"] = "LT33222"
-        data["DO3_status"] = _hl(io & 0x04, set_means="L", clear_means="H")
+        data["DO3_status"] = "L" if io & 0x04 else "H"
         if p[10] == 1:
-            data["DI3_status"] = _hl(io & 0x20, set_means="H", clear_means="L")
+            data["DI3_status"] = "H" if io & 0x20 else "L"
     elif hardware == 1:
         data["Hardware_mode"] = "LT22222"
     if mode != 6:
-        data["DO1_status"] = _hl(io & 0x01, set_means="L", clear_means="H")
-        data["DO2_status"] = _hl(io & 0x02, set_means="L", clear_means="H")
+        data["DO1_status"] = "L" if io & 0x01 else "H"
+        data["DO2_status"] = "L" if io & 0x02 else "H"
         data["RO1_status"] = "ON" if io & 0x80 else "OFF"
         data["RO2_status"] = "ON" if io & 0x40 else "OFF"
         if mode != 1:
@@ -74,8 +71,8 @@ def _decode_io(p: bytes) -> dict[str, Any]:
         data["AVI2_V"] = _s16_thousandths(p, 2)
         data["ACI1_mA"] = _s16_thousandths(p, 4)
         data["ACI2_mA"] = _s16_thousandths(p, 6)
-        data["DI1_status"] = _hl(io & 0x08, set_means="H", clear_means="L")
-        data["DI2_status"] = _hl(io & 0x10, set_means="H", clear_means="L")
+        data["DI1_status"] = "H" if io & 0x08 else "L"
+        data["DI2_status"] = "H" if io & 0x10 else "L"
     elif mode == 2:
         data["Work_mode"] = "Count mode 1"
         data["Count2_times"] = _s32(p, 4)

@@ -40,7 +40,11 @@ def _vendor_signed(raw: bytes) -> int:
 
 
 def _scaled(read: Callable[[bytes], int], coefficient: float, digits: int) -> Callable[[bytes], float]:
-    return lambda raw: round(read(raw) * coefficient, digits)
+    # The vendor's Number((x * coefficient).toFixed(digits)) with coefficient 10**-digits: for an integer x that
+    # is x / 10**digits, which a correctly rounded division gives without round() (checked for all 16-bit x).
+    divisor = 10**digits
+    assert coefficient == 1 / divisor
+    return lambda raw: read(raw) / divisor
 
 
 def _energy(raw: bytes) -> dict[str, Any]:

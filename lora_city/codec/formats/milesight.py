@@ -148,11 +148,12 @@ def decode(f_port: int, payload: bytes, table: ChannelTable) -> dict[str, Any]:
     data: Fields = {}
     warnings: list[str] = []
     pos = 0
-    while pos < len(payload):
-        if pos + 2 > len(payload):
+    length, get = len(payload), table.get  # locals: this loop runs once per record of every uplink
+    while pos < length:
+        if pos + 2 > length:
             return result(None, [], [f"truncated record header at offset {pos}"])
         key = (payload[pos], payload[pos + 1])
-        channel = table.get(key)
+        channel = get(key)
         if channel is None:
             warnings.append(
                 f"unknown channel 0x{key[0]:02x} type 0x{key[1]:02x} at offset {pos}; rest of payload ignored"
@@ -161,7 +162,7 @@ def decode(f_port: int, payload: bytes, table: ChannelTable) -> dict[str, Any]:
         start = pos + 2
         size = channel.size
         end = start + size
-        if end > len(payload):
+        if end > length:
             name = f"channel 0x{key[0]:02x} type 0x{key[1]:02x}"
             return result(None, [], [f"{name} needs {size} byte(s) at offset {start}"])
         read = channel.read
