@@ -1,7 +1,9 @@
 """Turns a codec's vendor ``data`` object into catalogue measurements, following the manifest's mapping.
 
 Each mapping is compiled once at load time (path split, unit factor resolved) so the per-uplink cost is a few
-dictionary lookups; a unit that does not convert is therefore a load-time error, not a per-uplink one.
+dictionary lookups; a unit that does not convert is therefore a load-time error, not a per-uplink one. A manifest
+with up to GENERATE_UP_TO top-level keys is further compiled into a straight-line Python function (``_generate``);
+larger ones, and the tests' reference, use ``extract_generic``.
 """
 
 from __future__ import annotations
@@ -119,14 +121,20 @@ def _generate(steps: dict[str, tuple[Step, ...]]) -> Extractor:
     i = 0
     for k, (key, group) in enumerate(steps.items()):
         ns[f"K{k}"] = key
-        lines += [f"    top = get(K{k}, _MISSING)", "    if top is not _MISSING:"]
+        deep = any(step[1] for step in group)  # some path goes below the top-level value
+        if deep:
+            lines += [f"    top = get(K{k}, _MISSING)", "    if top is not _MISSING:"]
+        else:  # the usual case: the value itself; absent and null are both skipped, so get() -> None will do
+            lines += [f"    x = get(K{k})", "    if x is not None:"]
+        pad = " " * (12 if deep else 8)
         for name, rest, factor, unit, mode, true_values, channel, on, off in group:
             i += 1
             ns.update({f"R{i}": rest, f"F{i}": factor, f"TV{i}": true_values, f"ON{i}": on, f"OFF{i}": off})
             ns.update({f"N{i}": name, f"U{i}": unit, f"C{i}": channel})
             ns[f"W{i}"] = f"measurement {name}: {'.'.join(map(str, (key, *rest)))} is not a finite number"
-            lines.append(f"        x = _lookup(top, R{i})" if rest else "        x = top")
-            lines.append("        if x is not None and x is not _MISSING:")
+            if deep:
+                lines.append(f"        x = _lookup(top, R{i})" if rest else "        x = top")
+                lines.append("        if x is not None and x is not _MISSING:")
             if mode >= _FLAG:
                 # Booleans as they are, 1 means True (bool(2) would hide a vendor enum mistake).
                 test = (
@@ -134,17 +142,17 @@ def _generate(steps: dict[str, tuple[Step, ...]]) -> Extractor:
                     if true_values is not None
                     else "x is True or (type(x) in (int, float) and x == 1)"
                 )
-                lines.append(f"            append(ON{i} if {test} else OFF{i})")
+                lines.append(f"{pad}append(ON{i} if {test} else OFF{i})")
                 continue
             int_expr, float_expr = (e.format(i=i) for e in _EXPRESSIONS[mode])
             lines += [
-                "            t = type(x)",
-                "            if t is int:",
-                f"                append(_new(_M, (N{i}, {int_expr}, U{i}, C{i})))",
-                "            elif (t is float or (t is not bool and isinstance(x, (int, float)))) and _isfinite(x):",
-                f"                append(_new(_M, (N{i}, {float_expr}, U{i}, C{i})))",
-                "            else:",
-                f"                warnings.append(W{i})",
+                f"{pad}t = type(x)",
+                f"{pad}if t is int:",
+                f"{pad}    append(_new(_M, (N{i}, {int_expr}, U{i}, C{i})))",
+                f"{pad}elif (t is float or (t is not bool and isinstance(x, (int, float)))) and _isfinite(x):",
+                f"{pad}    append(_new(_M, (N{i}, {float_expr}, U{i}, C{i})))",
+                f"{pad}else:",
+                f"{pad}    warnings.append(W{i})",
             ]
     lines.append("    return out")
     exec(compile("\n".join(lines), "<measurement mapping>", "exec"), ns)  # safe: see the docstring
