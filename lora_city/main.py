@@ -94,7 +94,8 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         await cluster.start()  # the member list is known before the first gateway copy arrives
     await server.start()
     try:
-        notifier = server.downlink_notifier()
+        # In a cluster the device's owning member must hear of a queued downlink, not whichever member serves the API
+        notifier = cluster.downlink_notifier() if cluster is not None else server.downlink_notifier()
         app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics)
         # The web portal on the same app (pages under /portal); billing/tenants adapters go in ``extras``.
         mount_portal(app, settings=settings, session_factory=factory, vault=vault, codecs=codecs, notifier=notifier)

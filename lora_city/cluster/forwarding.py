@@ -1,6 +1,7 @@
 """The members' internal MQTT traffic, on the same broker as the gateways (no second transport to run).
 
     <root>/internal/<member>/up/<hops>/<gateway id>/<transport>   a gateway copy for the member that owns it
+    <root>/internal/<member>/notify/<dev_eui>                       the API queued a downlink for its device
     <root>/internal/all/ack/<from member>/<gateway id>             a TX ack, for whichever member sent the downlink
     <root>/internal/all/joined/<from member>/<dev_eui>/<dev_addr>  a device joined: drop its cached sessions
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 OnCopy = Callable[[UplinkFrame, int], Awaitable[None]]  # (frame, hops so far)
 OnAck = Callable[[DownlinkTxAck], Awaitable[None]]
 OnJoined = Callable[[str, str], None]  # (dev_eui, dev_addr)
+OnNotify = Callable[[str], Awaitable[None]]  # dev_eui
 
 
 class Forwarder:
@@ -40,16 +42,18 @@ class Forwarder:
         on_copy: OnCopy,
         on_ack: OnAck,
         on_joined: OnJoined,
+        on_notify: OnNotify,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._me = member_id
         self._internal = f"{root}/internal/"
-        self._inbox = f"{root}/internal/{member_id}/up/"
+        self._inbox = f"{root}/internal/{member_id}/"
         self._all = f"{root}/internal/all/"
         self._gateway_head = f"{gateway_prefix.strip('/')}/gateway/"
         self._on_copy = on_copy
         self._on_ack = on_ack
         self._on_joined = on_joined
+        self._on_notify = on_notify
         self._clock = clock
         self._client = MqttClient(mqtt_url, client_id=f"lora-city-fwd-{member_id}", on_message=self._on_message)
 
@@ -66,6 +70,9 @@ class Forwarder:
     async def forward(self, owner: str, frame: UplinkFrame, hops: int) -> None:
         topic = f"{self._internal}{owner}/up/{hops}/{frame.rx_info.gateway_id}/{frame.transport.value}"
         await self._client.publish(topic, cs.uplink_to_pb(frame).SerializeToString())
+
+    async def notify(self, owner: str, dev_eui: str) -> None:
+        await self._client.publish(f"{self._internal}{owner}/notify/{dev_eui}", b"1")
 
     async def broadcast_ack(self, ack: DownlinkTxAck) -> None:
         topic = f"{self._all}ack/{self._me}/{ack.gateway_id}"
@@ -84,10 +91,14 @@ class Forwarder:
     async def _on_message(self, msg: MqttMessage) -> None:
         try:
             if msg.topic.startswith(self._inbox):
-                hops, gateway_id, transport = msg.topic[len(self._inbox):].split("/")
-                pb = gw_pb2.UplinkFrame.FromString(msg.payload)
-                frame = cs.uplink_from_pb(pb, gateway_id, Transport(transport), self._clock())
-                await self._on_copy(frame, int(hops))
+                kind, *rest = msg.topic[len(self._inbox):].split("/")
+                if kind == "up":
+                    hops, gateway_id, transport = rest
+                    pb = gw_pb2.UplinkFrame.FromString(msg.payload)
+                    frame = cs.uplink_from_pb(pb, gateway_id, Transport(transport), self._clock())
+                    await self._on_copy(frame, int(hops))
+                elif kind == "notify":
+                    await self._on_notify(rest[0])
                 return
             kind, sender, *rest = msg.topic[len(self._all):].split("/")
             if sender == self._me:

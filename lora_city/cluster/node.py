@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -84,17 +86,55 @@ class ClusterNode:
         self.router = ClusterRouter(Ownership(member), self.high_water, window_s=settings.dedup_window_ms / 1000)
         self.forwarder = Forwarder(
             settings.mqtt_url, root, member, prefix, on_copy=self.router.on_forwarded,
-            on_ack=self.router.on_forwarded_ack, on_joined=self.router.on_joined,
+            on_ack=self.router.on_forwarded_ack, on_joined=self.router.on_joined, on_notify=self._on_notify,
         )
         self.membership = Membership(settings.mqtt_url, root, member, self.router.on_members)
         self.sink = ClusterSink(self.forwarder, self.high_water)
+        self._server: NetworkServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def wrap(self, backend: GatewayBackend) -> ClusterGatewayBackend:
         return ClusterGatewayBackend(backend, self.router, self.forwarder)
 
     def attach(self, server: NetworkServer) -> None:
+        self._server = server
         self.router.bind(server, server.sessions, self.forwarder)
         self.sink.bind(server.sessions)
+
+    def downlink_notifier(self) -> Callable[[str], None]:
+        """The API's ``DownlinkNotifier`` in a cluster: the device's owner must hear of the queued item (its
+        session's ``has_queue`` decides whether a class-A answer looks at the queue; class C is sent at once
+        with the owner's downlink counter). Callable from any thread, like the server's own."""
+        loop = asyncio.get_running_loop()
+
+        def notify(dev_eui: str) -> None:
+            loop.call_soon_threadsafe(self._spawn, self._notify(dev_eui))
+
+        return notify
+
+    async def _notify(self, dev_eui: str) -> None:
+        server = self._server
+        assert server is not None
+        try:
+            session = server.sessions.for_dev_eui(dev_eui)
+            if session is None:
+                return  # not joined: nothing to wake up, the item waits for the session
+            owner = self.router.ownership.owner("a" + session.dev_addr)
+            if owner == self.member_id:
+                await server.notify_queue(dev_eui)
+            else:
+                await self.forwarder.notify(owner, dev_eui)
+        except Exception:
+            log.exception("cluster queue notification failed: dev_eui=%s", dev_eui)
+
+    async def _on_notify(self, dev_eui: str) -> None:
+        if self._server is not None:
+            await self._server.notify_queue(dev_eui)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
         """Before the server starts its gateway backends: the member list is known before the first copy."""

@@ -1,6 +1,7 @@
 """Two ``lora-city serve`` processes sharing the gateways of one mosquitto through a shared subscription, with
 one Redis and one PostgreSQL: every uplink handled exactly once, no replay accepted (also right after a
-failover), and nothing sent after one process is SIGKILLed mid-stream is lost."""
+failover), a downlink queued through one server's API reaches the device another owns, and nothing sent after
+one process is SIGKILLed mid-stream is lost."""
 
 from __future__ import annotations
 
@@ -80,6 +81,16 @@ def readings(engine_url: str) -> Counter[tuple[str, int]]:
     finally:
         engine.dispose()
     return Counter((str(r[0]), int(r[1])) for r in rows)
+
+
+def db_f_cnt_up(engine_url: str, dev_eui: str) -> int:
+    engine = create_engine(engine_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT f_cnt_up FROM device_sessions WHERE dev_eui = :e AND is_active"),
+                                    {"e": dev_eui}).scalar_one())
+    finally:
+        engine.dispose()
 
 
 async def wait_for(check: object, timeout: float) -> None:
@@ -170,7 +181,31 @@ def test_two_servers_share_the_gateways(
             await asyncio.sleep(1.0)
             assert readings(database_url) == got
 
-            # 3. Failover: a frame accepted by m1, m1 SIGKILLed, the frame replayed (now to m2), traffic on.
+            # 3. A downlink queued through m1's API for a device m2 owns goes out on that device's next uplink.
+            target = next(d for d in devices if owner[d.dev_eui] == "m2")
+            for gw in gws:
+                while not gw.downlinks.empty():
+                    gw.downlinks.get_nowait()
+            async with httpx.AsyncClient(base_url=servers["m1"].url,
+                                         headers={"Authorization": f"Bearer {ADMIN}"}) as api:
+                r = await api.post(f"/api/v1/devices/{target.dev_eui}/queue",
+                                   json={"f_port": 10, "data_hex": "cafe", "confirmed": False})
+                assert r.status_code in (200, 201), r.text
+            await asyncio.sleep(0.3)
+            sent.add((target.dev_eui, target.f_cnt_up))
+            await send(gws, target.uplink())
+            got_down = None
+            deadline = time.monotonic() + 5
+            while got_down is None and time.monotonic() < deadline:
+                for gw in gws:
+                    while not gw.downlinks.empty():
+                        down = target.receive(gw.downlinks.get_nowait().phy_payload)
+                        if down is not None and down.f_port == 10:
+                            got_down = down
+                await asyncio.sleep(0.05)
+            assert got_down is not None and got_down.payload == b"\xca\xfe"
+
+            # 4. Failover: a frame accepted by m1, m1 SIGKILLed, the frame replayed (now to m2), traffic on.
             victim = next(d for d in devices if owner[d.dev_eui] == "m1")
             accepted = (victim.dev_eui, victim.f_cnt_up)
             last_phy = victim.uplink()
@@ -178,12 +213,16 @@ def test_two_servers_share_the_gateways(
             await wait_for(lambda: accepted in readings(database_url), 5)
             assert accepted in readings(database_url)
             # mid-stream: one more round goes out just before the kill
-            before_kill = []
+            before_kill, in_flight = [], []
             for dev in devices:
                 before_kill.append((dev.dev_eui, dev.f_cnt_up))
-                await send(gws, dev.uplink())
+                in_flight.append(dev.uplink())
+                await send(gws, in_flight[-1])
             servers["m1"].kill()
+            stale = db_f_cnt_up(database_url, victim.dev_eui) <= accepted[1]
             await send(gws, last_phy)  # the replay, right after the failover
+            for phy in in_flight:  # and the round in flight, played again
+                await send(gws, phy)
             after_kill: set[tuple[str, int]] = set()
             for _ in range(4):
                 for dev in devices:
@@ -198,7 +237,8 @@ def test_two_servers_share_the_gateways(
             # Nothing but these: no replay accepted, nothing invented.
             assert set(final) <= sent | {accepted} | set(before_kill) | after_kill
             lost = [k for k in before_kill if k not in final]
-            print(f"round in flight at the kill: {len(before_kill) - len(lost)}/{len(before_kill)} handled")
+            print(f"round in flight at the kill: {len(before_kill) - len(lost)}/{len(before_kill)} handled; "
+                  f"database counter of the replayed device {'behind' if stale else 'flushed'} at the kill")
         finally:
             for gw in gws:
                 await gw.stop(graceful=False)
