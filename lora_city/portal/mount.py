@@ -15,7 +15,7 @@ from lora_city.codec.registry import CodecRegistry
 from lora_city.portal.context import PortalContext
 from lora_city.portal.cookies import SessionSigner
 from lora_city.portal.extras import PortalExtras
-from lora_city.portal.routes import auth, console, devices, integrations, keys, lessee, technician
+from lora_city.portal.routes import auth, console, devices, integrations, keys, lessee, not_found, technician
 from lora_city.services.queue import DownlinkNotifier
 from lora_city.settings import Settings
 from lora_city.storage.db import SessionFactory
@@ -66,6 +66,7 @@ def mount_portal(
         extras=extras, clock=clock, signer=SessionSigner(settings.secret_key, session_max_age_s),
         templates=_templates(), prefix=prefix, secure_cookies=secure_cookies,
     )
-    for module in (auth, lessee, devices, keys, integrations, console, technician):
-        app.include_router(module.router, prefix=prefix, include_in_schema=False)
+    # Static files first, the catch-all 404 page last: routes are matched in the order they were added.
     app.mount(f"{prefix}/static", StaticFiles(directory=HERE / "static"), name="portal-static")
+    for module in (auth, lessee, devices, keys, integrations, console, technician, not_found):
+        app.include_router(module.router, prefix=prefix, include_in_schema=False)

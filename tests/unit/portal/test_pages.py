@@ -74,6 +74,9 @@ def test_foreign_ids_are_404(ann: TestClient) -> None:
     assert ann.get(f"/portal/devices/{FOREIGN}").status_code == 404
     assert ann.get(f"/portal/devices/{FOREIGN}/readings.json?range=24h").status_code == 404
     assert ann.get("/portal/devices/ffffffffffffffff").status_code == 404
+    unknown = ann.get("/portal/no/such/page")
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/html")
+    assert ann.get("/portal/static/vendor/uplot/uPlot.iife.min.js").status_code == 200  # not shadowed
 
 
 def test_chart_json_has_the_readings_in_time_order(ann: TestClient) -> None:
