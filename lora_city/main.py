@@ -14,18 +14,30 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from billing import api as billing_api
+from billing.meter import UsageMeter
+from billing.portal_extras import billing_extras
+from lora_city.alerts.feed import Subscription, SupervisionFeed
+from lora_city.alerts.rules import Severity
+from lora_city.alerts.service import AlertService
+from lora_city.alerts.sink import AlertSink
 from lora_city.api.app import create_app
 from lora_city.cluster.node import ClusterNode
 from lora_city.codec.registry import CodecRegistry, js_limits_from
 from lora_city.gateway.health import GatewayHealth
 from lora_city.gateway.mqtt_backend import MqttGatewayBackend
 from lora_city.gateway.udp_backend import UdpGatewayBackend
+from lora_city.grpc_api import start_grpc_server
 from lora_city.metrics import Metrics
+from lora_city.mqtt.client import MqttClient
+from lora_city.network.gateway_status import GatewayStatusWriter
 from lora_city.network.server import NetworkServer
 from lora_city.portal import mount_portal
 from lora_city.settings import Settings
@@ -35,6 +47,9 @@ from lora_city.storage import migrate
 from lora_city.storage.bootstrap import ensure_city_tenant
 from lora_city.storage.db import SessionFactory, make_engine, make_session_factory, transaction
 from lora_city.storage.keys import KeyVault
+from lora_city.storage.models import FeedSubscription
+from tenants import api as tenants_api
+from tenants.quota import PlanQuotaPolicy
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +71,28 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-def build_sinks(settings: Settings, factory: SessionFactory, metrics: Metrics, vault: KeyVault) -> list[Sink]:
-    """The sinks engineer's hub (embedded store, InfluxDB when configured, webhooks, retention), as one Sink."""
-    return [sinks_build.build_sinks(settings, factory, metrics, vault=vault)]
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def mqtt_publisher(settings: Settings) -> MqttClient | None:
+    """One client for what the product publishes (tenant integrations, supervision feed), apart from the gateway
+    backend's, so a burst of integration traffic never delays gateway commands."""
+    if not settings.mqtt_url:
+        return None
+    client = MqttClient(settings.mqtt_url, client_id=f"lora-city-pub-{secrets.token_hex(4)}")
+    try:
+        await client.connect()
+    except ConnectionError as exc:  # the client keeps retrying in the background; QoS 1 publishes wait
+        log.warning("integration MQTT broker not reachable yet: %s", exc)
+    return client
+
+
+def load_feed(factory: SessionFactory, mqtt: MqttClient | None, http: httpx.AsyncClient) -> SupervisionFeed:
+    with factory() as db:
+        subs = [Subscription(r.service, r.kind, r.target, r.secret, tuple(r.families or ()), Severity(r.min_severity))
+                for r in db.scalars(select(FeedSubscription).where(FeedSubscription.enabled))]
+    return SupervisionFeed(subs, mqtt=mqtt, http=http)
 
 
 @contextlib.asynccontextmanager
@@ -74,38 +108,65 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     codecs = CodecRegistry.load(
         settings.codecs_path, js_limits=js_limits_from(settings.js_time_limit_ms, settings.js_memory_limit_mb)
     )
+    publisher = await mqtt_publisher(settings)
+    http = httpx.AsyncClient()
+    # Sinks: the hub (embedded store, InfluxDB when configured, tenant MQTT and webhooks, retention), the
+    # billing meter (tenants/billing: the core only sees a Sink), and the alert engine with its supervision feed.
+    hub = sinks_build.build_sinks(settings, factory, metrics, mqtt=publisher, vault=vault)
+    alerts = AlertSink(AlertService(factory, utcnow), load_feed(factory, publisher, http), utcnow)
+    sinks: list[Sink] = [hub, UsageMeter(factory, metrics), alerts]
+    quota = PlanQuotaPolicy(metrics, hub.submit)  # QUOTA warnings travel with the device's other events
+    with factory() as db:
+        quota.load(db)
     health = GatewayHealth(metrics)
     backends: list[Any] = []
-    sinks = build_sinks(settings, factory, metrics, vault)
     # Scale-out (Settings.cluster_member_id): gateway copies go through the cluster router, which forwards
     # each to the member owning its device; the cluster sink goes first (FCnt high-water before readings).
     cluster = ClusterNode(settings) if settings.cluster_member_id else None
+    mqtt_backend: MqttGatewayBackend | None = None
     if settings.mqtt_url:
-        mqtt = MqttGatewayBackend(settings, metrics, health=health)
-        backends.append(cluster.wrap(mqtt) if cluster is not None else mqtt)
+        mqtt_backend = MqttGatewayBackend(settings, metrics, health=health)
+        backends.append(cluster.wrap(mqtt_backend) if cluster is not None else mqtt_backend)
     if settings.udp_listen:  # in a cluster, UDP copies are routed too (downlinks: only from this member)
         udp = UdpGatewayBackend(settings, metrics, health=health)
         backends.append(cluster.wrap(udp) if cluster is not None else udp)
     if cluster is not None:
         sinks.insert(0, cluster.sink)
-    server = NetworkServer(settings, metrics, factory, vault, codecs=codecs, sinks=sinks, backends=backends)
+    server = NetworkServer(settings, metrics, factory, vault, codecs=codecs, sinks=sinks, backends=backends,
+                           quota=quota)
     if cluster is not None:
         cluster.attach(server)
         await cluster.start()  # the member list is known before the first gateway copy arrives
     await server.start()
+    gateway_status = GatewayStatusWriter(factory, health, listeners=[alerts.on_gateway_state])
+    background = [asyncio.create_task(gateway_status.run(), name="gateway-status")]
+    grpc = (start_grpc_server(settings, factory, vault, codecs=codecs, notifier=server.downlink_notifier())
+            if settings.grpc_listen else None)
     try:
-        # In a cluster the device's owning member must hear of a queued downlink, not whichever member serves the API
-        notifier = cluster.downlink_notifier() if cluster is not None else server.downlink_notifier()
+        notifier = server.downlink_notifier()
         app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics)
-        # The web portal on the same app (pages under /portal); billing/tenants adapters go in ``extras``.
-        mount_portal(app, settings=settings, session_factory=factory, vault=vault, codecs=codecs, notifier=notifier)
+        tenants_api.install(app, quota=quota)
+        billing_api.install(app)
+        if mqtt_backend is not None:
+            app.state.readiness.append(lambda: ("mqtt", mqtt_backend.connected))
+        # The web portal on the same app (pages under /portal), with the leasing features of tenants/billing.
+        mount_portal(app, settings=settings, session_factory=factory, vault=vault, codecs=codecs, notifier=notifier,
+                     extras=billing_extras(factory, utcnow, quota, vault))
         yield Runtime(settings, engine, factory, vault, metrics, codecs, server, app)
     finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        if grpc is not None:
+            grpc.stop()
         if cluster is not None:
             await cluster.leave()  # the others take our devices over while our open windows close
         await server.stop()
         if cluster is not None:
             await cluster.stop()
+        if publisher is not None:
+            await publisher.close()
+        await http.aclose()
         engine.dispose()
 
 

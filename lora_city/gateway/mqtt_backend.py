@@ -64,6 +64,11 @@ class MqttGatewayBackend:
 
     # --- GatewayBackend ----------------------------------------------------------------------------------
 
+    @property
+    def connected(self) -> bool:
+        """Whether the broker connection is up (the /readyz check)."""
+        return self._client is not None and self._client.connected
+
     async def start(self, events: GatewayEvents) -> None:
         self._events = events
         self._client = MqttClient(self._url, client_id=self._client_id, on_message=self._on_message)

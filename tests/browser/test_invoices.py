@@ -21,7 +21,7 @@ from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Tenant
 from tenants.models import Plan
 from tenants.quota import PlanQuotaPolicy
-from tests.browser.billing_wiring import billing_extras
+from billing.portal_extras import billing_extras
 from tests.browser.conftest import ServerThread, Site
 from tests.support.schema import all_migration_locations
 from tests.unit.portal.build import SECRET, Clock, build_portal, seed_device

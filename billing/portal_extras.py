@@ -1,5 +1,5 @@
 """billing/ and tenants/ (invoices, usage, quota gauges, plans, integrations, billing runs) adapted to the portal's ``PortalExtras``: what a composition root passes to
-``mount_portal`` when the billing package is installed (the core never imports it; this test module may)."""
+``mount_portal`` when the billing package is installed (the core never imports it; lora_city/main.py wires it)."""
 
 from __future__ import annotations
 
