@@ -25,6 +25,7 @@ from lora_city.storage.device_queue import DeviceQueue, QueueItem
 from lora_city.storage.sessions import NetworkSession
 from lora_city.uplink.context import UplinkContext
 from lora_city.uplink.dedup import CollectedUplink
+from lora_city.uplink.quota import AllowAll, QuotaPolicy
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,12 @@ def heard_from(collected: CollectedUplink) -> list[Heard]:
 
 
 class DeviceDownlinks:
-    def __init__(self, scheduler: DownlinkScheduler, queue: DeviceQueue, emit: Callable[[DeviceEvent], None]) -> None:
+    def __init__(self, scheduler: DownlinkScheduler, queue: DeviceQueue, emit: Callable[[DeviceEvent], None],
+                 quota: QuotaPolicy | None = None) -> None:
         self._scheduler = scheduler
         self._queue = queue
         self._emit = emit
+        self._quota = quota or AllowAll()
 
     async def send_join_accept(self, collected: CollectedUplink, accept: bytes, device: DeviceInfo) -> bool:
         first = collected.first
@@ -50,7 +53,7 @@ class DeviceDownlinks:
         """The class-A answer in RX1 (else RX2). Sent as soon as the dedup window closed."""
         session = ctx.session
         assert session is not None
-        item, more = self._next_item(session, ctx.dr)
+        item, more = self._within_budget(session, *self._next_item(session, ctx.dr))
         mac = encode_mac_commands(ctx.mac_answers) if ctx.mac_answers else b""
         if not (ctx.confirmed or mac or item is not None or (ctx.frame and ctx.frame.f_ctrl.adr_ack_req)):
             return False
@@ -60,7 +63,7 @@ class DeviceDownlinks:
 
     async def send_class_c(self, session: NetworkSession) -> bool:
         """Class C: the next queue item goes out now, through the gateway that heard the device best."""
-        item, more = self._next_item(session, session.rx2_dr)
+        item, more = self._within_budget(session, *self._next_item(session, session.rx2_dr))
         if item is None or item.is_pending:
             return False  # nothing, or a confirmed item waiting for its ACK (resent on the next uplink)
         heard = [Heard(h.gateway_id, h.snr) for h in session.heard_by]
@@ -69,6 +72,16 @@ class DeviceDownlinks:
                                 kind="class_c")
 
     # --- helpers ---------------------------------------------------------------------------------------
+
+    def _within_budget(self, session: NetworkSession, item: QueueItem | None, more: bool
+                       ) -> tuple[QueueItem | None, bool]:
+        """An application item goes out only within the tenant's downlink budget (issue 7); refused, it stays
+        queued. ACKs and MAC answers are the network's own and are never refused."""
+        if item is None or session.device.is_critical:
+            return item, more
+        if self._quota.allow_downlink(session.device, len(item.payload), 0.0):
+            return item, more
+        return None, False
 
     def _next_item(self, session: NetworkSession, dr: int) -> tuple[QueueItem | None, bool]:
         if not session.has_queue:

@@ -84,7 +84,7 @@ class NetworkServer:
         self._join = JoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
                                  rx_delay=settings.rx1_delay_s, family_of=family_of)
         self.scheduler = DownlinkScheduler(self, self.duty_cycle, metrics, self.emit, clock=clock)
-        self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit)
+        self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit, quota)
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()

@@ -66,7 +66,8 @@ def test_excess_uplinks_of_a_lessee_are_dropped_and_flood_sensors_never(database
         h = LeasedHarness(database_url, mosquitto.url)
         await h.start()
         try:
-            plan = await h.post("/plans", {"name": "tiny", "uplinks_per_device_day": 3, "over_quota_action": "drop"})
+            plan = await h.post("/plans", {"name": "tiny", "uplinks_per_device_day": 3, "downlinks_per_device_day": 1,
+                                           "over_quota_action": "drop"})
             acme = await h.post("/tenants", {"name": "Acme", "slug": "acme"})
             flood = await h.post("/tenants", {"name": "Flood", "slug": "flood", "kind": "city_service",
                                               "is_critical": True})
@@ -81,6 +82,10 @@ def test_excess_uplinks_of_a_lessee_are_dropped_and_flood_sensors_never(database
                 await h.post("/devices", {"dev_eui": dev.dev_eui, "join_eui": dev.join_eui, "tenant_id": tenant_id,
                                           "app_key": dev.app_key.hex(), "name": slug, "codec": dev.codec})
                 await join(h, dev, [gw])
+            while not gw.downlinks.empty():  # the join-accepts
+                gw.downlinks.get_nowait()
+            for data in ("0a", "0b"):  # two application downlinks for acme's device; its budget is one a day
+                await h.post(f"/devices/{devices['acme'].dev_eui}/queue", {"f_port": 10, "data_hex": data})
             for _ in range(5):
                 for dev in devices.values():
                     await gw.send_uplink(dev.uplink(), snr=7.0)
@@ -92,8 +97,19 @@ def test_excess_uplinks_of_a_lessee_are_dropped_and_flood_sensors_never(database
             await wait_until(lambda: len(ups(devices["flood"])) == 5 and h.drops("quota") == 2)
             assert len(ups(devices["acme"])) == 3
             assert [e.f_cnt for e in ups(devices["acme"])] == [0, 1, 2]
-            quota_events = [(e.level, e.context["percent"]) for e in h.recording.of(LogEvent) if e.code == "QUOTA"]
-            assert quota_events == [("WARNING", "80"), ("ERROR", "100")]
+            quota_events = [(e.context["kind"], e.level, e.context["percent"]) for e in h.recording.of(LogEvent)
+                            if e.code == "QUOTA"]
+            assert sorted(quota_events) == [("downlinks", "ERROR", "100"), ("downlinks", "WARNING", "80"),
+                                            ("uplinks", "ERROR", "100"), ("uplinks", "WARNING", "80")]
+            # only the first application downlink went out; the second waits in the queue for tomorrow's budget
+            app_data = []
+            while not gw.downlinks.empty():
+                got = devices["acme"].receive(gw.downlinks.get_nowait().phy_payload)
+                if got is not None and got.f_port == 10:
+                    app_data.append(got.payload)
+            assert app_data == [b"\x0a"]
+            queued = await h.api.get(f"/api/v1/devices/{devices['acme'].dev_eui}/queue")
+            assert [i["data_hex"] for i in queued.json()] == ["0b"]
             r = await h.api.get("/api/v1/quota", params={"tenant_id": acme["id"]})
             assert {g["kind"]: g["used"] for g in r.json()["totals"]}["uplinks"] == 3
             h.meter.flush()
