@@ -140,10 +140,11 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     await server.start()
     gateway_status = GatewayStatusWriter(factory, health, listeners=[alerts.on_gateway_state])
     background = [asyncio.create_task(gateway_status.run(), name="gateway-status")]
-    grpc = (start_grpc_server(settings, factory, vault, codecs=codecs, notifier=server.downlink_notifier())
+    # In a cluster the device's owning member must hear of a queued downlink, not whichever member serves the API
+    notifier = cluster.downlink_notifier() if cluster is not None else server.downlink_notifier()
+    grpc = (start_grpc_server(settings, factory, vault, codecs=codecs, notifier=notifier)
             if settings.grpc_listen else None)
     try:
-        notifier = server.downlink_notifier()
         app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics)
         tenants_api.install(app, quota=quota)
         billing_api.install(app)

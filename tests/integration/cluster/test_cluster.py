@@ -1,7 +1,8 @@
 """Two ``lora-city serve`` processes sharing the gateways of one mosquitto through a shared subscription, with
 one Redis and one PostgreSQL: every uplink handled exactly once, no replay accepted (also right after a
-failover), a downlink queued through one server's API reaches the device another owns, and nothing sent after
-one process is SIGKILLed mid-stream is lost."""
+failover), a downlink queued through one server's API reaches the device another owns, nothing sent after
+one process is SIGKILLed mid-stream is lost, and its restart mid-stream (devices handed back) loses or doubles
+nothing."""
 
 from __future__ import annotations
 
@@ -195,15 +196,18 @@ def test_two_servers_share_the_gateways(
             sent.add((target.dev_eui, target.f_cnt_up))
             await send(gws, target.uplink())
             got_down = None
+            seen = []
             deadline = time.monotonic() + 5
             while got_down is None and time.monotonic() < deadline:
                 for gw in gws:
                     while not gw.downlinks.empty():
-                        down = target.receive(gw.downlinks.get_nowait().phy_payload)
+                        raw = gw.downlinks.get_nowait()
+                        down = target.receive(raw.phy_payload)
+                        seen.append((raw.phy_payload[1:5][::-1].hex(), down))
                         if down is not None and down.f_port == 10:
                             got_down = down
                 await asyncio.sleep(0.05)
-            assert got_down is not None and got_down.payload == b"\xca\xfe"
+            assert got_down is not None and got_down.payload == b"\xca\xfe", (target.dev_addr, seen)
 
             # 4. Failover: a frame accepted by m1, m1 SIGKILLed, the frame replayed (now to m2), traffic on.
             victim = next(d for d in devices if owner[d.dev_eui] == "m1")
@@ -239,6 +243,25 @@ def test_two_servers_share_the_gateways(
             lost = [k for k in before_kill if k not in final]
             print(f"round in flight at the kill: {len(before_kill) - len(lost)}/{len(before_kill)} handled; "
                   f"database counter of the replayed device {'behind' if stale else 'flushed'} at the kill")
+
+            # 5. m1 restarts while traffic flows: its share of the devices moves back to it mid-stream, and
+            # every uplink of this phase is still handled exactly once.
+            servers["m1"] = ServerProcess("m1", env, tmp_path / "m1-restarted.log")
+            rejoin: set[tuple[str, int]] = set()
+            ready = asyncio.create_task(servers["m1"].ready())
+            rounds_after_ready = 0
+            while rounds_after_ready < 5:
+                for dev in devices:
+                    rejoin.add((dev.dev_eui, dev.f_cnt_up))
+                    await send(gws, dev.uplink())
+                await asyncio.sleep(0.2)
+                if ready.done():
+                    ready.result()
+                    rounds_after_ready += 1
+            await wait_for(lambda: set(readings(database_url)) >= rejoin, 10)
+            final = readings(database_url)
+            assert rejoin <= set(final), sorted(rejoin - set(final))
+            assert all(n == 1 for n in final.values()), [k for k, n in final.items() if n > 1]
         finally:
             for gw in gws:
                 await gw.stop(graceful=False)
