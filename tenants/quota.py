@@ -11,6 +11,8 @@ never limited, and a suspended tenant's devices are dropped.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,9 +23,12 @@ from sqlalchemy.orm import Session
 
 from lora_city.metrics import Metrics
 from lora_city.sinks.events import DeviceEvent, DeviceInfo, LogEvent
+from lora_city.storage.db import SessionFactory
 from lora_city.storage.models import Tenant
 from tenants.calendar import next_midnight_epoch, paris_day
 from tenants.models import Plan
+
+log = logging.getLogger(__name__)
 
 WARN_FRACTION = 0.8
 UPLINKS, AIRTIME, DOWNLINKS = "uplinks", "airtime_ms", "downlinks"
@@ -82,6 +87,11 @@ class Gauge:
         return None if not self.limit else round(100.0 * self.used / self.limit, 1)
 
 
+def _load_with(factory: SessionFactory) -> dict[str, TenantQuota]:
+    with factory() as session:
+        return load_tenant_quotas(session)
+
+
 def load_tenant_quotas(session: Session) -> dict[str, TenantQuota]:
     plans = {p.id: p for p in session.scalars(select(Plan))}
     result: dict[str, TenantQuota] = {}
@@ -115,6 +125,17 @@ class PlanQuotaPolicy:
 
     def set_tenants(self, tenants: dict[str, TenantQuota]) -> None:
         self._tenants = tenants  # one assignment: the radio side sees the old or the new map, never half
+
+    async def refresh_loop(self, factory: SessionFactory, interval_s: float = 30.0) -> None:
+        """Reload limits and statuses periodically (run as a task by the composition root), so tenants and plans
+        changed elsewhere than through tenants.api (the portal, the CLI, another node) apply within a minute."""
+        while True:
+            try:
+                tenants = await asyncio.to_thread(_load_with, factory)
+                self.set_tenants(tenants)
+            except Exception:  # the database away for a while: keep the limits we have
+                log.exception("quota limits reload failed")
+            await asyncio.sleep(interval_s)
 
     # --- QuotaPolicy -------------------------------------------------------------------------------------
 

@@ -127,3 +127,28 @@ def test_deletion_exports_first_then_deletes(env: Env) -> None:
         assert s.get(Tenant, tenant) is None and s.get(Device, "00000000000000a1") is None
         assert s.scalar(select(func.count()).select_from(Reading).where(Reading.tenant_id == tenant)) == 0
         assert s.scalar(select(func.count()).select_from(Invoice).where(Invoice.tenant_id == tenant)) == 1
+
+
+def test_refresh_loop_picks_up_changes_made_elsewhere(env: Env) -> None:
+    import asyncio
+
+    tenant, _ = lessee(env)
+    dev = DeviceInfo(dev_eui="00000000000000a1", tenant_id=tenant)
+
+    async def run() -> None:
+        task = asyncio.create_task(env.quota.refresh_loop(env.factory, interval_s=0.05))
+        await asyncio.sleep(0.2)
+        for _ in range(4):  # within the plan's 3 a day, then dropped: the plan was loaded by the loop
+            env.quota.allow_uplink(dev, 20, 10.0)
+        with transaction(env.factory) as s:  # suspended directly in the database (not through the API)
+            row = s.get(Tenant, tenant)
+            assert row is not None
+            row.status = "suspended"
+        await asyncio.sleep(0.3)
+        task.cancel()
+
+    env.quota.set_tenants({})
+    asyncio.run(run())
+    assert env.quota.tenant_gauges(tenant)[0].used == 3
+    assert env.quota.device_gauges(tenant, [dev.dev_eui])[dev.dev_eui][0].limit == 3
+    assert not env.quota.allow_uplink(DeviceInfo(dev_eui="00000000000000a2", tenant_id=tenant), 20, 10.0)
