@@ -103,9 +103,17 @@ def db_time(session: Session, value: datetime) -> datetime:
 
 
 def _iso_text(value: Any) -> Any:
-    if not isinstance(value, str | datetime):
-        raise ValueError("expected an ISO 8601 date-time string")
-    return value
+    # pydantic alone would also take 0 or "3" as seconds since 1970: the schema promises an ISO 8601 date-time.
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and "T" in value.upper():
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    raise ValueError("expected an RFC 3339 date-time with a UTC offset, e.g. 2026-12-31T23:00:00Z")
 
 
 # A date-time given as ISO 8601 text (strict models would refuse text; lax ones would take 0 as 1970).
