@@ -1,12 +1,13 @@
-"""The portal adapters answer from the same data as the API, and refuse another tenant's invoice."""
+"""The portal adapters (billing/portal_extras.py, wired by lora_city/main.py) answer from the same data as the
+API, and refuse another tenant's invoice."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
-from billing.portal import portal_extras
+from billing.portal_extras import billing_extras
 from billing.run import run_billing
 from lora_city.errors import NotFound
 from lora_city.metrics import Metrics
@@ -18,7 +19,8 @@ def test_portal_extras(db: Db) -> None:
     ids = october_scenario(db.factory)
     feed_october(db.factory, ids)
     run_billing(db.factory, "2026-10", today=date(2026, 11, 3))
-    extras = portal_extras(PlanQuotaPolicy(Metrics(), lambda _e: None), db.factory)
+    extras = billing_extras(db.factory, lambda: datetime(2026, 11, 3, 9, tzinfo=UTC),
+                            PlanQuotaPolicy(Metrics(), lambda _e: None))
     assert extras.invoices and extras.invoice_file and extras.usage_export and extras.plans and extras.quotas
     with db.factory() as s:
         listed = extras.invoices(s, ids["acme"])
