@@ -139,7 +139,8 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         await cluster.start()  # the member list is known before the first gateway copy arrives
     await server.start()
     gateway_status = GatewayStatusWriter(factory, health, listeners=[alerts.on_gateway_state])
-    background = [asyncio.create_task(gateway_status.run(), name="gateway-status")]
+    background = [asyncio.create_task(gateway_status.run(), name="gateway-status"),
+                  asyncio.create_task(quota.refresh_loop(factory), name="quota-refresh")]  # plans/status edits
     # In a cluster the device's owning member must hear of a queued downlink, not whichever member serves the API
     notifier = cluster.downlink_notifier() if cluster is not None else server.downlink_notifier()
     grpc = (start_grpc_server(settings, factory, vault, codecs=codecs, notifier=notifier)
