@@ -35,17 +35,22 @@ class Membership:
         member_id: str,
         on_change: MembersChanged,
         *,
+        on_lost: Callable[[], None] = lambda: None,
         heartbeat_s: float = 5.0,
+        watch_s: float = 0.1,
     ) -> None:
         if "/" in member_id or "+" in member_id or "#" in member_id or not member_id:
             raise ValueError(f"cluster member id {member_id!r} must be a non-empty MQTT topic level")
         self.member_id = member_id
         self._topic = f"{root}/members/"
         self._on_change = on_change
+        self._on_lost = on_lost
         self._heartbeat_s = heartbeat_s
+        self._watch_s = watch_s
         self._members: set[str] = set()
         self._complete = asyncio.Event()
         self._heartbeat: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
         self._client = MqttClient(
             mqtt_url, client_id=f"lora-city-member-{member_id}", on_message=self._on_message,
             will=MqttMessage(self._topic + member_id, b"", retain=True, qos=1),
@@ -61,12 +66,14 @@ class Membership:
         await self._announce()
         await asyncio.wait_for(self._complete.wait(), 10.0)
         self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="cluster-heartbeat")
+        self._watch = asyncio.create_task(self._watch_loop(), name="cluster-connection-watch")
 
     async def stop(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+        for task in (self._heartbeat, self._watch):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         with contextlib.suppress(ConnectionError):
             await self._client.publish(self._topic + self.member_id, b"", qos=1, retain=True)
         await self._client.close()
@@ -84,6 +91,17 @@ class Membership:
             if self._client.connected:
                 with contextlib.suppress(ConnectionError):
                     await self._announce()
+
+    async def _watch_loop(self) -> None:
+        # A lost broker connection fired our will: the others took our devices and may have changed their
+        # state meanwhile. We never see that will, so we tell the router ourselves (it trusts nothing cached).
+        while True:
+            await asyncio.sleep(self._watch_s)
+            if not self._client.connected:
+                log.warning("cluster member %s lost the broker: devices reload when it is back", self.member_id)
+                self._on_lost()
+                await self._client.wait_connected()
+                await self._announce()
 
     async def _on_message(self, msg: MqttMessage) -> None:
         member = msg.topic[len(self._topic):]

@@ -88,7 +88,8 @@ class ClusterNode:
             settings.mqtt_url, root, member, prefix, on_copy=self.router.on_forwarded,
             on_ack=self.router.on_forwarded_ack, on_joined=self.router.on_joined, on_notify=self._on_notify,
         )
-        self.membership = Membership(settings.mqtt_url, root, member, self.router.on_members)
+        self.membership = Membership(settings.mqtt_url, root, member, self.router.on_members,
+                                     on_lost=self.router.on_connection_lost)
         self.sink = ClusterSink(self.forwarder, self.high_water)
         self._server: NetworkServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()

@@ -197,6 +197,12 @@ class ClusterRouter:
             log.info("re-routing %d copies forwarded to %s", len(again), sorted(gone))
             self._spawn(self._reroute(again))
 
+    def on_connection_lost(self) -> None:
+        """Our will fired: while we were away the others owned our devices. Trust nothing we cached."""
+        self._generation += 1
+        self._trusted_at = self._clock() + self._settle_s
+        self._fresh.clear()
+
     async def _reroute(self, frames: list[UplinkFrame]) -> None:
         for frame in frames:
             await self.route(frame, 0)
