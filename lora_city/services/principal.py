@@ -51,7 +51,9 @@ _READ = {p for p in Perm if p.value.endswith(":read")} - {Perm.KEYS_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm),
-    Role.OPERATOR: frozenset(Perm) - {Perm.TENANTS_WRITE},
+    # The digital directorate leases the network: operators create and manage tenants too. What sets the
+    # administrator apart is which keys it may mint (GRANTABLE): an operator never creates an admin key.
+    Role.OPERATOR: frozenset(Perm),
     Role.TECHNICIAN: frozenset(
         {Perm.ONBOARDING, Perm.DEVICES_READ, Perm.GATEWAYS_READ, Perm.PROFILES_READ, Perm.ASSETS_READ}
     ),

@@ -91,6 +91,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     portal.tenant("rival")
     portal.user("ann@acme.test", Role.TENANT_ADMIN, "acme")
     portal.user("ada@city.test", Role.ADMIN, "city")
+    portal.user("otto@city.test", Role.OPERATOR, "city")
     portal.user("tom@city.test", Role.TECHNICIAN, "city")
     server = ServerThread(portal.app)
     server.start()

@@ -1,7 +1,5 @@
-"""City staff in a real browser: an administrator creates a tenant, sees the gateways on the offline map with
-their health, and acknowledges an open alert. (The operator role has no tenants:write permission in the role
-matrix of lora_city.services.principal, so the tenant is created by an administrator; the operator is shown the
-list without the form.)"""
+"""City staff in a real browser: an operator of the digital directorate creates a tenant, sees the gateways on
+the offline map with their health, and acknowledges an open alert."""
 
 from __future__ import annotations
 
@@ -44,9 +42,9 @@ def _seed_network(site: Site) -> None:
         message="Passerelle Château d'eau hors ligne", time=p.clock())])
 
 
-def test_admin_creates_a_tenant_and_watches_the_network(site: Site, page: Page, screenshots: Path) -> None:
+def test_operator_creates_a_tenant_and_watches_the_network(site: Site, page: Page, screenshots: Path) -> None:
     _seed_network(site)
-    site.login(page, "ada@city.test")
+    site.login(page, "otto@city.test")
     expect(page.get_by_role("heading", level=1)).to_have_text("Vue du réseau")
     page.keyboard.press("Tab")  # keyboard users first meet the skip link, which lands on the main content
     skip = page.get_by_role("link", name="Aller au contenu")
@@ -86,4 +84,4 @@ def test_admin_creates_a_tenant_and_watches_the_network(site: Site, page: Page, 
     expect(row).to_contain_text("critique")
     row.get_by_role("button", name="Prendre en compte").click()
     expect(page.locator("#alerts-table tbody tr", has_text="Château d'eau")).to_contain_text(
-        "prise en compte (ada@city.test)")
+        "prise en compte (otto@city.test)")

@@ -21,7 +21,7 @@ from lora_city.codec.measurements import CATALOGUE
 from lora_city.errors import InvalidInput, NotFound
 from lora_city.opendata.export import build_rows, to_csv, to_geojson
 from lora_city.services.principal import Perm, Principal
-from lora_city.storage.models import AlertRule, FeedSubscription
+from lora_city.storage.models import AlertRule, FeedSubscription, Tenant
 
 router = APIRouter(tags=["alerts"], responses=ERROR_RESPONSES)
 
@@ -175,6 +175,8 @@ def create_rule(session: SessionDep, principal: CurrentPrincipal, body: RuleIn) 
     if tenant_id is None:
         raise InvalidInput("tenant_id is required for the built-in administrator")
     principal.check_visible(tenant_id, "tenant")
+    if session.get(Tenant, tenant_id) is None:
+        raise NotFound("tenant not found")
     params: dict[str, Any] = {
         "levels": [lv.model_dump(mode="json") for lv in body.levels], "direction": body.direction,
         "hysteresis": body.hysteresis, "delta": body.delta, "window_s": body.window_s,
@@ -230,10 +232,16 @@ def delete_subscription(session: SessionDep, principal: CurrentPrincipal, subscr
 
 @router.get("/opendata/daily", response_class=Response,
             responses={200: {"content": {"text/csv": {}, "application/geo+json": {}}}})
-def opendata_daily(ctx: ContextDep, principal: CurrentPrincipal, day: Annotated[date, Query(alias="date")],
+def opendata_daily(ctx: ContextDep, principal: CurrentPrincipal,
+                   day: Annotated[str, Query(alias="date", pattern=r"^\d{4}-\d{2}-\d{2}$",
+                                             description="Local day (Europe/Paris), YYYY-MM-DD")],
                    format: Literal["csv", "geojson"] = "csv") -> Response:
     principal.require(Perm.OVERVIEW_READ)
-    rows = build_rows(ctx.session_factory, day)
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise InvalidInput(f"{day!r} is not a calendar date") from None
+    rows = build_rows(ctx.session_factory, when)
     if format == "geojson":
         return Response(to_geojson(rows), media_type="application/geo+json")
     return Response(to_csv(rows), media_type="text/csv; charset=utf-8")

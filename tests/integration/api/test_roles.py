@@ -17,8 +17,8 @@ ONBOARD = {"admin", "operator", "technician", "tenant_admin"}
 MATRIX: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/tenants", None, READ_TENANT),
     ("GET", "/tenants/{tenant_id}", None, READ_TENANT),
-    ("POST", "/tenants", {"name": "N", "slug": "new-{role}"}, {"admin"}),
-    ("PATCH", "/tenants/{tenant_id}", {"email": "a@b.fr"}, {"admin"}),
+    ("POST", "/tenants", {"name": "N", "slug": "new-{role}"}, {"admin", "operator"}),
+    ("PATCH", "/tenants/{tenant_id}", {"email": "a@b.fr"}, {"admin", "operator"}),
     ("GET", "/api-keys", None, MANAGE),
     ("POST", "/api-keys", {"name": "k", "role": "tenant_viewer", "tenant_id": "{tenant_id}"}, MANAGE),
     ("GET", "/gateways", None, ALL),

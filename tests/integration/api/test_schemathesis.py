@@ -36,9 +36,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesi
     engine.dispose()
 
 
-# Routes of other packages mounted on the same app (alerts, supervision feed, open data) are fuzzed by their
-# owners' tests.
-schema = schemathesis.pytest.from_fixture("api_schema").exclude(path_regex="(alert|feed-subscriptions|opendata)")
+schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
