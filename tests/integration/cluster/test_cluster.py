@@ -110,9 +110,12 @@ async def send(gws: list[VirtualMqttGateway], phy: bytes) -> None:
         await gw.send_uplink(phy, snr=9.0 - 3 * i, rssi=-80.0 - i)
 
 
-async def join_all(gws: list[VirtualMqttGateway], devices: list[VirtualDevice]) -> None:
+async def join_all(gws: list[VirtualMqttGateway], devices: list[VirtualDevice]) -> dict[str, bytes]:
+    """Join every device through the cluster; returns each device's join-request (for replays)."""
+    requests = {}
     for dev in devices:
-        await send(gws, dev.join_request())
+        requests[dev.dev_eui] = dev.join_request()
+        await send(gws, requests[dev.dev_eui])
     pending = {d.dev_eui: d for d in devices}
     deadline = time.monotonic() + 15
     while pending and time.monotonic() < deadline:
@@ -124,6 +127,7 @@ async def join_all(gws: list[VirtualMqttGateway], devices: list[VirtualDevice]) 
                         del pending[eui]
         await asyncio.sleep(0.05)
     assert not pending, f"{len(pending)} devices got no join-accept"
+    return requests
 
 
 def test_two_servers_share_the_gateways(
@@ -157,7 +161,7 @@ def test_two_servers_share_the_gateways(
                         "dev_eui": dev.dev_eui, "join_eui": dev.join_eui, "app_key": dev.app_key.hex(),
                         "name": f"sim {dev.dev_eui}", "codec": dev.codec, "device_class": "A"})
                     assert r.status_code == 201, r.text
-            await join_all(gws, devices)
+            join_requests = await join_all(gws, devices)
             owner = {d.dev_eui: rendezvous_owner(f"a{d.dev_addr}", MEMBERS) for d in devices}
             assert set(owner.values()) == set(MEMBERS), "both servers should own devices"
 
@@ -176,11 +180,19 @@ def test_two_servers_share_the_gateways(
             got = readings(database_url)
             assert set(got) == sent and all(n == 1 for n in got.values()), (len(got), len(sent))
 
-            # 2. A replay (the first frame of every device, to whichever server) is not accepted.
+            # 2. A replay (the first frame of every device, to whichever server) is not accepted, nor a
+            # replayed join-request (its DevNonce is used): the sessions stay.
             for dev in devices:
                 await send(gws, first_frames[dev.dev_eui])
+            for dev in devices[:2]:
+                await send(gws, join_requests[dev.dev_eui])
             await asyncio.sleep(1.0)
             assert readings(database_url) == got
+            async with httpx.AsyncClient(base_url=servers["m2"].url,
+                                         headers={"Authorization": f"Bearer {ADMIN}"}) as api:
+                for dev in devices[:2]:
+                    info = (await api.get(f"/api/v1/devices/{dev.dev_eui}")).json()
+                    assert info["dev_addr"] == dev.dev_addr
 
             # 3. A downlink queued through m1's API for a device m2 owns goes out on that device's next uplink.
             target = next(d for d in devices if owner[d.dev_eui] == "m2")
