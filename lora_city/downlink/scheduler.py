@@ -34,6 +34,7 @@ from lora_city.downlink.radio import (
 )
 from lora_city.gateway.frames import DownlinkFrame, DownlinkItem, DownlinkTxAck, TimingKind
 from lora_city.metrics import Metrics
+from lora_city.network.gateway_directory import GatewayDirectory
 from lora_city.sinks.events import DeviceEvent, DeviceInfo, LogEvent, TxAckEvent
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,9 @@ class DownlinkScheduler:
         *,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        gateways: GatewayDirectory | None = None,
     ) -> None:
+        self._gateways = gateways or GatewayDirectory()
         self._tx = transmitter
         self._duty = duty_cycle
         self._metrics = metrics
@@ -153,6 +156,8 @@ class DownlinkScheduler:
         queue_item_id: str | None = None,
     ) -> bool:
         """Pick a gateway, charge its budget, send. False when refused (counted) or the send failed (logged)."""
+        # another tenant's private downlink gateway never transmits for this device (issue 7)
+        heard = [h for h in heard if self._gateways.may_transmit_for(h.gateway_id, device.tenant_id)]
         choice = self.choose(heard, uplink_dr, windows, len(phy_payload))
         if choice is None:
             self._metrics.downlink_refused.labels("no_gateway" if not heard else "duty_cycle").inc()

@@ -36,6 +36,7 @@ from lora_city.gateway.frames import (
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.frames import DataFrame, JoinRequest, MType, parse_phy_payload
 from lora_city.metrics import Metrics
+from lora_city.network.gateway_directory import GatewayDirectory
 from lora_city.settings import Settings
 from lora_city.sinks.events import DeviceEvent, JoinEvent, Sink
 from lora_city.storage.db import SessionFactory
@@ -49,6 +50,7 @@ from lora_city.uplink.join import JoinHandler
 from lora_city.uplink.quota import AllowAll, QuotaPolicy
 
 log = logging.getLogger(__name__)
+GATEWAY_RELOAD_S = 30.0
 
 
 class NetworkServer:
@@ -80,10 +82,14 @@ class NetworkServer:
         self.duty_cycle = DutyCycleTracker(clock)
         self.dedup = Deduplicator(settings.dedup_window_ms / 1000.0, self._on_collected, clock=clock,
                                   **({} if late_copy_ttl_s is None else {"handled_ttl_s": late_copy_ttl_s}))
-        self._data = DataUplinkHandler(self.sessions, self.queue, codecs, quota or AllowAll(), metrics)
+        self.gateways = GatewayDirectory()  # private gateways (issue 7), reloaded by the flush loop
+        self._factory = factory
+        self._data = DataUplinkHandler(self.sessions, self.queue, codecs, quota or AllowAll(), metrics,
+                                       gateways=self.gateways)
         self._join = JoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
                                  rx_delay=settings.rx1_delay_s, family_of=family_of)
-        self.scheduler = DownlinkScheduler(self, self.duty_cycle, metrics, self.emit, clock=clock)
+        self.scheduler = DownlinkScheduler(self, self.duty_cycle, metrics, self.emit, clock=clock,
+                                           gateways=self.gateways)
         self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit, quota)
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
@@ -102,6 +108,7 @@ class NetworkServer:
             started = time.monotonic()
             count = await asyncio.to_thread(self.sessions.preload)
             log.info("loaded %d device sessions in %.1f s", count, time.monotonic() - started)
+        await asyncio.to_thread(self.gateways.load, self._factory)
         for sink in self._sinks:
             await sink.start()
         for backend in self._backends:
@@ -141,9 +148,17 @@ class NetworkServer:
                 return 0
 
     async def _flush_loop(self) -> None:
+        rounds = 0
         while True:
             await asyncio.sleep(self._flush_interval_s)
             await self.flush()
+            rounds += 1
+            if rounds * self._flush_interval_s >= GATEWAY_RELOAD_S:  # private flags edited through the API
+                rounds = 0
+                try:
+                    await asyncio.to_thread(self.gateways.load, self._factory)
+                except Exception:
+                    log.exception("gateway directory reload failed")
 
     # --- GatewayEvents -----------------------------------------------------------------------------------
 

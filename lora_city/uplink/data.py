@@ -16,6 +16,7 @@ from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.frames import DataFrame
 from lora_city.lorawan.mac import parse_mac_commands
 from lora_city.metrics import Metrics
+from lora_city.network.gateway_directory import GatewayDirectory
 from lora_city.sinks.events import AckEvent, UplinkEvent
 from lora_city.storage.device_queue import DeviceQueue
 from lora_city.storage.sessions import HeardBy, NetworkSession, SessionStore
@@ -39,7 +40,9 @@ class DataUplinkHandler:
         codecs: CodecRegistry | None,
         quota: QuotaPolicy,
         metrics: Metrics,
+        gateways: GatewayDirectory | None = None,
     ) -> None:
+        self._gateways = gateways or GatewayDirectory()
         self._sessions = sessions
         self._queue = queue
         self._codecs = codecs
@@ -50,6 +53,7 @@ class DataUplinkHandler:
         """Everything up to the downlink decision; the caller then schedules the class-A answer if needed."""
         candidates = self.get_sessions_for_dev_addr(ctx)
         self.validate_mic_and_f_cnt(ctx, candidates)
+        self.filter_private_gateways(ctx)
         self.check_retransmission(ctx)
         self.update_session(ctx)
         self.handle_downlink_acknowledgement(ctx)
@@ -68,6 +72,18 @@ class DataUplinkHandler:
         if not sessions:
             raise DropFrame("unknown_dev_addr", frame.dev_addr)
         return sessions
+
+    def filter_private_gateways(self, ctx: UplinkContext) -> None:
+        """Copies from another tenant's private gateway are not the device's to use (issue 7): they are left out
+        of the reading, the link metrics and the downlink choice; with none left the frame is dropped."""
+        assert ctx.session is not None
+        tenant = ctx.session.device.tenant_id
+        frames = ctx.collected.frames
+        allowed = [f for f in frames if self._gateways.may_receive_for(f.rx_info.gateway_id, tenant)]
+        if not allowed:
+            raise DropFrame("private_gateway", ctx.session.dev_eui)
+        if len(allowed) != len(frames):
+            ctx.collected.frames = allowed
 
     def validate_mic_and_f_cnt(self, ctx: UplinkContext, sessions: list[NetworkSession]) -> None:
         """The session whose key gives a valid MIC owns the frame (several may share the DevAddr, 1.0.4 §6.1.1)."""

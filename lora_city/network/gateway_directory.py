@@ -1,0 +1,45 @@
+"""Who owns each gateway and whether it is shared: a tenant's private gateway (issue 7) carries only its owner's
+uplinks (``private_up``) and/or downlinks (``private_down``). Unregistered gateways are community gateways.
+
+An in-memory copy of the ``gateways`` table, read per uplink without a query and reloaded periodically (the
+server's flush loop) and whenever the API changes a gateway is not worth coupling to: a minute-old flag is fine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from lora_city.storage.db import SessionFactory
+from lora_city.storage.models import Gateway
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayAccess:
+    tenant_id: str
+    private_up: bool
+    private_down: bool
+
+
+class GatewayDirectory:
+    def __init__(self) -> None:
+        self._gateways: dict[str, GatewayAccess] = {}
+
+    def load(self, factory: SessionFactory) -> int:
+        with factory() as db:
+            rows = db.execute(select(Gateway.gateway_id, Gateway.tenant_id, Gateway.private_up, Gateway.private_down))
+            fresh = {gid: GatewayAccess(tenant, bool(up), bool(down)) for gid, tenant, up, down in rows}
+        self._gateways = fresh  # one assignment: readers see the old map or the new one
+        return len(fresh)
+
+    def set(self, gateway_id: str, access: GatewayAccess) -> None:
+        self._gateways = {**self._gateways, gateway_id: access}
+
+    def may_receive_for(self, gateway_id: str, tenant_id: str) -> bool:
+        access = self._gateways.get(gateway_id)
+        return access is None or not access.private_up or access.tenant_id == tenant_id
+
+    def may_transmit_for(self, gateway_id: str, tenant_id: str) -> bool:
+        access = self._gateways.get(gateway_id)
+        return access is None or not access.private_down or access.tenant_id == tenant_id
