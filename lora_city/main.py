@@ -22,6 +22,7 @@ import uvicorn
 from sqlalchemy import Engine, select
 
 from billing import api as billing_api
+from billing.exports import invoice_files
 from billing.meter import UsageMeter
 from billing.portal_extras import billing_extras
 from lora_city.alerts.feed import Subscription, SupervisionFeed
@@ -147,7 +148,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
             if settings.grpc_listen else None)
     try:
         app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics)
-        tenants_api.install(app, quota=quota)
+        tenants_api.install(app, quota=quota, export_dir=settings.export_dir, export_parts=(invoice_files,))
         billing_api.install(app)
         if mqtt_backend is not None:
             app.state.readiness.append(lambda: ("mqtt", mqtt_backend.connected))

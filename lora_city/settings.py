@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     rx1_delay_s: int = 1
     class_c_lock_ms: int = 0
 
+    # Where a tenant's data export is written before the tenant is deleted (issue 7); relative to the working dir
+    export_dir: Path = Path("exports")
+
     # Codecs
     codecs_path: Path = Field(default_factory=_default_codecs_path)
     js_time_limit_ms: int = 100
