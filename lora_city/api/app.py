@@ -47,6 +47,7 @@ def create_app(
     notifier: DownlinkNotifier | None = None,
     metrics: Metrics | None = None,
     clock: Callable[[], datetime] = _utcnow,
+    on_device_change: Callable[[str], None] | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="lora_city",
@@ -56,7 +57,8 @@ def create_app(
         docs_url=f"{PREFIX}/docs",
         redoc_url=None,
     )
-    app.state.lora_city = AppContext(settings, session_factory, vault, codecs, notifier, metrics, clock)
+    app.state.lora_city = AppContext(settings, session_factory, vault, codecs, notifier, metrics, clock,
+                                           on_device_change)
     errors.install(app)
     api = APIRouter(prefix=PREFIX)
     for module in (tenants, api_keys, gateways, profiles, applications, devices, assets, onboarding, overview,

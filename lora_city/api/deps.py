@@ -34,6 +34,13 @@ class AppContext:
     notifier: DownlinkNotifier | None
     metrics: Metrics | None
     clock: Callable[[], datetime]
+    # Told the DevEUI of a device whose keys, session, class or state the API changed, so the network server
+    # drops its cached session and reloads it on the next frame (no stale keys after a re-activation).
+    on_device_change: Callable[[str], None] | None = None
+
+    def device_changed(self, dev_eui: str) -> None:
+        if self.on_device_change is not None:
+            self.on_device_change(dev_eui.lower())
 
 
 def get_context(request: Request) -> AppContext:

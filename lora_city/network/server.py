@@ -218,6 +218,15 @@ class NetworkServer:
         """Called by the API when a device is deleted, disabled or changed: reload on its next frame."""
         self.sessions.forget(dev_eui)
 
+    def device_change_notifier(self) -> Callable[[str], None]:
+        """The API's ``on_device_change``: callable from any thread; the cache is touched on the loop only."""
+        loop = asyncio.get_running_loop()
+
+        def changed(dev_eui: str) -> None:
+            loop.call_soon_threadsafe(self.forget_device, dev_eui)
+
+        return changed
+
     def emit(self, event: DeviceEvent) -> None:
         for sink in self._sinks:
             try:

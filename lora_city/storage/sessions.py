@@ -186,14 +186,16 @@ class SessionStore:
         self._by_eui: dict[str, NetworkSession] = {}
         self._unknown: dict[str, float] = {}  # DevAddr -> until
         self._addr_complete: set[str] = set()  # DevAddrs whose every active session is in memory
-        self._preloaded = False  # after preload(), every DevAddr in _by_addr is complete
+        self._preloaded = False  # after preload(), every DevAddr in _by_addr is complete...
+        self._incomplete: set[str] = set()  # ...except these, touched by an API change since
 
     # --- lookups ---------------------------------------------------------------------------------------
 
     def for_dev_addr(self, dev_addr: str) -> list[NetworkSession]:
         """Active sessions sharing ``dev_addr`` (all loaded from the database on first use)."""
         found = self._by_addr.get(dev_addr)
-        if found is not None and (self._preloaded or dev_addr in self._addr_complete):
+        if found is not None and (dev_addr in self._addr_complete
+                                  or (self._preloaded and dev_addr not in self._incomplete)):
             return found if isinstance(found, list) else [found]
         until = self._unknown.get(dev_addr)
         if until is not None and until > self._clock():
@@ -216,6 +218,7 @@ class SessionStore:
         for s in sessions:
             self._index(s)
         self._addr_complete.add(dev_addr)
+        self._incomplete.discard(dev_addr)
         found = self._by_addr.get(dev_addr)
         return [] if found is None else found if isinstance(found, list) else [found]
 
@@ -265,10 +268,21 @@ class SessionStore:
         return list(self._by_eui.values())
 
     def forget(self, dev_eui: str) -> None:
-        """Drop a device's cached session (deleted or disabled by the API); the next lookup reloads."""
+        """Drop a device's cached session (deleted, disabled, re-enabled or re-activated by the API); the next
+        frame from its DevAddr reloads it. Other devices sharing the DevAddr keep their (newer) sessions."""
+        addrs = set()
         old = self._by_eui.pop(dev_eui, None)
         if old is not None:
             self._unindex(old)
+            addrs.add(old.dev_addr)
+        with self._factory() as db:  # a re-enabled device's DevAddr may sit in the "unknown" negative cache
+            addrs.update(db.scalars(
+                select(DeviceSession.dev_addr).where(DeviceSession.dev_eui == dev_eui, DeviceSession.is_active)
+            ).all())
+        for addr in addrs:
+            self._unknown.pop(addr, None)
+            self._addr_complete.discard(addr)
+            self._incomplete.add(addr)
 
     # --- writes ----------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from billing.meter import UsageMeter
 from billing.models import BillingConfig, Invoice, PriceTable
+from billing.portal_extras import billing_extras
 from lora_city.metrics import Metrics
 from lora_city.services.principal import Role
 from lora_city.sinks.events import DeviceInfo, UplinkEvent
@@ -21,7 +22,6 @@ from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Tenant
 from tenants.models import Plan
 from tenants.quota import PlanQuotaPolicy
-from billing.portal_extras import billing_extras
 from tests.browser.conftest import ServerThread, Site
 from tests.support.schema import all_migration_locations
 from tests.unit.portal.build import SECRET, Clock, build_portal, seed_device

@@ -79,12 +79,15 @@ def update_device(
     ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep, dev_eui: str,
     body: DeviceFields,
 ) -> DeviceOut:
-    return device_out(devices.update_device(session, principal, ctx.vault, dev_eui, body, codecs=ctx.codecs, now=now))
+    out = device_out(devices.update_device(session, principal, ctx.vault, dev_eui, body, codecs=ctx.codecs, now=now))
+    ctx.device_changed(dev_eui)
+    return out
 
 
 @router.delete("/{dev_eui}", status_code=204)
-def delete_device(session: SessionDep, principal: CurrentPrincipal, dev_eui: str) -> Response:
+def delete_device(ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, dev_eui: str) -> Response:
     devices.delete_device(session, principal, dev_eui)
+    ctx.device_changed(dev_eui)
     return Response(status_code=204)
 
 
@@ -93,12 +96,16 @@ def activate_device(
     ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep, dev_eui: str,
     body: AbpActivation,
 ) -> DeviceOut:
-    return device_out(activation.activate_abp(session, principal, ctx.vault, dev_eui, body, now=now))
+    out = device_out(activation.activate_abp(session, principal, ctx.vault, dev_eui, body, now=now))
+    ctx.device_changed(dev_eui)
+    return out
 
 
 @router.post("/{dev_eui}/deactivate")
-def deactivate_device(session: SessionDep, principal: CurrentPrincipal, dev_eui: str) -> DeviceOut:
-    return device_out(activation.deactivate(session, principal, dev_eui))
+def deactivate_device(ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, dev_eui: str) -> DeviceOut:
+    out = device_out(activation.deactivate(session, principal, dev_eui))
+    ctx.device_changed(dev_eui)
+    return out
 
 
 @router.get("/{dev_eui}/readings")

@@ -50,10 +50,13 @@ def bind(
 
 @router.post("/swap", response_model=AssetView)
 def swap(
-    session: SessionDep, principal: CurrentPrincipal, now: NowDep, idem: IdempotencyDep, body: SwapRequest,
+    ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep, idem: IdempotencyDep,
+    body: SwapRequest,
 ) -> JSONResponse:
     """Replace a broken device on an asset: the old one is deactivated, the asset's history continues."""
-    return _answer(onboarding.swap(session, principal, body, idem=idem, now=now))
+    answer = _answer(onboarding.swap(session, principal, body, idem=idem, now=now))
+    ctx.device_changed(body.old_dev_eui.replace("-", "").replace(":", ""))
+    return answer
 
 
 @router.put("/assets/{asset_id}/photo", response_model=AssetView)
