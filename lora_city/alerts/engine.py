@@ -90,13 +90,10 @@ class AlertEngine:
                 # a device that speaks again is no longer silent
                 changes += self._resolve(cause, rule, device.dev_eui, device.tenant_id, None, now, "reporting again")
                 continue
-            measured = event.measurements.get(rule.measurement or "")
-            value = measured[0] if measured is not None else None
-            if rule.kind is RuleKind.DAY_BURNING:
-                value = event.measurements.get("lamp_on", (None, None))[0]
-            if value is None:
-                continue
-            changes += self._evaluate(rule, cause, device, float(value), now)
+            measurement = "lamp_on" if rule.kind is RuleKind.DAY_BURNING else rule.measurement or ""
+            for channel, value in _values(event.measurements, measurement):
+                changes += self._evaluate(rule, cause if channel is None else f"{cause}:{channel}", device,
+                                          float(value), now, channel)
         return changes
 
     def on_gateway_state(self, gateway_id: str, tenant_id: str, online: bool, now: datetime) -> list[AlertChange]:
@@ -131,9 +128,12 @@ class AlertEngine:
         return changes
 
     # --- evaluation ------------------------------------------------------------------------------------
-    def _evaluate(self, rule: Rule, cause: str, device: DeviceInfo, value: float, now: datetime) -> list[AlertChange]:
+    def _evaluate(self, rule: Rule, cause: str, device: DeviceInfo, value: float, now: datetime,
+                  channel: str | None = None) -> list[AlertChange]:
         subject, tenant = device.dev_eui, device.tenant_id
         name = device.device_name or subject
+        if channel is not None:
+            name = f"{name} (channel {channel})"
         if rule.kind is RuleKind.THRESHOLD:
             return self._threshold(rule, cause, subject, tenant, value, now, name)
         if rule.kind is RuleKind.FLAG:
@@ -208,6 +208,17 @@ class AlertEngine:
             return []
         return [AlertChange(ChangeKind.RESOLVED, cause, rule, subject, tenant, current.severity,
                             current.level.name if current.level else None, value, message, now)]
+
+
+def _values(measurements: dict[str, tuple[float | bool, str | None]], name: str
+            ) -> list[tuple[str | None, float | bool]]:
+    """The values a rule on ``name`` watches: the measurement itself, or, on a multi-channel device (a WS50x
+    with three switches, an LT-22222 with two relays), each ``name:channel`` separately, one alert per channel."""
+    exact = measurements.get(name)
+    if exact is not None:
+        return [(None, exact[0])]
+    prefix = name + ":"
+    return [(key[len(prefix):], value) for key, (value, _unit) in measurements.items() if key.startswith(prefix)]
 
 
 def _rank(rule: Rule, level: Level) -> int:

@@ -135,3 +135,20 @@ def test_restored_open_alert_is_not_raised_again() -> None:
     gauge = device()
     engine.restore_open("r1:" + gauge.dev_eui, "orange", Severity.MAJOR)
     assert engine.on_uplink(uplink(gauge, 0, water_level=2.3)) == []
+
+
+def test_multi_channel_device_gets_one_alert_per_channel() -> None:
+    # A WS50x with several switches reports lamp_on:1, lamp_on:2...: a rule on "lamp_on" watches each channel.
+    rule = Rule(id="day", name="day burning", kind=RuleKind.DAY_BURNING, tenant_id="city")
+    engine = AlertEngine([rule])
+    panel = device("0000000000000012", family="streetlight")
+    noon = datetime(2026, 11, 22, 11, 0, tzinfo=UTC)
+    raised = engine.on_uplink(uplink(panel, noon, **{"lamp_on:1": True, "lamp_on:2": False, "lamp_on:3": True}))
+    assert sorted(c.cause for c in raised) == ["day:0000000000000012:1", "day:0000000000000012:3"]
+    assert all(c.kind is ChangeKind.RAISED for c in raised)
+    assert "channel 3" in next(c.message for c in raised if c.cause.endswith(":3"))
+    # channel 1 switches off: only its alert resolves; the exact name still wins over channels
+    later = engine.on_uplink(uplink(panel, noon + timedelta(minutes=5),
+                                    **{"lamp_on:1": False, "lamp_on:2": False, "lamp_on:3": True}))
+    assert [(c.kind, c.cause) for c in later] == [(ChangeKind.RESOLVED, "day:0000000000000012:1")]
+    assert engine.is_open("day:0000000000000012:3")
