@@ -15,6 +15,7 @@ from billing.models import UsageDaily
 from billing.rating import PeriodUsage
 from lora_city.storage.models import Tenant
 from tenants.models import Plan
+from tenants.quota import DeviceDayUsage
 
 U = UsageDaily
 SUMS = ("uplinks", "copies", "downlinks", "airtime_up_us", "airtime_down_us", "bytes_up", "bytes_down")
@@ -109,3 +110,11 @@ def by_day(session: Session, tenant_id: str, first: date, end: date, dev_eui: st
 
 def by_device(session: Session, tenant_id: str, first: date, end: date) -> list[UsageRow]:
     return _grouped(session, U.dev_eui, tenant_id, first, end)
+
+
+def day_usage(session: Session, day: date) -> list[DeviceDayUsage]:
+    """Every device's metered usage of one Paris day: what the live quotas resume from after a restart."""
+    stmt = (select(U.tenant_id, U.dev_eui, func.sum(U.uplinks), func.sum(U.airtime_up_us), func.sum(U.downlinks))
+            .where(U.day == day).group_by(U.tenant_id, U.dev_eui))
+    return [DeviceDayUsage(tenant, dev_eui, int(up or 0), int(air or 0) / 1000.0, int(down or 0))
+            for tenant, dev_eui, up, air, down in session.execute(stmt)]

@@ -25,6 +25,7 @@ from billing import api as billing_api
 from billing.exports import invoice_files
 from billing.meter import UsageMeter
 from billing.portal_extras import billing_extras
+from billing.usage import day_usage
 from lora_city.alerts.feed import Subscription, SupervisionFeed
 from lora_city.alerts.rules import Severity
 from lora_city.alerts.service import AlertService
@@ -50,6 +51,7 @@ from lora_city.storage.db import SessionFactory, make_engine, make_session_facto
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import FeedSubscription
 from tenants import api as tenants_api
+from tenants.calendar import paris_day
 from tenants.quota import PlanQuotaPolicy
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     quota = PlanQuotaPolicy(metrics, hub.submit)  # QUOTA warnings travel with the device's other events
     with factory() as db:
         quota.load(db)
+        quota.resume(day_usage(db, paris_day(utcnow())))  # a restart does not hand out fresh allowances
     health = GatewayHealth(metrics)
     backends: list[Any] = []
     # Scale-out (Settings.cluster_member_id): gateway copies go through the cluster router, which forwards

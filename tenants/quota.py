@@ -55,6 +55,17 @@ class Allowance:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceDayUsage:
+    """What one device used so far today, as the billing meter stored it (``resume``)."""
+
+    tenant_id: str
+    dev_eui: str
+    uplinks: int
+    airtime_ms: float
+    downlinks: int
+
+
+@dataclass(frozen=True, slots=True)
 class TenantQuota:
     status: str = "active"
     critical: bool = False
@@ -136,6 +147,29 @@ class PlanQuotaPolicy:
             except Exception:  # the database away for a while: keep the limits we have
                 log.exception("quota limits reload failed")
             await asyncio.sleep(interval_s)
+
+    def resume(self, used_today: Iterable[DeviceDayUsage]) -> int:
+        """Start from what each device already used today (the billing meter's rows), so a restart does not
+        hand every device a fresh allowance. Warnings and actions already reached are not signalled again.
+        Returns the number of devices resumed."""
+        self._roll_day()
+        count = 0
+        for row in used_today:
+            device, tenant = self._usage(DeviceInfo(dev_eui=row.dev_eui, tenant_id=row.tenant_id))
+            for usage in (device, tenant):
+                usage.uplinks += row.uplinks
+                usage.airtime_ms += row.airtime_ms
+                usage.downlinks += row.downlinks
+            quota = self._tenants.get(row.tenant_id)
+            allowance = quota.allowance if quota else None
+            for kind in KINDS:
+                limit = allowance.limit(kind) if allowance else None
+                if limit is not None and device.value(kind) >= WARN_FRACTION * limit:
+                    device.flags.add((kind, "warn"))
+                if limit is not None and device.value(kind) >= limit:
+                    device.flags.add((kind, "full"))
+            count += 1
+        return count
 
     # --- QuotaPolicy -------------------------------------------------------------------------------------
 

@@ -77,3 +77,20 @@ def test_stop_flushes_what_is_pending(db: Db) -> None:
 
     asyncio.run(run())
     assert rows(db.factory)[("00000000000000d2", date(2026, 11, 3))][0] == 1
+
+
+def test_day_usage_is_what_the_live_quotas_resume_from(db: Db) -> None:
+    from billing.usage import day_usage
+    from tenants.quota import DeviceDayUsage
+
+    meter = UsageMeter(db.factory, Metrics())
+    for minute in range(3):
+        meter.submit(uplink("t1", "00000000000000d2", f"2026-11-03T10:{minute:02d}:00+00:00", 61.696, copies=3))
+    meter.submit(uplink("t2", "00000000000000d3", "2026-11-03T10:00:00+00:00", 41.216))
+    meter.submit(uplink("t1", "00000000000000d2", "2026-11-04T10:00:00+00:00", 61.696))  # another day
+    meter.submit(txack("00000000000000d2", "2026-11-03T12:00:00+00:00", "OK"))
+    meter.flush()
+    with db.factory() as s:
+        used = sorted(day_usage(s, date(2026, 11, 3)), key=lambda u: u.dev_eui)
+    assert used == [DeviceDayUsage("t1", "00000000000000d2", 3, 185.088, 1),
+                    DeviceDayUsage("t2", "00000000000000d3", 1, 41.216, 0)]

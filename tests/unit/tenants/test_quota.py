@@ -120,3 +120,16 @@ def test_counters_restart_at_paris_midnight_on_the_25_hour_day() -> None:
     clock.at("2026-10-25T23:00:00+00:00")  # Paris 26 October 00:00 CET
     assert policy.allow_uplink(DEV, 20, 10.0)
     assert str(policy.day) == "2026-10-26"
+
+
+def test_resume_after_restart_counts_what_was_used_today() -> None:
+    from tenants.quota import DeviceDayUsage
+
+    policy, events, _, _ = make(Allowance(uplinks=10, action="drop"))
+    # before the restart the device sent 9 uplinks (the 80 % warning was already emitted then)
+    assert policy.resume([DeviceDayUsage("t1", DEV.dev_eui, 9, 400.0, 0)]) == 1
+    verdicts = [policy.allow_uplink(DEV, 20, 50.0) for _ in range(3)]
+    assert verdicts == [True, False, False]
+    assert quota_events(events) == [("ERROR", "uplinks", "100")]  # no second 80 % warning
+    gauges = {g.kind: g.used for g in policy.tenant_gauges("t1")}
+    assert gauges["uplinks"] == 10 and gauges["airtime_ms"] == 450.0
