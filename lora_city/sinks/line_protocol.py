@@ -45,6 +45,7 @@ def measurement_for(family: str | None) -> str:
 _tag_cache: dict[tuple[str, str, str | None, str | None, str | None], str] = {}
 _field_key_cache: dict[str, str] = {}
 _field_eq_cache: dict[str, str] = {}  # name -> "escaped_name="
+_radio_cache: dict[tuple[float, float, int, int], str] = {}
 _CACHE_LIMIT = 100_000
 
 
@@ -108,10 +109,17 @@ def format_uplink(event: UplinkEvent) -> str:
             if rx.snr > best.snr:
                 best = rx
         if isfinite(best.rssi) and isfinite(best.snr):
-            parts.append(
-                f"rssi={best.rssi!r},snr={best.snr!r},spreading_factor={event.spreading_factor}i,"
-                f"gateway_count={len(rx_list)}i,f_cnt={event.f_cnt}i"
-            )
+            # RSSI and SNR come in whole dB and quarter-dB steps: few combinations, so their text is cached
+            # (two float reprs cost more than the rest of the radio part).
+            radio_key = (best.rssi, best.snr, event.spreading_factor, len(rx_list))
+            radio = _radio_cache.get(radio_key)
+            if radio is None:
+                radio = (f"rssi={best.rssi!r},snr={best.snr!r},spreading_factor={event.spreading_factor}i,"
+                         f"gateway_count={len(rx_list)}i,f_cnt=")
+                if len(_radio_cache) >= _CACHE_LIMIT:
+                    _radio_cache.clear()
+                _radio_cache[radio_key] = radio
+            append(f"{radio}{event.f_cnt}i")
             return f"{_series_prefix(event.device)} {','.join(parts)} {timestamp_ns(event.time)}"
     return _with_radio_fields(event, parts)
 
