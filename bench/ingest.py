@@ -348,6 +348,20 @@ def settle(path: Path, expected: float, timeout: float = 60.0) -> dict[str, Any]
     return read_stats(path)
 
 
+def quiesce(path: Path, timeout: float = 180.0) -> dict[str, Any]:
+    """Wait until the server is idle (under 5 % of a core for a second): the readings store drains its backlog
+    after the last uplink was counted, and that work belongs to the phase that caused it, not to the next."""
+    deadline = time.monotonic() + timeout
+    prev, prev_t = read_stats(path), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        s, t = read_stats(path), time.monotonic()
+        if (s["cpu"] - prev["cpu"]) / (t - prev_t) < 0.05:
+            return s
+        prev, prev_t = s, t
+    return read_stats(path)
+
+
 def run_phase(mqtt: str, stats: Path, *, rate: float, duration: float, devices: int, first: int, fcnt_base: int,
               confirmed: float, dedup_ms: int) -> dict[str, Any]:
     before = read_stats(stats)
@@ -357,7 +371,8 @@ def run_phase(mqtt: str, stats: Path, *, rate: float, duration: float, devices: 
     out, _ = sim.communicate()
     result = json.loads(out.strip().splitlines()[-1])
     before_handled = before["uplinks"] + sum(before["drops"].values())
-    after = settle(stats, before_handled + result["sent"])
+    settle(stats, before_handled + result["sent"])
+    after = quiesce(stats)  # CPU of the whole phase, incl. the store's backlog
     handled = after["uplinks"] - before["uplinks"]
     drops = {k: v - before["drops"].get(k, 0.0) for k, v in after["drops"].items()
              if v - before["drops"].get(k, 0.0)}
