@@ -278,7 +278,15 @@ class NetworkServer:
             self._spawn(self._guarded(ctx, self.downlinks.answer_uplink(ctx)))
 
     async def _handle_join(self, ctx: UplinkContext, request: JoinRequest) -> None:
-        result = await asyncio.to_thread(self._join.handle, request, ctx.collected.phy_payload, ctx.dr)
+        collected, may_receive = ctx.collected, self.gateways.may_receive_for
+
+        def heard_for(tenant_id: str) -> bool:
+            return any(may_receive(f.rx_info.gateway_id, tenant_id) for f in collected.frames)
+
+        result = await asyncio.to_thread(self._join.handle, request, collected.phy_payload, ctx.dr, heard_for)
+        tenant = result.device.tenant_id
+        # another tenant's private gateway neither carries the accept nor shows in the join's metadata
+        collected.frames = [f for f in collected.frames if may_receive(f.rx_info.gateway_id, tenant)]
         self.sessions.install(result.session)
         await self.downlinks.send_join_accept(ctx.collected, result.join_accept, result.device)
         self._metrics.uplinks.labels("join").inc()

@@ -54,14 +54,19 @@ class JoinHandler:
         self._family_of = family_of
         self._rng = rng or random.SystemRandom()
 
-    def handle(self, request: JoinRequest, phy_payload: bytes, uplink_dr: int) -> JoinResult:
-        """Runs in a worker thread. Raises DropFrame for unknown devices, bad MICs and replayed DevNonces."""
+    def handle(self, request: JoinRequest, phy_payload: bytes, uplink_dr: int,
+               heard_for: Callable[[str], bool] | None = None) -> JoinResult:
+        """Runs in a worker thread. Raises DropFrame for unknown devices, bad MICs and replayed DevNonces.
+        ``heard_for(tenant_id)`` says whether a gateway the tenant may use heard the request (another tenant's
+        private gateway does not count): when none did, the join is dropped before its DevNonce is spent."""
         try:
             with transaction(self._factory) as db:
                 found = device_info(db, request.dev_eui, self._family_of)
                 if found is None:
                     raise DropFrame("unknown_dev_eui", request.dev_eui)
                 info, device, profile = found
+                if heard_for is not None and not heard_for(info.tenant_id):
+                    raise DropFrame("private_gateway", request.dev_eui)
                 keys = db.get(DeviceKeys, request.dev_eui)
                 if keys is None:
                     raise DropFrame("no_keys", request.dev_eui)  # an ABP device sending a join-request

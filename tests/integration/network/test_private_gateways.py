@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import select
 
 from lora_city.simulate.devices import VirtualDevice
 from lora_city.sinks.events import UplinkEvent
+from lora_city.storage.models import DevNonce
 from tests.integration.network.harness import Harness, next_downlink, wait_until
 from tests.support.services import Service
 
@@ -50,6 +52,20 @@ def test_private_gateway_serves_only_its_owner(database_url: str, mosquitto: Ser
             await wait_until(lambda: len(h.recording.of(UplinkEvent)) == 1)
             [up] = h.recording.of(UplinkEvent)
             assert [rx.gateway_id for rx in up.rx] == [community.gateway_id]
+
+            # a join heard only by the private gateway is dropped before its DevNonce is spent
+            other = VirtualDevice.generate("dragino-ldds75")
+            await h.register(other)
+            await private.send_uplink(other.join_request(), snr=9.0, spreading_factor=9)
+            await wait_until(lambda: h.drops("private_gateway") == 2)
+            with h.factory() as db:
+                assert db.scalars(select(DevNonce).where(DevNonce.dev_eui == other.dev_eui)).all() == []
+            await asyncio.sleep(0.3)  # an accept would have left by now (the window closed before the drop)
+            assert private.downlinks.empty()
+            sent = [community.downlinks.get_nowait().phy_payload for _ in range(community.downlinks.qsize())]
+            assert [p for p in sent if p[0] >> 5 == 1] == []  # the class-A answers to `dev` only, no join-accept
+            joins = await h.api.get(f"/api/v1/devices/{other.dev_eui}")
+            assert joins.json()["joined"] is False
             await h.stop()
         finally:
             await h.close()
