@@ -15,25 +15,7 @@ from lora_city.codec.formats import decentlab as dl
 P_MIN = -1.0  # bar
 P_MAX = 10.0  # bar
 
-
-def _pressure(x: dl.Words) -> float:
-    return (x[0] - 16384) / 32768 * (P_MAX - P_MIN) + P_MIN
-
-
-def _temperature(x: dl.Words) -> float:
-    return (x[1] - 384) * 0.003125 - 50
-
-
-SENSORS = (
-    dl.Sensor(
-        2,
-        (
-            dl.SensorValue("pressure", "Pressure", _pressure, "bar"),
-            dl.SensorValue("temperature", "Temperature", _temperature, "°C"),
-        ),
-    ),
-    dl.battery_sensor(),
-)
+SENSORS = dl.pressure_sensors(P_MIN, P_MAX)
 
 
 def decode_uplink(f_port: int, payload: bytes) -> dict[str, Any]:

@@ -51,6 +51,22 @@ def battery_sensor() -> Sensor:
 
 
 @cache
+def pressure_sensors(p_min: float, p_max: float) -> tuple[Sensor, ...]:
+    """The DL-PR2x pressure / liquid level family: one layout, only the pressure range (bar) differs per variant."""
+
+    def pressure(x: Words) -> float:
+        return (x[0] - 16384) / 32768 * (p_max - p_min) + p_min
+
+    def temperature(x: Words) -> float:
+        return (x[1] - 384) * 0.003125 - 50
+
+    return (
+        Sensor(2, (SensorValue("pressure", "Pressure", pressure, "bar"),
+                   SensorValue("temperature", "Temperature", temperature, "°C"))),
+        battery_sensor(),
+    )
+
+
 def _words(count: int) -> struct.Struct:
     return struct.Struct(f">{count}H")
 
