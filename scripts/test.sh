@@ -20,18 +20,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# --- Python packages -------------------------------------------------------------------------------------
-python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+# --- Python packages: exactly the locked versions, in .venv (scripts/install.sh) ---------------------------
+bash scripts/install.sh --dev
+python=.venv/bin/python
+[ -n "${LORA_CITY_VENV:-}" ] && python="$LORA_CITY_VENV/bin/python"
 
 # --- npm packages used by differential tests and benchmarks (an independent LoRaWAN implementation) ------
 if [ -f tests/js/package.json ]; then
-  (cd tests/js && npm install --no-audit --no-fund --silent >/dev/null)
+  (cd tests/js && npm ci --no-audit --no-fund --silent >/dev/null)
 fi
 
 # --- the suite -------------------------------------------------------------------------------------------
 export CI="${CI:-}"
 set +e
-python3 -m pytest "$@"
+"$python" -m pytest "$@"
 rc=$?
 set -e
 if [ $rc -eq 5 ]; then
