@@ -5,17 +5,21 @@ Protocol-level parse errors live in ``lora_city.lorawan.errors`` (pure layer, no
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LoraCityError(Exception):
     """Base of every error the product raises on purpose."""
 
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        if details is not None:  # machine-readable context the API returns as error.details (e.g. the asset)
+            self.details = details
 
 
 class NotFound(LoraCityError):

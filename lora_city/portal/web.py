@@ -41,8 +41,9 @@ class PortalUser:
     @property
     def principal(self) -> Principal:
         # The same principal model as the API: every page goes through the services with it, so a lessee's
-        # view is restricted to its tenant by the code that restricts API keys.
-        return Principal(self.role, self.tenant_id)
+        # view is restricted to its tenant by the code that restricts API keys. The account is its identity
+        # (idempotency keys, who bound a device), as an API key's id is for a key.
+        return Principal(self.role, self.tenant_id, f"user:{self.id}")
 
     @property
     def is_city_staff(self) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
+from lora_city.services import field_access
 from lora_city.services.common import INPUT_CONFIG, as_utc, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.services.readings import Page, TimeRange, readings_in_spans
@@ -105,6 +106,14 @@ def apply_fields(asset: Asset, data: AssetFields) -> None:
         setattr(asset, name, value)
 
 
+def fill_missing(asset: Asset, data: AssetFields) -> None:
+    """Give an existing asset the position and address it lacks; never overwrite (nor rename) anything."""
+    for name in ("latitude", "longitude", "address"):
+        value = getattr(data, name)
+        if value is not None and getattr(asset, name) is None:
+            setattr(asset, name, value)
+
+
 def create_asset(session: Session, principal: Principal, data: AssetCreate, *, now: datetime) -> AssetView:
     principal.require(Perm.ONBOARDING)
     asset = new_asset(session, principal, data, now=now)
@@ -150,9 +159,10 @@ def photo(session: Session, principal: Principal, asset_id: str) -> tuple[bytes,
 
 def asset_readings(
     session: Session, principal: Principal, asset_id: str, *, span: TimeRange = TimeRange(), limit: int = 100,
-    cursor: str | None = None,
+    cursor: str | None = None, now: datetime | None = None,
 ) -> Page[Reading]:
-    principal.require(Perm.READINGS_READ)
+    """``now`` lets a technician read the assets it works on (field_access)."""
+    field_access.require_asset_readings(session, principal, asset_id, now)
     asset = find_asset(session, principal, asset_id)
     spans = [(r.dev_eui, r.bound_at, r.unbound_at)
              for r in session.scalars(select(AssetDevice).where(AssetDevice.asset_id == asset.id))]

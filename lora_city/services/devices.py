@@ -162,6 +162,11 @@ def _views(session: Session, devices: list[Device]) -> list[DeviceView]:
     return views
 
 
+def device_views(session: Session, devices: list[Device]) -> list[DeviceView]:
+    """Views of rows the caller already found (and checked)."""
+    return _views(session, devices)
+
+
 def get_device(session: Session, principal: Principal, dev_eui: str) -> DeviceView:
     principal.require(Perm.DEVICES_READ)
     return _views(session, [find_device(session, principal, dev_eui)])[0]

@@ -13,12 +13,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lora_city.codec.registry import CodecRegistry
-from lora_city.errors import InvalidInput
+from lora_city.errors import Conflict, InvalidInput, LoraCityError
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.tr005 import QRCode, parse_qr
 from lora_city.services import activation, assets, link_quality
 from lora_city.services.common import INPUT_CONFIG, as_utc, db_time, hex_id, key_bytes, require_same_tenant
-from lora_city.services.devices import DeviceCreate, add_device, encrypt_keys, find_device, get_device
+from lora_city.services.devices import (
+    DeviceCreate,
+    DeviceView,
+    add_device,
+    device_views,
+    encrypt_keys,
+    find_device,
+    get_device,
+)
 from lora_city.services.idempotency import IdempotencyRequest, Outcome, run
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.keys import KeyVault
@@ -137,6 +145,12 @@ def _outcome(status: int, model: BaseModel) -> Outcome:
     return Outcome(status, model.model_dump(mode="json"))
 
 
+class ReasonOut(BaseModel):
+    code: str
+    message: str
+    blocking: bool
+
+
 # --- bind and swap --------------------------------------------------------------------------------------------
 class AssetRef(assets.AssetFields):
     """Find the asset by ``external_ref`` in the device's tenant, creating it when absent."""
@@ -150,6 +164,13 @@ class BindRequest(BaseModel):
     dev_eui: str = Field(min_length=16, max_length=23)
     asset_id: str | None = None
     asset: AssetRef | None = None
+    use_existing: bool = Field(default=False, description=(
+        "asset.external_ref names an asset that exists: bind to it as it is. Its name, kind and notes are never "
+        "changed; only a missing position or address is filled in. Without it, such a bind is a 409 "
+        "(asset_exists) whose details show the asset."))
+    move: bool = Field(default=False, description=(
+        "The device is on another asset: end that binding and move it here. Without it, a 409 (device_bound) "
+        "whose details show the other asset."))
 
 
 class SwapRequest(BaseModel):
@@ -158,20 +179,40 @@ class SwapRequest(BaseModel):
     asset_id: str
     old_dev_eui: str = Field(min_length=16, max_length=23)
     new_dev_eui: str = Field(min_length=16, max_length=23)
+    force: bool = Field(default=False, description=(
+        "Swap even though the two devices are of different families (e.g. a street-light controller for a "
+        "pulse counter), which mixes unrelated measurements in the asset's history. Without it, a 409 "
+        "(family_mismatch)."))
+    move: bool = Field(default=False, description="The new device is on another asset: take it off (else 409)")
 
 
 def _open_binding(session: Session, dev_eui: str) -> AssetDevice | None:
     return session.scalar(select(AssetDevice).where(AssetDevice.dev_eui == dev_eui, AssetDevice.unbound_at.is_(None)))
 
 
-def _attach(session: Session, asset: Asset, dev_eui: str, now: datetime) -> None:
+def _attach(session: Session, principal: Principal, asset: Asset, dev_eui: str, now: datetime, move: bool) -> None:
     current = _open_binding(session, dev_eui)
     if current is not None and current.asset_id == asset.id:
         return
     if current is not None:  # a device is on one asset at a time: moving it ends the previous span
+        if not move:
+            other = session.get(Asset, current.asset_id)
+            raise Conflict(
+                f"device {dev_eui} is on asset {_label(other)}; confirm the move (move: true) or take another device",
+                code="device_bound", details={"asset": _asset_json(session, other)})
         current.unbound_at = now
-    session.add(AssetDevice(asset_id=asset.id, dev_eui=dev_eui, bound_at=now))
+    session.add(AssetDevice(asset_id=asset.id, dev_eui=dev_eui, bound_at=now, bound_by=principal.identity))
     session.flush()
+
+
+def _label(asset: Asset | None) -> str:
+    if asset is None:
+        return "?"
+    return f"{asset.external_ref} ({asset.name})" if asset.external_ref else asset.name or asset.id
+
+
+def _asset_json(session: Session, asset: Asset | None) -> dict[str, Any] | None:
+    return assets.view(session, asset).model_dump(mode="json") if asset is not None else None
 
 
 def _bind(session: Session, principal: Principal, data: BindRequest, now: datetime) -> assets.AssetView:
@@ -186,12 +227,23 @@ def _bind(session: Session, principal: Principal, data: BindRequest, now: dateti
         if found is None:
             create = assets.AssetCreate(**data.asset.model_dump(exclude_unset=True), tenant_id=device.tenant_id)
             found = assets.new_asset(session, principal, create, now=now)
+        elif not data.use_existing and not _is_on(session, device.dev_eui, found):
+            # A reference typed on site that happens to exist must not rename the city's asset (issue 17):
+            # show the asset and let the technician say it is the one.
+            raise Conflict(f"asset {data.asset.external_ref!r} already exists ({_label(found)}): bind to it with "
+                           "use_existing: true, or give another reference",
+                           code="asset_exists", details={"asset": _asset_json(session, found)})
         else:
-            assets.apply_fields(found, data.asset)
+            assets.fill_missing(found, data.asset)
         asset = found
     require_same_tenant(asset.tenant_id, device.tenant_id, "asset")
-    _attach(session, asset, device.dev_eui, now)
+    _attach(session, principal, asset, device.dev_eui, now, data.move)
     return assets.view(session, asset)
+
+
+def _is_on(session: Session, dev_eui: str, asset: Asset) -> bool:
+    current = _open_binding(session, dev_eui)
+    return current is not None and current.asset_id == asset.id
 
 
 def bind(
@@ -201,29 +253,107 @@ def bind(
     return run(session, idem, lambda: _outcome(200, _bind(session, principal, data, now)), now=now)
 
 
-def _swap(session: Session, principal: Principal, data: SwapRequest, now: datetime) -> assets.AssetView:
+class SwapSide(BaseModel):
+    dev_eui: str
+    name: str
+    codec: str | None
+    family: str | None
+    is_disabled: bool
+    last_seen_at: datetime | None
+    bound_asset_id: str | None
+
+
+class SwapPreview(BaseModel):
+    """What the confirmation step shows: both units, and what would stop the swap."""
+
+    asset: assets.AssetView
+    old: SwapSide
+    new: SwapSide
+    same_family: bool
+    problems: list[ReasonOut]
+
+
+def _side(session: Session, view: DeviceView, codecs: CodecRegistry | None) -> SwapSide:
+    binding = _open_binding(session, view.device.dev_eui)
+    return SwapSide(dev_eui=view.device.dev_eui, name=view.device.name, codec=view.codec,
+                    family=family_of(codecs, view.codec), is_disabled=view.device.is_disabled,
+                    last_seen_at=as_utc(view.device.last_seen_at),
+                    bound_asset_id=binding.asset_id if binding else None)
+
+
+def family_of(codecs: CodecRegistry | None, codec_id: str | None) -> str | None:
+    """A device's family (streetlight, water, flood, other) is its codec's; None without a known codec."""
+    if codecs is None or codec_id is None or codec_id not in codecs:
+        return None
+    return str(codecs.get(codec_id).manifest.family.value)
+
+
+def _swap_check(
+    session: Session, principal: Principal, data: SwapRequest, codecs: CodecRegistry | None,
+) -> tuple[Asset, Device, Device, SwapPreview]:
     asset = assets.find_asset(session, principal, data.asset_id)
     old = find_device(session, principal, hex_id(data.old_dev_eui, 8, "old_dev_eui"))
     new = find_device(session, principal, hex_id(data.new_dev_eui, 8, "new_dev_eui"))
+    old_side, new_side = (_side(session, v, codecs) for v in device_views(session, [old, new]))
+    problems: list[ReasonOut] = []
     if old.dev_eui == new.dev_eui:
-        raise InvalidInput("old and new device are the same", code="same_device")
-    require_same_tenant(new.tenant_id, asset.tenant_id, "new device")
+        problems.append(ReasonOut(code="same_device", message="old and new device are the same", blocking=True))
+    if new.tenant_id != asset.tenant_id:
+        problems.append(ReasonOut(code="tenant_mismatch", blocking=True,
+                                  message="the new device belongs to another tenant than the asset"))
+    if old_side.bound_asset_id != asset.id:
+        problems.append(ReasonOut(code="not_bound", message="the old device is not on this asset", blocking=True))
+    same_family = old_side.family == new_side.family
+    if not same_family:
+        problems.append(ReasonOut(code="family_mismatch", blocking=not data.force, message=(
+            f"the old device is a {old_side.family or 'device of unknown family'} and the new one a "
+            f"{new_side.family or 'device of unknown family'}: their measurements would mix in the asset's "
+            "history (force: true to swap anyway)")))
+    if new_side.bound_asset_id not in (None, asset.id):
+        problems.append(ReasonOut(code="device_bound", blocking=not data.move,
+                                  message="the new device is on another asset (move: true to take it off)"))
+    preview = SwapPreview(asset=assets.view(session, asset), old=old_side, new=new_side, same_family=same_family,
+                          problems=problems)
+    return asset, old, new, preview
+
+
+def swap_preview(
+    session: Session, principal: Principal, data: SwapRequest, *, codecs: CodecRegistry | None,
+) -> SwapPreview:
+    principal.require(Perm.ONBOARDING)
+    return _swap_check(session, principal, data, codecs)[3]
+
+
+_SWAP_ERRORS: dict[str, type[LoraCityError]] = {
+    "same_device": InvalidInput, "tenant_mismatch": InvalidInput, "not_bound": InvalidInput,
+    "family_mismatch": Conflict, "device_bound": Conflict,
+}
+
+
+def _swap(
+    session: Session, principal: Principal, data: SwapRequest, codecs: CodecRegistry | None, now: datetime,
+) -> assets.AssetView:
+    asset, old, new, preview = _swap_check(session, principal, data, codecs)
+    for problem in preview.problems:
+        if problem.blocking:
+            raise _SWAP_ERRORS[problem.code](problem.message, code=problem.code,
+                                             details=preview.model_dump(mode="json", include={"old", "new"}))
     binding = _open_binding(session, old.dev_eui)
-    if binding is None or binding.asset_id != asset.id:
-        raise InvalidInput("the old device is not on this asset", code="not_bound")
+    assert binding is not None
     binding.unbound_at = now
     activation.disable(session, old)
     if new.is_disabled:
         new.is_disabled = False
-    _attach(session, asset, new.dev_eui, now)
+    _attach(session, principal, asset, new.dev_eui, now, move=True)
     return assets.view(session, asset)
 
 
 def swap(
     session: Session, principal: Principal, data: SwapRequest, *, idem: IdempotencyRequest | None, now: datetime,
+    codecs: CodecRegistry | None = None,
 ) -> Outcome:
     principal.require(Perm.ONBOARDING)
-    return run(session, idem, lambda: _outcome(200, _swap(session, principal, data, now)), now=now)
+    return run(session, idem, lambda: _outcome(200, _swap(session, principal, data, codecs, now)), now=now)
 
 
 def set_photo(
@@ -260,12 +390,6 @@ class UplinkSeen(BaseModel):
     f_cnt: int
     decoded: bool
     gateways: list[GatewayLink]
-
-
-class ReasonOut(BaseModel):
-    code: str
-    message: str
-    blocking: bool
 
 
 class LiveStatus(BaseModel):

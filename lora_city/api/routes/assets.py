@@ -49,11 +49,12 @@ def get_photo(session: SessionDep, principal: CurrentPrincipal, asset_id: str) -
 
 @router.get("/{asset_id}/readings")
 def asset_readings(
-    session: SessionDep, principal: CurrentPrincipal, asset_id: str, limit: Limit = 100,
+    session: SessionDep, principal: CurrentPrincipal, now: NowDep, asset_id: str, limit: Limit = 100,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None, cursor: str | None = None,
 ) -> ReadingPage:
-    """The asset's history: each device's readings while it was bound, across swaps."""
+    """The asset's history: each device's readings while it was bound, across swaps. A technician reads the
+    assets it bound a device to (bind or swap) in the last 30 days."""
     page = assets.asset_readings(session, principal, asset_id, span=TimeRange(start, end), limit=limit,
-                                 cursor=cursor)
+                                 cursor=cursor, now=now)
     return ReadingPage(items=[ReadingOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor)

@@ -110,11 +110,12 @@ def deactivate_device(ctx: ContextDep, session: SessionDep, principal: CurrentPr
 
 @router.get("/{dev_eui}/readings")
 def device_readings(
-    session: SessionDep, principal: CurrentPrincipal, dev_eui: str, limit: Limit = 100,
+    session: SessionDep, principal: CurrentPrincipal, now: NowDep, dev_eui: str, limit: Limit = 100,
     start: From = None, end: To = None, cursor: str | None = None,
 ) -> ReadingPage:
+    """A technician reads them only while the device was on an asset it bound a device to lately."""
     page = readings.device_readings(session, principal, dev_eui, span=TimeRange(start, end), limit=limit,
-                                    cursor=cursor)
+                                    cursor=cursor, now=now)
     return ReadingPage(items=[ReadingOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor)
 
 

@@ -44,7 +44,9 @@ def scan(
 def bind(
     session: SessionDep, principal: CurrentPrincipal, now: NowDep, idem: IdempotencyDep, body: BindRequest,
 ) -> JSONResponse:
-    """Put a device on an asset (by id, or by external_ref, created with its position when new)."""
+    """Put a device on an asset (by id, or by external_ref, created with its position when new). An existing
+    external_ref is a 409 ``asset_exists`` showing the asset unless ``use_existing``; a device already on another
+    asset is a 409 ``device_bound`` unless ``move``."""
     return _answer(onboarding.bind(session, principal, body, idem=idem, now=now))
 
 
@@ -53,9 +55,11 @@ def swap(
     ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep, idem: IdempotencyDep,
     body: SwapRequest,
 ) -> JSONResponse:
-    """Replace a broken device on an asset: the old one is deactivated, the asset's history continues."""
-    answer = _answer(onboarding.swap(session, principal, body, idem=idem, now=now))
-    ctx.device_changed(body.old_dev_eui.replace("-", "").replace(":", ""))
+    """Replace a broken device on an asset: the old one is deactivated, the asset's history continues. Devices
+    of different families (their codecs') are a 409 ``family_mismatch`` unless ``force``."""
+    answer = _answer(onboarding.swap(session, principal, body, idem=idem, now=now, codecs=ctx.codecs))
+    for dev_eui in (body.old_dev_eui, body.new_dev_eui):  # old disabled, new possibly re-enabled
+        ctx.device_changed(dev_eui.replace("-", "").replace(":", ""))
     return answer
 
 

@@ -43,6 +43,9 @@ class AssetDevice(Base):
     dev_eui: Mapped[str] = mapped_column(String(16))
     bound_at: Mapped[datetime] = mapped_column(default=utcnow)
     unbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Who made the binding (``Principal.identity``: an API key's id or a portal user's): the technician who
+    # installed or swapped a unit may read that asset's readings for a while (services/field_access.py).
+    bound_by: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class IdempotencyKey(Base):

@@ -24,7 +24,8 @@ QR = f"LW:D0:70B3D57ED0000000:{DEV.upper()}:00100005:SABC123"  # ProfileID 0010/
 @pytest.fixture()
 def api(database_url: str) -> Iterator[Api]:
     folder = Settings().codecs_path
-    codecs = CodecRegistry([load_folder(folder / name, JsLimits()) for name in ("adeunis-pulse", "aquascope-aqs")])
+    codecs = CodecRegistry([load_folder(folder / name, JsLimits())
+                            for name in ("adeunis-pulse", "aquascope-aqs", "milesight-ws558")])
     yield from build_api(database_url, codecs=codecs)
 
 
@@ -83,9 +84,13 @@ def test_imported_device_without_keys_gets_them_on_site(api: Api) -> None:
     assert _post(api, "/onboarding/scan", other, admin, expect=422).json()["error"]["code"] == "keys_exist"
 
 
-def _bind(api: Api, tech: str, dev: str, ref: str, key: str | None = None, **asset: Any) -> Any:
-    body = {"dev_eui": dev, "asset": {"external_ref": ref, "kind": "gauge", **asset}}
-    return _post(api, "/onboarding/bind", body, tech, key=key)
+def _bind(api: Api, tech: str, dev: str, ref: str, key: str | None = None, expect: int = 200,
+          use_existing: bool | None = None, move: bool | None = None, **asset: Any) -> Any:
+    body: dict[str, Any] = {"dev_eui": dev, "asset": {"external_ref": ref, "kind": "gauge", **asset}}
+    for flag, value in (("use_existing", use_existing), ("move", move)):
+        if value is not None:
+            body[flag] = value
+    return _post(api, "/onboarding/bind", body, tech, key=key, expect=expect)
 
 
 def test_bind_creates_asset_moves_device_and_retries(api: Api) -> None:
@@ -99,7 +104,9 @@ def test_bind_creates_asset_moves_device_and_retries(api: Api) -> None:
                  notes="behind the rail").json() == first
     assert len(api.call("GET", "/assets", tech, params={"external_ref": "FG-12"}, expect=200).json()) == 1
     api.clock.now += timedelta(minutes=5)
-    other = _bind(api, tech, DEV, "FG-13", key="b2").json()
+    refused = _bind(api, tech, DEV, "FG-13", key="b2", expect=409).json()["error"]
+    assert refused["code"] == "device_bound" and refused["details"]["asset"]["external_ref"] == "FG-12"
+    other = _bind(api, tech, DEV, "FG-13", key="b3", move=True).json()
     old = api.call("GET", f"/assets/{first['id']}", tech, expect=200).json()
     assert old["devices"][0]["unbound_at"] is not None and other["devices"][0]["unbound_at"] is None
     by_id = _post(api, "/onboarding/bind", {"dev_eui": DEV, "asset_id": other["id"]}, tech).json()
@@ -209,3 +216,96 @@ def test_live_status_not_decoded(api: Api) -> None:
         s.commit()
     status = api.call("GET", f"/onboarding/devices/{DEV}/status", expect=200).json()
     assert [r["code"] for r in status["reasons"] if r["blocking"]] == ["not_decoded"]
+
+
+def test_bind_to_an_existing_reference_never_renames_the_asset(api: Api) -> None:
+    """Issue 17: a bind naming an existing external_ref showed up as a rename of the city's asset."""
+    tech = api.key("technician")
+    second = "0004a30b001c0531"
+    tenant = api.call("POST", "/devices", json={"dev_eui": DEV, "name": "probe"}, expect=201).json()["tenant_id"]
+    api.call("POST", "/devices", json={"dev_eui": second, "name": "probe 2"}, expect=201)
+    asset = api.call("POST", "/assets", json={"external_ref": "CAD-7", "name": "Sonde cadereau", "kind": "gauge",
+                                               "tenant_id": tenant}, expect=201).json()
+    refused = _bind(api, tech, DEV, "CAD-7", name="dup", notes="typed on site", expect=409).json()["error"]
+    assert refused["code"] == "asset_exists"
+    assert refused["details"]["asset"]["id"] == asset["id"] and refused["details"]["asset"]["name"] == "Sonde cadereau"
+    after = api.call("GET", f"/assets/{asset['id']}", tech, expect=200).json()
+    assert after["name"] == "Sonde cadereau" and after["devices"] == [] and after["notes"] == ""
+    used = _bind(api, tech, DEV, "CAD-7", name="dup", notes="typed on site", latitude=43.6, longitude=3.87,
+                 use_existing=True).json()
+    # bound, the missing position filled in, nothing renamed or rewritten
+    assert used["id"] == asset["id"] and used["name"] == "Sonde cadereau" and used["notes"] == ""
+    assert (used["latitude"], used["longitude"]) == (43.6, 3.87)
+    assert [d["dev_eui"] for d in used["devices"]] == [DEV]
+    moved_pos = _bind(api, tech, second, "CAD-7", latitude=1.0, longitude=1.0, use_existing=True).json()
+    assert (moved_pos["latitude"], moved_pos["longitude"]) == (43.6, 3.87)  # an existing position stays
+    # the same device again on the same asset is not a conflict (a retry without a key)
+    assert _bind(api, tech, DEV, "CAD-7", name="dup").json()["id"] == asset["id"]
+
+
+def test_swap_between_device_families_needs_force(api: Api) -> None:
+    """Issue 17: a street-light controller swapped for a pulse counter mixed unrelated measurements."""
+    tech = api.key("technician")
+    light, pulse, pulse2 = "0004a30b001c0540", "0004a30b001c0541", "0004a30b001c0542"
+    api.call("POST", "/devices", json={"dev_eui": light, "name": "relay", "codec": "milesight-ws558"}, expect=201)
+    api.call("POST", "/devices", json={"dev_eui": pulse, "name": "pulse", "codec": "adeunis-pulse"}, expect=201)
+    api.call("POST", "/devices", json={"dev_eui": pulse2, "name": "pulse 2", "codec": "aquascope-aqs"}, expect=201)
+    asset = _bind(api, tech, light, "LAMP-1").json()
+    body = {"asset_id": asset["id"], "old_dev_eui": light, "new_dev_eui": pulse}
+    refused = _post(api, "/onboarding/swap", body, tech, expect=409).json()["error"]
+    assert refused["code"] == "family_mismatch"
+    assert (refused["details"]["old"]["family"], refused["details"]["new"]["family"]) == ("streetlight", "water")
+    assert api.call("GET", f"/devices/{light}", expect=200).json()["is_disabled"] is False  # nothing changed
+    forced = _post(api, "/onboarding/swap", {**body, "force": True}, tech).json()
+    assert [d["dev_eui"] for d in forced["devices"] if d["unbound_at"] is None] == [pulse]
+    # same family (water meters from two vendors): no force needed
+    same = _post(api, "/onboarding/swap", {"asset_id": asset["id"], "old_dev_eui": pulse, "new_dev_eui": pulse2},
+                 tech).json()
+    assert [d["dev_eui"] for d in same["devices"] if d["unbound_at"] is None] == [pulse2]
+
+
+def test_swap_to_a_device_bound_elsewhere_needs_move(api: Api) -> None:
+    tech = api.key("technician")
+    a, b = "0004a30b001c0550", "0004a30b001c0551"
+    for dev in (a, b):
+        api.call("POST", "/devices", json={"dev_eui": dev, "name": dev, "codec": "adeunis-pulse"}, expect=201)
+    first = _bind(api, tech, a, "M-1").json()
+    _bind(api, tech, b, "M-2")
+    body = {"asset_id": first["id"], "old_dev_eui": a, "new_dev_eui": b}
+    assert _post(api, "/onboarding/swap", body, tech, expect=409).json()["error"]["code"] == "device_bound"
+    done = _post(api, "/onboarding/swap", {**body, "move": True}, tech).json()
+    assert [d["dev_eui"] for d in done["devices"] if d["unbound_at"] is None] == [b]
+    m2 = api.call("GET", "/assets", tech, params={"external_ref": "M-2"}, expect=200).json()[0]
+    assert all(d["unbound_at"] is not None for d in m2["devices"])
+
+
+def test_technician_reads_the_readings_of_the_assets_it_works_on(api: Api) -> None:
+    """Issue 17: after a swap the technician checks that the new unit continues the asset's history."""
+    tech, colleague = api.key("technician"), api.key("technician")
+    new = "0004a30b001c0531"
+    tenant = api.call("POST", "/devices", json={"dev_eui": DEV, "name": "old"}, expect=201).json()["tenant_id"]
+    api.call("POST", "/devices", json={"dev_eui": new, "name": "new"}, expect=201)
+    other = api.call("POST", "/devices", json={"dev_eui": "0004a30b001c0599", "name": "elsewhere"},
+                     expect=201).json()["dev_eui"]
+    t0 = api.clock.now
+    _reading(api, DEV, tenant, t0 - timedelta(minutes=1), 1)  # before anyone bound it
+    asset = _bind(api, tech, DEV, "FG-1").json()
+    _reading(api, DEV, tenant, t0 + timedelta(minutes=1), 2)
+    api.clock.now = t0 + timedelta(minutes=2)
+    _post(api, "/onboarding/swap", {"asset_id": asset["id"], "old_dev_eui": DEV, "new_dev_eui": new}, tech)
+    _reading(api, new, tenant, t0 + timedelta(minutes=3), 1)
+    _reading(api, other, tenant, t0 + timedelta(minutes=3), 1)
+    page = api.call("GET", f"/assets/{asset['id']}/readings", tech, expect=200).json()
+    assert [(r["dev_eui"], r["f_cnt"]) for r in page["items"]] == [(new, 1), (DEV, 2)]
+    # a device's readings: only inside its spans on that asset (f_cnt 1 came before the binding)
+    old_page = api.call("GET", f"/devices/{DEV}/readings", tech, expect=200).json()
+    assert [r["f_cnt"] for r in old_page["items"]] == [2]
+    assert api.call("GET", f"/devices/{other}/readings", tech, expect=403).json()["error"]["code"] == \
+        "permission_denied"
+    # another technician did not work there
+    api.call("GET", f"/assets/{asset['id']}/readings", colleague, expect=403)
+    api.call("GET", f"/devices/{new}/readings", colleague, expect=403)
+    # a month later the access has lapsed
+    api.clock.now = t0 + timedelta(days=31)
+    api.call("GET", f"/assets/{asset['id']}/readings", tech, expect=403)
+    api.call("GET", f"/devices/{new}/readings", tech, expect=403)
