@@ -46,8 +46,17 @@ def _js(path: Path, settings: Settings) -> JsCodec:
         raise _fail(exc.message) from exc
 
 
+def _json(document: dict[str, Any], indent: int | None = 2) -> str:
+    text = json.dumps(document, indent=indent, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # text UTF-8 cannot carry (a native codec's lone surrogate): escape it
+        text = json.dumps(document, indent=indent, ensure_ascii=True, default=str)
+    return text
+
+
 def _print(document: dict[str, Any], ok: bool) -> None:
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    typer.echo(_json(document))
     if not ok:
         raise typer.Exit(1)
 

@@ -1,9 +1,14 @@
 """Vendor JavaScript codecs (LoRa Alliance TS013) run unmodified in embedded QuickJS (PyPI ``quickjs-ng``).
 
 Isolation: a QuickJS context has only the ECMAScript built-ins (no ``require``, ``process``, ``std``, ``os``,
-no I/O, no timers); each call runs under a time limit and the context's heap under a memory limit. A call that
-hits a limit raises, which the runtime turns into an error result for that uplink, and the context is rebuilt
-before the next call (its heap may be full, or the codec's global state half-updated).
+no I/O, no timers) and the host shims of ``js_host/`` (console, the ``Intl``/``toLocale*String`` subset, local
+time and ``Math`` as node computes them); each call runs under a time limit and the context's heap under a memory
+limit. A call that hits a limit gives an error result for that uplink, and the context is rebuilt before the next
+call when its heap may be exhausted.
+
+Exactness with node: every answer crosses to Python as one flat JSON string (``js_host/prelude.js`` explains the
+rope defect this avoids), a thrown value or a non-string warning arrives as JSON text, lone surrogates become
+U+FFFD with a warning (``js_text``), and the stack is as deep as the calling thread allows (``js_stack``).
 
 One warm context per codec *per thread*: quickjs-ng contexts must not be used from another thread than the one
 that created them, so each thread that decodes gets its own.
@@ -16,86 +21,40 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import quickjs
 
+from lora_city.codec.js_stack import thread_stack_room
+from lora_city.codec.js_text import may_hold_surrogates, surrogate_warning, well_formed
 from lora_city.codec.runtime import CodecFailure
 from lora_city.errors import ConfigurationError
+
+HOST_DIR = Path(__file__).resolve().parent / "js_host"
+HOST_FILES = ("prelude.js",)
 
 
 @dataclass(frozen=True, slots=True)
 class JsLimits:
-    """Per-call limits; the defaults match Settings.js_time_limit_ms / js_memory_limit_mb."""
+    """Per-call limits; the defaults match Settings.js_time_limit_ms / js_memory_limit_mb.
+
+    ``max_stack_kb`` caps the C stack a call may use; the thread's own room (``js_stack``) and half the memory
+    limit cap it further, so the deepest recursion stays within what the thread and the budget allow."""
 
     time_limit_ms: int = 100
     memory_limit_mb: int = 32
-    max_stack_kb: int = 256
+    max_stack_kb: int = 16 * 1024
     max_console_messages: int = 20
+
+    def stack_bytes(self) -> int:
+        return min(self.max_stack_kb * 1024, self.memory_limit_mb * 1024 * 1024 // 2, thread_stack_room())
 
 
 class JsCodecError(CodecFailure):
     """A JavaScript codec threw, or hit a time or memory limit."""
 
-
-# Evaluated before the codec: a console that collects warn/error as warnings (log/info/debug are vendor debug
-# noise and are dropped), and captured built-ins so a codec redefining JSON cannot break our wrapper.
-_PRELUDE = r"""
-(function () {
-  var g = globalThis, stringify = JSON.stringify, parse = JSON.parse, msgs = [], limit = %(max_console)d;
-  function fmt(args) {
-    var out = [];
-    for (var i = 0; i < args.length; i++) {
-      var a = args[i];
-      try { out.push(typeof a === 'string' ? a : stringify(a)); } catch (e) { out.push(String(a)); }
-    }
-    return out.join(' ').slice(0, 500);
-  }
-  function keep(level) {
-    return function () { if (msgs.length < limit) msgs.push('console.' + level + ': ' + fmt(arguments)); };
-  }
-  function drop() {}
-  g.console = { log: drop, info: drop, debug: drop, trace: drop, warn: keep('warn'), error: keep('error') };
-  // One short string back per call: a kind letter (upper case when console messages wait in __lc_console)
-  // and the codec's answer as JSON. QuickJS's JSON.stringify has a high fixed cost, so no envelope object.
-  function finish(kind, value) {
-    return (msgs.length ? kind.toUpperCase() : kind) + stringify(value === undefined ? null : value);
-  }
-  // A TS013 decode answer with no warnings, errors or console messages (nearly every uplink) goes back as just its
-  // data ('d'): less text for QuickJS to write and for Python to read than the whole envelope.
-  var isArray = Array.isArray;
-  function none(list) { return list === undefined || (isArray(list) && list.length === 0); }
-  function decoded(value) {
-    if (!msgs.length && value !== null && typeof value === 'object' && typeof value.data === 'object'
-        && value.data !== null && none(value.warnings) && none(value.errors))
-      return 'd' + stringify(value.data);
-    return finish('t', value);
-  }
-  g.__lc_console = function () { var logs = msgs; msgs = []; return stringify(logs); };
-  // The bytes arrive as the text of a JSON array: quickjs-ng converts only str, numbers, bool and None from
-  // Python, and JSON.parse (C) builds the array faster than a charCodeAt loop (bytecode) over a latin-1 string.
-  g.__lc_decode_uplink = function (bytesJson, fPort, recvTimeMs) {
-    var bytes = parse(bytesJson);
-    if (typeof g.decodeUplink === 'function')
-      return decoded(g.decodeUplink({ bytes: bytes, fPort: fPort, recvTime: new Date(recvTimeMs) }));
-    if (typeof g.Decoder === 'function') return finish('l', g.Decoder(bytes, fPort));
-    if (typeof g.Decode === 'function') return finish('l', g.Decode(fPort, bytes, {}));
-    return finish('m', null);
-  };
-  g.__lc_decode_downlink = function (bytesJson, fPort) {
-    if (typeof g.decodeDownlink !== 'function') return finish('m', null);
-    return decoded(g.decodeDownlink({ bytes: parse(bytesJson), fPort: fPort }));
-  };
-  g.__lc_encode_downlink = function (dataJson, fPort) {
-    var data = parse(dataJson);
-    if (typeof g.encodeDownlink === 'function') return finish('t', g.encodeDownlink({ data: data }));
-    if (typeof g.Encoder === 'function') return finish('l', g.Encoder(data, fPort));
-    if (typeof g.Encode === 'function') return finish('l', g.Encode(fPort, data, {}));
-    return finish('m', null);
-  };
-})();
-"""
 
 # Global names the wrapper reads; top-level ``function``/``var`` declarations of a script land on globalThis,
 # but ``let``/``const``/``class`` ones do not, so they are copied over after the codec is evaluated.
@@ -110,7 +69,13 @@ _EXPORTS = """
 """
 
 _KINDS = {"t": "ts013", "d": "data", "l": "legacy", "m": "missing"}
-_LIMIT_MARKERS = ("interrupted", "out of memory", "stack size exceeded")
+_LIMIT_MARKERS = ("interrupted", "out of memory", "stack size exceeded", "stack overflow")
+
+
+@cache
+def host_source() -> str:
+    """The host shims, read once per process."""
+    return "\n;\n".join((HOST_DIR / name).read_text(encoding="utf-8") for name in HOST_FILES)
 
 
 class _Context:
@@ -122,12 +87,13 @@ class _Context:
         context = quickjs.Context()
         context.set_memory_limit(limits.memory_limit_mb * 1024 * 1024)
         context.set_time_limit(limits.time_limit_ms / 1000.0)
-        context.set_max_stack_size(limits.max_stack_kb * 1024)
-        context.eval(_PRELUDE % {"max_console": limits.max_console_messages})
+        context.set_max_stack_size(limits.stack_bytes())
+        context.eval("var __lc_config = " + json.dumps({"maxConsole": limits.max_console_messages}) + ";")
+        context.eval(host_source())
         try:
             context.eval(source)
             context.eval(_EXPORTS)
-        except (quickjs.JSException, quickjs.StackOverflow) as exc:
+        except (quickjs.JSException, quickjs.StackOverflow, TypeError, UnicodeError) as exc:
             raise ConfigurationError(f"JavaScript codec {name}: {_first_line(exc)}") from exc
         self.context = context
         self.decode_uplink = context.get("__lc_decode_uplink")
@@ -142,7 +108,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 class JsCodec:
-    """A TS013 JavaScript codec. Implements the ``CodecRuntime`` protocol (methods raise on failure)."""
+    """A TS013 JavaScript codec. Implements the ``CodecRuntime`` protocol (methods raise on failure).
+
+    The interface other parts build on (registry, catalogue, gRPC device profiles): ``from_source``,
+    ``from_file``, ``decode_uplink(f_port, payload, recv_time)``, ``decode_downlink(f_port, payload)``,
+    ``encode_downlink(data, f_port=1)``; each returns the TS013 answer as plain Python."""
 
     def __init__(self, source: str, name: str, limits: JsLimits) -> None:
         self.source = source
@@ -170,24 +140,30 @@ class JsCodec:
             self._local.ctx = ctx
         return ctx
 
-    def _call(self, function: str, *args: Any) -> tuple[str, Any, list[str]]:
+    def _call(self, function: str, *args: Any) -> tuple[str, Any, list[str], bool]:
+        """(kind, value, console messages, whether lone surrogates may be in them)."""
         ctx = self._get()
         try:
             text = getattr(ctx, function)(*args)
         except quickjs.StackOverflow as exc:
-            self._local.ctx = None
             raise JsCodecError(f"JavaScript codec hit its stack limit: {_first_line(exc)}") from exc
         except quickjs.JSException as exc:
+            # Only what the wrapper cannot catch arrives here: the time limit (uncatchable), or memory so full
+            # that even the wrapper's own catch failed.
             message = _first_line(exc)
             if any(marker in message for marker in _LIMIT_MARKERS):
                 # Rebuild: the heap may be exhausted or globals half-updated; the next call starts clean.
                 self._local.ctx = None
                 raise JsCodecError(f"JavaScript codec stopped by a limit: {message}") from exc
             raise JsCodecError(f"JavaScript codec threw: {message}") from exc
+        except (TypeError, UnicodeDecodeError) as exc:  # the binding could not convert the answer: never expected
+            raise JsCodecError(f"JavaScript codec answer could not be read: {exc}") from exc
         if not isinstance(text, str) or not text:
             raise JsCodecError("JavaScript codec returned a value that cannot be serialised")
         kind = text[0]
-        console: list[str] = json.loads(ctx.console()) if kind.isupper() else []
+        console_text = ctx.console() if kind.isupper() else "[]"
+        console: list[str] = json.loads(console_text) if kind.isupper() else []
+        lower = kind.lower()
         try:
             # raw_decode reads after the kind letter in place: no copy of the text, no json.loads wrapper.
             value, end = _raw_decode(text, 1)
@@ -195,26 +171,36 @@ class JsCodec:
             raise JsCodecError("JavaScript codec returned a value that is not JSON") from None
         if end != len(text):
             raise JsCodecError("JavaScript codec returned a value that is not JSON")
-        return _KINDS[kind.lower()], value, console
+        odd = may_hold_surrogates(text) or may_hold_surrogates(console_text)
+        if lower == "e":
+            raise JsCodecError(f"JavaScript codec threw: {_fix_text(value) if odd else value}")
+        if lower == "x":
+            self._local.ctx = None
+            raise JsCodecError(f"JavaScript codec stopped by a limit: {value}")
+        return _KINDS[lower], value, console, odd
 
     def decode_uplink(self, f_port: int, payload: bytes, recv_time: datetime | None) -> Any:
         # Milliseconds since the epoch: cheaper to make and to parse than an ISO string, on every uplink.
         when_ms = (recv_time.timestamp() if recv_time is not None else time.time()) * 1000.0
-        kind, value, console = self._call("decode_uplink", _bytes_json(payload), f_port, when_ms)
-        return _decoded(kind, value, console, "decodeUplink, Decoder or Decode")
+        kind, value, console, odd = self._call("decode_uplink", _bytes_json(payload), f_port, when_ms)
+        answer = _decoded(kind, value, console, "decodeUplink, Decoder or Decode")
+        return _fix_text(answer) if odd else answer
 
     def decode_downlink(self, f_port: int, payload: bytes) -> Any:
-        kind, value, console = self._call("decode_downlink", _bytes_json(payload), f_port)
-        return _decoded(kind, value, console, "decodeDownlink")
+        kind, value, console, odd = self._call("decode_downlink", _bytes_json(payload), f_port)
+        answer = _decoded(kind, value, console, "decodeDownlink")
+        return _fix_text(answer) if odd else answer
 
     def encode_downlink(self, data: dict[str, Any], f_port: int = 1) -> Any:
-        kind, value, console = self._call("encode_downlink", json.dumps(data), f_port)
+        kind, value, console, odd = self._call("encode_downlink", json.dumps(data), f_port)
         if kind == "missing":
             return {"errors": ["this codec has no encodeDownlink, Encoder or Encode"]}
         if kind == "legacy":
             # TTN v2 / ChirpStack v3 encoders return just the byte array; the port is the caller's.
-            return {"bytes": value, "fPort": f_port, "warnings": console}
-        return _with_console(value, console)
+            answer: Any = {"bytes": value, "fPort": f_port, "warnings": console}
+        else:
+            answer = _with_console(value, console)
+        return _fix_text(answer) if odd else answer
 
 
 _raw_decode = json.JSONDecoder().raw_decode
@@ -223,6 +209,18 @@ _BYTE_TEXT = [str(b) for b in range(256)]  # str(int) per byte costs more than a
 
 def _bytes_json(payload: bytes) -> str:
     return "[" + ",".join([_BYTE_TEXT[b] for b in payload]) + "]"
+
+
+def _fix_text(answer: Any) -> Any:
+    """Replace lone surrogates (js_text) in the answer a host hands on. Paths name the member of the TS013 answer
+    (``data.name``, ``warnings[0]``) whichever way the answer travelled; the warning goes last."""
+    found: list[str] = []
+    if not isinstance(answer, dict):
+        return well_formed(answer, "data", found)
+    fixed = {key: well_formed(item, key, found) for key, item in answer.items()}
+    if found:
+        fixed["warnings"] = [*(fixed.get("warnings") or []), surrogate_warning(found)]
+    return fixed
 
 
 def _with_console(value: Any, console: list[str]) -> Any:
@@ -234,7 +232,7 @@ def _with_console(value: Any, console: list[str]) -> Any:
 
 def _decoded(kind: str, value: Any, console: list[str], wanted: str) -> Any:
     if kind == "data":  # a clean TS013 answer sent as its data alone (see the prelude)
-        return {"data": value}
+        return {"data": value, "warnings": console} if console else {"data": value}
     if kind == "missing":
         return {"errors": [f"this codec has no {wanted}"]}
     if kind == "legacy":

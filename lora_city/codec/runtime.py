@@ -7,6 +7,7 @@ codec that returns garbage gives an ``errors`` result like one that raises.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
@@ -63,13 +64,23 @@ class PythonCodec:
         return self._decode_downlink(f_port, payload)
 
 
+def _message_text(item: Any) -> str:
+    """A warning or error that is not a string, as JSON text (what a JavaScript host would show), never repr."""
+    if type(item) is str:
+        return item
+    try:
+        return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        return str(item)
+
+
 def _messages(raw: dict[str, Any], key: str) -> list[str]:
     value = raw.get(key)
     if not value:  # None or empty: the common case, kept cheap
         return []
     if isinstance(value, list):
-        return [item if type(item) is str else str(item) for item in value]
-    return [str(value)]
+        return [item if type(item) is str else _message_text(item) for item in value]
+    return [_message_text(value)]
 
 
 def _failure(exc: BaseException) -> str:

@@ -101,3 +101,14 @@ def test_a_broken_codecs_folder_is_a_clear_startup_error(runner: CliRunner, tmp_
     result = runner.invoke(app, ["codec", "list"], env={"LORA_CITY_CODECS_PATH": str(tmp_path)})
     assert result.exit_code == 2
     assert f"codec {tmp_path / 'broken'}: invalid manifest" in result.output
+
+
+def test_decode_with_js_prints_lone_surrogates_as_replacement_characters(runner: CliRunner, tmp_path: Path) -> None:
+    """Used to crash with a UnicodeEncodeError traceback (issue 20): the answer is data, with a warning."""
+    script = tmp_path / "odd.js"
+    script.write_text('function decodeUplink(i) { return {data: {name: "ab" + String.fromCharCode(0xd800)}}; }')
+    result = runner.invoke(app, ["codec", "decode", "--js", str(script), "00"], env=ENV)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["data"] == {"name": "ab\ufffd"}
+    assert document["warnings"] == ["codec returned text with lone UTF-16 surrogates, replaced by U+FFFD: data.name"]
