@@ -10,16 +10,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from lora_city.downlink.frame import build_data_downlink
-from lora_city.downlink.radio import dr_of
 from lora_city.downlink.scheduler import (
     DownlinkScheduler,
     Heard,
     Window,
     class_a_windows,
     class_c_windows,
-    max_frm_payload,
 )
 from lora_city.lorawan.mac import encode_mac_commands
+from lora_city.lorawan.region import EU868, Region
 from lora_city.sinks.events import DeviceEvent, DeviceInfo, LogEvent
 from lora_city.storage.device_queue import DeviceQueue, QueueItem
 from lora_city.storage.sessions import NetworkSession
@@ -36,16 +35,16 @@ def heard_from(collected: CollectedUplink) -> list[Heard]:
 
 class DeviceDownlinks:
     def __init__(self, scheduler: DownlinkScheduler, queue: DeviceQueue, emit: Callable[[DeviceEvent], None],
-                 quota: QuotaPolicy | None = None) -> None:
+                 quota: QuotaPolicy | None = None, region: Region = EU868) -> None:
+        self._region = region
         self._scheduler = scheduler
         self._queue = queue
         self._emit = emit
         self._quota = quota or AllowAll()
 
-    async def send_join_accept(self, collected: CollectedUplink, accept: bytes, device: DeviceInfo) -> bool:
-        first = collected.first
-        uplink_dr = dr_of(first.modulation)
-        windows = class_a_windows(uplink_dr, first.modulation.frequency, 1, 0, 0, join=True)
+    async def send_join_accept(self, collected: CollectedUplink, accept: bytes, device: DeviceInfo,
+                               uplink_dr: int) -> bool:
+        windows = class_a_windows(self._region, uplink_dr, collected.first.modulation.frequency, 0, 0, 0, join=True)
         return await self._scheduler.transmit("join_accept", device, accept, heard_from(collected), uplink_dr,
                                               windows)
 
@@ -57,7 +56,8 @@ class DeviceDownlinks:
         mac = encode_mac_commands(ctx.mac_answers) if ctx.mac_answers else b""
         if not (ctx.confirmed or mac or item is not None or (ctx.frame and ctx.frame.f_ctrl.adr_ack_req)):
             return False
-        windows = class_a_windows(ctx.dr, ctx.frequency, session.rx_delay, session.rx1_dr_offset, session.rx2_dr)
+        windows = class_a_windows(self._region, ctx.dr, ctx.frequency, session.rx_delay, session.rx1_dr_offset,
+                                  session.rx2_dr)
         return await self._send(session, item, more, mac, ack=ctx.confirmed, ack_f_cnt=ctx.f_cnt,
                                 heard=heard_from(ctx.collected), uplink_dr=ctx.dr, windows=windows, kind="class_a")
 
@@ -68,7 +68,7 @@ class DeviceDownlinks:
             return False  # nothing, or a confirmed item waiting for its ACK (resent on the next uplink)
         heard = [Heard(h.gateway_id, h.snr) for h in session.heard_by]
         return await self._send(session, item, more, b"", ack=False, ack_f_cnt=0, heard=heard,
-                                uplink_dr=session.last_uplink_dr, windows=class_c_windows(session.rx2_dr),
+                                uplink_dr=session.last_uplink_dr, windows=class_c_windows(self._region, session.rx2_dr),
                                 kind="class_c")
 
     # --- helpers ---------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ class DeviceDownlinks:
         if item is None:
             session.has_queue = False
             return None, False
-        if len(item.payload) > max_frm_payload(min(dr, session.rx2_dr)):
+        if len(item.payload) > self._region.max_payload_size(min(dr, session.rx2_dr))[1]:
             # It can never fit the device's current windows: ChirpStack drops it with a log event; so do we.
             self._queue.remove(item.id)
             self._emit(LogEvent(

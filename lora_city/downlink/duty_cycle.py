@@ -1,10 +1,10 @@
-"""Per-gateway transmit budget per EU868 sub-band, over a sliding hour.
+"""Per-gateway transmit budget per duty-cycle sub-band, over a sliding hour.
 
-A gateway is a radio like any other: ETSI EN 300 220 (as summarised in RP002-1.0.3 §2.2 and LoRaWAN's EU
-sub-band table, ERC 70-03 annex 1) limits its duty cycle per sub-band: 1 % in g (863–868 MHz) and g1
-(868.0–868.6, the three default channels used for RX1), 0.1 % in g2 (868.7–869.2), 10 % in g3 (869.4–869.65,
-where RX2 sits at 869.525), 1 % in g4 (869.7–870.0). The budget is measured over one hour, so a gateway that
-answered many confirmed uplinks in RX1 runs out and must answer in RX2 or through another gateway.
+A gateway is a radio like any other: ETSI EN 300 220 (the sub-bands and limits of the ``Region``, RP002-1.0.4
+§2.4 for EU868) limits its duty cycle per sub-band: in EU868 1 % in g (863–868 MHz) and g1 (868.0–868.6, the
+three default channels used for RX1), 0.1 % in g2, 10 % in g3 (869.4–869.65, where RX2 sits at 869.525), 1 %
+in g4. The budget is measured over one hour, so a gateway that answered many confirmed uplinks in RX1 runs out
+and must answer in RX2 or through another gateway.
 """
 
 from __future__ import annotations
@@ -12,50 +12,35 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from lora_city.lorawan.errors import LoRaWANError
+from lora_city.lorawan.region import EU868, Region, SubBand
 
 WINDOW_S = 3600.0
 
 
-@dataclass(frozen=True, slots=True)
-class SubBand:
-    name: str
-    low_hz: int
-    high_hz: int  # inclusive
-    duty_cycle: float
-
-    @property
-    def budget_s(self) -> float:
-        return self.duty_cycle * WINDOW_S
-
-
-EU868_SUB_BANDS = (
-    SubBand("g", 863_000_000, 867_999_999, 0.01),
-    SubBand("g1", 868_000_000, 868_600_000, 0.01),
-    SubBand("g2", 868_700_000, 869_200_000, 0.001),
-    SubBand("g3", 869_400_000, 869_650_000, 0.10),
-    SubBand("g4", 869_700_000, 870_000_000, 0.01),
-)
-
-
-def sub_band_of(frequency: int) -> SubBand | None:
-    for band in EU868_SUB_BANDS:
-        if band.low_hz <= frequency <= band.high_hz:
-            return band
-    return None
+def budget_s(band: SubBand) -> float:
+    return band.duty_cycle * WINDOW_S
 
 
 class DutyCycleTracker:
     """Remembers each gateway's transmissions for an hour; answers "may it send this much more?"."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, region: Region = EU868) -> None:
         self._clock = clock
+        self._region = region
         # (gateway_id, sub-band name) -> deque of (time, airtime s), plus the running sum
         self._sent: dict[tuple[str, str], deque[tuple[float, float]]] = {}
         self._used: dict[tuple[str, str], float] = {}
 
+    def _band(self, frequency: int) -> SubBand | None:
+        try:
+            return self._region.sub_band(frequency)
+        except LoRaWANError:
+            return None
+
     def used_s(self, gateway_id: str, frequency: int) -> float:
-        band = sub_band_of(frequency)
+        band = self._band(frequency)
         if band is None:
             return 0.0
         key = (gateway_id, band.name)
@@ -63,14 +48,14 @@ class DutyCycleTracker:
         return self._used.get(key, 0.0)
 
     def allows(self, gateway_id: str, frequency: int, airtime_s: float) -> bool:
-        """False outside every EU868 sub-band, or when the hour's budget would be exceeded."""
-        band = sub_band_of(frequency)
+        """False outside every sub-band of the region, or when the hour's budget would be exceeded."""
+        band = self._band(frequency)
         if band is None:
             return False
-        return self.used_s(gateway_id, frequency) + airtime_s <= band.budget_s
+        return self.used_s(gateway_id, frequency) + airtime_s <= budget_s(band)
 
     def record(self, gateway_id: str, frequency: int, airtime_s: float) -> None:
-        band = sub_band_of(frequency)
+        band = self._band(frequency)
         if band is None:
             return
         key = (gateway_id, band.name)

@@ -1,10 +1,11 @@
 """Where and when a downlink goes: gateway choice by link margin, RX1/RX2 or immediately, duty-cycle budget.
 
 Class A (LoRaWAN 1.0.4 §3.3): the device listens RX_DELAY s after its uplink on the uplink channel at
-DR - RX1DROffset (RX1), and one second later on 869.525 MHz (RX2, RP002 §2.2.8). We list both in one
-DownlinkFrame so the gateway falls back to RX2 when RX1 fails. Join-accepts use JOIN_ACCEPT_DELAY1/2 = 5/6 s
-(RP002 §2.2.8, table "EU868 default settings"). Class C (§17): the device listens on RX2 parameters all the
-time, so the frame goes out at once through the gateway that heard it best.
+DR - RX1DROffset (RX1), and one second later on the RX2 frequency and DR (869.525 MHz DR0 by default in EU868,
+RP002-1.0.4 §2.4.7). We list both in one DownlinkFrame so the gateway falls back to RX2 when RX1 fails.
+Join-accepts use JOIN_ACCEPT_DELAY1/2 = 5/6 s (RP002 §3). Class C (1.0.4 §6): the device listens on RX2
+parameters all the time, so the frame goes out at once through the gateway that heard it best. Every radio
+figure (data rates, power, SNR floors, time on air, sub-bands) comes from the ``Region``.
 
 Among the gateways that heard the device, the one with the best link margin (SNR minus the SNR the DR needs)
 goes first; a gateway whose sub-band budget (``DutyCycleTracker``) cannot take the transmission is skipped, RX1
@@ -23,24 +24,14 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from lora_city.downlink.duty_cycle import DutyCycleTracker
-from lora_city.downlink.radio import (
-    DOWNLINK_POWER_DBM,
-    EU868_MAX_MAC_PAYLOAD,
-    EU868_RX2_FREQUENCY,
-    modulation_for,
-    required_snr,
-    rx1_dr,
-    time_on_air_s,
-)
-from lora_city.gateway.frames import DownlinkFrame, DownlinkItem, DownlinkTxAck, TimingKind
+from lora_city.gateway.frames import DownlinkFrame, DownlinkItem, DownlinkTxAck, LoRaModulation, TimingKind
+from lora_city.lorawan.region import EU868, Region
 from lora_city.metrics import Metrics
 from lora_city.network.gateway_directory import GatewayDirectory
 from lora_city.sinks.events import DeviceEvent, DeviceInfo, LogEvent, TxAckEvent
 
 log = logging.getLogger(__name__)
 
-JOIN_ACCEPT_DELAY1_S = 5
-JOIN_ACCEPT_DELAY2_S = 6
 _IN_FLIGHT_MAX = 50_000
 
 
@@ -79,22 +70,25 @@ class InFlight:
     phy_size: int
 
 
-def max_frm_payload(dr: int) -> int:
-    """N, the largest FRMPayload+FOpts at a DR: M minus FHDR (7) and FPort (1) (RP002 §2.2.6)."""
-    return EU868_MAX_MAC_PAYLOAD[dr] - 8
-
-
-def class_a_windows(uplink_dr: int, uplink_frequency: int, rx_delay: int, rx1_dr_offset: int, rx2_dr: int,
-                    *, join: bool = False) -> list[Window]:
-    d1 = JOIN_ACCEPT_DELAY1_S if join else max(rx_delay, 1)
+def class_a_windows(region: Region, uplink_dr: int, uplink_frequency: int, rx_delay: int, rx1_dr_offset: int,
+                    rx2_dr: int, *, rx2_frequency: int | None = None, join: bool = False) -> list[Window]:
+    """RX1 then RX2 after an uplink. A join-accept uses JOIN_ACCEPT_DELAY1/2 and the default RX parameters:
+    the device only learns the network's from that very frame (1.0.4 §6.2.6)."""
+    if join:
+        d1 = region.join_accept_delay1_s
+        return [
+            Window(region.rx1_data_rate(uplink_dr, 0), uplink_frequency, TimingKind.DELAY, d1),
+            Window(region.rx2_data_rate, region.rx2_frequency_hz, TimingKind.DELAY, region.join_accept_delay2_s),
+        ]
+    d1 = max(rx_delay, 1)  # RxDelay 0 means 1 s (1.0.4 §5.7)
     return [
-        Window(rx1_dr(uplink_dr, rx1_dr_offset), uplink_frequency, TimingKind.DELAY, d1),
-        Window(rx2_dr, EU868_RX2_FREQUENCY, TimingKind.DELAY, d1 + 1),
+        Window(region.rx1_data_rate(uplink_dr, rx1_dr_offset), uplink_frequency, TimingKind.DELAY, d1),
+        Window(rx2_dr, rx2_frequency or region.rx2_frequency_hz, TimingKind.DELAY, d1 + 1),
     ]
 
 
-def class_c_windows(rx2_dr: int) -> list[Window]:
-    return [Window(rx2_dr, EU868_RX2_FREQUENCY, TimingKind.IMMEDIATELY)]
+def class_c_windows(region: Region, rx2_dr: int, rx2_frequency: int | None = None) -> list[Window]:
+    return [Window(rx2_dr, rx2_frequency or region.rx2_frequency_hz, TimingKind.IMMEDIATELY)]
 
 
 class DownlinkScheduler:
@@ -108,7 +102,9 @@ class DownlinkScheduler:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         gateways: GatewayDirectory | None = None,
+        region: Region = EU868,
     ) -> None:
+        self._region = region
         self._gateways = gateways or GatewayDirectory()
         self._tx = transmitter
         self._duty = duty_cycle
@@ -122,22 +118,25 @@ class DownlinkScheduler:
                ) -> tuple[Heard, list[DownlinkItem], float] | None:
         """The best gateway and the windows its budget allows, or None (refused). Also returns the airtime
         charged to the budget: the first window's, the one the device will most likely receive."""
-        need = required_snr(uplink_dr)
+        region = self._region
+        need = region.required_snr_db(uplink_dr)
         for gw in sorted(heard, key=lambda h: h.snr - need, reverse=True):
             if not self._tx.reachable(gw.gateway_id):
                 continue
             items: list[DownlinkItem] = []
             charged = 0.0
             for w in windows:
-                modulation = modulation_for(w.dr, w.frequency)
-                airtime = time_on_air_s(modulation, phy_len)
+                dr = region.data_rate(w.dr)
+                assert dr.spreading_factor is not None, "downlinks are LoRa"
+                modulation = LoRaModulation(w.frequency, dr.spreading_factor, dr.bandwidth_hz, "4/5")
+                airtime = region.time_on_air_s(w.dr, phy_len, uplink=False)
                 if not self._duty.allows(gw.gateway_id, w.frequency, airtime):
                     continue
                 if not items:
                     charged = airtime
                 items.append(DownlinkItem(
-                    phy_payload=b"", modulation=modulation, power=DOWNLINK_POWER_DBM, timing=w.timing,
-                    delay_s=w.delay_s, context=gw.context if w.timing is TimingKind.DELAY else b"",
+                    phy_payload=b"", modulation=modulation, power=region.downlink_tx_power_dbm(w.frequency),
+                    timing=w.timing, delay_s=w.delay_s, context=gw.context if w.timing is TimingKind.DELAY else b"",
                 ))
             if items:
                 return gw, items, charged

@@ -22,6 +22,8 @@ from lora_city.gateway import chirpstack as cs
 from lora_city.gateway.bad_input import BadGatewayInput, BadInputReporter
 from lora_city.gateway.frames import DownlinkFrame, GatewayEvents, Transport
 from lora_city.gateway.health import GatewayHealth
+from lora_city.gateway.validate import check_uplink
+from lora_city.lorawan.region import region_named
 from lora_city.metrics import Metrics
 from lora_city.mqtt import MqttClient, MqttMessage
 from lora_city.settings import Settings
@@ -45,6 +47,7 @@ class MqttGatewayBackend:
         if not settings.mqtt_url:
             raise ValueError("MqttGatewayBackend needs Settings.mqtt_url")
         self._url = settings.mqtt_url
+        self._region = region_named(settings.region)
         self._prefix = settings.mqtt_topic_prefix.strip("/")
         self._share_group = settings.mqtt_share_group
         self._head = f"{self._prefix}/gateway/"
@@ -142,6 +145,7 @@ class MqttGatewayBackend:
             frame = cs.uplink_from_pb(
                 cs.decode(payload, gw_pb2.UplinkFrame, as_json=as_json), gateway_id, transport, self._clock()
             )
+            check_uplink(frame, self._region)
             self._json[gateway_id] = as_json
             self._frames[transport, "up"].inc()
             if health is not None:

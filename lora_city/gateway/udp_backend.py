@@ -32,6 +32,8 @@ from lora_city.gateway.frames import (
     UplinkFrame,
 )
 from lora_city.gateway.health import GatewayHealth
+from lora_city.gateway.validate import check_uplink
+from lora_city.lorawan.region import region_named
 from lora_city.metrics import Metrics
 from lora_city.settings import Settings
 
@@ -77,6 +79,7 @@ class UdpGatewayBackend:
         if not settings.udp_listen:
             raise ValueError("UdpGatewayBackend needs Settings.udp_listen (empty disables the listener)")
         self._listen = parse_listen(settings.udp_listen)
+        self._region = region_named(settings.region)
         self._metrics = metrics
         self._health = health
         self._clock = clock
@@ -201,6 +204,7 @@ class UdpGatewayBackend:
                 if not isinstance(rxpk, dict):
                     raise BadGatewayInput("udp_bad_rxpk", "not an object")
                 frame = st.rxpk_to_uplink(rxpk, gateway_id, next(self._uplink_ids) & 0xFFFFFFFF, now)
+                check_uplink(frame, self._region)
             except BadGatewayInput as exc:
                 self._bad.report(exc.reason, exc.detail, gateway_id)
                 continue

@@ -5,6 +5,7 @@ Used for duty-cycle accounting (ETSI limits per sub-band) and for choosing downl
 
 from __future__ import annotations
 
+import functools
 import math
 
 from lora_city.lorawan.errors import LoRaWANError
@@ -17,6 +18,7 @@ def symbol_time(spreading_factor: int, bandwidth_hz: int) -> float:
     return float(2**spreading_factor) / bandwidth_hz
 
 
+@functools.lru_cache(maxsize=4096)  # a few (SF, BW, size) triples cover all traffic: each computed once
 def time_on_air(
     payload_size: int,
     sf: int,

@@ -1,6 +1,8 @@
 """Regional parameters behind a ``Region`` interface; EU868 per LoRaWAN Regional Parameters RP002-1.0.4 §2.4.
 
-Another region implements the same protocol later; the network server only talks to ``Region``.
+The one source of regional truth: every radio decision of the network server (data rates and their maximum
+payloads, RX1/RX2 parameters, the channel plan and its CFList, duty-cycle sub-bands, transmit power, the SNR a
+data rate needs, time on air) goes through a ``Region``. Another region implements the same protocol later.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
+from lora_city.lorawan.airtime import fsk_time_on_air, time_on_air
 from lora_city.lorawan.errors import LoRaWANError
 
 
@@ -24,6 +27,9 @@ class DataRate:
     bit_rate: int  # bit/s as RP002 tabulates it
     max_mac_payload: int  # M: MACPayload bytes
     max_app_payload: int  # N: FRMPayload bytes when FOpts is empty
+    # The SNR the demodulator needs (Semtech SX1276 datasheet table 13, the figures ChirpStack's ADR and link
+    # margins use): SF7 -7.5 dB ... SF12 -20 dB. None for FSK.
+    required_snr_db: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,7 @@ class Region(Protocol):
 
     name: str
     default_channels: tuple[Channel, ...]
+    extra_channels_hz: tuple[int, ...]
     data_rates: Mapping[int, DataRate]
     rx2_frequency_hz: int
     rx2_data_rate: int
@@ -104,9 +111,23 @@ class Region(Protocol):
     join_accept_delay1_s: int
     join_accept_delay2_s: int
     max_eirp_dbm: float
+    max_tx_power_index: int
+    max_adr_data_rate: int
     sub_bands: tuple[SubBand, ...]
 
     def data_rate(self, index: int) -> DataRate: ...
+
+    def in_band(self, frequency_hz: int) -> bool: ...
+
+    def channel_index(self, frequency_hz: int) -> int | None: ...
+
+    def required_snr_db(self, data_rate: int) -> float: ...
+
+    def downlink_tx_power_dbm(self, frequency_hz: int) -> int: ...
+
+    def time_on_air_s(self, data_rate: int, phy_size: int, *, uplink: bool) -> float: ...
+
+    def cf_list(self) -> bytes: ...
 
     def max_payload_size(self, data_rate: int) -> tuple[int, int]: ...
 
@@ -123,8 +144,11 @@ class Region(Protocol):
     def parse_cf_list(self, data: bytes) -> list[int]: ...
 
 
+_REQUIRED_SNR_DB = {7: -7.5, 8: -10.0, 9: -12.5, 10: -15.0, 11: -17.5, 12: -20.0}
+
+
 def _lora(index: int, sf: int, bw: int, bit_rate: int, m: int) -> DataRate:
-    return DataRate(index, "LORA", sf, bw, bit_rate, m, m - 8)
+    return DataRate(index, "LORA", sf, bw, bit_rate, m, m - 8, _REQUIRED_SNR_DB[sf])
 
 
 class EU868Region:
@@ -139,6 +163,9 @@ class EU868Region:
         Channel(868_300_000, 0, 5),
         Channel(868_500_000, 0, 5),
     )
+    # The city's channel plan on top of them, sent in every join-accept's CFList (§2.4.4: CFListType 0, five
+    # frequencies, channel indexes 3..7). RP002 leaves the choice to the network; these are the common ones.
+    extra_channels_hz: tuple[int, ...] = (867_100_000, 867_300_000, 867_500_000, 867_700_000, 867_900_000)
     # §2.4.3 table of data rates; §2.4.6 maximum payload sizes (not repeater compatible). DR8-11 (LR-FHSS) omitted.
     data_rates: Mapping[int, DataRate] = MappingProxyType(
         {
@@ -164,7 +191,12 @@ class EU868Region:
     adr_ack_delay = 32
     # §2.4.3: max EIRP 16 dBm; TXPower n = MaxEIRP - 2n dB for n = 0..7.
     max_eirp_dbm = 16.0
+    max_tx_power_index = 7
     max_rx1_dr_offset = 5
+    max_adr_data_rate = 5  # ADR moves a device among DR0..DR5 (125 kHz LoRa); DR6/DR7 are opt-in
+    # Gateway transmit power (EIRP): 14 dBm (25 mW) in the RX1 sub-bands, 27 dBm (500 mW) in g3 where RX2 sits.
+    downlink_power_dbm = 14
+    rx2_band_power_dbm = 27
     ping_slot_frequency_hz = 869_525_000
     ping_slot_data_rate = 3
     # ETSI EN 300 220 sub-bands as named in RP002 §2.4 / LoRaMac-node (g .. g4).
@@ -181,6 +213,36 @@ class EU868Region:
             return self.data_rates[index]
         except KeyError:
             raise LoRaWANError("DataRate", f"{self.name} has no DR{index}") from None
+
+    def in_band(self, frequency_hz: int) -> bool:
+        return self.min_frequency_hz <= frequency_hz < self.max_frequency_hz
+
+    def channel_index(self, frequency_hz: int) -> int | None:
+        """The channel index a device gives this uplink frequency (1.1 TxCh): the default channels 0..2, then
+        the CFList's 3..7 (§2.4.4); None for a frequency outside the plan."""
+        plan = [c.frequency_hz for c in self.default_channels] + list(self.extra_channels_hz)
+        return plan.index(frequency_hz) if frequency_hz in plan else None
+
+    def required_snr_db(self, data_rate: int) -> float:
+        snr = self.data_rate(data_rate).required_snr_db
+        if snr is None:
+            raise LoRaWANError("DataRate", f"{self.name} DR{data_rate} is not LoRa")
+        return snr
+
+    def downlink_tx_power_dbm(self, frequency_hz: int) -> int:
+        band = self.sub_band(frequency_hz)
+        return self.rx2_band_power_dbm if band.name == "g3" else self.downlink_power_dbm
+
+    def time_on_air_s(self, data_rate: int, phy_size: int, *, uplink: bool) -> float:
+        """Seconds on air of ``phy_size`` PHYPayload bytes at ``data_rate``: the one time-on-air of the server.
+        Uplinks carry a payload CRC, downlinks do not (1.0.4 §4: PHY layer)."""
+        dr = self.data_rate(data_rate)
+        if dr.spreading_factor is None:
+            return fsk_time_on_air(phy_size, dr.bit_rate)
+        return time_on_air(phy_size, dr.spreading_factor, dr.bandwidth_hz, crc=uplink)
+
+    def cf_list(self) -> bytes:
+        return self.build_cf_list(list(self.extra_channels_hz))
 
     def rx1_data_rate(self, uplink_dr: int, rx1_dr_offset: int) -> int:
         """§2.4.7 RX1 data rate table: max(uplink DR - RX1DROffset, DR0), offsets 0..5."""
@@ -232,3 +294,11 @@ class EU868Region:
 
 EU868: Region = EU868Region()
 REGIONS: dict[str, Region] = {"EU868": EU868}
+
+
+def region_named(name: str) -> Region:
+    """The region of ``Settings.region``; an unknown name is a configuration error raised at start."""
+    try:
+        return REGIONS[name.upper()]
+    except KeyError:
+        raise LoRaWANError("Region", f"unknown region {name!r}; known: {sorted(REGIONS)}") from None

@@ -23,7 +23,6 @@ from typing import Any
 from lora_city.codec.registry import CodecRegistry
 from lora_city.downlink.answer import DeviceDownlinks
 from lora_city.downlink.duty_cycle import DutyCycleTracker
-from lora_city.downlink.radio import dr_of, time_on_air_s
 from lora_city.downlink.scheduler import DownlinkScheduler
 from lora_city.errors import DropFrame
 from lora_city.gateway.frames import (
@@ -36,6 +35,7 @@ from lora_city.gateway.frames import (
 )
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.frames import DataFrame, JoinRequest, MType, parse_phy_payload
+from lora_city.lorawan.region import region_named
 from lora_city.metrics import Metrics
 from lora_city.network.gateway_directory import GatewayDirectory
 from lora_city.settings import Settings
@@ -77,21 +77,23 @@ class NetworkServer:
         self._backends = list(backends)
         self._flush_interval_s = flush_interval_s
         self._preload = preload
+        self.region = region = region_named(settings.region)
         family_of = _family_lookup(codecs)
         self.sessions = SessionStore(factory, vault, family_of=family_of, clock=clock)
         self.queue = DeviceQueue(factory)
-        self.duty_cycle = DutyCycleTracker(clock)
+        self.duty_cycle = DutyCycleTracker(clock, region)
         self.dedup = Deduplicator(settings.dedup_window_ms / 1000.0, self._on_collected, clock=clock,
+                                  on_disagreeing=self._disagreeing_copy,
                                   **({} if late_copy_ttl_s is None else {"handled_ttl_s": late_copy_ttl_s}))
         self.gateways = GatewayDirectory()  # private gateways (issue 7), reloaded by the flush loop
         self._factory = factory
         self._data = DataUplinkHandler(self.sessions, self.queue, codecs, quota or AllowAll(), metrics,
-                                       gateways=self.gateways)
+                                       gateways=self.gateways, region=region)
         self._join = JoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
-                                 rx_delay=settings.rx1_delay_s, family_of=family_of)
+                                 rx_delay=settings.rx1_delay_s, family_of=family_of, region=region)
         self.scheduler = DownlinkScheduler(self, self.duty_cycle, metrics, self.emit, clock=clock,
-                                           gateways=self.gateways)
-        self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit, quota)
+                                           gateways=self.gateways, region=region)
+        self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit, quota, region=region)
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
@@ -172,6 +174,12 @@ class NetworkServer:
         self._copies.inc()
         if not self.dedup.add(frame):
             self._late.inc()
+
+    def _disagreeing_copy(self, frame: UplinkFrame) -> None:
+        """A copy whose radio parameters contradict the other gateways' (broken or spoofed): left out alone."""
+        self._metrics.gateway_bad_input.labels(frame.transport.value, "disagreeing_copy").inc()
+        log.debug("gateway copy left out: radio parameters differ from the other copies: gateway_id=%s",
+                  frame.rx_info.gateway_id)
 
     async def on_stats(self, stats: GatewayStats) -> None:
         return None  # the gateway backends feed GatewayHealth themselves
@@ -264,10 +272,11 @@ class NetworkServer:
     def _context(self, collected: CollectedUplink) -> UplinkContext:
         first = collected.first
         modulation = first.modulation
+        dr = self.region.data_rate_index(modulation.spreading_factor, modulation.bandwidth)
         return UplinkContext(
             collected=collected, uplink_id=f"{self._rng.getrandbits(128):032x}",
-            time=first.rx_info.time or datetime.now(UTC), dr=dr_of(modulation), frequency=modulation.frequency,
-            airtime_ms=1000.0 * time_on_air_s(modulation, len(collected.phy_payload), crc=True),
+            time=first.rx_info.time or datetime.now(UTC), dr=dr, frequency=modulation.frequency,
+            airtime_ms=1000.0 * self.region.time_on_air_s(dr, len(collected.phy_payload), uplink=True),
         )
 
     def _handle_data(self, ctx: UplinkContext) -> None:
@@ -288,7 +297,7 @@ class NetworkServer:
         # another tenant's private gateway neither carries the accept nor shows in the join's metadata
         collected.frames = [f for f in collected.frames if may_receive(f.rx_info.gateway_id, tenant)]
         self.sessions.install(result.session)
-        await self.downlinks.send_join_accept(ctx.collected, result.join_accept, result.device)
+        await self.downlinks.send_join_accept(ctx.collected, result.join_accept, result.device, ctx.dr)
         self._metrics.uplinks.labels("join").inc()
         self.emit(JoinEvent(time=ctx.time, device=result.device, dev_addr=result.session.dev_addr,
                             rx=ctx.gateway_rx()))

@@ -1,4 +1,4 @@
-"""The ADR engine, modelled on ChirpStack's default algorithm (chirpstack/src/adr/default.rs), for EU868.
+"""The ADR engine, modelled on ChirpStack's default algorithm (chirpstack/src/adr/default.rs), for any Region.
 
 LoRaWAN leaves the network-side algorithm to the server (1.0.4 §4.3.1.1); this is the widely used one:
 the best SNR over the last 20 uplinks, minus the SNR the current data rate needs, minus an installation margin,
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lora_city.downlink.radio import EU868_MAX_ADR_DR, EU868_MAX_TX_POWER_INDEX, required_snr
+from lora_city.lorawan.region import EU868, Region
 
 HISTORY_LEN = 20
 INSTALLATION_MARGIN_DB = 10.0
@@ -32,7 +32,7 @@ class UplinkSample:
 @dataclass(frozen=True, slots=True)
 class AdrDecision:
     dr: int
-    tx_power_index: int  # EU868: 0 = max EIRP, each step -2 dB (RP002 §2.2.2)
+    tx_power_index: int  # EU868: 0 = max EIRP, each step -2 dB (RP002-1.0.4 §2.4.3)
     nb_trans: int
 
     def differs(self, dr: int, tx_power_index: int, nb_trans: int) -> bool:
@@ -61,16 +61,16 @@ def decide(
     tx_power_index: int,
     nb_trans: int,
     *,
-    max_dr: int = EU868_MAX_ADR_DR,
-    max_tx_power_index: int = EU868_MAX_TX_POWER_INDEX,
+    region: Region = EU868,
     installation_margin_db: float = INSTALLATION_MARGIN_DB,
 ) -> AdrDecision:
     """The data rate, TX power index and NbTrans the device should use. Unchanged until the history is full."""
+    max_dr, max_tx_power_index = region.max_adr_data_rate, region.max_tx_power_index
     new_nb_trans = nb_trans_for(packet_loss_percent(history), nb_trans)
     if len(history) < HISTORY_LEN or dr > max_dr:
         return AdrDecision(dr, tx_power_index, new_nb_trans)
     snr_max = max(s.max_snr for s in history[-HISTORY_LEN:])
-    margin = snr_max - required_snr(dr) - installation_margin_db
+    margin = snr_max - region.required_snr_db(dr) - installation_margin_db
     steps = int(margin // STEP_DB)
     new_dr, new_power = dr, tx_power_index
     while steps > 0 and new_dr < max_dr:

@@ -9,12 +9,12 @@ import logging
 from typing import Any
 
 from lora_city.codec.registry import CodecRegistry
-from lora_city.downlink.radio import EU868_EXTRA_CHANNELS
 from lora_city.errors import DropFrame
 from lora_city.lorawan.crypto import data_mic_10, data_uplink_mic_11, encrypt_f_opts, encrypt_frm_payload
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.frames import DataFrame
 from lora_city.lorawan.mac import parse_mac_commands
+from lora_city.lorawan.region import EU868, Region
 from lora_city.metrics import Metrics
 from lora_city.network.gateway_directory import GatewayDirectory
 from lora_city.sinks.events import AckEvent, UplinkEvent
@@ -28,7 +28,6 @@ from lora_city.uplink.quota import QuotaPolicy
 
 log = logging.getLogger(__name__)
 
-_CHANNELS = (868_100_000, 868_300_000, 868_500_000, *EU868_EXTRA_CHANNELS)
 MAX_CONFIRMED_RETRIES = 3  # a confirmed downlink not acknowledged after this many resends is given up
 
 
@@ -41,7 +40,9 @@ class DataUplinkHandler:
         quota: QuotaPolicy,
         metrics: Metrics,
         gateways: GatewayDirectory | None = None,
+        region: Region = EU868,
     ) -> None:
+        self._region = region
         self._gateways = gateways or GatewayDirectory()
         self._sessions = sessions
         self._queue = queue
@@ -92,7 +93,7 @@ class DataUplinkHandler:
         msg = ctx.collected.phy_payload[:-4]
         for session in sessions:
             for f_cnt, verdict in f_cnt_candidates(session.last_f_cnt_up, frame.f_cnt):
-                if self._mic(session, msg, frame, f_cnt, ctx) != frame.mic:
+                if self._mic(session, msg, frame, f_cnt, ctx, self._region) != frame.mic:
                     continue
                 if verdict is FCntVerdict.REPLAY:
                     ctx.session = session
@@ -176,8 +177,8 @@ class DataUplinkHandler:
                 log.warning("bad MAC commands: dev_eui=%s uplink_id=%s %s", session.dev_eui, ctx.uplink_id, exc)
         if ctx.retransmission:
             return
-        answer_device_commands(ctx)
-        request_link_adr(ctx)
+        answer_device_commands(ctx, self._region)
+        request_link_adr(ctx, self._region)
         request_dev_status(ctx)
 
     def check_quota(self, ctx: UplinkContext) -> None:
@@ -220,10 +221,11 @@ class DataUplinkHandler:
     # --- helpers ---------------------------------------------------------------------------------------
 
     @staticmethod
-    def _mic(session: NetworkSession, msg: bytes, frame: DataFrame, f_cnt: int, ctx: UplinkContext) -> bytes:
+    def _mic(session: NetworkSession, msg: bytes, frame: DataFrame, f_cnt: int, ctx: UplinkContext,
+             region: Region) -> bytes:
         if session.is_11:
-            # TxCh: the uplink channel's index: the three default channels, then the CFList ones (RP002 §2.2.2)
-            ch = _CHANNELS.index(ctx.frequency) if ctx.frequency in _CHANNELS else 0
+            # TxCh: the uplink channel's index: the default channels, then the CFList ones (RP002 §2.4.4)
+            ch = region.channel_index(ctx.frequency) or 0
             return data_uplink_mic_11(
                 session.f_nwk_s_int_key, session.s_nwk_s_int_key, msg, frame.dev_addr, f_cnt,
                 conf_f_cnt=0, tx_dr=ctx.dr, tx_ch=ch,

@@ -40,6 +40,28 @@ class CollectedUplink:
         return [f.rx_info.gateway_id for f in self.frames]
 
 
+def agreeing_copies(frames: list[UplinkFrame]) -> tuple[list[UplinkFrame], list[UplinkFrame]]:
+    """(kept, dropped): the copies that agree on how the uplink was sent (frequency, SF, bandwidth), and the
+    others. Every receiver of one transmission reports the same radio parameters; a copy that disagrees is
+    broken or spoofed and must not choose the uplink's data rate or RX1 channel for the real ones. The largest
+    group wins; on a tie, the group of the copy received first (``frames`` in arrival order)."""
+    if len(frames) < 2:
+        return frames, []
+
+    def radio(f: UplinkFrame) -> tuple[int, int, int]:
+        m = f.modulation
+        return m.frequency, m.spreading_factor, m.bandwidth
+
+    first = radio(frames[0])
+    if all(radio(f) == first for f in frames):
+        return frames, []
+    counts: dict[tuple[int, int, int], int] = {}
+    for f in frames:
+        counts[radio(f)] = counts.get(radio(f), 0) + 1
+    best = max(counts, key=lambda k: (counts[k], k == first))
+    return [f for f in frames if radio(f) == best], [f for f in frames if radio(f) != best]
+
+
 class Deduplicator:
     """Collects copies; calls ``on_collected`` once per PHYPayload when its window closes (on the event loop)."""
 
@@ -50,7 +72,9 @@ class Deduplicator:
         *,
         clock: Callable[[], float] = time.monotonic,
         handled_ttl_s: float = _HANDLED_TTL_S,
+        on_disagreeing: Callable[[UplinkFrame], None] = lambda _frame: None,
     ) -> None:
+        self._on_disagreeing = on_disagreeing  # told of each copy left out by ``agreeing_copies``
         self._window_s = window_s
         self._on_collected = on_collected
         self._clock = clock
@@ -89,6 +113,9 @@ class Deduplicator:
         now = self._clock()
         self._handled[key] = now
         self._expire(now)
+        collected.frames, dropped = agreeing_copies(collected.frames)
+        for frame in dropped:
+            self._on_disagreeing(frame)
         collected.frames.sort(key=lambda f: f.rx_info.snr, reverse=True)
         self._on_collected(collected)
 

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lora_city.downlink.radio import cf_list
 from lora_city.errors import DropFrame
 from lora_city.lorawan.crypto import encrypt_join_accept, join_accept_mic_10, join_request_mic
 from lora_city.lorawan.frames import DLSettings, JoinAccept, JoinRequest
 from lora_city.lorawan.keys import derive_session_keys_10
+from lora_city.lorawan.region import EU868, Region
 from lora_city.sinks.events import DeviceInfo
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.keys import KeyVault
@@ -45,7 +45,9 @@ class JoinHandler:
         rx_delay: int,
         family_of: Callable[[str | None], str | None] = lambda _c: None,
         rng: random.Random | None = None,
+        region: Region = EU868,
     ) -> None:
+        self._region = region
         self._factory = factory
         self._vault = vault
         self._sessions = sessions
@@ -114,11 +116,11 @@ class JoinHandler:
         ), join_nonce
 
     def join_accept(self, session: NetworkSession, app_key: bytes, join_nonce: int) -> bytes:
-        """Join-accept with the EU868 CFList, RX1DROffset/RX2DR and RxDelay; MIC then encryption (§6.2.5)."""
+        """Join-accept with the region's CFList, RX1DROffset/RX2DR and RxDelay; MIC then encryption (§6.2.5)."""
         accept = JoinAccept(
             join_nonce=join_nonce, net_id=self._net_id, dev_addr=session.dev_addr,
             dl_settings=DLSettings(rx1_dr_offset=session.rx1_dr_offset, rx2_dr=session.rx2_dr),
-            rx_delay=session.rx_delay, cf_list=cf_list(),
+            rx_delay=session.rx_delay, cf_list=self._region.cf_list(),
         )
         mic = join_accept_mic_10(app_key, accept.mic_input())
         plain = accept.mic_input() + mic

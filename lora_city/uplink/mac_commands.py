@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from lora_city.downlink.radio import required_snr
 from lora_city.lorawan.mac import MacCommand
+from lora_city.lorawan.region import Region
 from lora_city.sinks.events import StatusEvent
 from lora_city.uplink.adr import decide
 from lora_city.uplink.context import UplinkContext
@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 GPS_EPOCH = datetime(1980, 1, 6, tzinfo=UTC)
 GPS_LEAP_SECONDS = 18  # GPS - UTC since 2017-01-01 (IERS Bulletin C: no leap second announced since)
 DEV_STATUS_EVERY = 100  # uplinks between two DevStatusReq (ChirpStack asks per a configured daily count)
-EU868_CH_MASK = 0x00FF  # the 3 default channels and the 5 CFList channels (RP002 §2.2.5)
 
 
 def gps_time(t: datetime) -> tuple[int, int]:
@@ -32,14 +31,14 @@ def gps_time(t: datetime) -> tuple[int, int]:
     return seconds & 0xFFFFFFFF, min(255, int((delta - seconds) * 256))
 
 
-def answer_device_commands(ctx: UplinkContext) -> None:
+def answer_device_commands(ctx: UplinkContext, region: Region) -> None:
     session = ctx.session
     assert session is not None
     for cmd in ctx.mac_commands:
         name = cmd.name
         if name == "LinkCheckReq":
             best = max(f.rx_info.snr for f in ctx.collected.frames)
-            margin = max(0, min(254, int(best - required_snr(ctx.dr))))
+            margin = max(0, min(254, int(best - region.required_snr_db(ctx.dr))))
             ctx.mac_answers.append(MacCommand("LinkCheckAns", {"margin": margin, "gw_cnt": len(ctx.collected.frames)}))
         elif name == "DeviceTimeReq":
             rx_time = next((f.rx_info.time for f in ctx.collected.frames if f.rx_info.time), None) or ctx.time
@@ -63,7 +62,7 @@ def answer_device_commands(ctx: UplinkContext) -> None:
         # Other answers (RXParamSetupAns, DutyCycleAns …) acknowledge requests this server does not send.
 
 
-def request_link_adr(ctx: UplinkContext) -> None:
+def request_link_adr(ctx: UplinkContext, region: Region) -> None:
     """Run the ADR engine on the session's history; ask the device to change when it should (§5.3)."""
     session, frame = ctx.session, ctx.frame
     assert session is not None and frame is not None
@@ -71,15 +70,20 @@ def request_link_adr(ctx: UplinkContext) -> None:
         return
     # The device tells us its current DR by using it; power and NbTrans we know from what it accepted.
     session.dr = ctx.dr
-    decision = decide(session.adr_history, ctx.dr, session.tx_power_index, session.nb_trans)
+    decision = decide(session.adr_history, ctx.dr, session.tx_power_index, session.nb_trans, region=region)
     if not decision.differs(ctx.dr, session.tx_power_index, session.nb_trans):
         return
     session.pending_link_adr = {"dr": decision.dr, "tx_power_index": decision.tx_power_index,
                                 "nb_trans": decision.nb_trans}
     ctx.mac_answers.append(MacCommand("LinkADRReq", {
-        "data_rate": decision.dr, "tx_power": decision.tx_power_index, "ch_mask": EU868_CH_MASK,
+        "data_rate": decision.dr, "tx_power": decision.tx_power_index, "ch_mask": channel_mask(region),
         "ch_mask_cntl": 0, "nb_trans": decision.nb_trans,
     }))
+
+
+def channel_mask(region: Region) -> int:
+    """ChMask with every channel of the network's plan on: the default ones and the CFList's (RP002 §2.4.5)."""
+    return (1 << (len(region.default_channels) + len(region.extra_channels_hz))) - 1
 
 
 def request_dev_status(ctx: UplinkContext) -> None:

@@ -1,20 +1,11 @@
-"""Duty-cycle budget per gateway and EU868 sub-band, over a sliding hour; radio helpers."""
+"""Duty-cycle budget per gateway and EU868 sub-band, over a sliding hour; the region's radio helpers."""
 
 from __future__ import annotations
 
 import pytest
 
-from lora_city.downlink.duty_cycle import DutyCycleTracker, sub_band_of
-from lora_city.downlink.radio import cf_list, dr_of, modulation_for, rx1_dr, time_on_air_s
-from lora_city.gateway.frames import LoRaModulation
-
-
-def test_sub_bands() -> None:
-    assert sub_band_of(868_100_000).name == "g1"  # type: ignore[union-attr]
-    assert sub_band_of(869_525_000).name == "g3"  # type: ignore[union-attr]
-    assert sub_band_of(867_100_000).name == "g"  # type: ignore[union-attr]
-    assert sub_band_of(868_800_000).name == "g2"  # type: ignore[union-attr]
-    assert sub_band_of(915_000_000) is None
+from lora_city.downlink.duty_cycle import DutyCycleTracker
+from lora_city.lorawan.region import EU868
 
 
 def test_budget_per_gateway_and_band_slides_over_an_hour() -> None:
@@ -45,18 +36,16 @@ def test_g2_is_a_tenth_of_a_percent() -> None:
 def test_time_on_air_matches_semtech_calculator() -> None:
     # Semtech's LoRa calculator: SF7/125 kHz, 13-byte payload, CR 4/5, 8 preamble, explicit header, CRC on:
     # 46.336 ms; SF12/125 kHz, 13 bytes: 1155.072 ms (low data rate optimisation on).
-    assert time_on_air_s(LoRaModulation(868_100_000, 7, 125_000), 13, crc=True) == pytest.approx(0.046336, abs=1e-6)
-    assert time_on_air_s(LoRaModulation(868_100_000, 12, 125_000), 13, crc=True) == pytest.approx(1.155072,
-                                                                                                     abs=1e-6)
-    assert time_on_air_s(LoRaModulation(868_100_000, 7, 125_000), 13) < 0.046336  # no CRC on downlinks
+    assert EU868.time_on_air_s(5, 13, uplink=True) == pytest.approx(0.046336, abs=1e-6)
+    assert EU868.time_on_air_s(0, 13, uplink=True) == pytest.approx(1.155072, abs=1e-6)
+    assert EU868.time_on_air_s(5, 13, uplink=False) < 0.046336  # no CRC on downlinks
 
 
-def test_radio_helpers() -> None:
-    assert dr_of(LoRaModulation(868_100_000, 12, 125_000)) == 0
-    assert dr_of(LoRaModulation(868_100_000, 7, 250_000)) == 6
-    assert modulation_for(5, 868_100_000).spreading_factor == 7
-    assert rx1_dr(5, 2) == 3 and rx1_dr(1, 3) == 0
-    cfl = cf_list()
-    assert len(cfl) == 16 and cfl[-1] == 0
-    assert int.from_bytes(cfl[0:3], "little") * 100 == 867_100_000
-    assert int.from_bytes(cfl[12:15], "little") * 100 == 867_900_000
+def test_region_radio_helpers() -> None:
+    assert EU868.data_rate_index(12, 125_000) == 0 and EU868.data_rate_index(7, 250_000) == 6
+    assert EU868.rx1_data_rate(5, 2) == 3 and EU868.rx1_data_rate(1, 3) == 0
+    assert EU868.required_snr_db(0) == -20.0 and EU868.required_snr_db(5) == -7.5
+    assert [EU868.channel_index(f) for f in (868_100_000, 868_500_000, 867_100_000, 867_900_000, 869_000_000)] == [
+        0, 2, 3, 7, None]
+    cfl = EU868.cf_list()
+    assert len(cfl) == 16 and cfl[-1] == 0 and EU868.parse_cf_list(cfl) == list(EU868.extra_channels_hz)

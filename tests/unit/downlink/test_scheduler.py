@@ -12,10 +12,10 @@ from lora_city.downlink.scheduler import (
     Heard,
     class_a_windows,
     class_c_windows,
-    max_frm_payload,
 )
 from lora_city.gateway.frames import DownlinkFrame, DownlinkTxAck, TimingKind
 from lora_city.lorawan.mac import MacCommand, encode_mac_commands
+from lora_city.lorawan.region import EU868
 from lora_city.metrics import Metrics
 from lora_city.simulate.devices import VirtualDevice
 from lora_city.sinks.events import DeviceEvent, DeviceInfo, LogEvent, TxAckEvent
@@ -50,7 +50,7 @@ def test_best_margin_gateway_gets_rx1_then_rx2_items() -> None:
     gws = MemoryGateways({"a", "b", "c"})
     sched, duty, events, _ = _scheduler(gws, [0.0])
     heard = [Heard("a", -3.0, b"\x00\x00\x00\x01"), Heard("b", 6.0, b"\x00\x00\x00\x02"), Heard("c", 2.0)]
-    windows = class_a_windows(5, 868_300_000, 1, 0, 0)
+    windows = class_a_windows(EU868, 5, 868_300_000, 1, 0, 0)
     ok = asyncio.run(sched.transmit("class_a", DEVICE, b"\x60" + bytes(15), heard, 5, windows, f_cnt_down=7))
     assert ok
     frame = gws.sent[0]
@@ -58,6 +58,8 @@ def test_best_margin_gateway_gets_rx1_then_rx2_items() -> None:
     rx1, rx2 = frame.items
     assert (rx1.modulation.frequency, rx1.modulation.spreading_factor, rx1.delay_s) == (868_300_000, 7, 1)
     assert (rx2.modulation.frequency, rx2.modulation.spreading_factor, rx2.delay_s) == (869_525_000, 12, 2)
+    # RP002-1.0.4 §2.4.3 / ETSI: 14 dBm in RX1's g1 sub-band, 27 dBm (500 mW) in g3 where RX2 sits
+    assert (rx1.power, rx2.power) == (14, 27)
     assert rx1.context == b"\x00\x00\x00\x02" and rx1.timing is TimingKind.DELAY
     assert duty.used_s("b", 868_300_000) > 0 and duty.used_s("a", 868_300_000) == 0
     sched.on_tx_ack(DownlinkTxAck("b", frame.downlink_id, ("OK", "IGNORED")))
@@ -71,7 +73,7 @@ def test_exhausted_rx1_budget_moves_to_rx2_then_other_gateway_then_refuses() -> 
     sched, duty, events, metrics = _scheduler(gws, clock)
     heard = [Heard("a", 8.0), Heard("b", 0.0)]
     duty.record("a", 868_100_000, 36.0)  # g1 budget of gateway a spent
-    windows = class_a_windows(0, 868_100_000, 1, 0, 0)
+    windows = class_a_windows(EU868, 0, 868_100_000, 1, 0, 0)
     assert asyncio.run(sched.transmit("class_a", DEVICE, bytes(20), heard, 0, windows))
     only_rx2 = gws.sent[-1]
     assert only_rx2.gateway_id == "a" and [i.modulation.frequency for i in only_rx2.items] == [869_525_000]
@@ -91,11 +93,12 @@ def test_unreachable_gateways_are_skipped_and_class_c_is_immediate() -> None:
     gws = MemoryGateways({"b"})
     sched, _, _, _ = _scheduler(gws, [0.0])
     heard = [Heard("a", 9.0), Heard("b", -10.0)]
-    assert asyncio.run(sched.transmit("class_c", DEVICE, bytes(12), heard, 5, class_c_windows(0)))
+    assert asyncio.run(sched.transmit("class_c", DEVICE, bytes(12), heard, 5, class_c_windows(EU868, 0)))
     frame = gws.sent[0]
     assert frame.gateway_id == "b"
     assert [i.timing for i in frame.items] == [TimingKind.IMMEDIATELY]
-    assert max_frm_payload(0) == 51 and max_frm_payload(5) == 222
+    # RP002-1.0.4 §2.4.6, not repeater compatible: N = 51 at DR0, 242 at DR5
+    assert EU868.max_payload_size(0) == (59, 51) and EU868.max_payload_size(5) == (250, 242)
 
 
 def _session(dev: VirtualDevice) -> NetworkSession:

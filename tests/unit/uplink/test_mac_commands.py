@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from lora_city.gateway.frames import LoRaModulation, RxInfo, Transport, UplinkFrame
 from lora_city.lorawan.frames import DataFrame, FCtrl, MType
 from lora_city.lorawan.mac import MacCommand
+from lora_city.lorawan.region import EU868
 from lora_city.sinks.events import DeviceInfo, StatusEvent
 from lora_city.storage.sessions import NetworkSession
 from lora_city.uplink.adr import UplinkSample
@@ -38,7 +39,7 @@ def _ctx(commands: list[MacCommand], snrs: tuple[float, ...] = (4.0, -1.0), adr:
 
 def test_link_check_and_device_time_answers() -> None:
     ctx = _ctx([MacCommand("LinkCheckReq"), MacCommand("DeviceTimeReq")])
-    answer_device_commands(ctx)
+    answer_device_commands(ctx, EU868)
     link, dtime = ctx.mac_answers
     assert link.name == "LinkCheckAns" and link.fields == {"margin": 24, "gw_cnt": 2}  # 4 dB - (-20 dB) at SF12
     seconds, fraction = gps_time(T)
@@ -49,12 +50,12 @@ def test_link_check_and_device_time_answers() -> None:
 
 def test_dev_status_answer_becomes_a_status_event() -> None:
     ctx = _ctx([MacCommand("DevStatusAns", {"battery": 127, "margin": -3})])
-    answer_device_commands(ctx)
+    answer_device_commands(ctx, EU868)
     (event,) = ctx.events
     assert isinstance(event, StatusEvent)
     assert event.margin == -3 and event.battery_level == 50.0 and not event.external_power
     ctx = _ctx([MacCommand("DevStatusAns", {"battery": 0, "margin": 5})])
-    answer_device_commands(ctx)
+    answer_device_commands(ctx, EU868)
     assert ctx.events[0].battery_level is None and ctx.events[0].external_power  # type: ignore[union-attr]
 
 
@@ -79,18 +80,18 @@ def test_link_adr_request_then_answer_applies_it() -> None:
     assert session is not None
     for f_cnt in range(20):
         session.add_sample(UplinkSample(f_cnt, 5.0, 2))
-    request_link_adr(ctx)
+    request_link_adr(ctx, EU868)
     (req,) = ctx.mac_answers
     assert req.name == "LinkADRReq" and req.fields["data_rate"] == 5 and req.fields["ch_mask"] == 0x00FF
     assert session.pending_link_adr is not None and session.dr == 0
     again = _ctx([])
     again.session = session
-    request_link_adr(again)
+    request_link_adr(again, EU868)
     assert again.mac_answers == []  # one request in flight at a time
     ans = _ctx([MacCommand("LinkADRAns", {"channel_mask_ack": 1, "data_rate_ack": 1, "power_ack": 1})])
     ans.session = session
-    answer_device_commands(ans)
+    answer_device_commands(ans, EU868)
     assert session.dr == 5 and session.pending_link_adr is None
     off = _ctx([], adr=False)
-    request_link_adr(off)
+    request_link_adr(off, EU868)
     assert off.mac_answers == []

@@ -116,3 +116,19 @@ def test_dev_addr_allocation(net_id: str, mask: int, prefix: int) -> None:
         assert int(a, 16) & mask == prefix, a
         assert belongs_to(a, net_id)
     assert not belongs_to(f"{prefix ^ 0x80000000:08x}", net_id)
+
+
+def test_copies_that_disagree_on_the_radio_are_left_out() -> None:
+    """Every receiver of one transmission reports its frequency, SF and bandwidth; a copy that disagrees with
+    the others (broken or spoofed gateway) is dropped alone, whatever its SNR (issue 23, defect 10)."""
+    from lora_city.gateway.frames import LoRaModulation, RxInfo, Transport, UplinkFrame
+    from lora_city.uplink.dedup import agreeing_copies
+
+    def copy(gw: str, sf: int, snr: float, freq: int = 868_100_000) -> UplinkFrame:
+        return UplinkFrame(b"x", LoRaModulation(freq, sf, 125_000), RxInfo(gw, 0, -80.0, snr), Transport.UDP)
+
+    spoof, a, b = copy("s", 9, 20.0), copy("a", 7, 1.0), copy("b", 7, -2.0)
+    assert agreeing_copies([spoof, a, b]) == ([a, b], [spoof])
+    assert agreeing_copies([a, b]) == ([a, b], [])
+    other = copy("o", 7, 3.0, freq=868_300_000)
+    assert agreeing_copies([a, other]) == ([a], [other])  # a tie: the first received wins

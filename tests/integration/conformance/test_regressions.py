@@ -1,0 +1,63 @@
+"""One flow test per defect that the independent emulator found (issue 23), each failing before its fix.
+
+Every test drives the real server (UDP and MQTT gateway connectors, mosquitto, the API, a real database) with
+emulated devices and gateways that do not share the server's LoRaWAN code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.integration.conformance.network import network
+from tests.support.emulator.device import Device
+from tests.support.services import Service
+
+pytestmark = pytest.mark.integration
+
+
+def test_defect_10_broken_gateway_copy_is_dropped_alone(sqlite_url: str, mosquitto: Service) -> None:
+    """A copy claiming bandwidth 0 or spreading factor 0 (``SF7BW0``, ``SF0BW125`` over UDP, 0 in the protobuf)
+    is rejected at the gateway boundary and counted; the other gateways' copies of the same uplink make the
+    reading, as if the broken copy had never arrived."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            broken, *good = [await net.udp_gateway() for _ in range(5)]
+            mqtt = await net.mqtt_gateway()
+            dev = Device.generate("1.0.4")
+            await net.activate_abp(dev, "26011001", codec="dragino-ldds75")
+            payload = bytes.fromhex("0ce40cb0002a0101")
+
+            for bad_datr in ("SF7BW0", "SF0BW125"):
+                up = dev.uplink(2, payload)
+                broken.push(broken.rxpk(up, snr=12.0, datr=bad_datr))  # first, and the best SNR
+                await asyncio.sleep(0.01)
+                for i, gw in enumerate(good):
+                    gw.send(up, snr=5.0 - i)
+            mqtt_up = dev.uplink(2, payload)
+            mqtt.send(mqtt_up, snr=12.0, bandwidth=0)
+            await asyncio.sleep(0.01)
+            good[0].send(mqtt_up, snr=1.0)
+            # a well-formed but lying copy (SF9 where the others heard SF7) must not set the uplink's data rate
+            spoofed = dev.uplink(2, payload)
+            broken.push(broken.rxpk(spoofed, snr=15.0, datr="SF9BW125"))
+            await asyncio.sleep(0.01)
+            for gw in good[:2]:
+                gw.send(spoofed, snr=2.0)
+
+            items = await net.wait_readings(dev.dev_eui, 4)
+            assert sorted(r["f_cnt"] for r in items) == [0, 1, 2, 3]
+            copies = {r["f_cnt"]: sorted(rx["gateway_id"] for rx in r["rx"]) for r in items}
+            assert copies[0] == copies[1] == sorted(g.gateway_id for g in good)
+            assert copies[2] == [good[0].gateway_id]
+            assert copies[3] == sorted(g.gateway_id for g in good[:2])
+            assert {r["tx"]["dr"] for r in items} == {5}  # SF7/125 kHz, the device's DR (RP002 §2.4.3)
+            assert net.drops("error") == 0
+            assert net.bad_input("udp", "disagreeing_copy") == 1
+            udp_bad = sum(net.bad_input("udp", r) for r in ("bad_bandwidth", "bad_spreading_factor"))
+            assert udp_bad == 2
+            assert net.bad_input("mqtt", "bad_bandwidth") == 1
+
+    asyncio.run(run())
