@@ -33,7 +33,9 @@ fi
 # --- the suite -------------------------------------------------------------------------------------------
 export CI="${CI:-}"
 set +e
-"$python" -m pytest "$@"
+# Two workers (pytest-xdist): the CI machine has two cores; every fixture starts its services on free ports in
+# temporary directories, so workers never share state. LORA_CITY_TEST_WORKERS=0 runs in one process.
+"$python" -m pytest -n "${LORA_CITY_TEST_WORKERS:-2}" "$@"
 rc=$?
 set -e
 if [ $rc -eq 5 ]; then
