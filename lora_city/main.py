@@ -151,7 +151,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
             if settings.grpc_listen else None)
     try:
         app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics,
-                         on_device_change=server.device_change_notifier())
+                         on_device_change=server.device_change_notifier(), group_notifier=server.group_notifier())
         tenants_api.install(app, quota=quota, export_dir=settings.export_dir, export_parts=(invoice_files,))
         billing_api.install(app)
         if mqtt_backend is not None:

@@ -19,6 +19,7 @@ from lora_city.api.routes import (
     devices,
     gateways,
     health,
+    multicast,
     onboarding,
     overview,
     profiles,
@@ -48,6 +49,7 @@ def create_app(
     metrics: Metrics | None = None,
     clock: Callable[[], datetime] = _utcnow,
     on_device_change: Callable[[str], None] | None = None,
+    group_notifier: Callable[[str], None] | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="lora_city",
@@ -58,11 +60,11 @@ def create_app(
         redoc_url=None,
     )
     app.state.lora_city = AppContext(settings, session_factory, vault, codecs, notifier, metrics, clock,
-                                           on_device_change)
+                                           on_device_change, group_notifier)
     errors.install(app)
     api = APIRouter(prefix=PREFIX)
-    for module in (tenants, api_keys, gateways, profiles, applications, devices, assets, onboarding, overview,
-                   alerts):
+    for module in (tenants, api_keys, gateways, profiles, applications, devices, multicast, assets, onboarding,
+                   overview, alerts):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

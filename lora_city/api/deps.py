@@ -37,6 +37,8 @@ class AppContext:
     # Told the DevEUI of a device whose keys, session, class or state the API changed, so the network server
     # drops its cached session and reloads it on the next frame (no stale keys after a re-activation).
     on_device_change: Callable[[str], None] | None = None
+    # Told the id of a multicast group with a new queue item, so the network server sends it at once.
+    group_notifier: Callable[[str], None] | None = None
 
     def device_changed(self, dev_eui: str) -> None:
         if self.on_device_change is not None:

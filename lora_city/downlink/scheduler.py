@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from lora_city.downlink.duty_cycle import DutyCycleTracker
+from lora_city.downlink.duty_cycle import DutyCycleTracker, budget_s
 from lora_city.gateway.frames import DownlinkFrame, DownlinkItem, DownlinkTxAck, LoRaModulation, TimingKind
+from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.region import EU868, Region
 from lora_city.metrics import Metrics
 from lora_city.network.gateway_directory import GatewayDirectory
@@ -58,11 +59,12 @@ class Window:
     frequency: int
     timing: TimingKind
     delay_s: int = 0
+    gps_time_s: float | None = None  # GPS_EPOCH: the ping slot (seconds since the GPS epoch)
 
 
 @dataclass(slots=True)
 class InFlight:
-    device: DeviceInfo
+    device: DeviceInfo | None  # None for a multicast group's downlink
     gateway_id: str
     f_cnt_down: int
     queue_item_id: str | None
@@ -137,6 +139,7 @@ class DownlinkScheduler:
                 items.append(DownlinkItem(
                     phy_payload=b"", modulation=modulation, power=region.downlink_tx_power_dbm(w.frequency),
                     timing=w.timing, delay_s=w.delay_s, context=gw.context if w.timing is TimingKind.DELAY else b"",
+                    gps_time_s=w.gps_time_s,
                 ))
             if items:
                 return gw, items, charged
@@ -167,7 +170,7 @@ class DownlinkScheduler:
             return False
         gw, items, airtime = choice
         items = [DownlinkItem(phy_payload, i.modulation, i.power, i.timing, i.delay_s, i.context,
-                              i.polarization_inversion) for i in items]
+                              i.polarization_inversion, i.gps_time_s) for i in items]
         frame = DownlinkFrame(gw.gateway_id, self._rng.getrandbits(32), items, dev_eui=device.dev_eui)
         try:
             await self._tx.send(frame)
@@ -184,6 +187,57 @@ class DownlinkScheduler:
             self._in_flight.popitem(last=False)
         return True
 
+    # --- one given gateway (multicast groups, class B) ----------------------------------------------------
+
+    def may_use(self, gateway_id: str, tenant_id: str) -> bool:
+        """Reachable, and not another tenant's private downlink gateway (issue 7)."""
+        return self._tx.reachable(gateway_id) and self._gateways.may_transmit_for(gateway_id, tenant_id)
+
+    def airtime_s(self, window: Window, phy_len: int) -> float:
+        return self._region.time_on_air_s(window.dr, phy_len, uplink=False)
+
+    def has_budget(self, gateway_id: str, window: Window, phy_len: int) -> bool:
+        return self._duty.allows(gateway_id, window.frequency, self.airtime_s(window, phy_len))
+
+    def budget_left_s(self, gateway_id: str, frequency: int) -> float:
+        """Airtime (s) the gateway may still use this hour in the sub-band of ``frequency``."""
+        try:
+            band = self._region.sub_band(frequency)
+        except LoRaWANError:
+            return 0.0
+        return max(0.0, budget_s(band) - self._duty.used_s(gateway_id, frequency))
+
+    async def transmit_on(self, kind: str, gateway_id: str, phy_payload: bytes, window: Window, *,
+                          device: DeviceInfo | None = None, dev_eui: str | None = None, f_cnt_down: int = 0,
+                          queue_item_id: str | None = None) -> float | None:
+        """Send through ``gateway_id`` (chosen by the caller: a multicast cover set, a class-B GPS gateway),
+        charging the same duty-cycle budget as every other downlink. The airtime, or None when refused."""
+        region = self._region
+        airtime = self.airtime_s(window, len(phy_payload))
+        if not self._duty.allows(gateway_id, window.frequency, airtime):
+            self._metrics.downlink_refused.labels("duty_cycle").inc()
+            return None
+        dr = region.data_rate(window.dr)
+        assert dr.spreading_factor is not None, "downlinks are LoRa"
+        modulation = LoRaModulation(window.frequency, dr.spreading_factor, dr.bandwidth_hz, "4/5")
+        item = DownlinkItem(phy_payload, modulation, region.downlink_tx_power_dbm(window.frequency), window.timing,
+                            window.delay_s, gps_time_s=window.gps_time_s)
+        frame = DownlinkFrame(gateway_id, self._rng.getrandbits(32), [item],
+                              dev_eui=device.dev_eui if device else dev_eui)
+        try:
+            await self._tx.send(frame)
+        except Exception:
+            log.exception("downlink send failed: kind=%s gateway_id=%s", kind, gateway_id)
+            self._metrics.downlink_refused.labels("send_failed").inc()
+            return None
+        self._duty.record(gateway_id, window.frequency, airtime)
+        self._metrics.downlinks.labels(kind).inc()
+        self._in_flight[frame.downlink_id] = InFlight(device, gateway_id, f_cnt_down, queue_item_id,
+                                                      airtime * 1000.0, len(phy_payload))
+        while len(self._in_flight) > _IN_FLIGHT_MAX:
+            self._in_flight.popitem(last=False)
+        return airtime
+
     def on_tx_ack(self, ack: DownlinkTxAck) -> None:
         flight = self._in_flight.pop(ack.downlink_id, None)
         if flight is None:
@@ -191,6 +245,8 @@ class DownlinkScheduler:
         status = next((s for s in ack.statuses if s == "OK"), ack.statuses[0] if ack.statuses else "UNKNOWN")
         if status != "OK":
             self._metrics.downlink_refused.labels(f"gateway_{status.lower()}").inc()
+        if flight.device is None:
+            return  # a group's downlink: counted; there is no device to tell
         self._emit(TxAckEvent(
             time=datetime.now(UTC), device=flight.device, downlink_id=ack.downlink_id, gateway_id=ack.gateway_id,
             status=status, f_cnt_down=flight.f_cnt_down, queue_item_id=flight.queue_item_id,

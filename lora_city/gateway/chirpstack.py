@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TypeVar, cast
 
 from chirpstack_api.gw import gw_pb2
-from google.protobuf import json_format
+from google.protobuf import duration_pb2, json_format
 from google.protobuf.message import DecodeError, Message
 
 from lora_city.gateway.bad_input import BadGatewayInput
@@ -74,6 +74,10 @@ def _timestamp(msg: Message, field: str) -> datetime | None:
     return datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, UTC)
 
 
+def _duration_s(duration: duration_pb2.Duration) -> float:
+    return float(duration.seconds) + float(duration.nanos) / 1e9
+
+
 def uplink_from_pb(pb: gw_pb2.UplinkFrame, topic_gateway_id: str, transport: Transport, received_at: float
                    ) -> UplinkFrame:
     rx, tx = pb.rx_info, pb.tx_info
@@ -105,6 +109,7 @@ def uplink_from_pb(pb: gw_pb2.UplinkFrame, topic_gateway_id: str, transport: Tra
             rf_chain=rx.rf_chain,
             context=rx.context,
             time=_timestamp(rx, "gw_time"),
+            gps_time_s=_duration_s(rx.time_since_gps_epoch) if rx.HasField("time_since_gps_epoch") else None,
             crc_ok=True,
             latitude=location.latitude if location else None,
             longitude=location.longitude if location else None,
@@ -128,6 +133,9 @@ def uplink_to_pb(frame: UplinkFrame, *, crc_status: int = gw_pb2.CRC_OK) -> gw_p
     r.channel, r.rf_chain, r.context, r.crc_status = rx.channel, rx.rf_chain, rx.context, crc_status
     if rx.time is not None:
         r.gw_time.FromDatetime(rx.time)
+    if rx.gps_time_s is not None:
+        r.time_since_gps_epoch.seconds = int(rx.gps_time_s // 1)
+        r.time_since_gps_epoch.nanos = round((rx.gps_time_s - int(rx.gps_time_s // 1)) * 1e9)
     if rx.latitude is not None and rx.longitude is not None:
         r.location.latitude, r.location.longitude = rx.latitude, rx.longitude
         r.location.altitude = rx.altitude or 0.0
@@ -149,6 +157,10 @@ def downlink_to_pb(frame: DownlinkFrame) -> gw_pb2.DownlinkFrame:
         elif item.timing is TimingKind.DELAY:
             tx.timing.delay.delay.seconds = item.delay_s
             tx.context = item.context
+        elif item.timing is TimingKind.GPS_EPOCH and item.gps_time_s is not None:
+            seconds = int(item.gps_time_s // 1)
+            tx.timing.gps_epoch.time_since_gps_epoch.seconds = seconds
+            tx.timing.gps_epoch.time_since_gps_epoch.nanos = round((item.gps_time_s - seconds) * 1e9)
         else:
             raise ValueError(f"timing {item.timing} is not supported")
     return pb
@@ -172,6 +184,7 @@ def downlink_from_pb(pb: gw_pb2.DownlinkFrame) -> DownlinkFrame:
             delay_s=tx.timing.delay.delay.seconds if timing is TimingKind.DELAY else 0,
             context=tx.context,
             polarization_inversion=lora.polarization_inversion,
+            gps_time_s=_duration_s(tx.timing.gps_epoch.time_since_gps_epoch) if which == "gps_epoch" else None,
         ))
     return DownlinkFrame(gateway_id=pb.gateway_id, downlink_id=pb.downlink_id, items=items)
 

@@ -43,6 +43,9 @@ class RxInfo:
     # chirpstack ``context`` bytes). Echoed back in a delayed downlink so the gateway can time RX1/RX2.
     context: bytes = b""
     time: datetime | None = None  # GPS/NTP time of reception, when the gateway knows it
+    # Seconds since the GPS epoch of the reception, reported only by gateways with a GPS fix (chirpstack
+    # ``time_since_gps_epoch``, Semtech ``tmms``): such a gateway can also transmit at a GPS time (class B).
+    gps_time_s: float | None = None
     crc_ok: bool = True
     latitude: float | None = None
     longitude: float | None = None
@@ -63,7 +66,7 @@ class UplinkFrame:
 class TimingKind(StrEnum):
     DELAY = "delay"  # relative to the uplink's context (class A RX1/RX2)
     IMMEDIATELY = "immediately"  # class C
-    GPS_EPOCH = "gps_epoch"  # class B (not used yet)
+    GPS_EPOCH = "gps_epoch"  # at a GPS time (class B ping slots): needs a gateway with a GPS fix
 
 
 @dataclass(slots=True, frozen=True)
@@ -77,6 +80,7 @@ class DownlinkItem:
     delay_s: int = 0  # for DELAY: seconds after the uplink's context
     context: bytes = b""  # for DELAY: the RxInfo.context of the uplink being answered
     polarization_inversion: bool = True  # True for every LoRaWAN downlink to a device
+    gps_time_s: float | None = None  # for GPS_EPOCH: when to transmit, in seconds since the GPS epoch
 
 
 @dataclass(slots=True)

@@ -106,6 +106,13 @@ def _parse_time(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+def _gps_ms(value: Any) -> float | None:
+    """rxpk ``tmms``: GPS time of reception in ms since 1980-01-06 (PROTOCOL.TXT §4), only with a GPS fix."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value / 1000.0
+    return None
+
+
 def parse_datr(datr: Any) -> tuple[int, int]:
     m = _DATR.fullmatch(datr) if isinstance(datr, str) else None
     if m is None:
@@ -139,6 +146,7 @@ def rxpk_to_uplink(rxpk: dict[str, Any], gateway_id: str, uplink_id: int, receiv
                 rf_chain=int(rxpk.get("rfch", 0)),
                 context=context_from_tmst(int(rxpk["tmst"])),
                 time=_parse_time(rxpk.get("time")),
+                gps_time_s=_gps_ms(rxpk.get("tmms")),
             ),
             transport=Transport.UDP,
             received_at=received_at,
@@ -169,6 +177,8 @@ def uplink_to_rxpk(frame: UplinkFrame) -> dict[str, Any]:
     }
     if rx.time is not None:
         rxpk["time"] = rx.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if rx.gps_time_s is not None:
+        rxpk["tmms"] = round(rx.gps_time_s * 1000)
     return rxpk
 
 
@@ -225,6 +235,9 @@ def item_to_txpk(item: DownlinkItem) -> dict[str, Any]:
     elif item.timing is TimingKind.DELAY:
         # The concentrator counter wraps at 2^32 µs (~71 min).
         txpk["tmst"] = (tmst_from_context(item.context) + item.delay_s * 1_000_000) & 0xFFFFFFFF
+    elif item.timing is TimingKind.GPS_EPOCH and item.gps_time_s is not None:
+        # PROTOCOL.TXT §6: "tmms" sends at a GPS time (ms since the GPS epoch); the forwarder needs a GPS fix.
+        txpk["tmms"] = round(item.gps_time_s * 1000)
     else:
         raise ValueError(f"timing {item.timing} is not supported over UDP")
     return txpk
@@ -240,6 +253,7 @@ class Txpk:
     immediately: bool
     tmst: int | None
     polarization_inversion: bool
+    tmms: int | None = None  # GPS time of transmission (ms since the GPS epoch), for class B
 
 
 def parse_txpk(txpk: dict[str, Any]) -> Txpk:
@@ -252,6 +266,7 @@ def parse_txpk(txpk: dict[str, Any]) -> Txpk:
             immediately=bool(txpk.get("imme", False)),
             tmst=int(txpk["tmst"]) if "tmst" in txpk else None,
             polarization_inversion=bool(txpk.get("ipol", False)),
+            tmms=int(txpk["tmms"]) if "tmms" in txpk else None,
         )
     except (KeyError, TypeError, ValueError, OverflowError, binascii.Error) as exc:
         raise BadGatewayInput("udp_bad_txpk", str(exc)[:120]) from exc

@@ -4,6 +4,8 @@
         ├─ JoinRequest  ─► JoinHandler (worker thread)   ─► join-accept (RX1 5 s / RX2 6 s) ─► JoinEvent
         └─ data uplink  ─► DataUplinkHandler (in order)   ─► class-A answer (RX1/RX2) ─► events to every sink
     API enqueue ─► notify_queue ─► class C: sent at once
+    group enqueue ─► notify_group ─► MulticastDownlinks: the fewest gateways reaching every member (and a
+                     fallback pass every second for what could not go at once)
     every second and on stop ─► SessionStore flush (write-behind of counters and MAC state)
 
 Every boundary catches: a frame that cannot be handled is counted (``uplink_drops{reason}``) and the next goes on.
@@ -23,6 +25,7 @@ from typing import Any
 from lora_city.codec.registry import CodecRegistry
 from lora_city.downlink.answer import DeviceDownlinks
 from lora_city.downlink.duty_cycle import DutyCycleTracker
+from lora_city.downlink.multicast import MulticastDownlinks
 from lora_city.downlink.scheduler import DownlinkScheduler
 from lora_city.errors import DropFrame
 from lora_city.gateway.frames import (
@@ -43,6 +46,7 @@ from lora_city.sinks.events import DeviceEvent, JoinEvent, Sink
 from lora_city.storage.db import SessionFactory
 from lora_city.storage.device_queue import DeviceQueue
 from lora_city.storage.keys import KeyVault
+from lora_city.storage.multicast import MulticastStore
 from lora_city.storage.sessions import SessionStore
 from lora_city.uplink.context import UplinkContext
 from lora_city.uplink.data import DataUplinkHandler
@@ -94,6 +98,9 @@ class NetworkServer:
         self.scheduler = DownlinkScheduler(self, self.duty_cycle, metrics, self.emit, clock=clock,
                                            gateways=self.gateways, region=region)
         self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit, quota, region=region)
+        self.multicast = MulticastDownlinks(self.scheduler, MulticastStore(factory, vault), self.sessions,
+                                            clock=clock)
+        self._multicast_loop: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
@@ -122,6 +129,7 @@ class NetworkServer:
         for backend in self._backends:
             await backend.start(self)
         self._flusher = asyncio.create_task(self._flush_loop(), name="session-flush")
+        self._multicast_loop = asyncio.create_task(self.multicast.run(), name="multicast-queue")
 
     async def stop(self) -> None:
         for backend in self._backends:
@@ -129,6 +137,9 @@ class NetworkServer:
                 await backend.stop()
             except Exception:
                 log.exception("gateway backend stop failed")
+        if self._multicast_loop is not None:
+            self._multicast_loop.cancel()
+            await asyncio.gather(self._multicast_loop, return_exceptions=True)
         await asyncio.sleep(self._settings.dedup_window_ms / 1000.0 + 0.05)  # let open windows close
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -225,6 +236,22 @@ class NetworkServer:
 
         def notify(dev_eui: str) -> None:
             loop.call_soon_threadsafe(self._spawn, self.notify_queue(dev_eui))
+
+        return notify
+
+    async def notify_group(self, group_id: str) -> None:
+        """Called by the API after a group enqueue: the group's due items go out now."""
+        try:
+            await self.multicast.process(group_id)
+        except Exception:
+            log.exception("multicast send failed: group_id=%s", group_id)
+
+    def group_notifier(self) -> Callable[[str], None]:
+        """The API's group notifier: callable from any thread, like ``downlink_notifier``."""
+        loop = asyncio.get_running_loop()
+
+        def notify(group_id: str) -> None:
+            loop.call_soon_threadsafe(self._spawn, self.notify_group(group_id))
 
         return notify
 

@@ -52,6 +52,7 @@ class TransmittedDownlink:
     power: int
     immediately: bool
     tmst: int | None  # concentrator counter (µs) of the transmission, for delayed (class A) downlinks
+    gps_time_s: float | None = None  # GPS time of the transmission (class B ping slots), when GPS-timed
 
 
 class _Concentrator:
@@ -67,7 +68,7 @@ class _Concentrator:
 
 def _uplink(gateway_id: str, uplink_id: int, tmst: int, phy_payload: bytes, frequency: int, spreading_factor: int,
             bandwidth: int, rssi: float, snr: float, channel: int, transport: Transport,
-            location: tuple[float, float, float] | None) -> UplinkFrame:
+            location: tuple[float, float, float] | None, gps_time_s: float | None = None) -> UplinkFrame:
     return UplinkFrame(
         phy_payload=phy_payload,
         modulation=LoRaModulation(frequency, spreading_factor, bandwidth, "4/5"),
@@ -75,7 +76,7 @@ def _uplink(gateway_id: str, uplink_id: int, tmst: int, phy_payload: bytes, freq
             gateway_id=gateway_id, uplink_id=uplink_id, rssi=rssi, snr=snr, channel=channel,
             context=st.context_from_tmst(tmst), time=datetime.now(UTC),
             latitude=location[0] if location else None, longitude=location[1] if location else None,
-            altitude=location[2] if location else None,
+            altitude=location[2] if location else None, gps_time_s=gps_time_s,
         ),
         transport=transport,
     )
@@ -92,9 +93,13 @@ class VirtualMqttGateway:
         tx_ack_errors: Iterable[str] = (),
         location: tuple[float, float, float] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        gps_clock: Callable[[], float] | None = None,
     ) -> None:
+        """``gps_clock`` (seconds since the GPS epoch) makes it a gateway with a GPS fix: its uplinks carry the
+        GPS time of reception and it accepts GPS-timed (class B) downlinks."""
         self.gateway_id = gateway_id.lower()
         self.use_json = use_json
+        self._gps_clock = gps_clock
         self.downlinks: asyncio.Queue[TransmittedDownlink] = asyncio.Queue()
         self.acks_sent: list[DownlinkTxAck] = []
         self._topic = f"{prefix.strip('/')}/gateway/{self.gateway_id}/"
@@ -130,7 +135,8 @@ class VirtualMqttGateway:
         self._uplink_ids = (self._uplink_ids + 1) & 0xFFFFFFFF
         transport = Transport.MQTT_JSON if self.use_json else Transport.MQTT_PROTOBUF
         frame = _uplink(self.gateway_id, self._uplink_ids, self._concentrator.tmst(), phy_payload, frequency,
-                        spreading_factor, bandwidth, rssi, snr, channel, transport, self._location)
+                        spreading_factor, bandwidth, rssi, snr, channel, transport, self._location,
+                        self._gps_clock() if self._gps_clock else None)
         await self.publish_raw("event/up", cs.encode(cs.uplink_to_pb(frame, crc_status=crc_status),
                                                      as_json=self.use_json))
         return frame
@@ -159,6 +165,8 @@ class VirtualMqttGateway:
                 continue
             status = self._errors.popleft() if self._errors else "OK"
             statuses.append(status)
+            if status == "OK" and item.timing is TimingKind.GPS_EPOCH and self._gps_clock is None:
+                status = statuses[-1] = "GPS_UNLOCKED"  # no GPS fix: a real forwarder refuses GPS timing
             if status == "OK":
                 tmst = None
                 if item.timing is TimingKind.DELAY:
@@ -166,6 +174,7 @@ class VirtualMqttGateway:
                 self.downlinks.put_nowait(TransmittedDownlink(
                     self.gateway_id, frame.downlink_id, item.phy_payload, item.modulation, item.power,
                     item.timing is TimingKind.IMMEDIATELY, tmst,
+                    item.gps_time_s if item.timing is TimingKind.GPS_EPOCH else None,
                 ))
         ack = DownlinkTxAck(self.gateway_id, frame.downlink_id, tuple(statuses))
         self.acks_sent.append(ack)
@@ -182,9 +191,11 @@ class VirtualUdpGateway:
         tx_ack_errors: Iterable[str] = (),
         version: int = 2,
         clock: Callable[[], float] = time.monotonic,
+        gps_clock: Callable[[], float] | None = None,
     ) -> None:
         self.gateway_id = gateway_id.lower()
         self.server = server
+        self._gps_clock = gps_clock
         self.downlinks: asyncio.Queue[TransmittedDownlink] = asyncio.Queue()
         self.tx_acks_sent: list[str] = []  # TX_ACK error values sent ("NONE", "TOO_LATE", …)
         self.push_acks = 0
@@ -226,7 +237,8 @@ class VirtualUdpGateway:
     ) -> UplinkFrame:
         """Send one rxpk in a PUSH_DATA; returns the frame as the server should see it (uplink_id aside)."""
         frame = _uplink(self.gateway_id, 0, self._concentrator.tmst(), phy_payload, frequency, spreading_factor,
-                        bandwidth, rssi, snr, channel, Transport.UDP, None)
+                        bandwidth, rssi, snr, channel, Transport.UDP, None,
+                        self._gps_clock() if self._gps_clock else None)
         rxpk = st.uplink_to_rxpk(frame)
         rxpk["stat"] = stat
         self.send_push({"rxpk": [rxpk]})
@@ -263,12 +275,14 @@ class VirtualUdpGateway:
     def _on_pull_resp(self, dg: st.Datagram) -> None:
         txpk = st.parse_txpk(st.parse_json_object(dg.body)["txpk"])
         status = self._errors.popleft() if self._errors else "OK"
+        if status == "OK" and txpk.tmms is not None and self._gps_clock is None:
+            status = "GPS_UNLOCKED"  # no GPS fix: a real forwarder refuses GPS timing
         error = st.STATUS_TO_TX_ACK_ERROR.get(status, status)
         self.tx_acks_sent.append(error)
         if status == "OK":
             self.downlinks.put_nowait(TransmittedDownlink(
                 self.gateway_id, None, txpk.phy_payload, txpk.modulation, txpk.power, txpk.immediately,
-                txpk.tmst,
+                txpk.tmst, txpk.tmms / 1000 if txpk.tmms is not None else None,
             ))
         body = json.dumps({"txpk_ack": {"error": error}}).encode()
         self.send_raw(st.build(self._version, dg.token, st.TX_ACK, self.gateway_id, body))

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.keys import KeyVault
-from lora_city.storage.models import DeviceKeys, DeviceSession
+from lora_city.storage.models import DeviceKeys, DeviceSession, MulticastGroup
 from lora_city.storage.models.outbox import Integration
 
 
@@ -34,6 +34,10 @@ ENCRYPTED: tuple[EncryptedColumns, ...] = (
         lambda row: row.dev_eui.encode(),
     ),
     EncryptedColumns(Integration, ("secret",), lambda row: b"integration:" + row.id.encode()),
+    EncryptedColumns(
+        MulticastGroup, ("mc_key_enc", "mc_nwk_s_key_enc", "mc_app_s_key_enc"),
+        lambda row: b"multicast:" + row.id.encode(),
+    ),
 )
 
 

@@ -8,6 +8,7 @@ from lora_city.storage.models.alerts import Alert, AlertAudit, AlertRule, FeedSu
 from lora_city.storage.models.assets import Asset, AssetDevice, IdempotencyKey
 from lora_city.storage.models.base import Base, new_id, utcnow
 from lora_city.storage.models.events import Event
+from lora_city.storage.models.multicast import MulticastGroup, MulticastGroupDevice, MulticastQueueItem
 from lora_city.storage.models.network import (
     Device,
     DeviceKeys,
@@ -41,6 +42,9 @@ __all__ = [
     "Gateway",
     "IdempotencyKey",
     "Integration",
+    "MulticastGroup",
+    "MulticastGroupDevice",
+    "MulticastQueueItem",
     "OutboxRow",
     "Reading",
     "RetentionPolicy",

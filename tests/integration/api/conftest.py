@@ -38,6 +38,7 @@ class Api:
     vault: KeyVault
     clock: Clock
     notified: list[str]
+    group_notified: list[str] = field(default_factory=list)
 
     def headers(self, token: str = ADMIN, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}", **extra}
@@ -66,10 +67,12 @@ def build_api(database_url: str, codecs: Any = None) -> Iterator[Api]:
     vault = KeyVault(SECRET)
     clock = Clock()
     notified: list[str] = []
+    group_notified: list[str] = []
     settings = Settings(database_url=database_url, admin_token=ADMIN, secret_key=SECRET)
-    app = create_app(settings, factory, vault, codecs=codecs, notifier=notified.append, clock=clock)
+    app = create_app(settings, factory, vault, codecs=codecs, notifier=notified.append, clock=clock,
+                     group_notifier=group_notified.append)
     with TestClient(app, raise_server_exceptions=False) as client:
-        yield Api(client, factory, engine, vault, clock, notified)
+        yield Api(client, factory, engine, vault, clock, notified, group_notified)
     engine.dispose()
 
 
