@@ -1,6 +1,7 @@
 """``lora-city billing …``: the monthly run, the issuer's details, documents and usage exports.
 
-Registered by the CLI's composition root (lora_city/cli/main.py); the database comes from Settings.
+Registered by the CLI's composition root (lora_city/cli/main.py); the database comes from Settings (config file,
+then LORA_CITY_*), checked by lora_city.cli.config.open_database.
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ from billing.documents import invoice_csv, invoice_pdf
 from billing.exports import device_usage_csv
 from billing.models import BillingConfig, Invoice, InvoiceLine
 from billing.run import credit_note, run_billing
+from lora_city.cli.config import load_settings, open_database
 from lora_city.errors import LoraCityError
-from lora_city.settings import Settings
-from lora_city.storage.db import SessionFactory, make_engine, make_session_factory, transaction
+from lora_city.storage.db import SessionFactory, make_session_factory, transaction
 from lora_city.storage.models import Tenant
 from tenants.calendar import paris_day, parse_period
 
 billing_app = typer.Typer(help="Metering, invoices and usage exports of the leased network.", no_args_is_help=True)
 
 
-def _factory() -> SessionFactory:
-    return make_session_factory(make_engine(Settings().database_url))
+def _factory(ctx: typer.Context) -> SessionFactory:
+    """The configured database (printed; refused when missing or not migrated), as every command opens it."""
+    return make_session_factory(open_database(load_settings(ctx)))
 
 
 def _today(value: str | None) -> date:
@@ -40,12 +42,13 @@ def _fail(exc: LoraCityError) -> typer.Exit:
 
 @billing_app.command("run")
 def run(
+    ctx: typer.Context,
     period: Annotated[str, typer.Option(help="The month to bill, YYYY-MM (Europe/Paris)")],
     today: Annotated[str | None, typer.Option(help="Issue date, YYYY-MM-DD (default: today in Paris)")] = None,
 ) -> None:
     """Bill a closed month: one invoice (or internal chargeback) per tenant. Safe to run again."""
     try:
-        result = run_billing(_factory(), period, today=_today(today))
+        result = run_billing(_factory(ctx), period, today=_today(today))
     except LoraCityError as exc:
         raise _fail(exc) from exc
     for number in result.created:
@@ -55,6 +58,7 @@ def run(
 
 @billing_app.command("config")
 def config(
+    ctx: typer.Context,
     legal_name: Annotated[str, typer.Option()],
     address: Annotated[str, typer.Option(help="Lines separated by \\n")],
     siret: Annotated[str, typer.Option()],
@@ -64,7 +68,7 @@ def config(
     payment_days: Annotated[int, typer.Option()] = 30,
 ) -> None:
     """Set the issuer (the city) printed on invoices. Already issued invoices keep the details they had."""
-    with transaction(_factory()) as s:
+    with transaction(_factory(ctx)) as s:
         row = s.get(BillingConfig, 1) or BillingConfig(id=1)
         row.legal_name, row.address, row.siret, row.vat_number = legal_name, address.replace("\\n", "\n"), siret, \
             vat_number
@@ -75,12 +79,13 @@ def config(
 
 @billing_app.command("invoice")
 def invoice(
+    ctx: typer.Context,
     number: str,
     pdf: Annotated[Path | None, typer.Option(help="Write the PDF here")] = None,
     csv: Annotated[Path | None, typer.Option(help="Write the CSV here")] = None,
 ) -> None:
     """Write an invoice, credit note or chargeback report as PDF and/or CSV."""
-    with _factory()() as s:
+    with _factory(ctx)() as s:
         inv = s.scalar(select(Invoice).where(Invoice.number == number))
         if inv is None:
             typer.echo(f"error: no document {number}", err=True)
@@ -96,12 +101,13 @@ def invoice(
 
 @billing_app.command("credit-note")
 def credit(
+    ctx: typer.Context,
     number: str,
     reason: Annotated[str, typer.Option()],
     today: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Cancel a final invoice in full with a credit note (the invoice itself is never changed)."""
-    factory = _factory()
+    factory = _factory(ctx)
     with factory() as s:
         inv_id = s.scalar(select(Invoice.id).where(Invoice.number == number))
     if inv_id is None:
@@ -116,13 +122,14 @@ def credit(
 
 @billing_app.command("usage")
 def usage(
+    ctx: typer.Context,
     tenant: Annotated[str, typer.Option(help="Tenant slug")],
     period: Annotated[str, typer.Option(help="YYYY-MM")],
     out: Annotated[Path, typer.Option(help="CSV file to write")],
 ) -> None:
     """Per-device usage of a tenant for a month, as CSV."""
     first, end = parse_period(period)
-    with _factory()() as s:
+    with _factory(ctx)() as s:
         tenant_id = s.scalar(select(Tenant.id).where(Tenant.slug == tenant))
         if tenant_id is None:
             typer.echo(f"error: no tenant {tenant}", err=True)

@@ -1,12 +1,24 @@
-"""The one settings object. Built once (by the CLI or a test) and passed in; no other module reads the environment."""
+"""The one settings object. Built once (by the CLI or a test) and passed in; no other module reads the environment.
+
+Server and command line read the same configuration (``Settings.load``): a TOML file, ``/etc/lora-city/lora-city.toml``
+unless ``--config`` or ``LORA_CITY_CONFIG`` names another, with the ``LORA_CITY_*`` variables over it.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lora_city.errors import ConfigurationError
+
+DEFAULT_CONFIG_FILE = Path("/etc/lora-city/lora-city.toml")
+CONFIG_ENV = "LORA_CITY_CONFIG"
 
 
 def _default_codecs_path() -> Path:
@@ -69,3 +81,72 @@ class Settings(BaseSettings):
     # Logging
     log_level: str = "INFO"
     log_json: bool = False
+
+    # The configuration file these settings were read from (None: environment and defaults only); set by load()
+    config_file: Path | None = None
+
+    @classmethod
+    def load(cls, config: Path | None = None, *, default_file: Path = DEFAULT_CONFIG_FILE) -> Settings:
+        """Settings as ``lora-city`` (server and every command) reads them: the config file, then the
+        ``LORA_CITY_*`` variables over it. The file is ``config`` (``--config``), else ``$LORA_CITY_CONFIG``, else
+        ``default_file`` when it exists. A file that was named but is missing, unreadable, not TOML, or holds an
+        unknown key or a bad value is a ConfigurationError naming the file and the key."""
+        named = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+        path = named or (default_file if default_file.is_file() else None)
+        values = _read_config_file(path.resolve()) if path is not None else {}
+        try:
+            from_env = cls()
+            # The environment wins over the file, the file over the defaults.
+            merged = {**values, **{k: getattr(from_env, k) for k in from_env.model_fields_set}}
+            if path is not None:
+                merged["config_file"] = path.resolve()
+            return cls(**merged)
+        except ValidationError as exc:
+            where = f" (from {path} or the LORA_CITY_ variables)" if path else " (from the LORA_CITY_ variables)"
+            raise ConfigurationError(f"invalid setting{where}: {_first_error(exc)}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "value"
+    return f"{where}: {err.get('msg', 'invalid')}"
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    """The file's keys are the settings' names (``database_url = "postgresql+psycopg://..."``). A relative SQLite
+    path or folder in the file is relative to the file's own folder, so every process reading it, from whatever
+    working directory, opens the same database."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigurationError(f"configuration file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigurationError(f"configuration file {path} cannot be read: {exc.strerror}") from None
+    try:
+        values = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"configuration file {path} is not valid TOML: {exc}") from None
+    known = set(Settings.model_fields) - {"config_file"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigurationError(f"configuration file {path}: unknown setting {unknown[0]!r} "
+                                 f"(known: {', '.join(sorted(known))})")
+    base = path.parent
+    url = values.get("database_url")
+    if isinstance(url, str):
+        values["database_url"] = absolute_sqlite_url(url, base)
+    for key in ("export_dir", "codecs_path"):
+        if isinstance(values.get(key), str) and not Path(values[key]).is_absolute():
+            values[key] = str(base / values[key])
+    return values
+
+
+def absolute_sqlite_url(url: str, base: Path) -> str:
+    """``sqlite:///relative.db`` made absolute against ``base``; other URLs unchanged."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    path = url[len(prefix):]
+    if not path or path.startswith("/") or path.startswith(":memory:"):
+        return url
+    return prefix + str((base / path).resolve())

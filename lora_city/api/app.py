@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from lora_city import __version__
 from lora_city.api import errors
 from lora_city.api.deps import AppContext
+from lora_city.api.docs import install_docs
 from lora_city.api.routes import (
     alerts,
     api_keys,
@@ -56,12 +57,13 @@ def create_app(
         version=__version__,
         description="Operator and field-technician API of the city's LoRaWAN network.",
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=f"{PREFIX}/docs",
+        docs_url=None,  # served from packaged assets below, not from a CDN
         redoc_url=None,
     )
     app.state.lora_city = AppContext(settings, session_factory, vault, codecs, notifier, metrics, clock,
                                            on_device_change, group_notifier)
     errors.install(app)
+    install_docs(app, PREFIX)
     api = APIRouter(prefix=PREFIX)
     for module in (tenants, api_keys, gateways, profiles, applications, devices, multicast, assets, onboarding,
                    overview, alerts):

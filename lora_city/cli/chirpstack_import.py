@@ -16,15 +16,14 @@ from typing import Annotated
 import grpc
 import typer
 
+from lora_city.cli.config import load_settings, open_database
 from lora_city.codec.js import JsLimits
 from lora_city.codec.registry import js_limits_from
 from lora_city.errors import LoraCityError
 from lora_city.migration.chirpstack import ChirpStackImporter, Report
 from lora_city.migration.source import PAGE, ChirpStackSource
-from lora_city.settings import Settings
-from lora_city.storage.db import SessionFactory, make_engine, make_session_factory
+from lora_city.storage.db import SessionFactory, make_session_factory
 from lora_city.storage.keys import KeyVault
-from lora_city.storage.migrate import upgrade
 
 
 def run_import(
@@ -44,6 +43,7 @@ def run_import(
 
 
 def chirpstack(
+    ctx: typer.Context,
     url: Annotated[str, typer.Option(help="ChirpStack gRPC API, host:port")],
     token: Annotated[str, typer.Option(help="ChirpStack admin API key", envvar="CHIRPSTACK_API_TOKEN")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Match and check everything, write nothing")] = False,
@@ -56,9 +56,8 @@ def chirpstack(
     ] = None,
 ) -> None:
     """Import tenants, applications, device profiles and codecs, devices (keys, activation) and gateways."""
-    settings = Settings()
-    upgrade(settings.database_url)  # as ``lora-city import devices`` does: a first run may meet an empty database
-    engine = make_engine(settings.database_url)
+    settings = load_settings(ctx)
+    engine = open_database(settings)  # created by ``lora-city migrate`` first, like the server's
     try:
         report = run_import(
             make_session_factory(engine), KeyVault(settings.secret_key), url, token, dry_run=dry_run, tls=tls,

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from lora_city.cli.config import load_settings
 from lora_city.codec.contract import DownlinkResult, UplinkResult
 from lora_city.codec.js import JsCodec
 from lora_city.codec.registry import CodecRegistry, js_limits_from
@@ -31,9 +32,12 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _registry(settings: Settings) -> CodecRegistry:
+def _registry(settings: Settings, codec_id: str | None = None) -> CodecRegistry:
+    """Every codec, or only ``codec_id``'s when it is a folder (one decode need not load the others)."""
     limits = js_limits_from(settings.js_time_limit_ms, settings.js_memory_limit_mb)
     try:
+        if codec_id is not None:
+            return CodecRegistry.load_one(settings.codecs_path, codec_id, js_limits=limits)
         return CodecRegistry.load(settings.codecs_path, js_limits=limits)
     except ConfigurationError as exc:
         raise _fail(exc.message) from exc
@@ -91,9 +95,9 @@ def downlink_document(result: DownlinkResult) -> dict[str, Any]:
 
 
 @app.command("list")
-def list_codecs() -> None:
+def list_codecs(ctx: typer.Context) -> None:
     """Every codec: id, vendor, model, family and where it was loaded from."""
-    registry = _registry(Settings())
+    registry = _registry(load_settings(ctx))
     rows = [
         (i.id, i.manifest.vendor, i.manifest.model, i.manifest.family.value, i.source)
         for i in registry.list()
@@ -115,13 +119,14 @@ def _hex(text: str) -> bytes:
 
 @app.command()
 def decode(
+    ctx: typer.Context,
     codec_id: Annotated[str | None, typer.Argument(help="Registered codec id (omit with --js).")] = None,
     payload_hex: Annotated[str | None, typer.Argument(metavar="HEX", help="Payload as hex.")] = None,
     f_port: Annotated[int, typer.Option("--f-port", help="The uplink's fPort.")] = 1,
     js: JsOption = None,
 ) -> None:
     """Decode an uplink payload and print the TS013 result with its measurements."""
-    settings = Settings()
+    settings = load_settings(ctx)
     if js is not None:
         text = payload_hex or codec_id
         if text is None:
@@ -132,7 +137,7 @@ def decode(
             raise _fail("give CODEC_ID and HEX (or --js FILE and HEX)")
         payload = _hex(payload_hex)
         try:
-            result = _registry(settings).decode_uplink(codec_id, f_port, payload)
+            result = _registry(settings, codec_id).decode_uplink(codec_id, f_port, payload)
         except NotFound as exc:
             raise _fail(exc.message) from exc
     _print(uplink_document(result), result.ok)
@@ -140,6 +145,7 @@ def decode(
 
 @app.command()
 def encode(
+    ctx: typer.Context,
     codec_id: Annotated[str | None, typer.Argument(help="Registered codec id (omit with --js).")] = None,
     data_json: Annotated[
         str | None, typer.Argument(metavar="JSON", help="The downlink's data object.")
@@ -147,7 +153,7 @@ def encode(
     js: JsOption = None,
 ) -> None:
     """Encode a downlink from a JSON object and print fPort and bytes."""
-    settings = Settings()
+    settings = load_settings(ctx)
     text = (data_json or codec_id) if js is not None else data_json
     if text is None or (js is None and codec_id is None):
         raise _fail("give CODEC_ID and JSON (or --js FILE and JSON)")
@@ -162,7 +168,7 @@ def encode(
     else:
         assert codec_id is not None
         try:
-            result = _registry(settings).encode_downlink(codec_id, data)
+            result = _registry(settings, codec_id).encode_downlink(codec_id, data)
         except NotFound as exc:
             raise _fail(exc.message) from exc
     _print(downlink_document(result), result.ok)

@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
+from lora_city.cli.config import load_settings, open_database
 from lora_city.errors import LoraCityError
 from lora_city.services.device_import import ImportRejected, import_devices, import_text
 from lora_city.services.principal import Principal, Role
-from lora_city.settings import Settings
 
 DEFAULT_COMMAND = "devices"
 
@@ -37,6 +37,7 @@ import_app = typer.Typer(cls=_DefaultToDevices, no_args_is_help=True, help="Bulk
 
 @import_app.command(DEFAULT_COMMAND)
 def devices(
+    ctx: typer.Context,
     csv_path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="devices CSV")],
     tenant: Annotated[str | None, typer.Option(help="Tenant id for rows without a tenant column")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row, import nothing")] = False,
@@ -49,16 +50,14 @@ def devices(
     from datetime import UTC, datetime
 
     from lora_city.codec.registry import CodecRegistry, js_limits_from
-    from lora_city.storage.db import make_engine, make_session_factory
+    from lora_city.storage.db import make_session_factory
     from lora_city.storage.keys import KeyVault
-    from lora_city.storage.migrate import upgrade
 
-    settings = Settings()
+    settings = load_settings(ctx)
     console = Console(stderr=True)
     text = csv_path.read_text(encoding="utf-8-sig")
     total = max(text.count("\n") - 1, 1)
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings)  # the server's database, checked: never a new empty one
     codecs = CodecRegistry.load(
         settings.codecs_path, js_limits=js_limits_from(settings.js_time_limit_ms, settings.js_memory_limit_mb)
     )

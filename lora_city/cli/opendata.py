@@ -8,22 +8,22 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from lora_city.cli.config import load_settings, open_database
 from lora_city.opendata.export import build_rows, to_csv, to_geojson
-from lora_city.settings import Settings
-from lora_city.storage.db import make_engine, make_session_factory
+from lora_city.storage.db import make_session_factory
 
 opendata_app = typer.Typer(help="Open-data exports (aggregated, non-personal).", no_args_is_help=True)
 
 
 @opendata_app.command("export")
 def export(
+    ctx: typer.Context,
     day: str = typer.Option("", "--date", help="Local day YYYY-MM-DD (default: yesterday, Europe/Paris)"),
     out: Path = typer.Option(Path("."), "--out", help="Folder for the CSV and GeoJSON files"),
 ) -> None:
     """Write opendata-<date>.csv and opendata-<date>.geojson."""
     when = date.fromisoformat(day) if day else datetime.now(ZoneInfo("Europe/Paris")).date() - timedelta(days=1)
-    settings = Settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(load_settings(ctx))
     try:
         rows = build_rows(make_session_factory(engine), when)
     finally:

@@ -1,6 +1,7 @@
 """``lora-city serve [--demo]``, ``lora-city migrate`` and ``lora-city simulate``.
 
-Each builds the one Settings object from the environment (``LORA_CITY_*``) and passes it on.
+Each builds the one Settings object (config file, then ``LORA_CITY_*``) and passes it on. These two are the only
+commands that create a database or upgrade its schema.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import contextlib
 
 import typer
 
-from lora_city.settings import Settings
+from lora_city.cli.config import describe_database, load_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -20,6 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(
+    ctx: typer.Context,
     demo: bool = typer.Option(False, "--demo", help="Also run a small simulated fleet (UDP gateways, devices)."),
     demo_devices: int = typer.Option(6, help="Devices in the demo fleet."),
     demo_rate: float = typer.Option(1.0, help="Demo uplinks per second (whole fleet)."),
@@ -28,19 +30,21 @@ def serve(
     from lora_city.main import serve as run
     from lora_city.observability.logs import configure_logging
 
-    settings = Settings()
+    settings = load_settings(ctx)
     configure_logging(settings.log_level, json_lines=settings.log_json)
+    typer.echo(describe_database(settings), err=True)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings, demo=demo, demo_devices=demo_devices, demo_rate=demo_rate))
 
 
-def migrate() -> None:
-    """Bring the database schema to the newest revision."""
+def migrate(ctx: typer.Context) -> None:
+    """Create the database or bring its schema to the newest revision (core and every installed plugin)."""
     from lora_city.storage import migrate as m
 
-    settings = Settings()
+    settings = load_settings(ctx)
+    typer.echo(describe_database(settings), err=True)
     m.upgrade(settings.database_url)
-    typer.echo(f"database at newest revision: {settings.database_url.split('@')[-1]}")
+    typer.echo(f"database at newest revision: {m.display_url(settings.database_url)}")
 
 
 def simulate(

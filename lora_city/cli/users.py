@@ -7,18 +7,19 @@ from datetime import UTC, datetime
 
 import typer
 
+from lora_city.cli.config import load_settings, open_database
 from lora_city.errors import LoraCityError
 from lora_city.portal.users import create_user
 from lora_city.services.principal import Role
-from lora_city.settings import Settings
 from lora_city.storage.bootstrap import CITY_SLUG, ensure_city_tenant
-from lora_city.storage.db import make_engine, make_session_factory
+from lora_city.storage.db import make_session_factory
 
 users_app = typer.Typer(help="Portal user accounts.", no_args_is_help=True)
 
 
 @users_app.command("create")
 def create(
+    ctx: typer.Context,
     email: str = typer.Argument(..., help="Login e-mail"),
     role: Role = typer.Option(..., "--role", help="admin, operator, technician, tenant_admin or tenant_viewer"),
     tenant: str = typer.Option("city", "--tenant", help="Slug of the user's tenant"),
@@ -29,8 +30,7 @@ def create(
                                  envvar="LORA_CITY_NEW_PASSWORD"),
 ) -> None:
     """Create a user who logs in to the web portal."""
-    settings = Settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(load_settings(ctx))
     try:
         with make_session_factory(engine)() as session:
             if tenant == CITY_SLUG:

@@ -88,6 +88,15 @@ class CodecRegistry:
         infos.extend(load_entry_point(ep, limits) for ep in eps)
         return cls(infos)
 
+    @classmethod
+    def load_one(cls, codecs_path: Path, codec_id: str, *, js_limits: JsLimits | None = None) -> CodecRegistry:
+        """A registry holding only ``codec_id`` when its folder is under ``codecs_path`` (the command line decodes
+        one payload: loading the other codecs would triple its start-up); else the full registry."""
+        folder = codecs_path / codec_id
+        if codec_id and "/" not in codec_id and not codec_id.startswith((".", "_")) and folder.is_dir():
+            return cls([load_folder(folder, js_limits or JsLimits())])
+        return cls.load(codecs_path, js_limits=js_limits)
+
     def get(self, codec_id: str) -> CodecInfo:
         try:
             return self._codecs[codec_id]

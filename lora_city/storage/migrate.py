@@ -16,7 +16,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from lora_city.errors import ConfigurationError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -54,3 +59,53 @@ def upgrade(database_url: str, extra_locations: Sequence[Path] | None = None, en
             command.upgrade(cfg, "heads")
     else:
         command.upgrade(cfg, "heads")
+
+
+def display_url(database_url: str) -> str:
+    """The URL as shown to people: password hidden, SQLite path absolute (which file, from any directory)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = url.set(database=str(Path(url.database).resolve()))
+    return url.render_as_string(hide_password=True)
+
+
+def check_ready(database_url: str, extra_locations: Sequence[Path] | None = None) -> None:
+    """Raise ConfigurationError unless the database exists and is at the newest revision of every branch.
+
+    Commands other than ``migrate`` and ``serve`` call this first, so a mistyped URL or the wrong working
+    directory is reported instead of silently creating an empty database beside the real one."""
+    shown = display_url(database_url)
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(url.database or "")
+        if not path.is_file() or path.stat().st_size == 0:
+            raise ConfigurationError(f"database {shown} does not exist")
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise ConfigurationError(f"database {shown} cannot be opened: {reason}") from None
+    finally:
+        engine.dispose()
+    if not current:
+        raise ConfigurationError(f"database {shown} has no lora_city schema (not migrated)")
+    script = ScriptDirectory.from_config(alembic_config(database_url, extra_locations))
+    unknown = sorted(r for r in current if _lookup(script, r) is None)
+    if unknown:
+        raise ConfigurationError(f"database {shown} is at revision {unknown[0]}, unknown to this lora_city "
+                                 "(a newer version migrated it)")
+    # Applied: the current heads and everything below them (a branch that depends on another leaves only its
+    # own head in alembic_version). Pending: any revision of any installed branch not applied yet.
+    applied = {r.revision for r in script.iterate_revisions(tuple(current), "base")}
+    pending = sorted({r.revision for r in script.walk_revisions()} - applied)
+    if pending:
+        raise ConfigurationError(f"database {shown} is not migrated to this version (missing {', '.join(pending)})")
+
+
+def _lookup(script: ScriptDirectory, revision: str) -> object | None:
+    try:
+        return script.get_revision(revision)
+    except Exception:  # alembic raises several kinds for an unknown id
+        return None

@@ -76,6 +76,7 @@ def test_cli_import_devices_csv(tmp_path: Path) -> None:
     good = tmp_path / "devices.csv"
     good.write_text(csv_rows(50))
     runner = CliRunner()
+    assert runner.invoke(cli, ["migrate"], env=env).exit_code == 0  # import never creates the database itself
     result = runner.invoke(cli, ["import", str(good)], env=env)
     assert result.exit_code == 0, result.output
     assert "imported 50 devices" in result.output

@@ -185,6 +185,7 @@ def test_wrong_token_reads_nothing(db: SessionFactory, chirpstack: str, tmp_path
 def test_cli_dry_run_then_import(chirpstack: str, tmp_path: Path) -> None:
     env = {"LORA_CITY_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "LORA_CITY_SECRET_KEY": SECRET}
     args = ["import", "chirpstack", "--url", chirpstack, "--token", cs.TOKEN, "--codecs-dir", str(tmp_path / "c")]
+    assert CliRunner().invoke(cli, ["migrate"], env=env).exit_code == 0  # the import writes into an existing one
     dry = CliRunner().invoke(cli, [*args, "--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
     assert "dry run: nothing was written" in dry.output and "devices               2 would create" in dry.output
