@@ -78,16 +78,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def mqtt_publisher(settings: Settings) -> MqttClient | None:
+def mqtt_publisher(settings: Settings) -> MqttClient | None:
     """One client for what the product publishes (tenant integrations, supervision feed), apart from the gateway
     backend's, so a burst of integration traffic never delays gateway commands."""
     if not settings.mqtt_url:
         return None
     client = MqttClient(settings.mqtt_url, client_id=f"lora-city-pub-{secrets.token_hex(4)}")
-    try:
-        await client.connect()
-    except ConnectionError as exc:  # the client keeps retrying in the background; QoS 1 publishes wait
-        log.warning("integration MQTT broker not reachable yet: %s", exc)
+    client.start()  # a broker that is down is retried with backoff; QoS 1 publishes wait for it
     return client
 
 
@@ -111,7 +108,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     codecs = CodecRegistry.load(
         settings.codecs_path, js_limits=js_limits_from(settings.js_time_limit_ms, settings.js_memory_limit_mb)
     )
-    publisher = await mqtt_publisher(settings)
+    publisher = mqtt_publisher(settings)
     http = httpx.AsyncClient()
     # Sinks: the hub (embedded store, InfluxDB when configured, tenant MQTT and webhooks, retention), the
     # billing meter (tenants/billing: the core only sees a Sink), and the alert engine with its supervision feed.

@@ -75,12 +75,14 @@ class MqttGatewayBackend:
     async def start(self, events: GatewayEvents) -> None:
         self._events = events
         self._client = MqttClient(self._url, client_id=self._client_id, on_message=self._on_message)
-        await self._client.connect()
+        # A broker that is down is not fatal: the client connects in the background with backoff, the
+        # subscriptions below go out once it is up, and /readyz reports "mqtt" not ready until then.
+        self._client.start()
         share = f"$share/{self._share_group}/" if self._share_group else ""
         for kind in ("up", "stats", "ack"):
             await self._client.subscribe(f"{share}{self._head}+/event/{kind}")
         await self._client.subscribe(f"{self._head}+/state/conn")
-        log.info("MQTT gateway backend subscribed to %s+/… on %s", self._head, self._url)
+        log.info("MQTT gateway backend subscribing to %s+/… on %s", self._head, self._url)
 
     async def stop(self) -> None:
         if self._client is not None:

@@ -125,6 +125,14 @@ class MqttClient:
         self._runner = asyncio.create_task(self._run(first), name=f"mqtt-{self.client_id}")
         await first
 
+    def start(self) -> None:
+        """Connect in the background: a broker that is down at start is retried with the same exponential
+        backoff as a lost connection, so a server can start (and report itself not ready) before its broker.
+        Subscriptions made meanwhile are sent once connected; ``connected`` / ``wait_connected`` tell when."""
+        if self._runner is not None:
+            raise RuntimeError("start() or connect() called twice")
+        self._runner = asyncio.create_task(self._run(None), name=f"mqtt-{self.client_id}")
+
     async def close(self) -> None:
         self._closing = True
         writer = self._writer
@@ -218,23 +226,29 @@ class MqttClient:
             if not fut.done():
                 fut.set_exception(MqttNotConnected("connection lost"))
 
-    async def _run(self, first: asyncio.Future[None]) -> None:
+    async def _run(self, first: asyncio.Future[None] | None) -> None:
+        """``first``: the future connect() waits on (its failure ends the client); None: start(), retry always."""
         backoff = self._reconnect_min_s
+        ever_connected = False
         while not self._closing:
             try:
                 reader, writer = await asyncio.wait_for(self._open(), self._connect_timeout_s)
             except (OSError, TimeoutError, EOFError, MqttConnectError, p.MqttProtocolError) as exc:
-                if not first.done():
+                if first is not None and not first.done():
                     first.set_exception(MqttConnectError(f"cannot connect to MQTT broker: {exc}"))
                     return
-                log.warning("MQTT reconnect to %s:%s failed (%s); retrying in %.1f s",
-                            self._endpoint.host, self._endpoint.port, exc, backoff)
+                log.warning("MQTT %s to %s:%s failed (%s); retrying in %.1f s",
+                            "reconnect" if ever_connected else "connection", self._endpoint.host,
+                            self._endpoint.port, exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._reconnect_max_s)
                 continue
             backoff = self._reconnect_min_s
             self._on_connected(writer)
-            if not first.done():
+            if not ever_connected and first is None:
+                log.info("MQTT connected to %s:%s", self._endpoint.host, self._endpoint.port)
+            ever_connected = True
+            if first is not None and not first.done():
                 first.set_result(None)
             pinger = asyncio.create_task(self._keepalive(writer))
             try:

@@ -2,8 +2,9 @@
 
 - ``/healthz``: the process answers (liveness; restart me if not).
 - ``/readyz``: the database answers and every readiness check the composition root registered passes
-  (``app.state.readiness``: callables returning ``(name, ok)``, e.g. the MQTT connection); 503 otherwise, so a
-  load balancer stops sending traffic to a replica that cannot serve it.
+  (``app.state.readiness``: callables returning ``(name, ok)``, e.g. the MQTT connection); 503 otherwise, with
+  ``not_ready`` naming what is missing, so a load balancer stops sending traffic to a replica that cannot serve
+  it and its operator sees why.
 - ``/metrics``: the application's own Prometheus registry (lora_city.metrics.Metrics).
 """
 
@@ -43,9 +44,9 @@ def readyz(request: Request, ctx: ContextDep) -> JSONResponse:
         except Exception:
             name, ok = getattr(check, "__name__", "check"), False
         checks[name] = ok
-    ready = all(checks.values())
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    not_ready = [name for name, ok in checks.items() if not ok]
+    return JSONResponse({"status": "not_ready" if not_ready else "ready", "checks": checks, "not_ready": not_ready},
+                        status_code=503 if not_ready else 200)
 
 
 @router.get("/metrics", response_class=Response)
