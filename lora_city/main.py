@@ -34,6 +34,7 @@ from lora_city.api.app import create_app
 from lora_city.cluster.node import ClusterNode
 from lora_city.codec.registry import CodecRegistry, js_limits_from
 from lora_city.gateway.health import GatewayHealth
+from lora_city.gateway.journal import CopyJournal
 from lora_city.gateway.mqtt_backend import MqttGatewayBackend
 from lora_city.gateway.udp_backend import UdpGatewayBackend
 from lora_city.grpc_api import start_grpc_server
@@ -124,17 +125,18 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     # Scale-out (Settings.cluster_member_id): gateway copies go through the cluster router, which forwards
     # each to the member owning its device; the cluster sink goes first (FCnt high-water before readings).
     cluster = ClusterNode(settings) if settings.cluster_member_id else None
+    journal = journal_of(settings, metrics) if cluster is None else None  # a cluster's copies move between members
     mqtt_backend: MqttGatewayBackend | None = None
     if settings.mqtt_url:
-        mqtt_backend = MqttGatewayBackend(settings, metrics, health=health)
+        mqtt_backend = MqttGatewayBackend(settings, metrics, health=health, journal=journal)
         backends.append(cluster.wrap(mqtt_backend) if cluster is not None else mqtt_backend)
     if settings.udp_listen:  # in a cluster, UDP copies are routed too (downlinks: only from this member)
-        udp = UdpGatewayBackend(settings, metrics, health=health)
+        udp = UdpGatewayBackend(settings, metrics, health=health, journal=journal)
         backends.append(cluster.wrap(udp) if cluster is not None else udp)
     if cluster is not None:
         sinks.insert(0, cluster.sink)
     server = NetworkServer(settings, metrics, factory, vault, codecs=codecs, sinks=sinks, backends=backends,
-                           quota=quota)
+                           quota=quota, journal=journal)
     if cluster is not None:
         cluster.attach(server)
         await cluster.start()  # the member list is known before the first gateway copy arrives
@@ -172,6 +174,14 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
             await publisher.close()
         await http.aclose()
         engine.dispose()
+
+
+def journal_of(settings: Settings, metrics: Metrics) -> CopyJournal | None:
+    """The crash journal of gateway copies (gateway/journal.py); the server opens it before the backends start."""
+    if settings.journal_dir is None:
+        return None
+    return CopyJournal(settings.journal_dir, metrics, fsync_interval_s=settings.journal_fsync_ms / 1000.0,
+                       max_bytes=settings.journal_max_mb << 20)
 
 
 async def serve(settings: Settings, *, demo: bool = False, demo_devices: int = 6, demo_rate: float = 1.0) -> None:

@@ -50,3 +50,32 @@ class Metrics:
         )
         # codecs
         self.codec_errors = Counter("lora_city_codec_errors", "Codec calls that gave errors", ["codec"], registry=r)
+        # crash journal of gateway copies (gateway/journal.py)
+        self.journal_records = Counter("lora_city_journal_records", "Gateway copies written to the journal", registry=r)
+        self.journal_bytes = Gauge("lora_city_journal_bytes", "Bytes of journal segments on disk", registry=r)
+        self.journal_pending = Gauge(
+            "lora_city_journal_pending", "Journaled copies not yet handled by the server", registry=r
+        )
+        self.journal_overflow = Counter(
+            "lora_city_journal_overflow", "Copies whose journal records were deleted unhandled (journal over its bound)",
+            registry=r,
+        )
+        self.journal_replayed = Counter(
+            "lora_city_journal_replayed", "Copies replayed from the journal at start", registry=r
+        )
+        # losses outside the process: the kernel's UDP receive queue, the MQTT broker's queues
+        self.udp_receive_drops = Counter(
+            "lora_city_udp_receive_drops", "Datagrams the kernel dropped for the gateway socket (receive buffer full)",
+            registry=r,
+        )
+        self.udp_receive_buffer = Gauge(
+            "lora_city_udp_receive_buffer_bytes", "The gateway UDP socket's receive buffer as the kernel granted it",
+            registry=r,
+        )
+        self.udp_receive_queue = Gauge(
+            "lora_city_udp_receive_queue_bytes", "Bytes waiting in the gateway UDP socket's receive queue", registry=r
+        )
+        self.mqtt_broker_dropped = Gauge(
+            "lora_city_mqtt_broker_dropped", "Messages the MQTT broker reports it dropped ($SYS, all clients)",
+            registry=r,
+        )

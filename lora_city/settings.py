@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lora_city.errors import ConfigurationError
@@ -43,6 +43,18 @@ class Settings(BaseSettings):
     mqtt_topic_prefix: str = "eu868"
     mqtt_share_group: str | None = None  # set to use $share/<group>/... subscriptions (scale-out)
     grpc_listen: str = ""  # ChirpStack-compatible gRPC API; empty disables
+    # Asked of the kernel for the gateway UDP socket (capped by net.core.rmem_max, logged when it is): room for
+    # a burst while the server is busy. 8 MiB holds several thousand PUSH_DATA datagrams.
+    udp_receive_buffer_bytes: int = 8 << 20
+    # A stable MQTT client id for the gateway backend: with it the broker keeps a persistent session (QoS 1
+    # subscriptions, clean session off), so what gateways publish at QoS 1 while the server is down or
+    # crashing is delivered after it restarts. None: a random id and a clean session (nothing kept).
+    mqtt_client_id: str | None = None
+
+    # Crash journal of gateway copies (gateway/journal.py), relative to the working directory; empty disables it
+    journal_dir: Path | None = Path("journal")
+    journal_fsync_ms: float = 5.0  # fdatasync interval; 0 syncs on every write (slow, for the paranoid)
+    journal_max_mb: int = 512
 
     # Security
     admin_token: str | None = None  # bearer token of the built-in administrator
@@ -81,6 +93,12 @@ class Settings(BaseSettings):
     # Logging
     log_level: str = "INFO"
     log_json: bool = False
+
+    @field_validator("journal_dir", mode="before")
+    @classmethod
+    def _empty_disables(cls, value: object) -> object:
+        # LORA_CITY_JOURNAL_DIR= (empty) turns the journal off instead of journaling into the working directory
+        return None if isinstance(value, str) and not value.strip() else value
 
     # The configuration file these settings were read from (None: environment and defaults only); set by load()
     config_file: Path | None = None
@@ -135,8 +153,8 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     url = values.get("database_url")
     if isinstance(url, str):
         values["database_url"] = absolute_sqlite_url(url, base)
-    for key in ("export_dir", "codecs_path"):
-        if isinstance(values.get(key), str) and not Path(values[key]).is_absolute():
+    for key in ("export_dir", "codecs_path", "journal_dir"):
+        if isinstance(values.get(key), str) and values[key].strip() and not Path(values[key]).is_absolute():
             values[key] = str(base / values[key])
     return values
 

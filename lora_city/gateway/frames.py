@@ -61,6 +61,10 @@ class UplinkFrame:
     rx_info: RxInfo
     transport: Transport
     received_at: float = 0.0  # time.monotonic() when the connector got it
+    # Wall clock (time.time_ns()) when the connector got it: kept by the copy journal, so an uplink replayed
+    # after a crash gets the same reading time as the first time (gateway/journal.py).
+    received_ns: int = 0
+    journal_seq: int = -1  # this copy's record in the copy journal; -1 when not journaled
 
 
 class TimingKind(StrEnum):

@@ -7,6 +7,12 @@ Topics (``{prefix}`` defaults to ``eu868``): ``{prefix}/gateway/{id}/event/up|st
 With ``Settings.mqtt_share_group`` the event subscriptions go through ``$share/<group>/`` so several servers
 split the load; ``state/conn`` stays a plain subscription because brokers do not deliver retained messages
 to shared subscriptions and every server needs every gateway's connection state.
+
+Crash safety: every uplink copy is written to the copy journal (gateway/journal.py) before its PUBACK; with
+``Settings.mqtt_client_id`` the session is persistent and the event subscriptions QoS 1, so a copy the broker
+sent while we crashed (or before we acknowledged it) comes again. Losses at the broker (a consumer too slow for
+its queue limit) are read from mosquitto's ``$SYS/broker/publish/messages/dropped`` into
+``lora_city_mqtt_broker_dropped`` and logged when they rise.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from lora_city.gateway import chirpstack as cs
 from lora_city.gateway.bad_input import BadGatewayInput, BadInputReporter
 from lora_city.gateway.frames import DownlinkFrame, GatewayEvents, Transport
 from lora_city.gateway.health import GatewayHealth
+from lora_city.gateway.journal import CopyJournal
 from lora_city.gateway.validate import check_uplink
 from lora_city.lorawan.region import region_named
 from lora_city.metrics import Metrics
@@ -31,6 +38,7 @@ from lora_city.settings import Settings
 log = logging.getLogger(__name__)
 
 _GATEWAY_ID = re.compile(r"[0-9a-f]{16}")
+BROKER_DROPPED = "$SYS/broker/publish/messages/dropped"  # mosquitto's count of messages dropped at its limits
 
 
 class MqttGatewayBackend:
@@ -43,6 +51,7 @@ class MqttGatewayBackend:
         clock: Callable[[], float] = time.monotonic,
         client_id: str | None = None,
         command_qos: int = 0,
+        journal: CopyJournal | None = None,
     ) -> None:
         if not settings.mqtt_url:
             raise ValueError("MqttGatewayBackend needs Settings.mqtt_url")
@@ -54,8 +63,11 @@ class MqttGatewayBackend:
         self._metrics = metrics
         self._health = health
         self._clock = clock
-        self._client_id = client_id
+        self._client_id = client_id or settings.mqtt_client_id
+        self._persistent = self._client_id is not None and settings.mqtt_client_id is not None
         self._command_qos = command_qos
+        self._journal = journal
+        self._broker_dropped: int | None = None
         self._bad = BadInputReporter(metrics, "mqtt", on_bad=health.on_bad_frame if health else None, clock=clock)
         self._json: dict[str, bool] = {}  # gateway id -> speaks JSON; presence means "heard from it"
         self._frames = {
@@ -74,15 +86,22 @@ class MqttGatewayBackend:
 
     async def start(self, events: GatewayEvents) -> None:
         self._events = events
-        self._client = MqttClient(self._url, client_id=self._client_id, on_message=self._on_message)
+        self._client = MqttClient(self._url, client_id=self._client_id, on_message=self._on_message,
+                                  clean_session=not self._persistent, before_ack=self._write_journal)
         # A broker that is down is not fatal: the client connects in the background with backoff, the
         # subscriptions below go out once it is up, and /readyz reports "mqtt" not ready until then.
         self._client.start()
         share = f"$share/{self._share_group}/" if self._share_group else ""
+        qos = 1 if self._persistent else 0
         for kind in ("up", "stats", "ack"):
-            await self._client.subscribe(f"{share}{self._head}+/event/{kind}")
+            await self._client.subscribe(f"{share}{self._head}+/event/{kind}", qos)
         await self._client.subscribe(f"{self._head}+/state/conn")
-        log.info("MQTT gateway backend subscribing to %s+/… on %s", self._head, self._url)
+        try:
+            await self._client.subscribe(BROKER_DROPPED)
+        except ConnectionError as exc:  # a broker whose ACL hides $SYS: its drops cannot be watched from here
+            log.info("MQTT broker drop counter not readable (%s): %s", BROKER_DROPPED, exc)
+        log.info("MQTT gateway backend subscribing to %s+/… on %s (%s session)", self._head, self._url,
+                 "persistent" if self._persistent else "clean")
 
     async def stop(self) -> None:
         if self._client is not None:
@@ -113,9 +132,30 @@ class MqttGatewayBackend:
 
     # --- inbound -----------------------------------------------------------------------------------------
 
+    def _write_journal(self) -> None:
+        if self._journal is not None:
+            try:
+                self._journal.write()
+            except OSError:  # a full disk must not stop the radio side: handle the copies, say it loudly
+                log.exception("copy journal write failed; these copies are not protected against a crash")
+
+    def _on_broker_dropped(self, payload: bytes) -> None:
+        try:
+            dropped = int(payload.decode().strip())
+        except (UnicodeDecodeError, ValueError):
+            return
+        self._metrics.mqtt_broker_dropped.set(dropped)
+        if self._broker_dropped is not None and dropped > self._broker_dropped:
+            log.warning("the MQTT broker dropped %d message(s) since its last report (queue limits: a consumer too "
+                        "slow, ours or another); gateway copies may be among them", dropped - self._broker_dropped)
+        self._broker_dropped = dropped
+
     async def _on_message(self, msg: MqttMessage) -> None:
         topic = msg.topic
         gateway_id: str | None = None
+        if topic == BROKER_DROPPED:
+            self._on_broker_dropped(msg.payload)
+            return
         try:
             if not topic.startswith(self._head):
                 raise BadGatewayInput("bad_topic")
@@ -152,6 +192,8 @@ class MqttGatewayBackend:
             self._frames[transport, "up"].inc()
             if health is not None:
                 health.on_uplink(gateway_id, transport)
+            if self._journal is not None:
+                self._journal.append(frame)  # written before this message's PUBACK (MqttClient.before_ack)
             await events.on_uplink(frame)
         elif group == "event" and name == "stats":
             stats = cs.stats_from_pb(cs.decode(payload, gw_pb2.GatewayStats, as_json=as_json), gateway_id)

@@ -5,7 +5,7 @@ measures paho's threaded loop, paho driven from asyncio (add_reader/add_writer) 
 real mosquitto; this one costs a fraction of either per received message because it splits every packet of a
 socket read in one pass and hands messages to the handler without crossing threads.
 
-Scope: CONNECT (clean session, optional will and credentials), SUBSCRIBE/UNSUBSCRIBE, PUBLISH QoS 0/1 in and
+Scope: CONNECT (clean or persistent session, optional will and credentials), SUBSCRIBE/UNSUBSCRIBE, PUBLISH QoS 0/1 in and
 out, PUBACK, PINGREQ keep-alive, reconnect with exponential backoff, resubscribe and resend of unacknowledged
 QoS 1 publishes after a reconnect. Nothing of a third-party MQTT library leaks out: callers see ``MqttMessage``.
 """
@@ -74,6 +74,12 @@ class MqttClient:
 
     Because the handler runs on the reader task, it must not await anything this client only finishes when a
     reply is read (a QoS 1 publish, a subscribe): that would wait forever. QoS 0 publishes are fine.
+
+    QoS 1 messages are acknowledged after their handler, once per socket read: ``before_ack`` runs first after
+    every read that delivered messages (the gateway backend writes its copy journal there), then every PUBACK of
+    the read goes out in one write. With
+    ``clean_session=False`` and a stable ``client_id`` the broker keeps the subscriptions and the messages not
+    yet acknowledged while we are away, and sends them again when we reconnect.
     """
 
     def __init__(
@@ -88,10 +94,14 @@ class MqttClient:
         reconnect_max_s: float = 30.0,
         connect_timeout_s: float = 10.0,
         queue_size: int = 10_000,
+        clean_session: bool = True,
+        before_ack: Callable[[], None] | None = None,
     ) -> None:
         self._endpoint = _parse_url(url)
         self.client_id = client_id or f"lora-city-{uuid.uuid4().hex[:12]}"
         self._on_message = on_message
+        self._clean_session = clean_session
+        self._before_ack = before_ack
         self._keepalive_s = keepalive_s
         self._will = will
         self._reconnect_min_s = reconnect_min_s
@@ -282,7 +292,7 @@ class MqttClient:
         ep = self._endpoint
         will = (self._will.topic, self._will.payload, self._will.qos, self._will.retain) if self._will else None
         writer.write(p.encode_connect(self.client_id, keepalive_s=self._keepalive_s, username=ep.username,
-                                      password=ep.password, will=will))
+                                      password=ep.password, will=will, clean_session=self._clean_session))
         # CONNACK is always 4 bytes (section 3.2); the broker sends nothing else before it.
         connack = await reader.readexactly(4)
         if connack[0] >> 4 != p.CONNACK or connack[1] != 2:
@@ -338,11 +348,14 @@ class MqttClient:
             buf += data
             packets, used = p.split_packets(buf)
             del buf[:used]
+            acks: list[bytes] = []
+            delivered = False
             for first_byte, body in packets:
                 kind = first_byte >> 4
                 if kind == p.PUBLISH:
                     topic, payload, qos, retain, pid = p.decode_publish(first_byte, body)
                     msg = MqttMessage(topic, payload, retain, qos)
+                    delivered = True
                     if handler is not None:
                         try:
                             await handler(msg)
@@ -351,7 +364,7 @@ class MqttClient:
                     else:
                         await self._queue.put(msg)
                     if qos:
-                        writer.write(p.encode_puback(pid))  # after handling: at-least-once
+                        acks.append(p.encode_puback(pid))  # after handling: at-least-once
                 elif kind in (p.PUBACK, p.SUBACK, p.UNSUBACK):
                     pid = (body[0] << 8) | body[1] if len(body) >= 2 else 0
                     fut = self._pending.pop(pid, None)
@@ -359,3 +372,7 @@ class MqttClient:
                         fut.set_result(body)
                 elif kind != p.PINGRESP:
                     raise p.MqttProtocolError(f"unexpected packet type {kind}")
+            if delivered and self._before_ack is not None:
+                self._before_ack()  # raising here drops the connection unacknowledged: the broker resends
+            if acks:
+                writer.write(b"".join(acks))

@@ -7,19 +7,24 @@
     group enqueue ─► notify_group ─► MulticastDownlinks: the fewest gateways reaching every member (and a
                      fallback pass every second for what could not go at once)
     every second and on stop ─► SessionStore flush (write-behind of counters and MAC state)
+    start ─► copies the journal kept from before a crash ─► regroup ─► _on_collected (no downlinks, no joins)
 
 Every boundary catches: a frame that cannot be handled is counted (``uplink_drops{reason}``) and the next goes on.
+
+With a copy journal (gateway/journal.py) the session flush is also the journal's checkpoint: it makes the durable
+sinks commit first, so a session in the database never runs ahead of the readings it produced; the journal then
+forgets the copies below the mark taken before the flush.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import logging
-import random
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lora_city.codec.registry import CodecRegistry
@@ -36,6 +41,7 @@ from lora_city.gateway.frames import (
     GatewayStats,
     UplinkFrame,
 )
+from lora_city.gateway.journal import CopyJournal
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.frames import DataFrame, JoinRequest, MType, parse_phy_payload
 from lora_city.lorawan.region import region_named
@@ -50,12 +56,13 @@ from lora_city.storage.multicast import MulticastStore
 from lora_city.storage.sessions import SessionStore
 from lora_city.uplink.context import UplinkContext
 from lora_city.uplink.data import DataUplinkHandler
-from lora_city.uplink.dedup import CollectedUplink, Deduplicator
+from lora_city.uplink.dedup import CollectedUplink, Deduplicator, regroup
 from lora_city.uplink.join import JoinHandler
 from lora_city.uplink.quota import AllowAll, QuotaPolicy
 
 log = logging.getLogger(__name__)
 GATEWAY_RELOAD_S = 30.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class NetworkServer:
@@ -74,6 +81,7 @@ class NetworkServer:
         flush_interval_s: float = 1.0,
         preload: bool = True,
         late_copy_ttl_s: float | None = None,
+        journal: CopyJournal | None = None,
     ) -> None:
         self._settings = settings
         self._metrics = metrics
@@ -86,8 +94,9 @@ class NetworkServer:
         self.sessions = SessionStore(factory, vault, family_of=family_of, clock=clock)
         self.queue = DeviceQueue(factory)
         self.duty_cycle = DutyCycleTracker(clock, region)
+        self.journal = journal  # opened in start(), closed in stop(); the backends write to it
         self.dedup = Deduplicator(settings.dedup_window_ms / 1000.0, self._on_collected, clock=clock,
-                                  on_disagreeing=self._disagreeing_copy,
+                                  on_disagreeing=self._disagreeing_copy, on_discard=self._copy_done,
                                   **({} if late_copy_ttl_s is None else {"handled_ttl_s": late_copy_ttl_s}))
         self.gateways = GatewayDirectory()  # private gateways (issue 7), reloaded by the flush loop
         self._factory = factory
@@ -104,7 +113,6 @@ class NetworkServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
-        self._rng = random.Random()  # uplink ids: unique enough, and no syscall per uplink like uuid4
         self._copies = metrics.dedup_copies
         self._late = metrics.uplink_drops.labels("late_copy")
         self._uplinks_data = metrics.uplinks.labels("data")
@@ -126,6 +134,8 @@ class NetworkServer:
         await asyncio.to_thread(self.gateways.load, self._factory)
         for sink in self._sinks:
             await sink.start()
+        if self.journal is not None:  # before any new copy: the replayed ones come first, in their order
+            self._replay(await asyncio.to_thread(self.journal.open))
         for backend in self._backends:
             await backend.start(self)
         self._flusher = asyncio.create_task(self._flush_loop(), name="session-flush")
@@ -152,19 +162,38 @@ class NetworkServer:
                 await sink.stop()
             except Exception:
                 log.exception("sink stop failed: sink=%s", getattr(sink, "name", "?"))
+        if self.journal is not None:
+            self.journal.close()
 
     async def flush(self) -> int:
         async with self._flush_lock:
+            journal = self.journal
+            mark = journal.low_watermark if journal is not None else None  # before the snapshot: see docstring
             rows = self.sessions.snapshot()
-            if not rows:
+            if not rows and mark is None:
                 return 0
             try:
-                return await asyncio.to_thread(self.sessions.write_rows, rows)
+                if journal is not None:
+                    await self._sinks_durable()
+                written = await asyncio.to_thread(self.sessions.write_rows, rows) if rows else 0
             except Exception:
                 log.exception("session flush failed: %d sessions", len(rows))
                 for s in self.sessions.cached():  # mark everything dirty again so the next flush retries
                     s.dirty = True
                 return 0
+            if journal is not None and mark is not None:
+                try:
+                    journal.checkpoint(mark)
+                except OSError:
+                    log.exception("journal checkpoint failed (the copies stay and are replayed after a crash)")
+            return written
+
+    async def _sinks_durable(self) -> None:
+        """Every event handed to a durable sink so far is committed (readings store, InfluxDB outbox)."""
+        for sink in self._sinks:
+            durable = getattr(sink, "durable", None)
+            if durable is not None:
+                await durable()
 
     async def _flush_loop(self) -> None:
         rounds = 0
@@ -185,10 +214,33 @@ class NetworkServer:
         self._copies.inc()
         if not self.dedup.add(frame):
             self._late.inc()
+            self._copy_done(frame)
+
+    def _copy_done(self, frame: UplinkFrame) -> None:
+        if self.journal is not None and frame.journal_seq >= 0:
+            self.journal.done(frame.journal_seq)
+
+    def _replay(self, copies: list[UplinkFrame]) -> None:
+        """Copies journaled before a crash and not known to be handled for good: grouped as the dedup windows
+        grouped them and handled again. The FCnt check drops what the database already has; the rest gets its
+        first uplink id and time back, which the readings store and InfluxDB take only once."""
+        if not copies:
+            return
+        collected, left_out, disagreeing = regroup(copies, self._settings.dedup_window_ms / 1000.0,
+                                                   time.monotonic())
+        for frame in left_out:
+            self._copy_done(frame)
+        for frame in disagreeing:
+            self._disagreeing_copy(frame)
+        for uplink in collected:
+            self.dedup.mark_handled(uplink.phy_payload)
+            self._on_collected(uplink)
+        log.info("journal replay: %d cop(ies), %d uplink(s) handled again", len(copies), len(collected))
 
     def _disagreeing_copy(self, frame: UplinkFrame) -> None:
         """A copy whose radio parameters contradict the other gateways' (broken or spoofed): left out alone."""
         self._metrics.gateway_bad_input.labels(frame.transport.value, "disagreeing_copy").inc()
+        self._copy_done(frame)
         log.debug("gateway copy left out: radio parameters differ from the other copies: gateway_id=%s",
                   frame.rx_info.gateway_id)
 
@@ -281,10 +333,13 @@ class NetworkServer:
         """Runs when a dedup window closes. The data flow is synchronous (no database on the common path);
         only the downlink send and the join's database work continue on tasks."""
         ctx: UplinkContext | None = None
+        copies = collected.frames[:] if self.journal is not None else ()  # the pipeline may filter the list
         try:
             phy = parse_phy_payload(collected.phy_payload)
             ctx = self._context(collected)
             if isinstance(phy, JoinRequest):
+                if collected.replayed:  # its join-accept windows passed long ago; the device has joined again
+                    raise DropFrame("replayed_join")
                 self._spawn(self._guarded(ctx, self._handle_join(ctx, phy)))
             elif isinstance(phy, DataFrame) and phy.mtype in (MType.UNCONFIRMED_DATA_UP, MType.CONFIRMED_DATA_UP):
                 ctx.frame = phy
@@ -295,14 +350,23 @@ class NetworkServer:
             self._count_failure(exc, collected, ctx)
         finally:
             self._latency.observe(time.monotonic() - collected.first_at)
+            for frame in copies:
+                self._copy_done(frame)
 
     def _context(self, collected: CollectedUplink) -> UplinkContext:
-        first = collected.first
+        """The uplink's id and time depend only on its bytes and the copy that opened its window, so an uplink
+        handled again after a crash (journal replay) is the same uplink to every sink. The MIC makes the bytes
+        unique per frame, as for the dedup key."""
+        first, opener = collected.first, collected.opener
         modulation = first.modulation
         dr = self.region.data_rate_index(modulation.spreading_factor, modulation.bandwidth)
+        when = opener.rx_info.time
+        if when is None:
+            when = _EPOCH + timedelta(microseconds=opener.received_ns // 1000) if opener.received_ns \
+                else datetime.now(UTC)
         return UplinkContext(
-            collected=collected, uplink_id=f"{self._rng.getrandbits(128):032x}",
-            time=first.rx_info.time or datetime.now(UTC), dr=dr, frequency=modulation.frequency,
+            collected=collected, uplink_id=hashlib.blake2b(collected.phy_payload, digest_size=16).hexdigest(),
+            time=when, dr=dr, frequency=modulation.frequency,
             airtime_ms=1000.0 * self.region.time_on_air_s(dr, len(collected.phy_payload), uplink=True),
         )
 
@@ -310,7 +374,7 @@ class NetworkServer:
         self._data.handle(ctx)
         self._uplinks_data.inc()
         self._emit_all(ctx)
-        if ctx.needs_downlink:
+        if ctx.needs_downlink and not ctx.collected.replayed:
             self._spawn(self._guarded(ctx, self.downlinks.answer_uplink(ctx)))
 
     async def _handle_join(self, ctx: UplinkContext, request: JoinRequest) -> None:

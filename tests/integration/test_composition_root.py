@@ -16,7 +16,8 @@ from lora_city.settings import Settings
 
 def test_serve_builds_one_app_with_every_part(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'city.db'}", udp_listen="", mqtt_url=None,
-                        admin_token="root-token", secret_key="composition-test", export_dir=tmp_path / "exports")
+                        admin_token="root-token", secret_key="composition-test", export_dir=tmp_path / "exports",
+                        journal_dir=tmp_path / "journal")
 
     async def run() -> None:
         async with running(settings) as rt, httpx.AsyncClient(

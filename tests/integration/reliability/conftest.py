@@ -1,0 +1,193 @@
+"""A real ``serve`` process (through the zygote, so it can be killed and restarted quickly), ABP devices provisioned
+through its API, and what the readings store and victoria-metrics (InfluxDB ``/api/v2/write``) hold afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from tests.integration.sinks.conftest import export
+from tests.support.abp_device import AbpDevice
+from tests.support.services import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+ADMIN = "reliability-admin-token"
+
+
+@dataclass
+class ServerProcesses:
+    """``start`` a server, ``kill`` it (SIGKILL), ``stop`` it (SIGTERM: a clean shutdown)."""
+
+    workdir: Path
+    env: dict[str, str]
+    http_port: int
+    udp_port: int
+    zygote: subprocess.Popen[str] | None = None
+    pid: int | None = None
+    starts: int = 0
+    logs: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, workdir: Path, database_url: str, **settings: str) -> ServerProcesses:
+        http_port, udp_port = free_port(), free_port()
+        env = {
+            **os.environ, "PYTHONPATH": str(ROOT),
+            "LORA_CITY_DATABASE_URL": database_url, "LORA_CITY_HTTP_LISTEN": f"127.0.0.1:{http_port}",
+            "LORA_CITY_UDP_LISTEN": f"127.0.0.1:{udp_port}", "LORA_CITY_ADMIN_TOKEN": ADMIN,
+            "LORA_CITY_SECRET_KEY": "reliability-test-secret", "LORA_CITY_JOURNAL_DIR": str(workdir / "journal"),
+            "LORA_CITY_EXPORT_DIR": str(workdir / "exports"), "LORA_CITY_LOG_LEVEL": "INFO",
+            **{f"LORA_CITY_{k.upper()}": v for k, v in settings.items()},
+        }
+        env.pop("LORA_CITY_MQTT_URL", None)
+        return cls(workdir, env, http_port, udp_port)
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self) -> int:
+        if self.zygote is None:
+            self.zygote = subprocess.Popen(
+                [sys.executable, "-m", "tests.integration.reliability.zygote"], cwd=self.workdir, env=self.env,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            assert self._read() == "ready"
+        self.starts += 1
+        log = self.workdir / f"serve-{self.starts:02d}.log"
+        self.logs.append(log)
+        assert self.zygote.stdin is not None
+        self.zygote.stdin.write(f"start {log}\n")
+        self.zygote.stdin.flush()
+        self.pid = int(self._read())
+        return self.pid
+
+    def _read(self) -> str:
+        stdout: IO[str] | None = self.zygote.stdout if self.zygote else None
+        assert stdout is not None
+        return stdout.readline().strip()
+
+    def kill(self) -> None:
+        assert self.pid is not None
+        os.kill(self.pid, signal.SIGKILL)
+        self._wait_gone(self.pid, 10.0)
+        self.pid = None
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """SIGTERM: uvicorn stops, the server closes its windows, flushes sessions and sinks, checkpoints."""
+        if self.pid is not None:
+            os.kill(self.pid, signal.SIGTERM)
+            self._wait_gone(self.pid, timeout_s)
+            self.pid = None
+
+    def close(self) -> None:
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self.pid = None
+        if self.zygote is not None:
+            assert self.zygote.stdin is not None
+            try:
+                self.zygote.stdin.write("exit\n")
+                self.zygote.stdin.close()
+                self.zygote.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.zygote.kill()
+            self.zygote = None
+
+    def _wait_gone(self, pid: int, timeout_s: float) -> None:
+        assert self.zygote is not None and self.zygote.stdin is not None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.zygote.stdin.write("\n")  # the zygote reaps its dead children on every line
+            self.zygote.stdin.flush()
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"server {pid} still alive after {timeout_s} s; see {self.logs[-1]}")
+
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.api}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"server not ready after {timeout_s} s; see {self.logs[-1]}")
+
+    def metric(self, name: str) -> float:
+        body = httpx.get(f"{self.api}/metrics", timeout=5).text
+        total = 0.0
+        for line in body.splitlines():
+            if line.startswith(name) and (len(line) == len(name) or line[len(name)] in " {"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
+
+
+def provision(api: str, count: int, *, first: int = 1) -> list[AbpDevice]:
+    """``count`` ABP devices created and activated through the API (admin token)."""
+    devices = []
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    with httpx.Client(base_url=f"{api}/api/v1", headers=headers, timeout=30) as client:
+        for n in range(first, first + count):
+            device = AbpDevice(dev_eui=f"70b3d5{n:010x}", dev_addr=f"26{n:06x}", nwk_s_key=secrets.token_bytes(16),
+                               app_s_key=secrets.token_bytes(16))
+            r = client.post("/devices", json={"dev_eui": device.dev_eui, "name": f"meter {n}"})
+            assert r.status_code == 201, r.text
+            r = client.post(f"/devices/{device.dev_eui}/activate", json={
+                "dev_addr": device.dev_addr, "nwk_s_key": device.nwk_s_key.hex(),
+                "app_s_key": device.app_s_key.hex()})
+            assert r.status_code == 200, r.text
+            devices.append(device)
+    return devices
+
+
+def stored_readings(database_url: str) -> dict[tuple[str, int], list[Any]]:
+    """(dev_eui, f_cnt) -> the reading times stored for it (one each, when nothing is doubled)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT dev_eui, f_cnt, time FROM readings")).all()
+    finally:
+        engine.dispose()
+    out: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    for dev_eui, f_cnt, when in rows:
+        out[(dev_eui, f_cnt)].append(when)
+    return out
+
+
+@dataclass
+class InfluxPoints:
+    points: dict[tuple[str, int], set[int]]  # (dev_eui, f_cnt) -> distinct timestamps (ms) of its points
+    raw_samples: int  # samples as victoria-metrics stores them (a rewritten point counts twice here)
+
+
+def influx_points(vm_url: str) -> InfluxPoints:
+    """The ``f_cnt`` field of every uplink point. InfluxDB keeps one point per series and timestamp (a second
+    write of the same point overwrites it); victoria-metrics keeps every write, so points are told apart by
+    timestamp here, and a doubled uplink would show as one f_cnt with two timestamps."""
+    points: dict[tuple[str, int], set[int]] = defaultdict(set)
+    raw = 0
+    for series in export(vm_url, '{__name__="other_f_cnt"}'):
+        dev_eui = series["metric"]["dev_eui"]
+        for value, ts in zip(series["values"], series["timestamps"], strict=True):
+            points[(dev_eui, int(value))].add(int(ts))
+            raw += 1
+    return InfluxPoints(dict(points), raw)
