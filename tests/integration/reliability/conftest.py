@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +36,7 @@ class ServerProcesses:
     http_port: int
     udp_port: int
     zygote: subprocess.Popen[str] | None = None
+    cli: subprocess.Popen[bytes] | None = None  # a plain `lora-city serve` (start_cli)
     pid: int | None = None
     starts: int = 0
     logs: list[Path] = field(default_factory=list)
@@ -72,6 +74,20 @@ class ServerProcesses:
         self.pid = int(self._read())
         return self.pid
 
+    def start_cli(self) -> int:
+        """``lora-city serve`` as an operator runs it (a fresh interpreter, no zygote)."""
+        script = Path(sys.executable).parent / "lora-city"
+        command = [str(script)] if script.exists() else [sys.executable, "-c",
+                                                         "from lora_city.cli.main import app; app()"]
+        self.starts += 1
+        log = self.workdir / f"serve-{self.starts:02d}.log"
+        self.logs.append(log)
+        with log.open("ab") as out:
+            self.cli = subprocess.Popen([*command, "serve"], cwd=self.workdir, env=self.env, stdout=out,
+                                        stderr=subprocess.STDOUT)
+        self.pid = self.cli.pid
+        return self.pid
+
     def _read(self) -> str:
         stdout: IO[str] | None = self.zygote.stdout if self.zygote else None
         assert stdout is not None
@@ -95,6 +111,9 @@ class ServerProcesses:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
             self.pid = None
+        if self.cli is not None:
+            self.cli.wait(10)
+            self.cli = None
         if self.zygote is not None:
             assert self.zygote.stdin is not None
             try:
@@ -106,6 +125,10 @@ class ServerProcesses:
             self.zygote = None
 
     def _wait_gone(self, pid: int, timeout_s: float) -> None:
+        if self.cli is not None and self.cli.pid == pid:
+            self.cli.wait(timeout_s)
+            self.cli = None
+            return
         assert self.zygote is not None and self.zygote.stdin is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -142,11 +165,11 @@ class ServerProcesses:
 
 
 def provision(api: str, count: int, *, first: int = 1) -> list[AbpDevice]:
-    """``count`` ABP devices created and activated through the API (admin token)."""
-    devices = []
+    """``count`` ABP devices created and activated through the API (admin token), four requests at a time."""
     headers = {"Authorization": f"Bearer {ADMIN}"}
-    with httpx.Client(base_url=f"{api}/api/v1", headers=headers, timeout=30) as client:
-        for n in range(first, first + count):
+    with httpx.Client(base_url=f"{api}/api/v1", headers=headers, timeout=60) as client:
+
+        def one(n: int) -> AbpDevice:
             device = AbpDevice(dev_eui=f"70b3d5{n:010x}", dev_addr=f"26{n:06x}", nwk_s_key=secrets.token_bytes(16),
                                app_s_key=secrets.token_bytes(16))
             r = client.post("/devices", json={"dev_eui": device.dev_eui, "name": f"meter {n}"})
@@ -155,8 +178,10 @@ def provision(api: str, count: int, *, first: int = 1) -> list[AbpDevice]:
                 "dev_addr": device.dev_addr, "nwk_s_key": device.nwk_s_key.hex(),
                 "app_s_key": device.app_s_key.hex()})
             assert r.status_code == 200, r.text
-            devices.append(device)
-    return devices
+            return device
+
+        with ThreadPoolExecutor(4) as pool:
+            return list(pool.map(one, range(first, first + count)))
 
 
 def stored_readings(database_url: str) -> dict[tuple[str, int], list[Any]]:
