@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class Forwarder:
         loop = asyncio.get_running_loop()
         self._transport, _ = await loop.create_datagram_endpoint(
             lambda: _Protocol(self._on_datagram), remote_addr=self.server)
+        # Room for the acknowledgements while this (test) process is busy: an ack lost here is not the server's.
+        self._transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
 
     def stop(self) -> None:
         if self._transport is not None:
