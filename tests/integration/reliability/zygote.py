@@ -2,7 +2,7 @@
 
 Importing the server costs seconds of CPU; twenty fresh interpreters would make the kill loop last minutes.
 This process imports ``lora_city.main`` once and, for every ``start <log file>`` line on stdin, forks a child
-that runs exactly what ``lora-city serve`` runs (``main.serve(Settings())``, Settings from the environment) and
+that runs what ``lora-city serve`` runs (``main.serve(Settings.load())``, settings from the environment) and
 answers with the child's pid. The test SIGKILLs that pid: a real, separate server process dies at a random
 moment. ``exit`` ends the zygote; children are reaped as they die.
 """
@@ -25,7 +25,7 @@ def _serve(log_path: str) -> None:
     from lora_city.observability.logs import configure_logging
     from lora_city.settings import Settings
 
-    settings = Settings()
+    settings = Settings.load()  # as `lora-city serve` reads them: a config file if any, then LORA_CITY_*
     configure_logging(settings.log_level, json_lines=False)
     asyncio.run(serve(settings))
 
