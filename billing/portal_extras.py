@@ -17,12 +17,11 @@ from billing.run import run_billing
 from lora_city.errors import InvalidInput, NotFound
 from lora_city.portal import InvoiceSummary, PlanSummary, PortalExtras, QuotaGauge
 from lora_city.portal.extras import InvoiceFormat
+from lora_city.services import integrations as core_integrations
 from lora_city.services.principal import Principal
-from lora_city.sinks.integrations import IntegrationStore
 from lora_city.storage.db import SessionFactory
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Device
-from tenants import integrations as tenant_integrations
 from tenants import lifecycle as tenant_lifecycle
 from tenants import plans as tenant_plans
 from tenants.calendar import paris_day, parse_period
@@ -81,14 +80,14 @@ def billing_extras(
     def create_integration(session: Session, principal: Principal, kind: str, url: str) -> str | None:
         assert vault is not None
         try:
-            data = tenant_integrations.IntegrationCreate(kind=kind, url=url)
+            data = core_integrations.IntegrationCreate(kind=kind, url=url)  # type: ignore[arg-type]
         except ValidationError as exc:
             raise InvalidInput(str(exc.errors()[0]["msg"]), code="invalid_integration") from None
-        _row, secret = tenant_integrations.create(session, IntegrationStore(factory, vault), principal, data)
+        _row, secret = core_integrations.create(session, vault, principal, data)
         return secret
 
     def remove_integration(session: Session, principal: Principal, integration_id: str) -> None:
-        tenant_integrations.remove(session, principal, integration_id)
+        core_integrations.remove(session, principal, integration_id)
 
     return PortalExtras(assign_plan=assign_plan, set_tenant_status=set_tenant_status, create_integration=create_integration,
                         remove_integration=remove_integration,

@@ -1,5 +1,5 @@
-"""HTTP routes of tenants/: plans, tenant lifecycle (plan, suspend, resume, export, delete), live quota gauges
-and integration settings. The composition root calls ``install(app, …)`` after ``create_app``; the routes use the
+"""HTTP routes of tenants/: plans, tenant lifecycle (plan, suspend, resume, export, delete) and live quota gauges
+(a tenant's integrations are the core's: lora_city/api/routes/integrations.py). The composition root calls ``install(app, …)`` after ``create_app``; the routes use the
 core's auth dependencies, so a key of one tenant gets 404 for another tenant's objects."""
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep
-from lora_city.api.schemas import ERROR_RESPONSES, Out, TenantOut, UtcTime
+from lora_city.api.deps import CurrentPrincipal, SessionDep
+from lora_city.api.schemas import ERROR_RESPONSES, Out, TenantOut
 from lora_city.errors import ConfigurationError, NotFound
 from lora_city.services import tenants as core_tenants
 from lora_city.services.principal import Perm, Principal
-from lora_city.sinks.integrations import IntegrationStore
 from lora_city.storage.models import Device
-from tenants import integrations, lifecycle, plans
+from tenants import lifecycle, plans
 from tenants.lifecycle import ExportPart, OnChange
 from tenants.quota import PlanQuotaPolicy
 
@@ -85,19 +84,6 @@ class QuotaOut(BaseModel):
     day: str | None
     plan: PlanOut | None
     totals: list[GaugeOut]
-
-
-class IntegrationOut(Out):
-    id: str
-    tenant_id: str
-    kind: str
-    url: str
-    enabled: bool
-    created_at: UtcTime
-
-
-class IntegrationCreated(IntegrationOut):
-    secret: str | None  # the webhook's signing secret, shown once
 
 
 # --- plans ---------------------------------------------------------------------------------------------
@@ -210,38 +196,3 @@ def _policy(tenancy: TenancyContext) -> PlanQuotaPolicy:
 
 def _gauge(g: Any) -> GaugeOut:
     return GaugeOut(kind=g.kind, used=g.used, limit=g.limit, percent=g.percent)
-
-
-# --- integrations --------------------------------------------------------------------------------------
-
-def _store(ctx: ContextDep) -> IntegrationStore:
-    return IntegrationStore(ctx.session_factory, ctx.vault)
-
-
-@router.post("/integrations", status_code=201)
-def create_integration(session: SessionDep, principal: CurrentPrincipal, ctx: ContextDep,
-                       body: integrations.IntegrationCreate) -> IntegrationCreated:
-    row, secret = integrations.create(session, _store(ctx), principal, body)
-    return IntegrationCreated(**IntegrationOut.model_validate(row).model_dump(), secret=secret)
-
-
-@router.get("/integrations")
-def list_integrations(session: SessionDep, principal: CurrentPrincipal) -> list[IntegrationOut]:
-    return [IntegrationOut.model_validate(r) for r in integrations.list_for(session, principal)]
-
-
-@router.get("/integrations/{integration_id}")
-def get_integration(session: SessionDep, principal: CurrentPrincipal, integration_id: str) -> IntegrationOut:
-    return IntegrationOut.model_validate(integrations.get(session, principal, integration_id))
-
-
-@router.patch("/integrations/{integration_id}")
-def update_integration(session: SessionDep, principal: CurrentPrincipal, integration_id: str,
-                       body: integrations.IntegrationPatch) -> IntegrationOut:
-    return IntegrationOut.model_validate(integrations.update(session, principal, integration_id, body))
-
-
-@router.delete("/integrations/{integration_id}", status_code=204)
-def delete_integration(session: SessionDep, principal: CurrentPrincipal, integration_id: str) -> Response:
-    integrations.remove(session, principal, integration_id)
-    return Response(status_code=204)

@@ -20,6 +20,7 @@ from lora_city.api.routes import (
     devices,
     gateways,
     health,
+    integrations,
     multicast,
     onboarding,
     overview,
@@ -66,7 +67,7 @@ def create_app(
     install_docs(app, PREFIX)
     api = APIRouter(prefix=PREFIX)
     for module in (tenants, api_keys, gateways, profiles, applications, devices, multicast, assets, onboarding,
-                   overview, alerts):
+                   overview, alerts, integrations):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -9,14 +9,18 @@ holds up another (``hub.py``). Build them all with ``build.build_sinks(settings,
   NOTHING, so a replay is a no-op) and events rows, in batched transactions on its own thread. Always on.
 - ``influx.InfluxSink``: hand-formatted line protocol (``line_protocol.py``), written in batches of up to 5,000
   lines with influxdb-client's synchronous v2 write API from a writer thread.
-- ``webhooks.WebhookSink``: per-tenant webhooks, HMAC-SHA256 signed, retried with exponential backoff.
-- ``mqtt_integration.MqttIntegrationSink``: ChirpStack v4 topics and JSON (``chirpstack_json.py``).
+- ``integration_sink.IntegrationSink``: each tenant's integrations, configured through the API: its webhooks
+  (``webhooks.py``, HMAC-SHA256 signed) and its own MQTT broker (``tenant_mqtt.py``), delivered through the
+  outbox with per-integration backoff; every attempt in the delivery log (``deliveries.py``). A change of an
+  integration applies to the next event in every process (``integrations.py``: configuration generation).
+- ``mqtt_integration.MqttIntegrationSink``: every event on the product's own broker, ChirpStack v4 topics and
+  JSON (``chirpstack_json.py``); each tenant reads only its applications' topics there (``broker_acl.py``).
 - ``retention.py`` (per tenant and family, periodic purge) and ``erasure.py`` (GDPR, every store).
 
 Durability: nothing lost, nothing counted twice.
-1. Journal first. InfluxDB and webhook deliveries go through ``pump.OutboxPump``: every 50 ms its thread
+1. Journal first. InfluxDB and integration deliveries go through ``pump.OutboxPump``: every 50 ms its thread
    commits what was submitted to the ``outbox`` table (one row per turn for InfluxDB lines, one per event and
-   webhook), and only then sends it; a row is deleted once the target said yes. So an outage of any length
+   integration), and only then sends it; a row is deleted once the target said yes. So an outage of any length
    costs nothing: rows wait and are replayed oldest first, per target, with backoff, when it is back.
 2. Idempotent replays. A point's timestamp is the uplink's time and its tags and fields come from the event
    alone, so a replayed line is the same point; InfluxDB overwrites it. Rows are deleted only after success, so

@@ -10,16 +10,18 @@ import httpx
 
 from lora_city.metrics import Metrics
 from lora_city.settings import Settings
+from lora_city.sinks.deliveries import DeliveryLog
 from lora_city.sinks.erasure import Flavour, TimeSeriesEraser
 from lora_city.sinks.events import Sink
 from lora_city.sinks.hub import SinkHub
 from lora_city.sinks.influx import InfluxSink
+from lora_city.sinks.integration_sink import IntegrationSink
 from lora_city.sinks.integrations import IntegrationStore
 from lora_city.sinks.mqtt_integration import MqttIntegrationSink, Publisher
 from lora_city.sinks.outbox import Outbox
 from lora_city.sinks.retention import RetentionJob
 from lora_city.sinks.store import ReadingStoreSink
-from lora_city.sinks.webhooks import WebhookSink
+from lora_city.sinks.webhooks import WebhookSender
 from lora_city.storage.db import SessionFactory
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import utcnow
@@ -33,13 +35,14 @@ def build_sinks(
     mqtt: Publisher | None = None,
     http: httpx.Client | None = None,
     vault: KeyVault | None = None,
-    webhooks: bool = True,
+    integrations: bool = True,
     retention_default_days: int | None = None,
     retention_interval_s: float = 3600.0,
     clock: Callable[[], datetime] = utcnow,
 ) -> SinkHub:
-    """The embedded store (always), InfluxDB (when ``settings.influx_url``), tenant webhooks, and the MQTT
-    integration (when a publisher is given, e.g. a connected ``lora_city.mqtt.MqttClient``)."""
+    """The embedded store (always), InfluxDB (when ``settings.influx_url``), the tenants' integrations (their
+    webhooks and MQTT brokers), and the product's own MQTT integration (when a publisher is given, e.g. a
+    connected ``lora_city.mqtt.MqttClient``)."""
     outbox = Outbox(session_factory)
     sinks: list[Sink] = [ReadingStoreSink(session_factory, metrics)]
     if settings.influx_url:
@@ -47,9 +50,10 @@ def build_sinks(
             settings.influx_url, token=settings.influx_token, org=settings.influx_org,
             bucket=settings.influx_bucket, outbox=outbox, metrics=metrics,
         ))
-    if webhooks:
-        integrations = IntegrationStore(session_factory, vault or KeyVault(settings.secret_key))
-        sinks.append(WebhookSink(integrations, outbox, metrics, http=http))
+    if integrations:
+        store = IntegrationStore(session_factory, vault or KeyVault(settings.secret_key))
+        sinks.append(IntegrationSink(store, outbox, metrics, DeliveryLog(session_factory),
+                                     webhook=WebhookSender(http) if http is not None else None))
     if mqtt is not None:
         sinks.append(MqttIntegrationSink(mqtt, metrics))
     retention = RetentionJob(

@@ -167,3 +167,19 @@ def topic(event: DeviceEvent) -> str:
     """ChirpStack v4's MQTT topic; an event of a device without an application goes under ``_`` ."""
     app = event.device.application_id or "_"
     return f"application/{app}/device/{event.device.dev_eui}/event/{event_kind(event)}"
+
+
+def _messages() -> dict[str, Any]:
+    from chirpstack_api.integration import integration_pb2 as pb
+
+    return {"up": pb.UplinkEvent, "join": pb.JoinEvent, "ack": pb.AckEvent, "txack": pb.TxAckEvent,
+            "status": pb.StatusEvent, "log": pb.LogEvent}
+
+
+def to_protobuf_bytes(event: DeviceEvent) -> bytes:
+    """The event as ChirpStack's ``integration`` protobuf message (its "PROTOBUF" marshaler)."""
+    from google.protobuf import json_format
+
+    message = _messages()[event_kind(event)]()
+    json_format.ParseDict(to_chirpstack(event), message)
+    return bytes(message.SerializeToString())

@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Any
 
 from lora_city.metrics import Metrics
 from lora_city.sinks.outbox import Journaled, Outbox, Pending
@@ -37,7 +38,15 @@ class PermanentFailure(Exception):
     """The target refused the payload for good (e.g. HTTP 400): retrying cannot help, so the rows are dropped."""
 
 
+class TargetGone(PermanentFailure):
+    """The target no longer exists (an integration deleted): its rows are dropped quietly, not counted as
+    failures."""
+
+
 Deliver = Callable[[str, list[bytes]], None]  # (target, bodies in order); raises on failure
+# Turns items given to put_unrouted() into journal rows, on the pump thread, just before they are journaled
+# (the integration sink decides there, with the configuration current at that moment, who gets an event).
+Route = Callable[[list[Any]], list[Journaled]]
 
 
 @dataclass(slots=True)
@@ -73,6 +82,7 @@ class OutboxPump:
         backoff_min_s: float = 0.2,
         backoff_max_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        route: Route | None = None,
     ) -> None:
         self.name = name
         self._outbox = outbox
@@ -91,6 +101,8 @@ class OutboxPump:
         self._clock = clock
         self._items: deque[Journaled] = deque()
         self._lines: deque[str] = deque()
+        self._route = route
+        self._unrouted: deque[Any] = deque()
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -111,6 +123,7 @@ class OutboxPump:
         self.journaled = 0  # items committed to the outbox
         self._queued = 0  # items accepted by put()/put_line(); journaled catches up with it
         self._unjournaled: list[Journaled] = []  # taken from the queues, not committed yet (kept on failure)
+        self._unjournaled_credit = 0  # what those rows account for in ``journaled`` (durable() counts it)
         # Rows the targets accepted, deleted from the outbox by the pump thread at its next turn rather than by the
         # delivering worker: deleting a 5,000-line row costs ~4 ms, which kept the next request waiting
         # (bench/sinks.py). Until then a crash sends them again, which the module docstring says is harmless.
@@ -126,6 +139,14 @@ class OutboxPump:
             return
         self._items.append(item)
         self._queued += item.items
+
+    def put_unrouted(self, item: Any) -> None:
+        """An item for ``route`` (which must be set): it becomes zero or more rows on the pump thread."""
+        if len(self._unrouted) >= self._queue_size:
+            self._drop(1)
+            return
+        self._unrouted.append(item)
+        self._queued += 1
 
     def put_line(self, line: str) -> None:
         """A line for the pump's own target (``name``), joined with the others of its turn into one row."""
@@ -188,17 +209,19 @@ class OutboxPump:
                         t.mirror_complete, t.mirror = False, None
             try:
                 self._delete_accepted()
-                if not self._unjournaled:
-                    self._unjournaled = self._take()
-                self._journal(self._unjournaled)  # raises while the database is down: retried next turn
-                self._unjournaled = []
+                if not self._unjournaled and not self._unjournaled_credit:
+                    self._unjournaled, self._unjournaled_credit = self._take()
+                # raises while the database is down: retried next turn
+                self._journal(self._unjournaled, self._unjournaled_credit)
+                self._unjournaled, self._unjournaled_credit = [], 0
                 self._deliver_due(force=stopping)
             except Exception:  # the database itself failed: keep the thread alive, try again shortly
                 log.exception("sink %s: pump turn failed", self.name)
                 self._metrics.sink_errors.labels(self.name).inc()
                 time.sleep(0.5)
             self._report()
-            if stopping and not self._items and not self._lines and not self._unjournaled:
+            if (stopping and not self._items and not self._lines and not self._unrouted
+                    and not self._unjournaled and not self._unjournaled_credit):
                 if self._executor is not None:  # the last deliveries finish on the workers
                     wait(list(self._in_flight.values()))
                     self._in_flight.clear()
@@ -224,7 +247,8 @@ class OutboxPump:
                     raise
 
     def _report(self) -> None:
-        self._metrics.sink_queue_depth.labels(self.name).set(len(self._items) + len(self._lines))
+        self._metrics.sink_queue_depth.labels(self.name).set(
+            len(self._items) + len(self._lines) + len(self._unrouted))
         self._metrics.outbox_size.labels(self.name).set(sum(t.unsent for t in self._targets.values()))
 
     def _wait_s(self) -> float:
@@ -239,22 +263,38 @@ class OutboxPump:
                 wait = min(wait, t.backoff.next_try - now)
         return max(wait, 0.005)
 
-    def _take(self) -> list[Journaled]:
+    def _take(self) -> tuple[list[Journaled], int]:
+        """Rows to journal, and how many queued items (lines, items, unrouted items) they account for."""
         limit = self._batch_items
         rows: list[Journaled] = []
+        credit = 0
+        if self._route is not None and self._unrouted:
+            # Taken from the queue BEFORE the router reads the configuration: an item put after a change was
+            # committed is routed with that change.
+            raw = [self._unrouted.popleft() for _ in range(min(len(self._unrouted), limit))]
+            try:
+                rows.extend(self._route(raw))
+            except Exception:
+                self._unrouted.extendleft(reversed(raw))  # the router could not read its configuration
+                raise
+            credit += len(raw)
         lines = self._lines
         if lines:
             n = min(len(lines), limit)
             popleft = lines.popleft
             body = "\n".join([popleft() for _ in range(n)]).encode()
             rows.append(Journaled(self.name, body, n))
+            credit += n
         items = self._items
         while items and len(rows) < limit:
-            rows.append(items.popleft())
-        return rows
+            item = items.popleft()
+            rows.append(item)
+            credit += item.items
+        return rows, credit
 
-    def _journal(self, rows: list[Journaled]) -> None:
+    def _journal(self, rows: list[Journaled], credit: int) -> None:
         if not rows:
+            self.journaled += credit
             return
         with self._lock:
             for p in self._outbox.append(rows):
@@ -262,13 +302,13 @@ class OutboxPump:
                 if t is None:
                     t = self._targets[p.target] = _Target()
                 t.unsent += p.items
-                self.journaled += p.items
                 if t.mirror_complete:
                     if t.mirror is None:
                         t.mirror = deque()
                     t.mirror.append(p)
                     if t.unsent > self._mirror_items:  # a long outage: stop mirroring, read the table later
                         t.mirror_complete, t.mirror = False, None
+            self.journaled += credit
         if self._oldest_unsent is None:
             self._oldest_unsent = self._clock()
 
@@ -335,6 +375,8 @@ class OutboxPump:
             try:
                 self._deliver(name, [r.body for r in rows])
                 delivered = True
+            except TargetGone as exc:
+                log.info("sink %s: %d item(s) for %s dropped: %s", self.name, items, name, exc)
             except PermanentFailure as exc:
                 log.error("sink %s: %s refused %d item(s) for good, dropped: %s", self.name, name, items, exc)
                 self._drop(items)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import DeviceKeys, DeviceSession, MulticastGroup
-from lora_city.storage.models.outbox import Integration
+from lora_city.storage.models.integrations import Integration
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,8 @@ ENCRYPTED: tuple[EncryptedColumns, ...] = (
         ("f_nwk_s_int_key_enc", "s_nwk_s_int_key_enc", "nwk_s_enc_key_enc", "app_s_key_enc"),
         lambda row: row.dev_eui.encode(),
     ),
-    EncryptedColumns(Integration, ("secret",), lambda row: b"integration:" + row.id.encode()),
+    EncryptedColumns(Integration, ("secret", "headers_enc", "password_enc", "client_key_enc"),
+                     lambda row: b"integration:" + row.id.encode()),
     EncryptedColumns(
         MulticastGroup, ("mc_key_enc", "mc_nwk_s_key_enc", "mc_app_s_key_enc"),
         lambda row: b"multicast:" + row.id.encode(),

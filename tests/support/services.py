@@ -86,15 +86,35 @@ def _spawn(args: list[str], log: Path, **kw: object) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True, **kw)  # type: ignore[call-overload]
 
 
-def start_mosquitto() -> Service:
+def start_mosquitto(*, allow_anonymous: bool = True, listener: str = "", extra: str = "",
+                    files: dict[str, str | bytes] | None = None, persistence: bool = False) -> Service:
+    """``listener``: lines for the listener (TLS files…); ``extra``: global lines (password_file, acl_file,
+    plugin…); ``files``: written into the work directory first, names relative to it ("{workdir}" in the
+    configuration lines is replaced by its path)."""
     binary = _binary("mosquitto", "/usr/sbin/mosquitto")
     workdir = Path(tempfile.mkdtemp(prefix="lc-mosquitto-"))
+    for name, content in (files or {}).items():
+        path = workdir / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    if os.geteuid() == 0 and files:  # as root, mosquitto drops to its own user, which must read the files
+        try:
+            pw = pwd.getpwnam("mosquitto")
+        except KeyError:
+            pass
+        else:
+            for path in (workdir, *(workdir / name for name in files)):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
     port = free_port()
     conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_queued_messages 100000\nmax_inflight_messages 0\n"
-    )
+    conf.write_text((
+        f"per_listener_settings false\nlistener {port} 127.0.0.1\n{listener}\n"
+        f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
+        + (f"persistence true\npersistence_location {workdir}/\n" if persistence else "persistence false\n")
+        + f"max_queued_messages 100000\nmax_inflight_messages 0\n{extra}\n"
+    ).replace("{workdir}", str(workdir)))
     svc = Service("mosquitto", port, f"mqtt://127.0.0.1:{port}", workdir)
 
     def run() -> None:

@@ -8,6 +8,7 @@ from lora_city.storage.models.alerts import Alert, AlertAudit, AlertRule, FeedSu
 from lora_city.storage.models.assets import Asset, AssetDevice, IdempotencyKey
 from lora_city.storage.models.base import Base, new_id, utcnow
 from lora_city.storage.models.events import Event
+from lora_city.storage.models.integrations import ConfigGeneration, Integration, IntegrationDelivery
 from lora_city.storage.models.multicast import MulticastGroup, MulticastGroupDevice, MulticastQueueItem
 from lora_city.storage.models.network import (
     Device,
@@ -18,7 +19,7 @@ from lora_city.storage.models.network import (
     DevNonce,
     Gateway,
 )
-from lora_city.storage.models.outbox import Integration, OutboxRow, RetentionPolicy
+from lora_city.storage.models.outbox import OutboxRow, RetentionPolicy
 from lora_city.storage.models.readings import Reading
 from lora_city.storage.models.tenancy import ApiKey, Application, Tenant, User
 
@@ -31,6 +32,7 @@ __all__ = [
     "Asset",
     "AssetDevice",
     "Base",
+    "ConfigGeneration",
     "DevNonce",
     "Device",
     "DeviceKeys",
@@ -42,6 +44,7 @@ __all__ = [
     "Gateway",
     "IdempotencyKey",
     "Integration",
+    "IntegrationDelivery",
     "MulticastGroup",
     "MulticastGroupDevice",
     "MulticastQueueItem",

@@ -1,4 +1,4 @@
-"""Tables of the sinks (issue 5): the durable outbox, tenant integrations and retention policies."""
+"""Tables of the sinks (issue 5): the durable outbox and retention policies (tenant integrations: integrations.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lora_city.storage.models.base import Base, new_id, utcnow
+from lora_city.storage.models.base import Base, utcnow
 
 
 class OutboxRow(Base):
@@ -24,22 +24,6 @@ class OutboxRow(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     items: Mapped[int] = mapped_column(default=1)  # points or events in ``body``
     attempts: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Integration(Base):
-    """A tenant's integration: an HTTP webhook signed with ``secret``. (The MQTT integration publishes every
-    tenant's events on the product's broker, whose ACLs scope each tenant to its applications.)"""
-
-    __tablename__ = "integrations"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # "webhook" (the only kind read today; room for others)
-    url: Mapped[str] = mapped_column(String(500))
-    # The HMAC secret, encrypted at rest with KeyVault (context: b"integration:" + id); never returned by the API.
-    secret: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -97,6 +97,7 @@ class TenantWorld:
     application_id: str
     asset_id: str
     key_id: str
+    integration_id: str
 
 
 def populate(api: Api, slug: str, n: int) -> TenantWorld:
@@ -112,4 +113,6 @@ def populate(api: Api, slug: str, n: int) -> TenantWorld:
     api.call("POST", "/onboarding/bind", json={"dev_eui": dev, "asset_id": asset}, expect=200)
     key = api.call("POST", "/api-keys", json={"name": "k", "role": "tenant_viewer", "tenant_id": tenant},
                    expect=201).json()["id"]
-    return TenantWorld(tenant, dev, gw, profile, app, asset, key)
+    integration = api.call("POST", "/integrations", expect=201, json={
+        "kind": "webhook", "url": "https://example.org/hook", "tenant_id": tenant}).json()["id"]
+    return TenantWorld(tenant, dev, gw, profile, app, asset, key, integration)

@@ -18,9 +18,9 @@ from lora_city.mqtt import MqttClient
 from lora_city.settings import Settings
 from lora_city.sinks.build import build_sinks, build_timeseries_eraser
 from lora_city.sinks.events import StatusEvent
+from lora_city.sinks.integration_sink import IntegrationSink
 from lora_city.sinks.integrations import IntegrationStore
 from lora_city.sinks.outbox import Outbox
-from lora_city.sinks.webhooks import WebhookSink
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Event, Reading, Tenant
@@ -60,12 +60,12 @@ def test_one_uplink_reaches_every_sink(
                 client = MqttClient(mosquitto.url)
                 await client.connect()
                 hub = build_sinks(settings, sqlite_factory, metrics, mqtt=client)
-                assert [s.name for s in hub.sinks] == ["store", "influx", "webhook", "mqtt"]
+                assert [s.name for s in hub.sinks] == ["store", "influx", "integration", "mqtt"]
                 await hub.start()
                 hub.submit(uplink(1, dev))
                 hub.submit(StatusEvent(T0, dev, 10, 75.0, False))
-                webhook = hub.get("webhook")
-                assert isinstance(webhook, WebhookSink)
+                webhook = hub.get("integration")
+                assert isinstance(webhook, IntegrationSink)
                 await asyncio.to_thread(wait_for, lambda: webhook.pump.delivered == 2)
                 await hub.stop()
                 await client.close()
@@ -98,7 +98,7 @@ def test_durable_returns_once_every_submitted_event_is_committed(
     settings = Settings(influx_url=victoria_metrics.url, secret_key="k")
 
     async def run() -> tuple[int, int]:
-        hub = build_sinks(settings, db_factory, Metrics(), webhooks=False)
+        hub = build_sinks(settings, db_factory, Metrics(), integrations=False)
         await hub.start()
         for n in range(300):
             hub.submit(uplink(n))

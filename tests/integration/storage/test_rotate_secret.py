@@ -43,14 +43,16 @@ def _populate(sessions: SessionFactory, vault: KeyVault) -> str:
         activate_abp(s, ADMIN, vault, "70b3d57ed0000001",
                      AbpActivation(dev_addr="26011f00", nwk_s_key=APP_KEY, app_s_key=APP_S_KEY), now=NOW)
         s.commit()
-    IntegrationStore(sessions, vault).add_webhook(city, "http://127.0.0.1:9/hook", secret="hook-secret")
+    IntegrationStore(sessions, vault).add_webhook(city, "http://127.0.0.1:9/hook", secret="hook-secret",
+                                                  headers={"Authorization": "Bearer t"})
     return city
 
 
 def test_rotation_rewrites_every_secret(sessions: SessionFactory) -> None:
     old, new = KeyVault("old-master"), KeyVault("new-master")
     _populate(sessions, old)
-    assert rotate_secret(sessions, old, new) == 1 + 4 + 1  # app key, 4 session keys (1.0: 3 equal copies), hook
+    # app key, 4 session keys (1.0: 3 equal copies), the hook's secret and its headers
+    assert rotate_secret(sessions, old, new) == 1 + 4 + 2
     ctx = b"70b3d57ed0000001"
     with sessions() as s:
         keys = s.scalars(select(DeviceKeys)).one()
@@ -59,8 +61,8 @@ def test_rotation_rewrites_every_secret(sessions: SessionFactory) -> None:
             old.decrypt(keys.app_key_enc, context=ctx)
         session_row = s.scalars(select(DeviceSession)).one()
         assert new.decrypt(session_row.app_s_key_enc, context=ctx) == bytes.fromhex(APP_S_KEY)
-    [hook] = IntegrationStore(sessions, new).webhooks()
-    assert hook.secret == b"hook-secret"
+    [hook] = IntegrationStore(sessions, new).enabled()[1]
+    assert hook.secret == b"hook-secret" and hook.headers == (("Authorization", "Bearer t"),)
 
 
 def test_wrong_old_key_changes_nothing(sessions: SessionFactory) -> None:
@@ -95,6 +97,6 @@ def test_cli_rotates(database_url: str, sessions: SessionFactory, monkeypatch: p
     monkeypatch.setenv("LORA_CITY_NEW_SECRET_KEY", "cli-new")
     result = CliRunner().invoke(app, ["rotate-secret"])
     assert result.exit_code == 0, result.output
-    assert "re-encrypted 6 secret(s)" in result.output
-    [hook] = IntegrationStore(sessions, KeyVault("cli-new")).webhooks()
+    assert "re-encrypted 7 secret(s)" in result.output
+    [hook] = IntegrationStore(sessions, KeyVault("cli-new")).enabled()[1]
     assert hook.secret == b"hook-secret"

@@ -1,0 +1,156 @@
+"""A tenant's integrations (webhooks, its MQTT broker): create, read, change, delete, rotate the signing secret,
+send a test event, read the last deliveries. A change applies to the next event (lora_city/sinks)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep, SingleQueryValues
+from lora_city.api.schemas import ERROR_RESPONSES, Out, UtcTime
+from lora_city.services import integrations
+from lora_city.services.integrations import IntegrationCreate, IntegrationFields
+from lora_city.sinks.integration_sink import Deliverer, send_sample
+from lora_city.sinks.integrations import DEFAULT_TOPIC, to_config
+from lora_city.sinks.tenant_mqtt import MqttSender
+from lora_city.sinks.webhooks import WebhookSender
+from lora_city.storage.keys import KeyVault
+from lora_city.storage.models import Integration
+
+router = APIRouter(prefix="/integrations", tags=["integrations"], responses=ERROR_RESPONSES,
+                   dependencies=[SingleQueryValues])
+
+
+class IntegrationOut(BaseModel):
+    id: str
+    tenant_id: str
+    kind: str = Field(description="webhook | mqtt")
+    name: str
+    url: str
+    enabled: bool
+    events: list[str] | None = Field(description="Event kinds delivered; null: all")
+    encoding: str = Field(description="json | protobuf (ChirpStack's integration messages)")
+    created_at: UtcTime
+    updated_at: UtcTime
+    # webhook
+    header_names: list[str] = Field(description="Names of the extra headers (their values are write-only)")
+    event_urls: dict[str, str]
+    # mqtt
+    username: str | None
+    has_password: bool
+    ca_cert: str | None
+    client_cert: str | None
+    has_client_key: bool
+    topic_template: str | None
+    qos: int | None
+    # status, from the delivery log
+    last_delivery_at: UtcTime | None = Field(description="Time of the last delivery the endpoint accepted")
+    last_error: str | None = Field(description="Why the last failed attempt failed")
+    last_error_at: UtcTime | None
+
+
+class IntegrationCreated(IntegrationOut):
+    secret: str | None = Field(description="The webhook's signing secret: shown once, when created or rotated")
+
+
+class DeliveryOut(Out):
+    id: int
+    time: UtcTime
+    event: str = Field(description="up, join, ack, txack, status, log, or test")
+    dev_eui: str | None
+    ok: bool
+    status: int | None = Field(description="HTTP status (webhook) or MQTT reason code")
+    error: str | None
+    attempt: int
+    duration_ms: float
+
+
+class TestResult(BaseModel):
+    ok: bool
+    status: int | None
+    error: str | None
+    duration_ms: float
+    time: datetime
+
+
+def describe(session: SessionDep, vault: KeyVault, row: Integration) -> IntegrationOut:
+    status = integrations.status(session, row.id)
+    mqtt = row.kind == "mqtt"
+    return IntegrationOut(
+        id=row.id, tenant_id=row.tenant_id, kind=row.kind, name=row.name, url=row.url, enabled=row.enabled,
+        events=row.events, encoding=row.encoding, created_at=row.created_at, updated_at=row.updated_at,
+        header_names=integrations.header_names(row, vault), event_urls=dict(row.event_urls or {}),
+        username=row.username, has_password=row.password_enc is not None, ca_cert=row.ca_cert,
+        client_cert=row.client_cert, has_client_key=row.client_key_enc is not None,
+        topic_template=(row.topic_template or DEFAULT_TOPIC) if mqtt else None, qos=row.qos if mqtt else None,
+        last_delivery_at=status.last_delivery_at, last_error=status.last_error, last_error_at=status.last_error_at,
+    )
+
+
+@router.post("", status_code=201)
+def create_integration(session: SessionDep, principal: CurrentPrincipal, ctx: ContextDep,
+                       body: IntegrationCreate) -> IntegrationCreated:
+    row, secret = integrations.create(session, ctx.vault, principal, body)
+    return IntegrationCreated(**describe(session, ctx.vault, row).model_dump(), secret=secret)
+
+
+@router.get("")
+def list_integrations(session: SessionDep, principal: CurrentPrincipal, ctx: ContextDep) -> list[IntegrationOut]:
+    return [describe(session, ctx.vault, r) for r in integrations.list_for(session, principal)]
+
+
+@router.get("/{integration_id}")
+def get_integration(session: SessionDep, principal: CurrentPrincipal, ctx: ContextDep,
+                    integration_id: str) -> IntegrationOut:
+    return describe(session, ctx.vault, integrations.get(session, principal, integration_id))
+
+
+@router.patch("/{integration_id}")
+def update_integration(session: SessionDep, principal: CurrentPrincipal, ctx: ContextDep, integration_id: str,
+                       body: IntegrationFields) -> IntegrationCreated:
+    row, secret = integrations.update(session, ctx.vault, principal, integration_id, body)
+    return IntegrationCreated(**describe(session, ctx.vault, row).model_dump(), secret=secret)
+
+
+@router.delete("/{integration_id}", status_code=204)
+def delete_integration(session: SessionDep, principal: CurrentPrincipal, integration_id: str) -> Response:
+    integrations.remove(session, principal, integration_id)
+    return Response(status_code=204)
+
+
+@router.post("/{integration_id}/secret")
+def rotate_secret(session: SessionDep, principal: CurrentPrincipal, ctx: ContextDep,
+                  integration_id: str) -> IntegrationCreated:
+    row, secret = integrations.rotate_secret(session, ctx.vault, principal, integration_id)
+    return IntegrationCreated(**describe(session, ctx.vault, row).model_dump(), secret=secret)
+
+
+@router.get("/{integration_id}/deliveries")
+def list_deliveries(session: SessionDep, principal: CurrentPrincipal, integration_id: str,
+                    limit: Annotated[int, Query(ge=1, le=100)] = 50) -> list[DeliveryOut]:
+    return [DeliveryOut.model_validate(d) for d in integrations.deliveries(session, principal, integration_id,
+                                                                          limit)]
+
+
+@router.post("/{integration_id}/test")
+def test_integration(session: SessionDep, principal: CurrentPrincipal, ctx: ContextDep,
+                     integration_id: str) -> TestResult:
+    """Sends a test event (a ChirpStack ``log`` event of level INFO, DevEUI 0000000000000000) now, to this
+    integration only, even when disabled, and answers how it went. The attempt is logged as event "test"."""
+    row = integrations.get(session, principal, integration_id)
+    principal.require(integrations.WRITE)
+    config = to_config(row, ctx.vault)
+    deliverer = Deliverer(WebhookSender(timeout_s=5.0), MqttSender(timeout_s=5.0), deliveries=None)
+    started = time.monotonic()
+    try:
+        outcome = send_sample(deliverer, config)
+    finally:
+        deliverer.close()
+    duration_ms = round((time.monotonic() - started) * 1000, 1)
+    integrations.record_test(session, row.id, outcome, duration_ms)
+    return TestResult(ok=outcome.ok, status=outcome.status, error=outcome.error, duration_ms=duration_ms,
+                      time=ctx.clock())
