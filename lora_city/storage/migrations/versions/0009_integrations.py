@@ -1,7 +1,7 @@
 """integrations: tenant MQTT brokers and webhook settings, delivery log, configuration generations
 
-Revision ID: 0007_integrations
-Revises: 0004_sinks
+Revision ID: 0009_integrations
+Revises: 0008_multicast_groups
 Create Date: 2026-12-01
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0007_integrations'
-down_revision = '0004_sinks'
+revision = '0009_integrations'
+down_revision = '0008_multicast_groups'
 branch_labels = None
 depends_on = None
 
