@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from lora_city.applayer.profile import AppLayer
+
 
 @dataclass(slots=True, frozen=True)
 class DeviceInfo:
@@ -25,6 +27,7 @@ class DeviceInfo:
     family: str | None = None  # streetlight | water | flood | other
     is_critical: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    app_layer: AppLayer = ()  # the application-layer packages of the device's profile (lora_city/applayer)
 
 
 @dataclass(slots=True, frozen=True)

@@ -11,6 +11,7 @@ The server is the only writer of sessions; the API only reads them (``joined``, 
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from lora_city.applayer.profile import AppLayer, parse_app_layer
 from lora_city.sinks.events import DeviceInfo
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.keys import KeyVault
@@ -33,6 +35,8 @@ from lora_city.storage.models import (
     Tenant,
 )
 from lora_city.uplink.adr import UplinkSample
+
+log = logging.getLogger(__name__)
 
 _SESSIONS = cast(Table, DeviceSession.__table__)
 _DEVICES = cast(Table, Device.__table__)
@@ -142,7 +146,18 @@ def _info(device: Device, profile: DeviceProfile | None, tenant: Tenant, app: Ap
         device_profile_name=sys.intern(profile.name) if profile else "", codec_id=codec_id,
         family=_intern(family_of(codec_id)), is_critical=tenant.is_critical,
         tags={k: str(v) for k, v in device.tags.items()} if device.tags else _NO_TAGS,
+        app_layer=_app_layer(profile),
     )
+
+
+def _app_layer(profile: DeviceProfile | None) -> AppLayer:
+    if profile is None or not profile.app_layer:
+        return ()
+    try:
+        return parse_app_layer(profile.app_layer)
+    except ValueError as exc:  # the API validates; a hand-edited row must not stop the device's uplinks
+        log.warning("device profile %s: application-layer setting ignored: %s", profile.id, exc)
+        return ()
 
 
 def _intern(value: str | None) -> str | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from lora_city.applayer.decode import decode_uplink as decode_app_layer
+from lora_city.applayer.profile import package_on
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import DropFrame
 from lora_city.lorawan.crypto import data_mic_10, data_uplink_mic_11, encrypt_f_opts, encrypt_frm_payload
@@ -198,7 +200,10 @@ class DataUplinkHandler:
         errors: list[str] = []
         warnings: list[str] = []
         codec_id = session.device.codec_id
-        if codec_id and self._codecs is not None and ctx.f_port and ctx.payload:
+        app_layer = package_on(session.device.app_layer, ctx.f_port) if session.device.app_layer else None
+        if app_layer is not None:  # TS003/TS004/TS005 ports of the profile: the package's commands, not the codec
+            data, errors = decode_app_layer(app_layer, ctx.payload) if ctx.payload else (None, [])
+        elif codec_id and self._codecs is not None and ctx.f_port and ctx.payload:
             try:
                 result = self._codecs.decode_uplink(codec_id, ctx.f_port, ctx.payload, recv_time=ctx.time)
                 data, errors, warnings = result.data, list(result.errors), list(result.warnings)

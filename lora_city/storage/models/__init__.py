@@ -8,6 +8,7 @@ from lora_city.storage.models.alerts import Alert, AlertAudit, AlertRule, FeedSu
 from lora_city.storage.models.assets import Asset, AssetDevice, IdempotencyKey
 from lora_city.storage.models.base import Base, new_id, utcnow
 from lora_city.storage.models.events import Event
+from lora_city.storage.models.fuota import FuotaCampaign, FuotaCampaignDevice
 from lora_city.storage.models.integrations import ConfigGeneration, Integration, IntegrationDelivery
 from lora_city.storage.models.multicast import MulticastGroup, MulticastGroupDevice, MulticastQueueItem
 from lora_city.storage.models.network import (
@@ -41,6 +42,8 @@ __all__ = [
     "DeviceSession",
     "Event",
     "FeedSubscription",
+    "FuotaCampaign",
+    "FuotaCampaignDevice",
     "Gateway",
     "IdempotencyKey",
     "Integration",

@@ -49,6 +49,9 @@ class DeviceProfile(Base):
     adr_enabled: Mapped[bool] = mapped_column(default=True)
     # Expected uplink interval: a device silent for longer (x a tolerance) is "silent" (overview, alerts).
     uplink_interval_s: Mapped[int] = mapped_column(default=3600)
+    # LoRa Alliance application-layer packages the devices run, by name -> version (1 or 2): "clock_sync" (TS003,
+    # FPort 202), "multicast_setup" (TS005, 200), "fragmentation" (TS004, 201). Empty: those ports go to the codec.
+    app_layer: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -88,6 +91,9 @@ class DeviceKeys(Base):
     dev_eui: Mapped[str] = mapped_column(ForeignKey("devices.dev_eui", ondelete="CASCADE"), primary_key=True)
     app_key_enc: Mapped[bytes] = mapped_column(LargeBinary)
     nwk_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # LoRaWAN 1.0.x devices derive their application-layer keys (TS005 McRootKey, TS004 DataBlockIntKey) from a
+    # GenAppKey of their own; 1.1 devices use AppKey.
+    gen_app_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
