@@ -31,6 +31,7 @@ from lora_city.alerts.rules import Severity
 from lora_city.alerts.service import AlertService
 from lora_city.alerts.sink import AlertSink
 from lora_city.api.app import create_app
+from lora_city.applayer.service import AppLayerService
 from lora_city.cluster.node import ClusterNode
 from lora_city.codec.registry import CodecRegistry, js_limits_from
 from lora_city.gateway.health import GatewayHealth
@@ -115,7 +116,8 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     # billing meter (tenants/billing: the core only sees a Sink), and the alert engine with its supervision feed.
     hub = sinks_build.build_sinks(settings, factory, metrics, mqtt=publisher, vault=vault)
     alerts = AlertSink(AlertService(factory, utcnow), load_feed(factory, publisher, http), utcnow)
-    sinks: list[Sink] = [hub, UsageMeter(factory, metrics), alerts]
+    app_layer = AppLayerService(factory)  # TS003 clock sync answered, TS004/TS005 answers to the FUOTA campaigns
+    sinks: list[Sink] = [hub, UsageMeter(factory, metrics), alerts, app_layer]
     quota = PlanQuotaPolicy(metrics, hub.submit)  # QUOTA warnings travel with the device's other events
     with factory() as db:
         quota.load(db)
@@ -136,7 +138,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     if cluster is not None:
         sinks.insert(0, cluster.sink)
     server = NetworkServer(settings, metrics, factory, vault, codecs=codecs, sinks=sinks, backends=backends,
-                           quota=quota, journal=journal)
+                           quota=quota, journal=journal, app_layer=app_layer)
     if cluster is not None:
         cluster.attach(server)
         await cluster.start()  # the member list is known before the first gateway copy arrives
@@ -146,6 +148,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
                   asyncio.create_task(quota.refresh_loop(factory), name="quota-refresh")]  # plans/status edits
     # In a cluster the device's owning member must hear of a queued downlink, not whichever member serves the API
     notifier = cluster.downlink_notifier() if cluster is not None else server.downlink_notifier()
+    app_layer.set_notifier(notifier)
     grpc = (start_grpc_server(settings, factory, vault, codecs=codecs, notifier=notifier)
             if settings.grpc_listen else None)
     try:

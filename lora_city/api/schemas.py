@@ -89,6 +89,7 @@ class ProfileOut(Out):
     codec_id: str | None
     adr_enabled: bool
     uplink_interval_s: int
+    app_layer: dict[str, int]
     created_at: UtcTime
 
 

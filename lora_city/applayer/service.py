@@ -86,23 +86,32 @@ class AppLayerService:
             finally:
                 self._queue.task_done()
 
+    def answer(self, dev_eui: str, entry: PackagePort, commands: list[AppCommand], received_at: datetime) -> bool:
+        """Called by the uplink pipeline before the class A answer is built, so that a clock answer leaves in the
+        receive windows of the very uplink that asked (TS003 §3.2: the device measures the correction from its
+        request). One small insert, on the rare uplinks of this port."""
+        if entry.name != "clock_sync":
+            return False
+        answers = clock_answers(commands, received_at)
+        if not answers:
+            return False
+        self.send(dev_eui, entry, answers, notify=False)
+        return True
+
     async def handle(self, event: UplinkEvent) -> None:
         entry = package_on(event.device.app_layer, event.f_port)
         if entry is None:
             return
         commands = commands_of(event.data)
         dev_eui = event.device.dev_eui
-        if entry.name == "clock_sync":
-            answers = clock_answers(commands, event.time)
-            if answers:
-                await asyncio.to_thread(self.send, dev_eui, entry, answers)
         for cmd in commands:
             for listener in self.listeners:
                 await listener(dev_eui, entry, cmd, event.time)
         self.handled += 1
 
-    def send(self, dev_eui: str, entry: PackagePort, commands: list[AppCommand]) -> str:
-        """Queue ``commands`` for one device on the package's port (blocking: call from a thread)."""
+    def send(self, dev_eui: str, entry: PackagePort, commands: list[AppCommand], *, notify: bool = True) -> str:
+        """Queue ``commands`` for one device on the package's port (blocking: call from a thread, or from the
+        pipeline for one row); ``notify`` tells the network server (class C: at once; class A: next uplink)."""
         payload = entry.package.encode(commands)
         with transaction(self._factory) as db:
             item = DeviceQueueItem(dev_eui=dev_eui, f_port=entry.port, payload=payload, confirmed=False,
@@ -110,7 +119,7 @@ class AppLayerService:
             db.add(item)
             db.flush()
             item_id = item.id
-        if self._notifier is not None:
+        if notify and self._notifier is not None:
             try:
                 self._notifier(dev_eui)
             except Exception:  # the item stays queued and leaves at the device's next opportunity

@@ -55,7 +55,7 @@ from lora_city.storage.keys import KeyVault
 from lora_city.storage.multicast import MulticastStore
 from lora_city.storage.sessions import SessionStore
 from lora_city.uplink.context import UplinkContext
-from lora_city.uplink.data import DataUplinkHandler
+from lora_city.uplink.data import AppLayerHook, DataUplinkHandler
 from lora_city.uplink.dedup import CollectedUplink, Deduplicator, regroup
 from lora_city.uplink.join import JoinHandler
 from lora_city.uplink.quota import AllowAll, QuotaPolicy
@@ -82,6 +82,7 @@ class NetworkServer:
         preload: bool = True,
         late_copy_ttl_s: float | None = None,
         journal: CopyJournal | None = None,
+        app_layer: AppLayerHook | None = None,
     ) -> None:
         self._settings = settings
         self._metrics = metrics
@@ -101,7 +102,7 @@ class NetworkServer:
         self.gateways = GatewayDirectory()  # private gateways (issue 7), reloaded by the flush loop
         self._factory = factory
         self._data = DataUplinkHandler(self.sessions, self.queue, codecs, quota or AllowAll(), metrics,
-                                       gateways=self.gateways, region=region)
+                                       gateways=self.gateways, region=region, app_layer=app_layer)
         self._join = JoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
                                  rx_delay=settings.rx1_delay_s, family_of=family_of, region=region)
         self.scheduler = DownlinkScheduler(self, self.duty_cycle, metrics, self.emit, clock=clock,

@@ -40,6 +40,8 @@ class DeviceFields(BaseModel):
     join_eui: str | None = Field(default=None, min_length=16, max_length=23)
     app_key: str | None = Key
     nwk_key: str | None = Key
+    # LoRaWAN 1.0.x devices that run TS005/TS004 (firmware updates) derive those packages' keys from a GenAppKey
+    gen_app_key: str | None = Key
     codec: str | None = Field(default=None, max_length=100)
     device_class: Literal["A", "C"] | None = None
     application_id: str | None = None
@@ -71,12 +73,15 @@ def check_codec(codecs: CodecRegistry | None, codec: str | None) -> None:
         raise InvalidInput(f"no codec {codec!r}", code="unknown_codec")
 
 
-def encrypt_keys(vault: KeyVault, dev_eui: str, app_key: str, nwk_key: str | None) -> DeviceKeys:
+def encrypt_keys(vault: KeyVault, dev_eui: str, app_key: str, nwk_key: str | None,
+                 gen_app_key: str | None = None) -> DeviceKeys:
     context = dev_eui.encode()
     return DeviceKeys(
         dev_eui=dev_eui,
         app_key_enc=vault.encrypt(key_bytes(app_key, "app_key"), context=context),
         nwk_key_enc=None if nwk_key is None else vault.encrypt(key_bytes(nwk_key, "nwk_key"), context=context),
+        gen_app_key_enc=None if gen_app_key is None
+        else vault.encrypt(key_bytes(gen_app_key, "gen_app_key"), context=context),
     )
 
 
@@ -111,8 +116,8 @@ def add_device(
     tenant = target_tenant(session, principal, data.tenant_id)
     check_codec(codecs, data.codec)
     _check_refs(session, principal, tenant, data)
-    if data.nwk_key is not None and data.app_key is None:
-        raise InvalidInput("nwk_key needs app_key", code="invalid_app_key")
+    if (data.nwk_key is not None or data.gen_app_key is not None) and data.app_key is None:
+        raise InvalidInput("nwk_key and gen_app_key need app_key", code="invalid_app_key")
     if session.get(Device, dev_eui) is not None:
         # Deliberately the same answer whoever owns it: registering is how a DevEUI's owner is settled.
         raise AlreadyExists(f"device {dev_eui} already exists")
@@ -125,7 +130,7 @@ def add_device(
     )
     session.add(device)
     if data.app_key is not None:
-        keys = encrypt_keys(vault, dev_eui, data.app_key, data.nwk_key)
+        keys = encrypt_keys(vault, dev_eui, data.app_key, data.nwk_key, data.gen_app_key)
         keys.updated_at = now
         session.add(keys)
     session.flush()
@@ -207,10 +212,15 @@ def update_device(
     check_codec(codecs, data.codec)
     _check_refs(session, principal, device.tenant_id, data)
     if "app_key" in changes:
-        keys = encrypt_keys(vault, device.dev_eui, changes.pop("app_key"), changes.pop("nwk_key", None))
+        keys = encrypt_keys(vault, device.dev_eui, changes.pop("app_key"), changes.pop("nwk_key", None),
+                            changes.pop("gen_app_key", None))
         keys.updated_at = now
         session.merge(keys)
+    elif changes.get("gen_app_key") is not None or changes.get("nwk_key") is not None:
+        raise InvalidInput("give app_key with nwk_key or gen_app_key (the keys are replaced together)",
+                           code="invalid_app_key")
     changes.pop("nwk_key", None)
+    changes.pop("gen_app_key", None)
     if "join_eui" in changes:
         changes["join_eui"] = hex_id(changes["join_eui"], 8, "join_eui")
     if "codec" in changes:

@@ -8,12 +8,31 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lora_city.applayer.profile import parse_app_layer
 from lora_city.errors import InvalidInput, NotFound
 from lora_city.services.common import INPUT_CONFIG, target_tenant
 from lora_city.services.principal import Perm, Principal
-from lora_city.storage.models import DeviceProfile
+from lora_city.storage.models import Device, DeviceProfile
 
 MacVersion = Literal["1.0.2", "1.0.3", "1.0.4", "1.1.0"]
+
+
+class AppLayerSettings(BaseModel):
+    """The LoRa Alliance application-layer packages the profile's devices run, each with its version (1 for
+    v1.0.0, 2 for v2.0.0); absent or null: not run (the port goes to the codec like any other)."""
+
+    model_config = INPUT_CONFIG
+
+    clock_sync: Literal[1, 2] | None = None  # TS003, FPort 202
+    multicast_setup: Literal[1, 2] | None = None  # TS005, FPort 200
+    fragmentation: Literal[1, 2] | None = None  # TS004, FPort 201
+
+
+def _app_layer(value: AppLayerSettings | dict[str, object] | None) -> dict[str, object]:
+    raw = value.model_dump() if isinstance(value, AppLayerSettings) else dict(value or {})
+    setting = {k: v for k, v in raw.items() if v is not None}
+    parse_app_layer(setting)  # the same rules the network server applies
+    return setting
 
 
 class ProfileFields(BaseModel):
@@ -27,6 +46,7 @@ class ProfileFields(BaseModel):
     codec_id: str | None = Field(default=None, max_length=100)
     adr_enabled: bool | None = None
     uplink_interval_s: int | None = Field(default=None, ge=1, le=31 * 86400)
+    app_layer: AppLayerSettings | None = None
 
 
 class ProfileCreate(ProfileFields):
@@ -42,8 +62,9 @@ def create_profile(session: Session, principal: Principal, data: ProfileCreate) 
     tenant = target_tenant(session, principal, data.tenant_id)
     # The core column reg_params_revision is String(8), too short for the model's own default "RP002-1.0.3"
     # (PostgreSQL refuses it). Nothing reads it yet; store the document name until the core widens the column.
-    profile = DeviceProfile(tenant_id=tenant, reg_params_revision="RP002",
-                            **data.model_dump(exclude={"tenant_id"}, exclude_none=True))
+    fields = data.model_dump(exclude={"tenant_id", "app_layer"}, exclude_none=True)
+    profile = DeviceProfile(tenant_id=tenant, reg_params_revision="RP002", app_layer=_app_layer(data.app_layer),
+                            **fields)
     session.add(profile)
     session.commit()
     return profile
@@ -71,9 +92,14 @@ def update_profile(session: Session, principal: Principal, profile_id: str, data
     for name, value in data.model_dump(exclude_unset=True).items():
         if value is None and name in _NOT_NULL:
             raise InvalidInput(f"{name} may not be null")
-        setattr(profile, name, value)
+        setattr(profile, name, _app_layer(value) if name == "app_layer" else value)
     session.commit()
     return profile
+
+
+def devices_of(session: Session, profile_id: str) -> list[str]:
+    """DevEUIs using the profile: the network server must forget their cached identity when it changes."""
+    return list(session.scalars(select(Device.dev_eui).where(Device.device_profile_id == profile_id)))
 
 
 def delete_profile(session: Session, principal: Principal, profile_id: str) -> None:

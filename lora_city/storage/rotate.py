@@ -27,7 +27,7 @@ class EncryptedColumns:
 
 
 ENCRYPTED: tuple[EncryptedColumns, ...] = (
-    EncryptedColumns(DeviceKeys, ("app_key_enc", "nwk_key_enc"), lambda row: row.dev_eui.encode()),
+    EncryptedColumns(DeviceKeys, ("app_key_enc", "nwk_key_enc", "gen_app_key_enc"), lambda row: row.dev_eui.encode()),
     EncryptedColumns(
         DeviceSession,
         ("f_nwk_s_int_key_enc", "s_nwk_s_int_key_enc", "nwk_s_enc_key_enc", "app_s_key_enc"),

@@ -290,6 +290,11 @@ class SessionStore:
         if old is not None:
             self._unindex(old)
             addrs.add(old.dev_addr)
+            if old.dirty:
+                # Its counters may be ahead of the database (write-behind): the reloaded session must not send a
+                # FCntDown again or accept an old FCntUp (1.0.4 §4.3.1.5), so they are written before it goes.
+                old.dirty = False
+                self.write_rows([self._row(old)])
         with self._factory() as db:  # a re-enabled device's DevAddr may sit in the "unknown" negative cache
             addrs.update(db.scalars(
                 select(DeviceSession.dev_addr).where(DeviceSession.dev_eui == dev_eui, DeviceSession.is_active)
@@ -337,12 +342,16 @@ class SessionStore:
         for s in self._by_eui.values():
             if s.dirty:
                 s.dirty = False
-                rows.append({
-                    "id": s.id, "dev_eui": s.dev_eui, "f_cnt_up": s.f_cnt_up, "last_f_cnt_up": s.last_f_cnt_up,
-                    "n_f_cnt_down": s.n_f_cnt_down, "a_f_cnt_down": s.a_f_cnt_down, "state": s.state_dict(),
-                    "last_seen_at": s.last_seen_at,
-                })
+                rows.append(self._row(s))
         return rows
+
+    @staticmethod
+    def _row(s: NetworkSession) -> dict[str, Any]:
+        return {
+            "id": s.id, "dev_eui": s.dev_eui, "f_cnt_up": s.f_cnt_up, "last_f_cnt_up": s.last_f_cnt_up,
+            "n_f_cnt_down": s.n_f_cnt_down, "a_f_cnt_down": s.a_f_cnt_down, "state": s.state_dict(),
+            "last_seen_at": s.last_seen_at,
+        }
 
     def write_rows(self, rows: list[dict[str, Any]]) -> int:
         """One Core executemany per table: tens of µs a row (the ORM's bulk path costs several times more)."""

@@ -6,12 +6,15 @@ Each step either fills the context or raises ``DropFrame(reason)``; the server c
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
+from lora_city.applayer.decode import commands_of
 from lora_city.applayer.decode import decode_uplink as decode_app_layer
-from lora_city.applayer.profile import package_on
+from lora_city.applayer.profile import PackagePort, package_on
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import DropFrame
+from lora_city.lorawan.applayer.commands import AppCommand
 from lora_city.lorawan.crypto import data_mic_10, data_uplink_mic_11, encrypt_f_opts, encrypt_frm_payload
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.frames import DataFrame
@@ -33,6 +36,13 @@ log = logging.getLogger(__name__)
 MAX_CONFIRMED_RETRIES = 3  # a confirmed downlink not acknowledged after this many resends is given up
 
 
+class AppLayerHook(Protocol):
+    """Answers the application-layer commands of an uplink before its class A answer is built (lora_city/applayer):
+    True when something was queued for the device."""
+
+    def answer(self, dev_eui: str, entry: PackagePort, commands: list[AppCommand], received_at: datetime) -> bool: ...
+
+
 class DataUplinkHandler:
     def __init__(
         self,
@@ -42,6 +52,7 @@ class DataUplinkHandler:
         quota: QuotaPolicy,
         metrics: Metrics,
         gateways: GatewayDirectory | None = None,
+        app_layer: AppLayerHook | None = None,
         region: Region = EU868,
     ) -> None:
         self._region = region
@@ -51,6 +62,7 @@ class DataUplinkHandler:
         self._codecs = codecs
         self._quota = quota
         self._metrics = metrics
+        self._app_layer = app_layer
 
     def handle(self, ctx: UplinkContext) -> None:
         """Everything up to the downlink decision; the caller then schedules the class-A answer if needed."""
@@ -203,6 +215,9 @@ class DataUplinkHandler:
         app_layer = package_on(session.device.app_layer, ctx.f_port) if session.device.app_layer else None
         if app_layer is not None:  # TS003/TS004/TS005 ports of the profile: the package's commands, not the codec
             data, errors = decode_app_layer(app_layer, ctx.payload) if ctx.payload else (None, [])
+            if self._app_layer is not None and data is not None and self._app_layer.answer(
+                    session.dev_eui, app_layer, commands_of(data), ctx.time):
+                session.has_queue = True  # the answer leaves in this uplink's receive window
         elif codec_id and self._codecs is not None and ctx.f_port and ctx.payload:
             try:
                 result = self._codecs.decode_uplink(codec_id, ctx.f_port, ctx.payload, recv_time=ctx.time)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from lora_city.api.deps import CurrentPrincipal, SessionDep, SingleQueryValues
+from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, ProfileOut
 from lora_city.services import profiles
 from lora_city.services.profiles import ProfileCreate, ProfileFields
@@ -28,9 +28,13 @@ def get_profile(session: SessionDep, principal: CurrentPrincipal, profile_id: st
 
 @router.patch("/{profile_id}")
 def update_profile(
-    session: SessionDep, principal: CurrentPrincipal, profile_id: str, body: ProfileFields
+    ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, profile_id: str, body: ProfileFields
 ) -> ProfileOut:
-    return ProfileOut.model_validate(profiles.update_profile(session, principal, profile_id, body))
+    out = ProfileOut.model_validate(profiles.update_profile(session, principal, profile_id, body))
+    # Codec, class and application-layer packages of every device of the profile change with the next frame.
+    for dev_eui in profiles.devices_of(session, profile_id):
+        ctx.device_changed(dev_eui)
+    return out
 
 
 @router.delete("/{profile_id}", status_code=204)

@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy import inspect
 
 from lora_city.api.app import create_app
+from lora_city.applayer.service import AppLayerService
 from lora_city.codec.registry import CodecRegistry
 from lora_city.gateway.mqtt_backend import MqttGatewayBackend
 from lora_city.gateway.udp_backend import UdpGatewayBackend
@@ -78,14 +79,17 @@ class Harness:
         self.metrics = Metrics()
         self.recording = RecordingSink()
         self.store = ReadingStoreSink(self.factory, self.metrics, flush_interval_s=0.05)
+        self.app_layer = AppLayerService(self.factory)
         backends: list[Any] = [MqttGatewayBackend(self.settings, self.metrics)]
         if self.settings.udp_listen:
             self.udp = UdpGatewayBackend(self.settings, self.metrics)
             backends.append(self.udp)
         self.server = NetworkServer(
             self.settings, self.metrics, self.factory, self.vault, codecs=codecs(),
-            sinks=[self.recording, self.store], backends=backends, flush_interval_s=0.2, late_copy_ttl_s=0.5,
+            sinks=[self.recording, self.store, self.app_layer], backends=backends, flush_interval_s=0.2,
+            late_copy_ttl_s=0.5, app_layer=self.app_layer,
         )
+        self.app_layer.set_notifier(self.server.downlink_notifier())
         await self.server.start()
         app = create_app(self.settings, self.factory, self.vault, codecs=codecs(),
                          notifier=self.server.downlink_notifier(), metrics=self.metrics,
