@@ -1,7 +1,7 @@
 """fuota: campaigns and their devices; device profiles' application-layer packages; devices' GenAppKey
 
 Revision ID: 0010_fuota
-Revises: 0001_core
+Revises: 0009_integrations
 Create Date: 2026-12-05
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010_fuota'
-down_revision = '0001_core'
-branch_labels = ('fuota',)
+down_revision = '0009_integrations'
+branch_labels = None
 depends_on = None
 
 
