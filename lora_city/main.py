@@ -33,6 +33,8 @@ from lora_city.alerts.sink import AlertSink
 from lora_city.api.app import create_app
 from lora_city.applayer.service import AppLayerService
 from lora_city.cluster.node import ClusterNode
+from lora_city.codec.catalogue.mappings import catalogue_mappings
+from lora_city.codec.catalogue.source import CatalogueCodecs
 from lora_city.codec.registry import CodecRegistry, js_limits_from
 from lora_city.gateway.health import GatewayHealth
 from lora_city.gateway.journal import CopyJournal
@@ -107,9 +109,10 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         ensure_city_tenant(db)
     vault = KeyVault(settings.secret_key)
     metrics = Metrics()
-    codecs = CodecRegistry.load(
-        settings.codecs_path, js_limits=js_limits_from(settings.js_time_limit_ms, settings.js_memory_limit_mb)
-    )
+    js_limits = js_limits_from(settings.js_time_limit_ms, settings.js_memory_limit_mb)
+    # The device catalogue's codecs (lora-city codec import-repository) come from the database on first use.
+    catalogue = CatalogueCodecs(factory, js_limits, mappings=catalogue_mappings(settings.codecs_path))
+    codecs = CodecRegistry.load(settings.codecs_path, js_limits=js_limits, catalogue=catalogue)
     publisher = mqtt_publisher(settings)
     http = httpx.AsyncClient()
     # Sinks: the hub (embedded store, InfluxDB when configured, tenant MQTT and webhooks, retention), the
@@ -145,6 +148,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     await server.start()
     gateway_status = GatewayStatusWriter(factory, health, listeners=[alerts.on_gateway_state])
     background = [asyncio.create_task(gateway_status.run(), name="gateway-status"),
+                  asyncio.create_task(catalogue.refresh_loop(), name="catalogue-refresh"),
                   asyncio.create_task(quota.refresh_loop(factory), name="quota-refresh")]  # plans/status edits
     # In a cluster the device's owning member must hear of a queued downlink, not whichever member serves the API
     notifier = cluster.downlink_notifier() if cluster is not None else server.downlink_notifier()

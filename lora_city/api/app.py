@@ -17,6 +17,7 @@ from lora_city.api.routes import (
     api_keys,
     applications,
     assets,
+    catalogue,
     devices,
     gateways,
     health,
@@ -67,7 +68,7 @@ def create_app(
     install_docs(app, PREFIX)
     api = APIRouter(prefix=PREFIX)
     for module in (tenants, api_keys, gateways, profiles, applications, devices, multicast, assets, onboarding,
-                   overview, alerts, integrations):
+                   overview, alerts, integrations, catalogue):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

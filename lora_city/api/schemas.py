@@ -90,6 +90,8 @@ class ProfileOut(Out):
     adr_enabled: bool
     uplink_interval_s: int
     app_layer: dict[str, int]
+    catalogue_model: str | None = None
+    firmware_version: str | None = None
     created_at: UtcTime
 
 

@@ -1,26 +1,40 @@
-"""``lora-city codec``: list the codecs, decode an uplink or encode a downlink from the command line.
+"""``lora-city codec``: list the codecs, decode an uplink or encode a downlink from the command line (one payload,
+or JSON lines from stdin), and import a device repository checkout into the catalogue.
 
 The CLI is a composition root: it builds Settings and the registry itself. ``--js FILE`` runs a TS013 JavaScript
-codec file (e.g. a vendor's or one exported from ChirpStack) instead of a registered codec.
+codec file (e.g. a vendor's or one exported from ChirpStack) instead of a registered codec. A codec id with a
+slash (``vendor/codec``, ``vendor/codec@2``) is a catalogue codec, read from the database.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from lora_city.cli.config import load_settings
-from lora_city.codec.contract import DownlinkResult, UplinkResult
-from lora_city.codec.js import JsCodec
+from lora_city.cli.config import load_settings, open_database
+from lora_city.codec.batch import (
+    Decode,
+    Encode,
+    decode_lines,
+    downlink_document,
+    dumps,
+    encode_lines,
+    uplink_document,
+)
+from lora_city.codec.catalogue.refs import is_catalogue_ref
+from lora_city.codec.js import JsCodec, JsLimits
 from lora_city.codec.registry import CodecRegistry, js_limits_from
 from lora_city.codec.runtime import run_decode_uplink, run_encode_downlink
-from lora_city.errors import ConfigurationError, NotFound
+from lora_city.errors import ConfigurationError
 from lora_city.settings import Settings
 
-app = typer.Typer(help="Device payload codecs: list, decode, encode.", no_args_is_help=True)
+app = typer.Typer(help="Device payload codecs: list, decode, encode, import a device repository.",
+                  no_args_is_help=True)
 
 JsOption = Annotated[
     Path | None, typer.Option("--js", help="Run this TS013 JavaScript file instead of a registered codec.")
@@ -32,71 +46,43 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _limits(settings: Settings) -> JsLimits:
+    return js_limits_from(settings.js_time_limit_ms, settings.js_memory_limit_mb)
+
+
 def _registry(settings: Settings, codec_id: str | None = None) -> CodecRegistry:
-    """Every codec, or only ``codec_id``'s when it is a folder (one decode need not load the others)."""
-    limits = js_limits_from(settings.js_time_limit_ms, settings.js_memory_limit_mb)
+    """Every codec folder and entry point; only ``codec_id``'s when it is a folder (one decode need not load the
+    others); only the catalogue (from the server's database) when it is a catalogue id ``vendor/codec[@N]``."""
     try:
+        if codec_id is not None and is_catalogue_ref(codec_id):
+            from lora_city.codec.catalogue.source import CatalogueCodecs
+            from lora_city.storage.db import make_session_factory
+
+            catalogue = CatalogueCodecs(make_session_factory(open_database(settings)), _limits(settings))
+            return CodecRegistry([], catalogue)
         if codec_id is not None:
-            return CodecRegistry.load_one(settings.codecs_path, codec_id, js_limits=limits)
-        return CodecRegistry.load(settings.codecs_path, js_limits=limits)
+            return CodecRegistry.load_one(settings.codecs_path, codec_id, js_limits=_limits(settings))
+        return CodecRegistry.load(settings.codecs_path, js_limits=_limits(settings))
     except ConfigurationError as exc:
         raise _fail(exc.message) from exc
 
 
 def _js(path: Path, settings: Settings) -> JsCodec:
     try:
-        return JsCodec.from_file(path, js_limits_from(settings.js_time_limit_ms, settings.js_memory_limit_mb))
+        return JsCodec.from_file(path, _limits(settings))
     except ConfigurationError as exc:
         raise _fail(exc.message) from exc
 
 
-def _json(document: dict[str, Any], indent: int | None = 2) -> str:
-    text = json.dumps(document, indent=indent, ensure_ascii=False, default=str)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # text UTF-8 cannot carry (a native codec's lone surrogate): escape it
-        text = json.dumps(document, indent=indent, ensure_ascii=True, default=str)
-    return text
-
-
 def _print(document: dict[str, Any], ok: bool) -> None:
-    typer.echo(_json(document))
+    typer.echo(dumps(document, indent=2))
     if not ok:
         raise typer.Exit(1)
 
 
-def uplink_document(result: UplinkResult) -> dict[str, Any]:
-    """The TS013 decode result plus the normalised measurements, as printed by ``codec decode``."""
-    return {
-        "data": result.data,
-        "warnings": result.warnings,
-        "errors": result.errors,
-        "measurements": [
-            {
-                "name": m.name,
-                "value": m.value,
-                "unit": m.unit,
-                **({"channel": m.channel} if m.channel else {}),
-            }
-            for m in result.measurements
-        ],
-    }
-
-
-def downlink_document(result: DownlinkResult) -> dict[str, Any]:
-    payload = result.payload or b""
-    return {
-        "fPort": result.f_port,
-        "bytes": list(payload),
-        "hex": payload.hex() if result.payload is not None else None,
-        "warnings": result.warnings,
-        "errors": result.errors,
-    }
-
-
 @app.command("list")
 def list_codecs(ctx: typer.Context) -> None:
-    """Every codec: id, vendor, model, family and where it was loaded from."""
+    """Every codec folder and entry point: id, vendor, model, family and where it was loaded from."""
     registry = _registry(load_settings(ctx))
     rows = [
         (i.id, i.manifest.vendor, i.manifest.model, i.manifest.family.value, i.source)
@@ -117,58 +103,132 @@ def _hex(text: str) -> bytes:
         raise _fail(f"not a hex payload: {text!r}") from exc
 
 
+def _known(settings: Settings, codec_id: str) -> CodecRegistry:
+    registry = _registry(settings, codec_id)
+    if codec_id not in registry:
+        raise _fail(f"no codec {codec_id!r}")
+    return registry
+
+
+def _decoder(settings: Settings, codec_id: str | None, js: Path | None) -> Decode:
+    if js is not None:
+        codec = _js(js, settings)
+        return lambda f_port, payload, when: run_decode_uplink(codec, f_port, payload, recv_time=when)
+    assert codec_id is not None
+    registry = _known(settings, codec_id)
+    return lambda f_port, payload, when: registry.decode_uplink(codec_id, f_port, payload, recv_time=when)
+
+
+def _encoder(settings: Settings, codec_id: str | None, js: Path | None) -> Encode:
+    if js is not None:
+        codec = _js(js, settings)
+        return lambda data: run_encode_downlink(codec, data)
+    assert codec_id is not None
+    registry = _known(settings, codec_id)
+    return lambda data: registry.encode_downlink(codec_id, data)
+
+
+def _batch(answers: Iterator[tuple[str, bool]]) -> None:
+    """Write each answer as it comes (a long file shows progress); exit 1 if any line had errors."""
+    all_ok = True
+    out = sys.stdout
+    for text, ok in answers:
+        out.write(text + "\n")
+        all_ok = all_ok and ok
+    out.flush()
+    if not all_ok:
+        raise typer.Exit(1)
+
+
 @app.command()
 def decode(
     ctx: typer.Context,
-    codec_id: Annotated[str | None, typer.Argument(help="Registered codec id (omit with --js).")] = None,
-    payload_hex: Annotated[str | None, typer.Argument(metavar="HEX", help="Payload as hex.")] = None,
-    f_port: Annotated[int, typer.Option("--f-port", help="The uplink's fPort.")] = 1,
+    codec_id: Annotated[str | None, typer.Argument(
+        help="Codec id: a folder codec, or vendor/codec[@version] from the catalogue (omit with --js).")] = None,
+    payload_hex: Annotated[str | None, typer.Argument(metavar="HEX", help=(
+        'Payload as hex. Without it, JSON lines are read from stdin: {"f_port": 1, "bytes_hex": "..."}, '
+        "one JSON answer per line."))] = None,
+    f_port: Annotated[int, typer.Option("--f-port", help="The uplink's fPort (lines may give their own).")] = 1,
     js: JsOption = None,
 ) -> None:
     """Decode an uplink payload and print the TS013 result with its measurements."""
     settings = load_settings(ctx)
     if js is not None:
-        text = payload_hex or codec_id
-        if text is None:
-            raise _fail("give the payload as HEX")
-        result = run_decode_uplink(_js(js, settings), f_port, _hex(text))
-    else:
-        if codec_id is None or payload_hex is None:
-            raise _fail("give CODEC_ID and HEX (or --js FILE and HEX)")
-        payload = _hex(payload_hex)
-        try:
-            result = _registry(settings, codec_id).decode_uplink(codec_id, f_port, payload)
-        except NotFound as exc:
-            raise _fail(exc.message) from exc
+        payload_hex, codec_id = payload_hex or codec_id, None
+    elif codec_id is None:
+        raise _fail("give CODEC_ID (or --js FILE)")
+    decode_one = _decoder(settings, codec_id, js)
+    if payload_hex is None:
+        _batch(decode_lines(sys.stdin, decode_one, f_port))
+        return
+    result = decode_one(f_port, _hex(payload_hex), None)
     _print(uplink_document(result), result.ok)
 
 
 @app.command()
 def encode(
     ctx: typer.Context,
-    codec_id: Annotated[str | None, typer.Argument(help="Registered codec id (omit with --js).")] = None,
-    data_json: Annotated[
-        str | None, typer.Argument(metavar="JSON", help="The downlink's data object.")
-    ] = None,
+    codec_id: Annotated[str | None, typer.Argument(help="Codec id (omit with --js).")] = None,
+    data_json: Annotated[str | None, typer.Argument(metavar="JSON", help=(
+        'The downlink\'s data object. Without it, JSON lines are read from stdin: {"data": {...}}.'))] = None,
     js: JsOption = None,
 ) -> None:
     """Encode a downlink from a JSON object and print fPort and bytes."""
     settings = load_settings(ctx)
-    text = (data_json or codec_id) if js is not None else data_json
-    if text is None or (js is None and codec_id is None):
-        raise _fail("give CODEC_ID and JSON (or --js FILE and JSON)")
+    if js is not None:
+        data_json, codec_id = data_json or codec_id, None
+    elif codec_id is None:
+        raise _fail("give CODEC_ID (or --js FILE)")
+    encode_one = _encoder(settings, codec_id, js)
+    if data_json is None:
+        _batch(encode_lines(sys.stdin, encode_one))
+        return
     try:
-        data = json.loads(text)
+        data = json.loads(data_json)
     except json.JSONDecodeError as exc:
         raise _fail(f"not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise _fail("the downlink data must be a JSON object")
-    if js is not None:
-        result = run_encode_downlink(_js(js, settings), data)
-    else:
-        assert codec_id is not None
-        try:
-            result = _registry(settings, codec_id).encode_downlink(codec_id, data)
-        except NotFound as exc:
-            raise _fail(exc.message) from exc
+    result = encode_one(data)
     _print(downlink_document(result), result.ok)
+
+
+@app.command("import-repository")
+def import_repository_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(exists=True, file_okay=False, help=(
+        "A checkout in the LoRaWAN device repository format (vendor/index.yaml, vendor/<vendor>/...)."))],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
+    recheck: Annotated[bool, typer.Option("--recheck", help="Run every codec's examples again.")] = False,
+) -> None:
+    """Import vendors, device models, profiles and codecs into the catalogue, checking every codec's examples.
+
+    A codec whose scripts changed gets a new version; devices and profiles naming vendor/codec@N keep N."""
+    from datetime import UTC, datetime
+
+    from lora_city.codec.catalogue.importer import import_repository
+    from lora_city.storage.db import make_session_factory
+
+    settings = load_settings(ctx)
+    engine = open_database(settings)  # the server's database, migrated (lora-city migrate), never a new file
+    try:
+        report = import_repository(path, make_session_factory(engine), limits=_limits(settings),
+                                   now=datetime.now(UTC), recheck=recheck)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(dumps(report.as_dict(), indent=2))
+        return
+    for codec in report.codecs:
+        state = "DID NOT LOAD" if not codec.loaded else f"examples {codec.passed}/{codec.examples} passed"
+        pinned = f"; {codec.pinned_to_older} pinned to older versions keep them" if codec.pinned_to_older else ""
+        typer.echo(f"{codec.codec_id}@{codec.version}  {codec.status}  {state}{pinned}")
+        for error in codec.load_errors:
+            typer.echo(f"    load error: {error}")
+        for failed in codec.failed:
+            typer.echo(f"    FAILED {failed['role']} example \"{failed['description']}\":")
+            for difference in failed["differences"]:
+                typer.echo(f"      {difference}")
+    for problem in report.problems:
+        typer.echo(f"problem: {problem.where}: {problem.message}")
+    typer.echo(report.summary())

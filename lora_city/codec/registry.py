@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from importlib.metadata import EntryPoint
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from lora_city.codec.catalogue.refs import is_catalogue_ref
 from lora_city.codec.contract import DownlinkResult, UplinkResult
 from lora_city.codec.js import JsLimits
 from lora_city.codec.loader import (
@@ -24,6 +25,9 @@ from lora_city.codec.loader import (
 )
 from lora_city.codec.runtime import run_decode_downlink, run_decode_uplink, run_encode_downlink
 from lora_city.errors import ConfigurationError, NotFound
+
+if TYPE_CHECKING:  # the catalogue brings the database; a folder-only registry (the command line) does without
+    from lora_city.codec.catalogue.source import CatalogueCodecs
 
 
 def js_limits_from(time_limit_ms: int, memory_limit_mb: int) -> JsLimits:
@@ -42,7 +46,9 @@ class CodecRegistry:
     for a person to choose from.
     """
 
-    def __init__(self, codecs: Iterable[CodecInfo]) -> None:
+    def __init__(self, codecs: Iterable[CodecInfo], catalogue: CatalogueCodecs | None = None) -> None:
+        # Catalogue codecs (``vendor/codec`` or ``vendor/codec@N``) come from the database, on first use.
+        self.catalogue = catalogue
         self._codecs: dict[str, CodecInfo] = {}
         own: dict[str, list[CodecInfo]] = {}
         shared: dict[str, list[CodecInfo]] = {}
@@ -74,6 +80,7 @@ class CodecRegistry:
         *,
         entry_points: bool | Iterable[EntryPoint] = True,
         js_limits: JsLimits | None = None,
+        catalogue: CatalogueCodecs | None = None,
     ) -> CodecRegistry:
         """Load every codec folder under ``codecs_path`` and, when ``entry_points`` is true, every installed
         entry point of ``lora_city.codecs`` (or exactly the entry points given). Raises ConfigurationError."""
@@ -86,7 +93,13 @@ class CodecRegistry:
         else:
             eps = entry_points
         infos.extend(load_entry_point(ep, limits) for ep in eps)
-        return cls(infos)
+        return cls(infos, catalogue)
+
+    def _find(self, codec_id: str) -> CodecInfo | None:
+        info = self._codecs.get(codec_id)
+        if info is None and self.catalogue is not None and is_catalogue_ref(codec_id):
+            info = self.catalogue.get(codec_id)
+        return info
 
     @classmethod
     def load_one(cls, codecs_path: Path, codec_id: str, *, js_limits: JsLimits | None = None) -> CodecRegistry:
@@ -98,36 +111,48 @@ class CodecRegistry:
         return cls.load(codecs_path, js_limits=js_limits)
 
     def get(self, codec_id: str) -> CodecInfo:
-        try:
-            return self._codecs[codec_id]
-        except KeyError:
-            raise NotFound(f"no codec {codec_id!r}") from None
+        info = self._find(codec_id)
+        if info is None:
+            raise NotFound(f"no codec {codec_id!r}")
+        return info
 
     def list(self) -> list[CodecInfo]:
+        """The codec folders and entry points (the catalogue is listed by the catalogue API)."""
         return sorted(self._codecs.values(), key=lambda info: info.id)
 
     def __contains__(self, codec_id: object) -> bool:
-        return codec_id in self._codecs
+        return isinstance(codec_id, str) and self._find(codec_id) is not None
 
     def find_by_profile(self, vendor_id: str, profile_id: str) -> CodecInfo | None:
         """The codec for a TR005 ProfileID (``VVVVPPPP``: 4 hex digits vendor id, 4 hex digits profile id).
 
         None when no codec knows the profile, and also when it is ambiguous: a profile the vendor shares between
-        models, or one two codecs claim (see the class docstring). ``codecs_for_profile`` tells them apart."""
-        return self._by_profile.get(_profile_key(vendor_id, profile_id))
+        models, or one two codecs claim (see the class docstring). ``codecs_for_profile`` tells them apart.
+        When no codec folder knows the profile at all, the catalogue answers: its model's codec when exactly one
+        catalogue model carries the profile."""
+        key = _profile_key(vendor_id, profile_id)
+        found = self._by_profile.get(key)
+        if found is None and key not in self._candidates and self.catalogue is not None:
+            matches = self.catalogue.for_profile(vendor_id, profile_id)
+            if len(matches) == 1:
+                return matches[0][1]
+        return found
 
     # builtins.list: inside the class, ``list`` is the method above.
     def codecs_for_profile(self, vendor_id: str, profile_id: str) -> builtins.list[CodecInfo]:
         """Every codec that lists the profile, own or shared, by id: one entry for an unambiguous profile, several
         (or one with a shared profile) when the ProfileID alone cannot name the device's model."""
-        return list(self._candidates.get(_profile_key(vendor_id, profile_id), ()))
+        found = list(self._candidates.get(_profile_key(vendor_id, profile_id), ()))
+        if not found and self.catalogue is not None:
+            found = list({i.id: i for _, i in self.catalogue.for_profile(vendor_id, profile_id) if i}.values())
+        return found
 
     def decode_uplink(
         self, codec_id: str, f_port: int, payload: bytes, *, recv_time: datetime | None = None
     ) -> UplinkResult:
         info = self._codecs.get(codec_id)  # per uplink: a dict lookup, not a method call and a try
         if info is None:
-            raise NotFound(f"no codec {codec_id!r}")
+            info = self.get(codec_id)  # a catalogue codec (cached after its first uplink), or NotFound
         return run_decode_uplink(info.runtime, f_port, payload, info.mappings, recv_time)
 
     def decode_downlink(self, codec_id: str, f_port: int, payload: bytes) -> UplinkResult:

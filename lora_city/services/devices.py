@@ -25,6 +25,7 @@ from lora_city.services.common import (
     target_tenant,
 )
 from lora_city.services.principal import Perm, Principal
+from lora_city.services.profiles import profile_for_model
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Application, Device, DeviceKeys, DeviceProfile, DeviceSession
 
@@ -56,6 +57,12 @@ class DeviceCreate(DeviceFields):
     dev_eui: str = Hex16
     name: str = Field(min_length=1, max_length=200)
     tenant_id: str | None = None
+    catalogue_model: str | None = Field(
+        default=None, max_length=80,
+        description="A catalogue model (vendor/model): the device gets the tenant's profile made from it (made now "
+                    "if there is none), which fills codec, class, MAC version and regional parameters")
+    firmware_version: str | None = Field(default=None, max_length=40,
+                                         description="The model's firmware (default: the newest with EU868)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +125,20 @@ def add_device(
     _check_refs(session, principal, tenant, data)
     if (data.nwk_key is not None or data.gen_app_key is not None) and data.app_key is None:
         raise InvalidInput("nwk_key and gen_app_key need app_key", code="invalid_app_key")
+    profile_id = data.device_profile_id
+    if data.catalogue_model is not None:
+        if profile_id is not None:
+            raise InvalidInput("give device_profile_id or catalogue_model, not both", code="invalid_catalogue_model")
+        profile_id = profile_for_model(session, tenant, data.catalogue_model, data.firmware_version).id
+    elif data.firmware_version is not None:
+        raise InvalidInput("firmware_version needs catalogue_model", code="invalid_catalogue_model")
     if session.get(Device, dev_eui) is not None:
         # Deliberately the same answer whoever owns it: registering is how a DevEUI's owner is settled.
         raise AlreadyExists(f"device {dev_eui} already exists")
     device = Device(
         dev_eui=dev_eui, tenant_id=tenant, name=data.name, description=data.description or "",
         join_eui=join_eui, codec_id=data.codec, device_class=data.device_class,
-        application_id=data.application_id, device_profile_id=data.device_profile_id,
+        application_id=data.application_id, device_profile_id=profile_id,
         latitude=data.latitude, longitude=data.longitude, is_disabled=bool(data.is_disabled),
         tags=data.tags or {}, created_at=now,
     )

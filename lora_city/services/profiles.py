@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from lora_city.applayer.profile import parse_app_layer
 from lora_city.errors import InvalidInput, NotFound
+from lora_city.services.catalogue import profile_from_model
 from lora_city.services.common import INPUT_CONFIG, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import Device, DeviceProfile
@@ -47,14 +48,30 @@ class ProfileFields(BaseModel):
     adr_enabled: bool | None = None
     uplink_interval_s: int | None = Field(default=None, ge=1, le=31 * 86400)
     app_layer: AppLayerSettings | None = None
+    catalogue_model: str | None = Field(
+        default=None, max_length=80,
+        description="A catalogue model (vendor/model): fills name, codec, class, MAC version, OTAA and regional "
+                    "parameters from its EU868 profile; fields given beside it win")
+    firmware_version: str | None = Field(default=None, max_length=40,
+                                         description="The model's firmware (default: the newest with EU868)")
 
 
 class ProfileCreate(ProfileFields):
-    name: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
     tenant_id: str | None = None
 
 
 _NOT_NULL = {"name", "region", "mac_version", "device_class", "supports_otaa", "adr_enabled", "uplink_interval_s"}
+
+
+def _from_model(session: Session, model: str | None, firmware: str | None) -> dict[str, Any]:
+    if model is None:
+        if firmware is not None:
+            raise InvalidInput("firmware_version needs catalogue_model", code="invalid_catalogue_model")
+        return {}
+    fields = profile_from_model(session, model, firmware)
+    fields["reg_params_revision"] = str(fields["reg_params_revision"])[:16]
+    return fields
 
 
 def create_profile(session: Session, principal: Principal, data: ProfileCreate) -> DeviceProfile:
@@ -62,11 +79,29 @@ def create_profile(session: Session, principal: Principal, data: ProfileCreate) 
     tenant = target_tenant(session, principal, data.tenant_id)
     # The core column reg_params_revision is String(8), too short for the model's own default "RP002-1.0.3"
     # (PostgreSQL refuses it). Nothing reads it yet; store the document name until the core widens the column.
-    fields = data.model_dump(exclude={"tenant_id", "app_layer"}, exclude_none=True)
-    profile = DeviceProfile(tenant_id=tenant, reg_params_revision="RP002", app_layer=_app_layer(data.app_layer),
-                            **fields)
+    fields: dict[str, Any] = {"reg_params_revision": "RP002"}
+    fields.update(_from_model(session, data.catalogue_model, data.firmware_version))
+    fields.update(data.model_dump(exclude={"tenant_id", "app_layer"}, exclude_none=True))
+    if not fields.get("name"):
+        raise InvalidInput("a profile needs a name (or a catalogue_model to take it from)", code="missing_name")
+    profile = DeviceProfile(tenant_id=tenant, app_layer=_app_layer(data.app_layer), **fields)
     session.add(profile)
     session.commit()
+    return profile
+
+
+def profile_for_model(session: Session, tenant_id: str, model: str, firmware: str | None) -> DeviceProfile:
+    """The tenant's profile made from this catalogue model and firmware, made now if it has none (adding a
+    device from a model): one profile per model and firmware, shared by the tenant's devices of that model."""
+    fields = _from_model(session, model, firmware)
+    existing = session.scalars(select(DeviceProfile).where(
+        DeviceProfile.tenant_id == tenant_id, DeviceProfile.catalogue_model == fields["catalogue_model"],
+        DeviceProfile.firmware_version == fields["firmware_version"]).order_by(DeviceProfile.created_at)).first()
+    if existing is not None:
+        return existing
+    profile = DeviceProfile(tenant_id=tenant_id, **fields)
+    session.add(profile)
+    session.flush()
     return profile
 
 
@@ -89,7 +124,10 @@ def list_profiles(session: Session, principal: Principal) -> list[DeviceProfile]
 def update_profile(session: Session, principal: Principal, profile_id: str, data: ProfileFields) -> DeviceProfile:
     principal.require(Perm.PROFILES_WRITE)
     profile = get_profile(session, principal, profile_id)
-    for name, value in data.model_dump(exclude_unset=True).items():
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("catalogue_model") is not None:  # re-fill from the model; fields given beside it win
+        changes = {**_from_model(session, changes["catalogue_model"], changes.get("firmware_version")), **changes}
+    for name, value in changes.items():
         if value is None and name in _NOT_NULL:
             raise InvalidInput(f"{name} may not be null")
         setattr(profile, name, _app_layer(value) if name == "app_layer" else value)

@@ -7,6 +7,13 @@ Alembic migrations (separate branches depending on ``0001_core``).
 from lora_city.storage.models.alerts import Alert, AlertAudit, AlertRule, FeedSubscription
 from lora_city.storage.models.assets import Asset, AssetDevice, IdempotencyKey
 from lora_city.storage.models.base import Base, new_id, utcnow
+from lora_city.storage.models.catalogue import (
+    CatalogueCodec,
+    CatalogueModel,
+    CatalogueProfile,
+    CatalogueScript,
+    CatalogueVendor,
+)
 from lora_city.storage.models.events import Event
 from lora_city.storage.models.fuota import FuotaCampaign, FuotaCampaignDevice
 from lora_city.storage.models.integrations import ConfigGeneration, Integration, IntegrationDelivery
@@ -33,6 +40,11 @@ __all__ = [
     "Asset",
     "AssetDevice",
     "Base",
+    "CatalogueCodec",
+    "CatalogueModel",
+    "CatalogueProfile",
+    "CatalogueScript",
+    "CatalogueVendor",
     "ConfigGeneration",
     "DevNonce",
     "Device",

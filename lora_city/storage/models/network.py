@@ -46,6 +46,9 @@ class DeviceProfile(Base):
     device_class: Mapped[str] = mapped_column(String(1), default="A")  # A | C
     supports_otaa: Mapped[bool] = mapped_column(default=True)
     codec_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The catalogue model ("vendor/model") and firmware version the profile was filled from, if any.
+    catalogue_model: Mapped[str | None] = mapped_column(String(80), default=None)
+    firmware_version: Mapped[str | None] = mapped_column(String(40), default=None)
     adr_enabled: Mapped[bool] = mapped_column(default=True)
     # Expected uplink interval: a device silent for longer (x a tolerance) is "silent" (overview, alerts).
     uplink_interval_s: Mapped[int] = mapped_column(default=3600)
