@@ -92,10 +92,10 @@ async def get_idempotency(
     if not idempotency_key.strip():
         raise InvalidInput("Idempotency-Key must not be blank", code="invalid_idempotency_key")
     return IdempotencyRequest.of(principal, idempotency_key, request.method, request.url.path,
-                                 await _canonical_body(request))
+                                 await canonical_body(request))
 
 
-async def _canonical_body(request: Request) -> bytes:
+async def canonical_body(request: Request) -> bytes:
     """The request body as retries repeat it. A form is compared by its fields and file contents, not its raw
     bytes: a client picks a fresh multipart boundary on every retry (and FastAPI has consumed the stream)."""
     content_type = request.headers.get("content-type", "")

@@ -11,7 +11,7 @@ def security_headers(ctx: PortalContext) -> dict[str, str]:
     """Scripts only from the portal itself (no inline script: injected markup cannot run), no framing
     (clickjacking), map tiles only from the configured server. Inline styles stay allowed: uPlot, Leaflet and
     the traffic bars position elements with them."""
-    img = "'self' data:"
+    img = "'self' data: blob:"  # blob: the photo's preview before it is sent
     if ctx.settings.map_tile_url:
         parts = urlsplit(ctx.settings.map_tile_url.replace("{s}", "*"))
         img += f" {parts.scheme}://{parts.netloc}"

@@ -52,3 +52,10 @@ def choose(user_language: str | None, session_language: str | None, accept_langu
         if candidate in LANGUAGES:
             return candidate
     return DEFAULT
+
+
+def error_text(language: str, code: str, fallback: str) -> str:
+    """The message of an error code (``error.<code>`` in the catalogue), else ``fallback``."""
+    key = f"error.{code}"
+    text = translate(language, key)
+    return fallback if text == key else text

@@ -12,10 +12,21 @@ from fastapi.staticfiles import StaticFiles
 
 from lora_city.alerts.service import AlertService
 from lora_city.codec.registry import CodecRegistry
+from lora_city.portal import measures
 from lora_city.portal.context import PortalContext
 from lora_city.portal.cookies import SessionSigner
 from lora_city.portal.extras import PortalExtras
-from lora_city.portal.routes import auth, console, devices, integrations, keys, lessee, not_found, technician
+from lora_city.portal.routes import (
+    auth,
+    console,
+    devices,
+    integrations,
+    keys,
+    lessee,
+    not_found,
+    technician,
+    technician_assets,
+)
 from lora_city.services.queue import DownlinkNotifier
 from lora_city.settings import Settings
 from lora_city.storage.db import SessionFactory
@@ -34,6 +45,8 @@ def _templates() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
+    env.globals["measure_label"] = measures.label
+    env.globals["measure_value"] = measures.value
     return env
 
 
@@ -68,5 +81,6 @@ def mount_portal(
     )
     # Static files first, the catch-all 404 page last: routes are matched in the order they were added.
     app.mount(f"{prefix}/static", StaticFiles(directory=HERE / "static"), name="portal-static")
-    for module in (auth, lessee, devices, keys, integrations, console, technician, not_found):
+    # technician_assets before technician: /install/assets/... must not be taken for /install/{dev_eui}/...
+    for module in (auth, lessee, devices, keys, integrations, console, technician_assets, technician, not_found):
         app.include_router(module.router, prefix=prefix, include_in_schema=False)

@@ -17,6 +17,7 @@ from lora_city.api.errors import status_for
 from lora_city.errors import LoraCityError
 from lora_city.portal import i18n
 from lora_city.portal.cookies import COOKIE_NAME, PortalSession
+from lora_city.portal.formatting import Formatter
 from lora_city.portal.headers import security_headers
 from lora_city.portal.web import LoginRequired, get_optional_user, get_portal
 
@@ -43,6 +44,7 @@ def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
     html = ctx.templates.get_template("error.html").render(
         t=lambda key, **v: i18n.translate(language, key, **v), url=lambda p="": ctx.prefix + p, user=user,
         lang=language, csrf=web.csrf if web else "", path=request.url.path, status=status, message=message,
+        fmt=Formatter(language), now=ctx.clock(),
     )
     return HTMLResponse(html, status_code=status, headers=security_headers(ctx))
 

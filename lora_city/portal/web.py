@@ -12,10 +12,11 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from lora_city.errors import PermissionDenied
+from lora_city.errors import LoraCityError, PermissionDenied
 from lora_city.portal import i18n
 from lora_city.portal.context import PortalContext
 from lora_city.portal.cookies import COOKIE_NAME, PortalSession
+from lora_city.portal.formatting import Formatter
 from lora_city.portal.headers import security_headers
 from lora_city.services.principal import Principal, Role
 from lora_city.storage.models import User
@@ -134,13 +135,25 @@ class Page:
     def url(self, path: str = "") -> str:
         return self.ctx.prefix + path
 
+    def device_changed(self, dev_eui: str) -> None:
+        """Tell the network server (through the API's context on the same app) that a device changed, as the
+        API's own routes do, so the change applies to its next frame."""
+        api = getattr(self.request.app.state, "lora_city", None)
+        if api is not None:
+            api.device_changed(dev_eui.replace("-", "").replace(":", "").lower())
+
+    def error_text(self, exc: LoraCityError) -> str:
+        """An error in the page's language: its code's message from the catalogue, the service's (English)
+        message only for a code the catalogue does not know yet."""
+        return i18n.error_text(self.language, exc.code, exc.message)
+
     def redirect(self, path: str) -> RedirectResponse:
         return RedirectResponse(self.url(path), status_code=303)
 
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         html = self.ctx.templates.get_template(template).render(
             t=self.t, url=self.url, user=self.user, lang=self.language, csrf=self.web.csrf,
-            path=self.request.url.path, **values,
+            path=self.request.url.path, fmt=Formatter(self.language), now=self.ctx.clock(), **values,
         )
         return HTMLResponse(html, status_code=status, headers=security_headers(self.ctx))
 

@@ -6,11 +6,13 @@ device keeps the asset's history continuous.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
@@ -139,6 +141,78 @@ def list_assets(
     if after is not None:
         stmt = stmt.where(Asset.id > after)
     return [view(session, a) for a in session.scalars(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class Nearby:
+    asset: Asset
+    distance_m: float
+
+
+def search_assets(session: Session, principal: Principal, text: str, *, limit: int = 10) -> list[Asset]:
+    """Assets whose reference or name contains ``text`` (case-insensitive), exact references first."""
+    principal.require(Perm.ASSETS_READ)
+    needle = text.strip()
+    if not needle:
+        return []
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    stmt = select(Asset).where(or_(Asset.external_ref.ilike(pattern, escape="\\"),
+                                   Asset.name.ilike(pattern, escape="\\"))).limit(200)
+    if (only := principal.tenant_filter()) is not None:
+        stmt = stmt.where(Asset.tenant_id == only)
+    found = list(session.scalars(stmt))
+    lowered = needle.lower()
+    found.sort(key=lambda a: ((a.external_ref or "").lower() != lowered, (a.external_ref or a.name).lower()))
+    return found[:limit]
+
+
+def nearest_assets(
+    session: Session, principal: Principal, latitude: float, longitude: float, *, limit: int = 8,
+    radius_m: float = 2000.0,
+) -> list[Nearby]:
+    """Assets with a position within ``radius_m`` of a point, nearest first (a bounding box in SQL, then the
+    haversine distance: a city holds a few thousand assets)."""
+    principal.require(Perm.ASSETS_READ)
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(latitude)), 0.01)
+    stmt = select(Asset).where(Asset.latitude.between(latitude - dlat, latitude + dlat),
+                               Asset.longitude.between(longitude - dlon, longitude + dlon))
+    if (only := principal.tenant_filter()) is not None:
+        stmt = stmt.where(Asset.tenant_id == only)
+    near = [Nearby(a, distance_m(latitude, longitude, a.latitude, a.longitude))  # type: ignore[arg-type]
+            for a in session.scalars(stmt)]
+    return sorted((n for n in near if n.distance_m <= radius_m), key=lambda n: n.distance_m)[:limit]
+
+
+EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine), metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+def current_devices(session: Session, asset_id: str) -> list[str]:
+    return list(session.scalars(select(AssetDevice.dev_eui).where(
+        AssetDevice.asset_id == asset_id, AssetDevice.unbound_at.is_(None)).order_by(AssetDevice.id)))
+
+
+def asset_of_device(session: Session, principal: Principal, dev_eui: str) -> Asset | None:
+    """The asset a device is on now (None: on none, or on one the principal does not see)."""
+    principal.require(Perm.ASSETS_READ)
+    asset = session.scalar(select(Asset).join(AssetDevice, AssetDevice.asset_id == Asset.id).where(
+        AssetDevice.dev_eui == dev_eui, AssetDevice.unbound_at.is_(None)))
+    return asset if asset is not None and principal.sees(asset.tenant_id) else None
+
+
+def set_position(
+    session: Session, principal: Principal, asset_id: str, latitude: float, longitude: float,
+) -> AssetView:
+    """The technician's "use my position" on an asset that exists (an explicit act, unlike a bind)."""
+    return update_asset(session, principal, asset_id, AssetFields(latitude=latitude, longitude=longitude))
 
 
 def update_asset(session: Session, principal: Principal, asset_id: str, data: AssetFields) -> AssetView:

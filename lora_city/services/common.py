@@ -26,8 +26,9 @@ _HEX = re.compile(r"^[0-9a-fA-F]*$")
 
 
 def hex_id(value: str, n_bytes: int, field: str) -> str:
-    """An EUI, DevAddr or key as lowercase MSB-first hex of exactly ``n_bytes`` bytes."""
-    text = value.strip().replace("-", "").replace(":", "")
+    """An EUI, DevAddr or key as lowercase MSB-first hex of exactly ``n_bytes`` bytes. Spaces, colons and hyphens
+    between the digits are ignored: key sheets and labels print them in groups."""
+    text = "".join(value.split()).replace("-", "").replace(":", "")
     if len(text) != 2 * n_bytes or not _HEX.match(text):
         raise InvalidInput(f"{field} must be {2 * n_bytes} hex digits", code="invalid_" + field)
     return text.lower()

@@ -186,6 +186,16 @@ def device_views(session: Session, devices: list[Device]) -> list[DeviceView]:
     return _views(session, devices)
 
 
+def device_views_for(session: Session, principal: Principal, dev_euis: list[str]) -> list[DeviceView]:
+    """Views of the devices among ``dev_euis`` that exist and the principal sees (an asset's history names
+    devices deleted since, or of no concern to the caller)."""
+    principal.require(Perm.DEVICES_READ)
+    if not dev_euis:
+        return []
+    rows = session.scalars(select(Device).where(Device.dev_eui.in_(set(dev_euis))))
+    return _views(session, [d for d in rows if principal.sees(d.tenant_id)])
+
+
 def get_device(session: Session, principal: Principal, dev_eui: str) -> DeviceView:
     principal.require(Perm.DEVICES_READ)
     return _views(session, [find_device(session, principal, dev_eui)])[0]

@@ -6,7 +6,7 @@ Link margin = SNR − the demodulation floor of the spreading factor (Semtech SX
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 REQUIRED_SNR: dict[int, float] = {7: -7.5, 8: -10.0, 9: -12.5, 10: -15.0, 11: -17.5, 12: -20.0}
@@ -51,13 +51,17 @@ class Reason:
     code: str
     message: str
     blocking: bool
+    values: dict[str, float | int | str] = field(default_factory=dict)  # the figures the message quotes
 
 
 def verdict(
-    *, disabled: bool, joined: bool, uplinks: int, decoded: bool, has_codec: bool, best_margin: float | None,
+    *, disabled: bool, joined: bool, uplinks: int, decoded: bool, has_codec: bool, margin: float | None,
     gateways: int, spreading_factor: int | None,
 ) -> list[Reason]:
-    """Why an installation is or is not done. Blocking reasons make it a no-go; others are advice."""
+    """Why an installation is or is not done. Blocking reasons make it a no-go; others are advice.
+
+    ``margin`` is the link margin of the latest uplinks (the worst of their best gateways), never the best ever
+    seen: an antenna moved or a lid closed since the first good frame must turn the verdict."""
     reasons: list[Reason] = []
     if disabled:
         reasons.append(Reason("device_disabled", "the device is deactivated", True))
@@ -66,12 +70,13 @@ def verdict(
     if uplinks == 0:
         reasons.append(Reason("no_uplink", "no uplink received yet", True))
     elif has_codec and not decoded:
-        reasons.append(Reason("not_decoded", "uplinks arrive but the codec did not decode them", True))
-    if best_margin is not None and best_margin < MIN_MARGIN_DB:
-        reasons.append(Reason("low_margin", f"best link margin {best_margin} dB is under {MIN_MARGIN_DB} dB: "
-                              "move or raise the antenna", True))
+        reasons.append(Reason("not_decoded", "the latest uplink arrived but the codec did not decode it", True))
+    if margin is not None and margin < MIN_MARGIN_DB:
+        reasons.append(Reason("low_margin", f"link margin {margin} dB on the latest uplinks is under {MIN_MARGIN_DB} "
+                              "dB: move or raise the antenna", True, {"margin": margin, "min": MIN_MARGIN_DB}))
     if uplinks and gateways == 1:
         reasons.append(Reason("single_gateway", "only one gateway hears the device", False))
     if spreading_factor is not None and spreading_factor >= 11:
-        reasons.append(Reason("high_sf", f"SF{spreading_factor}: long airtime, battery drains faster", False))
+        reasons.append(Reason("high_sf", f"SF{spreading_factor}: long airtime, battery drains faster", False,
+                              {"sf": spreading_factor}))
     return reasons

@@ -5,19 +5,19 @@ operation flushes, and the answer is committed together with the stored response
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import Conflict, InvalidInput, LoraCityError
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.tr005 import QRCode, parse_qr
-from lora_city.services import activation, assets, link_quality
-from lora_city.services.common import INPUT_CONFIG, as_utc, db_time, hex_id, key_bytes, require_same_tenant
+from lora_city.services import activation, assets
+from lora_city.services.common import INPUT_CONFIG, as_utc, hex_id, key_bytes, require_same_tenant
 from lora_city.services.devices import (
     DeviceCreate,
     DeviceView,
@@ -28,13 +28,10 @@ from lora_city.services.devices import (
     get_device,
 )
 from lora_city.services.idempotency import IdempotencyRequest, Outcome, run
+from lora_city.services.install_status import ReasonOut
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.keys import KeyVault
-from lora_city.storage.models import Asset, AssetDevice, Device, DeviceKeys, Event, Reading, Tenant
-
-STATUS_UPLINKS = 10  # the installer looks at the last few uplinks, not the history
-JOIN_WINDOW = timedelta(hours=24)
-FIRST_SCAN = 1000
+from lora_city.storage.models import Asset, AssetDevice, Device, DeviceKeys, Tenant
 
 
 # --- scan ---------------------------------------------------------------------------------------------------
@@ -44,10 +41,15 @@ class Enrollment(BaseModel):
     model_config = INPUT_CONFIG
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    app_key: str | None = Field(default=None, min_length=32, max_length=47)
-    nwk_key: str | None = Field(default=None, min_length=32, max_length=47)
+    app_key: str | None = Field(default=None, min_length=32, max_length=64, description=(
+        "32 hex digits; spaces, colons and hyphens between them are ignored (as printed on key sheets)"))
+    nwk_key: str | None = Field(default=None, min_length=32, max_length=64)
     tenant_id: str | None = None
     application_id: str | None = None
+    codec: str | None = Field(default=None, max_length=100, description=(
+        "The device's model (codec id), when the QR's ProfileID does not name one model (codec_candidates)"))
+    accept_bad_checksum: bool = Field(default=False, description=(
+        "Register although the QR code's TR005 checksum is wrong (a mistyped code registers a wrong DevEUI)"))
 
 
 class ScanRequest(BaseModel):
@@ -70,6 +72,9 @@ class ScanResult(BaseModel):
     tenant_name: str | None
     device_name: str | None
     codec: str | None = Field(description="The device's codec, else the one the QR's ProfileID names")
+    codec_candidates: list[str] = Field(default_factory=list, description=(
+        "Every codec that lists the QR's ProfileID: one for an unambiguous profile, several for a vendor's "
+        "profile shared by models (a person chooses)"))
 
 
 def _parse(text: str) -> QRCode:
@@ -86,6 +91,7 @@ def _scan(
     qr = _parse(data.qr)
     profile_codec = codecs.find_by_profile(qr.vendor_id, qr.vendor_profile_id) if codecs else None
     codec_id = profile_codec.id if profile_codec else None
+    candidates = [c.id for c in codecs.codecs_for_profile(qr.vendor_id, qr.vendor_profile_id)] if codecs else []
     device = session.get(Device, qr.dev_eui)
     visible = device is not None and principal.sees(device.tenant_id)
     registered_now = False
@@ -93,9 +99,13 @@ def _scan(
     if device is None and reg is not None:
         if reg.app_key is None:
             raise InvalidInput("an unknown device needs its app_key to be registered", code="missing_app_key")
+        if qr.checksum_valid is False and not reg.accept_bad_checksum:
+            raise InvalidInput("the QR code's checksum is wrong: check the code (or accept_bad_checksum)",
+                               code="bad_checksum")
+        model = reg.codec or codec_id
         device = add_device(session, principal, vault, DeviceCreate(
-            dev_eui=qr.dev_eui, join_eui=qr.join_eui, name=reg.name or f"{codec_id or 'device'} {qr.dev_eui[-6:]}",
-            app_key=reg.app_key, nwk_key=reg.nwk_key, codec=codec_id, tenant_id=reg.tenant_id,
+            dev_eui=qr.dev_eui, join_eui=qr.join_eui, name=reg.name or f"{model or 'device'} {qr.dev_eui[-6:]}",
+            app_key=reg.app_key, nwk_key=reg.nwk_key, codec=model, tenant_id=reg.tenant_id,
             application_id=reg.application_id,
         ), codecs=codecs, now=now, commit=False)
         visible, registered_now = True, True
@@ -105,7 +115,7 @@ def _scan(
         return ScanResult(dev_eui=qr.dev_eui, join_eui=qr.join_eui, profile_id=qr.profile_id,
                           serial_number=qr.serial_number, checksum_valid=qr.checksum_valid, known=False,
                           registered_now=False, has_keys=False, tenant_id=None, tenant_name=None,
-                          device_name=None, codec=codec_id)
+                          device_name=None, codec=codec_id, codec_candidates=candidates)
     tenant = session.get(Tenant, device.tenant_id)
     view = get_device(session, principal, device.dev_eui) if principal.can(Perm.DEVICES_READ) else None
     return ScanResult(
@@ -113,7 +123,7 @@ def _scan(
         checksum_valid=qr.checksum_valid, known=True, registered_now=registered_now,
         has_keys=session.get(DeviceKeys, device.dev_eui) is not None, tenant_id=device.tenant_id,
         tenant_name=tenant.name if tenant else None, device_name=device.name,
-        codec=(view.codec if view else device.codec_id) or codec_id,
+        codec=(view.codec if view else device.codec_id) or codec_id, codec_candidates=candidates,
     )
 
 
@@ -143,12 +153,6 @@ def scan(
 
 def _outcome(status: int, model: BaseModel) -> Outcome:
     return Outcome(status, model.model_dump(mode="json"))
-
-
-class ReasonOut(BaseModel):
-    code: str
-    message: str
-    blocking: bool
 
 
 # --- bind and swap --------------------------------------------------------------------------------------------
@@ -376,90 +380,19 @@ def set_photo(
     return run(session, idem, operation, now=now)
 
 
-# --- live status ----------------------------------------------------------------------------------------------
-class GatewayLink(BaseModel):
-    gateway_id: str
-    rssi: float | None
-    snr: float | None
-    spreading_factor: int | None
-    link_margin: float | None
-
-
-class UplinkSeen(BaseModel):
-    time: datetime
-    f_cnt: int
-    decoded: bool
-    gateways: list[GatewayLink]
-
-
-class LiveStatus(BaseModel):
-    dev_eui: str
-    joined: bool
-    dev_addr: str | None
-    last_seen_at: datetime | None
-    join_events: int = Field(description="Joins in the last 24 h (event log, kind=join)")
-    last_join_at: datetime | None
-    recent_log: list[dict[str, Any]] = Field(description="Latest log events (rejected joins, MIC errors …)")
-    first_uplink_at: datetime | None
-    first_decoded_at: datetime | None
-    uplinks: list[UplinkSeen] = Field(description="The last uplinks, newest first, with every gateway's copy")
-    best_margin: float | None
-    verdict: str = Field(description="go or no_go")
-    reasons: list[ReasonOut]
-
-
-def live_status(session: Session, principal: Principal, dev_eui: str, *, now: datetime) -> LiveStatus:
+def enrollment_tenants(session: Session, principal: Principal) -> list[tuple[str, str]]:
+    """(id, name) of the tenants a device registered on site may go to: every tenant for the city's staff and
+    technicians (they install for lessees too), the caller's own otherwise."""
     principal.require(Perm.ONBOARDING)
-    view = get_device(session, principal, dev_eui) if principal.can(Perm.DEVICES_READ) else None
-    device = view.device if view else find_device(session, principal, dev_eui)
-    eui = device.dev_eui
-    since = db_time(session, now - JOIN_WINDOW)
-    join_events = session.scalar(select(func.count()).select_from(Event).where(
-        Event.dev_eui == eui, Event.kind == "join", Event.time >= since)) or 0
-    last_join = session.scalar(select(func.max(Event.time)).where(Event.dev_eui == eui, Event.kind == "join"))
-    logs = session.scalars(select(Event).where(Event.dev_eui == eui, Event.kind == "log")
-                           .order_by(Event.time.desc(), Event.id.desc()).limit(5))
-    first_up = session.scalar(select(func.min(Reading.time)).where(Reading.dev_eui == eui))
-    # A JSON column stores Python None as JSON null, not SQL NULL, and PostgreSQL's json has no equality: look
-    # at the device's first uplinks in Python (an installer's device has a handful).
-    first_decoded = next((t for t, data in session.execute(
-        select(Reading.time, Reading.data).where(Reading.dev_eui == eui).order_by(Reading.time).limit(FIRST_SCAN)
-    ) if data is not None), None)
-    recent = list(session.scalars(select(Reading).where(Reading.dev_eui == eui)
-                                  .order_by(Reading.time.desc(), Reading.id.desc()).limit(STATUS_UPLINKS)))
-    uplinks = []
-    margins: list[float] = []
-    gateways: set[str] = set()
-    for r in recent:
-        heard = link_quality.heard_by(r.rx, r.tx)
-        gateways.update(h.gateway_id for h in heard)
-        margins += [h.margin for h in heard if h.margin is not None]
-        uplinks.append(UplinkSeen(time=as_utc(r.time), f_cnt=r.f_cnt, decoded=r.data is not None,  # type: ignore[arg-type]
-                                  gateways=[GatewayLink(gateway_id=h.gateway_id, rssi=h.rssi, snr=h.snr,
-                                                        spreading_factor=h.spreading_factor, link_margin=h.margin)
-                                            for h in heard]))
-    # Best gateway per uplink, then the median over uplinks: one lucky frame does not make a good install.
-    per_uplink = [max((g.link_margin for g in u.gateways if g.link_margin is not None), default=None)
-                  for u in uplinks]
-    best = sorted(m for m in per_uplink if m is not None)
-    best_margin = best[len(best) // 2] if best else None
-    joined = view.joined if view else device.dev_addr is not None
-    codec = view.codec if view else device.codec_id
-    last_sf = uplinks[0].gateways[0].spreading_factor if uplinks and uplinks[0].gateways else None
-    reasons = link_quality.verdict(
-        disabled=device.is_disabled, joined=joined, uplinks=len(uplinks), decoded=first_decoded is not None,
-        has_codec=codec is not None, best_margin=best_margin, gateways=len(gateways), spreading_factor=last_sf,
-    )
-    return LiveStatus(
-        dev_eui=eui, joined=joined, dev_addr=device.dev_addr, last_seen_at=as_utc(device.last_seen_at),
-        join_events=join_events, last_join_at=as_utc(last_join),
-        recent_log=[{"time": as_utc(e.time).isoformat(), **_log_fields(e.body)} for e in logs],  # type: ignore[union-attr]
-        first_uplink_at=as_utc(first_up), first_decoded_at=as_utc(first_decoded), uplinks=uplinks,
-        best_margin=best_margin, verdict="no_go" if any(r.blocking for r in reasons) else "go",
-        reasons=[ReasonOut(code=r.code, message=r.message, blocking=r.blocking) for r in reasons],
-    )
+    stmt = (select(Tenant.id, Tenant.name).where(Tenant.status != "deleted")
+            .order_by(Tenant.kind != "city", Tenant.name))
+    if (only := principal.tenant_filter()) is not None:
+        stmt = stmt.where(Tenant.id == only)
+    return [(tid, name) for tid, name in session.execute(stmt)]
 
 
-def _log_fields(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: body[k] for k in ("level", "code", "description") if k in body}
-
+def is_known(session: Session, principal: Principal, dev_eui: str) -> bool:
+    """Registered and visible to the principal (another tenant's device is "unknown", as in a scan)."""
+    principal.require(Perm.ONBOARDING)
+    device = session.get(Device, dev_eui)
+    return device is not None and principal.sees(device.tenant_id)

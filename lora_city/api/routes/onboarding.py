@@ -17,10 +17,11 @@ from lora_city.api.deps import (
     SingleQueryValues,
 )
 from lora_city.api.schemas import ERROR_RESPONSES
-from lora_city.services import onboarding
+from lora_city.services import install_status, onboarding
 from lora_city.services.assets import AssetView
 from lora_city.services.idempotency import Outcome
-from lora_city.services.onboarding import BindRequest, LiveStatus, ScanRequest, ScanResult, SwapRequest
+from lora_city.services.install_status import LiveStatus
+from lora_city.services.onboarding import BindRequest, ScanRequest, ScanResult, SwapRequest
 
 router = APIRouter(prefix="/onboarding", tags=["onboarding"], responses=ERROR_RESPONSES,
                    dependencies=[SingleQueryValues])
@@ -77,4 +78,4 @@ def upload_photo(
 @router.get("/devices/{dev_eui}/status")
 def live_status(session: SessionDep, principal: CurrentPrincipal, now: NowDep, dev_eui: str) -> LiveStatus:
     """Joins, first decoded uplink, per-gateway RSSI/SNR/SF and link margin, and a go / no-go verdict."""
-    return onboarding.live_status(session, principal, dev_eui, now=now)
+    return install_status.live_status(session, principal, dev_eui, now=now)

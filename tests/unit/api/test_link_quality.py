@@ -25,7 +25,7 @@ def test_heard_by_reads_stored_metadata_and_ignores_junk() -> None:
 
 def _codes(**kw: object) -> set[str]:
     base: dict[str, object] = dict(disabled=False, joined=True, uplinks=5, decoded=True, has_codec=True,
-                                   best_margin=12.0, gateways=2, spreading_factor=9)
+                                   margin=12.0, gateways=2, spreading_factor=9)
     base.update(kw)
     return {r.code for r in verdict(**base) if r.blocking}  # type: ignore[arg-type]
 
@@ -35,8 +35,8 @@ def test_verdict_blocking_reasons() -> None:
     assert _codes(joined=False, uplinks=0) == {"not_joined", "no_uplink"}
     assert _codes(decoded=False) == {"not_decoded"}
     assert _codes(decoded=False, has_codec=False) == set()  # no codec: raw bytes are the expected outcome
-    assert _codes(best_margin=4.9) == {"low_margin"}
+    assert _codes(margin=4.9) == {"low_margin"}
     assert _codes(disabled=True) == {"device_disabled"}
     advice = {r.code for r in verdict(disabled=False, joined=True, uplinks=3, decoded=True, has_codec=True,
-                                      best_margin=10.0, gateways=1, spreading_factor=12) if not r.blocking}
+                                      margin=10.0, gateways=1, spreading_factor=12) if not r.blocking}
     assert advice == {"single_gateway", "high_sf"}

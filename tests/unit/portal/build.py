@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from lora_city.api import create_app
+from lora_city.codec.registry import CodecRegistry
 from lora_city.portal import PortalExtras, mount_portal
 from lora_city.portal.users import create_user
 from lora_city.services import tenants
@@ -52,16 +53,17 @@ class Portal:
 
 
 def build_portal(database_url: str, *, clock: Clock | None = None, secure_cookies: bool = True,
-                 extras: PortalExtras = PortalExtras(), migrations: Sequence[Path] = ()) -> Portal:
+                 extras: PortalExtras = PortalExtras(), migrations: Sequence[Path] = (),
+                 codecs: CodecRegistry | None = None) -> Portal:
     """``migrations``: plugin migration folders (tenants/, billing/) to apply besides the core's."""
     upgrade(database_url, migrations)
     factory = make_session_factory(make_engine(database_url))
     vault = KeyVault(SECRET)
     clock = clock or Clock()
     settings = Settings(database_url=database_url, admin_token=ADMIN_TOKEN, secret_key=SECRET)
-    app = create_app(settings, factory, vault, clock=clock)
+    app = create_app(settings, factory, vault, clock=clock, codecs=codecs)
     mount_portal(app, settings=settings, session_factory=factory, vault=vault, clock=clock,
-                 secure_cookies=secure_cookies, extras=extras)
+                 secure_cookies=secure_cookies, extras=extras, codecs=codecs)
     with factory() as s:
         from lora_city.storage.bootstrap import ensure_city_tenant
 

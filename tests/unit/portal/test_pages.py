@@ -170,6 +170,6 @@ def test_technician_scans_a_qr_and_opens_the_live_page(portal: Portal) -> None:
         r = tom.post("/portal/install", data={"qr": qr, "csrf_token": token})
         assert r.status_code == 303 and r.headers["location"] == f"/portal/install/{OWN}"
         assert tom.get(r.headers["location"]).status_code == 200
-        status = tom.get(f"/portal/install/{OWN}/status.json").json()
-        assert status["dev_eui"] == OWN and len(status["uplinks"]) > 0
+        panel = tom.get(f"/portal/install/{OWN}/panel")
+        assert panel.status_code == 200 and 'data-gateway="aa555a0000000001"' in panel.text
         assert tom.post("/portal/install", data={"qr": "LW:D0:nonsense", "csrf_token": token}).status_code == 422
