@@ -269,8 +269,10 @@ def _confirm_page(
     preview = onboarding.swap_preview(db, user.principal, request, codecs=page.ctx.codecs)
     problems = [(p.code, page.t(f"swap.problem.{p.code}", old=_family(page, preview.old.family),
                                 new=_family(page, preview.new.family)), p.blocking) for p in preview.problems]
+    codecs = page.ctx.codecs
+    models = {c.id: f"{c.manifest.vendor} {c.manifest.model}" for c in codecs.list()} if codecs else {}
     return page.render("install/swap_confirm.html", status=status, preview=preview, problems=problems,
-                       force=force, move=move, error=error,
+                       force=force, move=move, error=error, models=models,
                        families={"old": _family(page, preview.old.family), "new": _family(page, preview.new.family)})
 
 

@@ -60,11 +60,11 @@ class RecordingSink:
 
 class Harness:
     def __init__(self, database_url: str, mqtt_url: str, *, dedup_window_ms: int = 100, udp: bool = False,
-                 **settings: Any) -> None:
+                 secret_key: str = "flow-test-secret", **settings: Any) -> None:
         self.prefix = f"t{uuid.uuid4().hex[:8]}"
         self.settings = Settings(
             database_url=database_url, mqtt_url=mqtt_url, mqtt_topic_prefix=self.prefix,
-            udp_listen="127.0.0.1:0" if udp else "", admin_token=ADMIN, secret_key="flow-test-secret",
+            udp_listen="127.0.0.1:0" if udp else "", admin_token=ADMIN, secret_key=secret_key,
             dedup_window_ms=dedup_window_ms, **settings,
         )
         self.engine = make_engine(database_url)
