@@ -66,12 +66,15 @@ def test_lessee_sees_only_its_devices_and_a_foreign_device_is_404(site: Site, pa
 
     # The language switch, on a phone-sized screen (the layout wraps; nothing needs a desktop).
     page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_text("Menu", exact=True).click()  # on a phone the navigation folds behind "Menu"
     page.get_by_role("navigation").get_by_role("link", name="Tableau de bord").click()  # nav kept on the 404
+    page.get_by_text("Menu", exact=True).click()
     page.get_by_label("Langue").select_option("en")
     page.get_by_role("button", name="Changer").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.screenshot(path=screenshots / "lessee-dashboard-phone-en.png", full_page=True)
+    page.get_by_text("Menu", exact=True).click()
     page.get_by_label("Language").select_option("fr")
     page.get_by_role("button", name="Switch").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Tableau de bord")

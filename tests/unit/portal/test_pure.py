@@ -67,7 +67,7 @@ def test_csp_lets_map_tiles_come_only_from_the_configured_server() -> None:
     from lora_city.settings import Settings
 
     plain = security_headers(SimpleNamespace(settings=Settings()))  # type: ignore[arg-type]
-    assert "img-src 'self' data:;" in plain["Content-Security-Policy"]
+    assert "img-src 'self' data: blob:;" in plain["Content-Security-Policy"]
     osm = Settings(map_tile_url="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png")
     tiles = security_headers(SimpleNamespace(settings=osm))  # type: ignore[arg-type]
-    assert "img-src 'self' data: https://*.tile.openstreetmap.org;" in tiles["Content-Security-Policy"]
+    assert "img-src 'self' data: blob: https://*.tile.openstreetmap.org;" in tiles["Content-Security-Policy"]
