@@ -106,7 +106,7 @@ class DataUplinkHandler:
         assert frame is not None
         msg = ctx.collected.phy_payload[:-4]
         for session in sessions:
-            for f_cnt, verdict in f_cnt_candidates(session.last_f_cnt_up, frame.f_cnt):
+            for f_cnt, verdict in f_cnt_candidates(session.last_f_cnt_up, session.f_cnt_up, frame.f_cnt):
                 if self._mic(session, msg, frame, f_cnt, ctx, self._region) != frame.mic:
                     continue
                 if verdict is FCntVerdict.REPLAY:

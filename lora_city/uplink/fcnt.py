@@ -1,11 +1,14 @@
 """Which 32-bit FCnt an uplink carries, and whether it is new, a retransmission or a replay.
 
-The device sends the 16 low bits (LoRaWAN 1.0.4 §4.3.1.5). ``full_f_cnt`` rolls forward from the last accepted
-counter, so a *lower* counter would look like a jump of almost 65,536: the MIC (computed over the 32-bit value,
-§4.4) then fails. To tell "replay" from "wrong key" we also try the counter just below in the same 64 Ki block;
-a MIC valid there means an old frame played again. A frame with exactly the last counter is a retransmission
-(same FCnt, same bytes, §4.3.1.1/§5.3 NbTrans, or an unacknowledged confirmed uplink, §18.4) while the
-device's retransmission allowance lasts; after that it is treated as a replay.
+The device sends the 16 low bits (LoRaWAN 1.0.4 §4.3.1.5). A new frame carries a counter at or above the
+session's next expected one (``f_cnt_up``: one more than the last received, or what an ABP activation set), so
+``full_f_cnt`` rolls forward from there; a *lower* counter would look like a jump of almost 65,536 and the MIC
+(computed over the 32-bit value, §4.4) fails. To tell "replay" from "wrong key" we also try the counter just
+below the expected one in the same 64 Ki block; a MIC valid there means an old frame played again, or a device
+whose counter went back (reset to 0): dropped either way, the counter only increases within a session. A frame
+with exactly the last counter is a retransmission (same FCnt, same bytes, §4.3.1.1/§5.3 NbTrans, or an
+unacknowledged confirmed uplink, §18.4) while the device's retransmission allowance lasts; after that it is
+treated as a replay.
 """
 
 from __future__ import annotations
@@ -26,22 +29,25 @@ class FCntVerdict(Enum):
     REPLAY = "replay"
 
 
-def f_cnt_candidates(last_f_cnt: int | None, wire_f_cnt: int) -> list[tuple[int, FCntVerdict]]:
-    """32-bit counters to try the MIC with, in order, each with what it would mean if the MIC matched."""
+def f_cnt_candidates(last_f_cnt: int | None, next_f_cnt: int, wire_f_cnt: int) -> list[tuple[int, FCntVerdict]]:
+    """32-bit counters to try the MIC with, in order, each with what it would mean if the MIC matched.
+
+    ``last_f_cnt`` is the last accepted counter (None: none yet in this session), ``next_f_cnt`` the lowest
+    counter a new frame may carry (``last_f_cnt + 1``, or an ABP activation's ``f_cnt_up``)."""
+    out: list[tuple[int, FCntVerdict]] = []
+    if last_f_cnt is not None and wire_f_cnt == last_f_cnt & 0xFFFF:
+        out.append((last_f_cnt, FCntVerdict.RETRANSMISSION))
     try:
-        forward = full_f_cnt(last_f_cnt, wire_f_cnt)
+        forward: int | None = full_f_cnt(next_f_cnt, wire_f_cnt) if next_f_cnt <= 0xFFFFFFFF else None
     except LoRaWANError:
         forward = None  # counter exhausted: only a replay can match
-    out: list[tuple[int, FCntVerdict]] = []
-    if forward is not None:
-        verdict = FCntVerdict.RETRANSMISSION if forward == last_f_cnt else FCntVerdict.NEW
-        out.append((forward, verdict))
-    if last_f_cnt is not None:
-        below = (last_f_cnt & 0xFFFF0000) | wire_f_cnt
-        if below >= last_f_cnt:
-            below -= 0x10000
-        if below >= 0 and below != forward:
-            out.append((below, FCntVerdict.REPLAY))
+    if forward is not None and forward != last_f_cnt:
+        out.append((forward, FCntVerdict.NEW))
+    below = (next_f_cnt & 0xFFFF0000) | wire_f_cnt
+    if below >= next_f_cnt:
+        below -= 0x10000
+    if 0 <= below != last_f_cnt and below != forward:
+        out.append((below, FCntVerdict.REPLAY))
     return out
 
 

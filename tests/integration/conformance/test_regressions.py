@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from tests.integration.conformance.network import network
+from tests.integration.conformance.network import network, wait_until
 from tests.support.emulator.device import Device
 from tests.support.services import Service
 
@@ -59,5 +59,37 @@ def test_defect_10_broken_gateway_copy_is_dropped_alone(sqlite_url: str, mosquit
             udp_bad = sum(net.bad_input("udp", r) for r in ("bad_bandwidth", "bad_spreading_factor"))
             assert udp_bad == 2
             assert net.bad_input("mqtt", "bad_bandwidth") == 1
+
+    asyncio.run(run())
+
+
+def test_defect_02_frame_counter_not_increased_is_dropped_counted_and_unanswered(
+        sqlite_url: str, mosquitto: Service) -> None:
+    """ABP session whose next expected FCnt is 8 (the last one received was 7): an uplink with a valid MIC and
+    FCnt 7, or a counter reset to 0, is a replay (TS001-1.0.4 §4.3.1.5: the counter only increases within a
+    session): dropped, counted in ``uplink_drops``, no reading, and nothing is transmitted for it."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            await net.udp_gateway()
+            dev = Device.generate("1.0.4")
+            await net.activate_abp(dev, "26011002", f_cnt_up=8, codec="dragino-ldds75")
+            payload = bytes.fromhex("0ce40cb0002a0101")
+            before = sum(net.drops(r) for r in ("replay", "f_cnt_replay"))
+            for stale in (7, 0):
+                assert await net.exchange(dev, dev.uplink(2, payload, f_cnt=stale, confirmed=True),
+                                          timeout=1.0) is None
+            await wait_until(lambda: net.drops("replay") - before == 2)
+            assert await net.readings(dev.dev_eui) == []
+
+            got = await net.exchange(dev, dev.uplink(2, payload, f_cnt=8, confirmed=True))
+            assert got is not None and got.downlink is not None and got.downlink.ack
+            assert [r["f_cnt"] for r in await net.wait_readings(dev.dev_eui, 1)] == [8]
+            # a different frame with the counter just used, and counters below it, are replays too
+            for stale in (8, 7, 0):
+                assert await net.exchange(dev, dev.uplink(2, payload + b"\x00", f_cnt=stale, confirmed=True),
+                                          timeout=1.0) is None
+            await wait_until(lambda: net.drops("replay") - before == 5)
+            assert [r["f_cnt"] for r in await net.readings(dev.dev_eui)] == [8]
 
     asyncio.run(run())

@@ -92,11 +92,16 @@ def test_packet_loss_and_nb_trans() -> None:
 
 
 def test_f_cnt_candidates() -> None:
-    assert f_cnt_candidates(None, 7) == [(7, FCntVerdict.NEW)]
-    assert f_cnt_candidates(10, 11)[0] == (11, FCntVerdict.NEW)
-    assert f_cnt_candidates(10, 10)[0] == (10, FCntVerdict.RETRANSMISSION)
-    assert f_cnt_candidates(10, 5) == [(65541, FCntVerdict.NEW), (5, FCntVerdict.REPLAY)]
-    assert f_cnt_candidates(0x1FFFE, 0x0002)[0] == (0x20002, FCntVerdict.NEW)  # 16-bit wrap
+    assert f_cnt_candidates(None, 0, 7) == [(7, FCntVerdict.NEW)]
+    assert f_cnt_candidates(10, 11, 11)[0] == (11, FCntVerdict.NEW)
+    assert f_cnt_candidates(10, 11, 10)[0] == (10, FCntVerdict.RETRANSMISSION)
+    assert f_cnt_candidates(10, 11, 5) == [(65541, FCntVerdict.NEW), (5, FCntVerdict.REPLAY)]
+    assert f_cnt_candidates(0x1FFFE, 0x1FFFF, 0x0002)[0] == (0x20002, FCntVerdict.NEW)  # 16-bit wrap
+    assert f_cnt_candidates(0xFFFF, 0x10000, 0)[0] == (0x10000, FCntVerdict.NEW)  # 65,535 -> 65,536
+    # ABP activation with f_cnt_up 8 (issue 23 defect 2): 7 and 0 are below the next expected, not new
+    assert f_cnt_candidates(None, 8, 7) == [(65543, FCntVerdict.NEW), (7, FCntVerdict.REPLAY)]
+    assert f_cnt_candidates(None, 8, 0) == [(65536, FCntVerdict.NEW), (0, FCntVerdict.REPLAY)]
+    assert f_cnt_candidates(None, 8, 8) == [(8, FCntVerdict.NEW)]
     assert retransmission_allowed(1, 1, False) is False
     assert retransmission_allowed(1, 2, False) is True
     assert retransmission_allowed(7, 1, True) is True
