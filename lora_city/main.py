@@ -153,11 +153,13 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     # In a cluster the device's owning member must hear of a queued downlink, not whichever member serves the API
     notifier = cluster.downlink_notifier() if cluster is not None else server.downlink_notifier()
     app_layer.set_notifier(notifier)
-    grpc = (start_grpc_server(settings, factory, vault, codecs=codecs, notifier=notifier)
+    grpc = (start_grpc_server(settings, factory, vault, codecs=codecs, notifier=notifier,
+                              on_gateway_change=server.gateway_change_notifier())
             if settings.grpc_listen else None)
     try:
         app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics,
-                         on_device_change=server.device_change_notifier(), group_notifier=server.group_notifier())
+                         on_device_change=server.device_change_notifier(), group_notifier=server.group_notifier(),
+                         on_gateway_change=server.gateway_change_notifier())
         tenants_api.install(app, quota=quota, export_dir=settings.export_dir, export_parts=(invoice_files,))
         billing_api.install(app)
         if mqtt_backend is not None:

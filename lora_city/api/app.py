@@ -53,6 +53,7 @@ def create_app(
     clock: Callable[[], datetime] = _utcnow,
     on_device_change: Callable[[str], None] | None = None,
     group_notifier: Callable[[str], None] | None = None,
+    on_gateway_change: Callable[[str], None] | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="lora_city",
@@ -63,7 +64,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.lora_city = AppContext(settings, session_factory, vault, codecs, notifier, metrics, clock,
-                                           on_device_change, group_notifier)
+                                     on_device_change, group_notifier, on_gateway_change)
     errors.install(app)
     install_docs(app, PREFIX)
     api = APIRouter(prefix=PREFIX)

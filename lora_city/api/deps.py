@@ -39,10 +39,17 @@ class AppContext:
     on_device_change: Callable[[str], None] | None = None
     # Told the id of a multicast group with a new queue item, so the network server sends it at once.
     group_notifier: Callable[[str], None] | None = None
+    # Told the id of a gateway the API created, changed or deleted, so the network server applies its owner and
+    # private flags (or its absence) to the next frame (issue 23, defect 1).
+    on_gateway_change: Callable[[str], None] | None = None
 
     def device_changed(self, dev_eui: str) -> None:
         if self.on_device_change is not None:
             self.on_device_change(dev_eui.lower())
+
+    def gateway_changed(self, gateway_id: str) -> None:
+        if self.on_gateway_change is not None:
+            self.on_gateway_change(gateway_id.lower())
 
 
 def get_context(request: Request) -> AppContext:

@@ -65,6 +65,7 @@ class Deps:
     codecs: CodecRegistry | None = None
     notifier: DownlinkNotifier | None = None
     net_id: str = "000000"  # DevAddrs handed out by GetRandomDevAddr carry this NetID's prefix
+    on_gateway_change: Callable[[str], None] | None = None  # the network server reloads that gateway at once
 
 
 @dataclass(slots=True)

@@ -34,12 +34,17 @@ def _state(gw: Gateway) -> int:
 
 
 class GatewayService(Handler, pb_grpc.GatewayServiceServicer):  # type: ignore[misc]
+    def _changed(self, gateway_id: str) -> None:
+        if self.deps.on_gateway_change is not None:  # the network server applies it to the next frame
+            self.deps.on_gateway_change(gateway_id)
+
     @rpc
     def Create(self, call: Call, request: pb.CreateGatewayRequest) -> Empty:
         g = request.gateway
         fields = gateway_fields(g, call.ignored)
         data = svc.GatewayCreate(gateway_id=g.gateway_id, tenant_id=g.tenant_id or None, **fields)
-        svc.create_gateway(call.session, call.principal, data)
+        gw = svc.create_gateway(call.session, call.principal, data)
+        self._changed(gw.gateway_id)
         return Empty()
 
     @rpc
@@ -56,12 +61,14 @@ class GatewayService(Handler, pb_grpc.GatewayServiceServicer):  # type: ignore[m
     def Update(self, call: Call, request: pb.UpdateGatewayRequest) -> Empty:
         g = request.gateway
         fields = gateway_fields(g, call.ignored)
-        svc.update_gateway(call.session, call.principal, g.gateway_id, svc.GatewayFields(**fields))
+        gw = svc.update_gateway(call.session, call.principal, g.gateway_id, svc.GatewayFields(**fields))
+        self._changed(gw.gateway_id)
         return Empty()
 
     @rpc
     def Delete(self, call: Call, request: pb.DeleteGatewayRequest) -> Empty:
         svc.delete_gateway(call.session, call.principal, request.gateway_id)
+        self._changed(request.gateway_id.lower())
         return Empty()
 
     @rpc

@@ -7,6 +7,7 @@ services the HTTP API uses, like FastAPI's thread pool does for the HTTP side.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,13 +65,14 @@ def add_services(server: grpc.Server, deps: Deps) -> None:
 def start_grpc_server(
     settings: Settings, session_factory: SessionFactory, vault: KeyVault, *,
     codecs: CodecRegistry | None = None, notifier: DownlinkNotifier | None = None, clock: Clock | None = None,
-    max_workers: int = 8,
+    max_workers: int = 8, on_gateway_change: Callable[[str], None] | None = None,
 ) -> GrpcApi:
     """Serve the API on ``settings.grpc_listen`` (``host:port``; plaintext, put TLS in front as for HTTP).
     The caller checks that ``grpc_listen`` is set and stops the returned server on shutdown."""
     if not settings.grpc_listen:
         raise ConfigurationError("grpc_listen is empty: the gRPC API is disabled")
-    deps = Deps(session_factory, vault, settings.admin_token, clock or _utcnow, codecs, notifier, settings.net_id)
+    deps = Deps(session_factory, vault, settings.admin_token, clock or _utcnow, codecs, notifier, settings.net_id,
+                on_gateway_change)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc-api"))
     add_services(server, deps)
     try:

@@ -1,8 +1,9 @@
 """Who owns each gateway and whether it is shared: a tenant's private gateway (issue 7) carries only its owner's
-uplinks (``private_up``) and/or downlinks (``private_down``). Unregistered gateways are community gateways.
+uplinks (``private_up``) and/or downlinks (``private_down``).
 
-An in-memory copy of the ``gateways`` table, read per uplink without a query and reloaded periodically (the
-server's flush loop) and whenever the API changes a gateway is not worth coupling to: a minute-old flag is fine.
+An in-memory copy of the ``gateways`` table, read per uplink without a query. The API tells the server of every
+gateway it creates, changes or deletes, which reloads that one row at once (``reload``): the next frame obeys
+(issue 23, defect 1). The full reload of the server's flush loop is only the fallback for other writers.
 """
 
 from __future__ import annotations
@@ -33,8 +34,25 @@ class GatewayDirectory:
         self._gateways = fresh  # one assignment: readers see the old map or the new one
         return len(fresh)
 
+    def reload(self, factory: SessionFactory, gateway_id: str) -> bool:
+        """Re-read one gateway (created, changed or deleted); True when it exists."""
+        with factory() as db:
+            row = db.execute(select(Gateway.tenant_id, Gateway.private_up, Gateway.private_down)
+                             .where(Gateway.gateway_id == gateway_id)).first()
+        fresh = dict(self._gateways)
+        if row is None:
+            fresh.pop(gateway_id, None)
+        else:
+            fresh[gateway_id] = GatewayAccess(row[0], bool(row[1]), bool(row[2]))
+        self._gateways = fresh
+        return row is not None
+
     def set(self, gateway_id: str, access: GatewayAccess) -> None:
         self._gateways = {**self._gateways, gateway_id: access}
+
+    def knows(self, gateway_id: str) -> bool:
+        """Registered (through the API, the importer or the portal)."""
+        return gateway_id in self._gateways
 
     def may_receive_for(self, gateway_id: str, tenant_id: str) -> bool:
         access = self._gateways.get(gateway_id)

@@ -321,6 +321,23 @@ class NetworkServer:
 
         return changed
 
+    async def reload_gateway(self, gateway_id: str) -> None:
+        """A gateway was created, changed or deleted through the API: its owner and private flags apply to the
+        next frame (issue 23, defect 1)."""
+        try:
+            await asyncio.to_thread(self.gateways.reload, self._factory, gateway_id)
+        except Exception:  # the periodic reload catches up
+            log.exception("gateway reload failed: gateway_id=%s", gateway_id)
+
+    def gateway_change_notifier(self) -> Callable[[str], None]:
+        """The API's ``on_gateway_change``: callable from any thread."""
+        loop = asyncio.get_running_loop()
+
+        def changed(gateway_id: str) -> None:
+            loop.call_soon_threadsafe(self._spawn, self.reload_gateway(gateway_id))
+
+        return changed
+
     def emit(self, event: DeviceEvent) -> None:
         for sink in self._sinks:
             try:

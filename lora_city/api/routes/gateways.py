@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from lora_city.api.deps import CurrentPrincipal, SessionDep, SingleQueryValues
+from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, GatewayOut
 from lora_city.services import gateways
 from lora_city.services.gateways import GatewayCreate, GatewayFields
@@ -14,8 +14,11 @@ router = APIRouter(prefix="/gateways", tags=["gateways"], responses=ERROR_RESPON
 
 
 @router.post("", status_code=201)
-def create_gateway(session: SessionDep, principal: CurrentPrincipal, body: GatewayCreate) -> GatewayOut:
-    return GatewayOut.model_validate(gateways.create_gateway(session, principal, body))
+def create_gateway(ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, body: GatewayCreate
+                   ) -> GatewayOut:
+    out = GatewayOut.model_validate(gateways.create_gateway(session, principal, body))
+    ctx.gateway_changed(out.gateway_id)
+    return out
 
 
 @router.get("")
@@ -34,12 +37,15 @@ def get_gateway(session: SessionDep, principal: CurrentPrincipal, gateway_id: st
 
 @router.patch("/{gateway_id}")
 def update_gateway(
-    session: SessionDep, principal: CurrentPrincipal, gateway_id: str, body: GatewayFields
+    ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, gateway_id: str, body: GatewayFields
 ) -> GatewayOut:
-    return GatewayOut.model_validate(gateways.update_gateway(session, principal, gateway_id, body))
+    out = GatewayOut.model_validate(gateways.update_gateway(session, principal, gateway_id, body))
+    ctx.gateway_changed(out.gateway_id)
+    return out
 
 
 @router.delete("/{gateway_id}", status_code=204)
-def delete_gateway(session: SessionDep, principal: CurrentPrincipal, gateway_id: str) -> Response:
+def delete_gateway(ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, gateway_id: str) -> Response:
     gateways.delete_gateway(session, principal, gateway_id)
+    ctx.gateway_changed(gateway_id)
     return Response(status_code=204)

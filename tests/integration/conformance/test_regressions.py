@@ -93,3 +93,40 @@ def test_defect_02_frame_counter_not_increased_is_dropped_counted_and_unanswered
             assert [r["f_cnt"] for r in await net.readings(dev.dev_eui)] == [8]
 
     asyncio.run(run())
+
+
+def test_defect_01_gateway_made_private_through_the_api_applies_to_the_next_frame(
+        sqlite_url: str, mosquitto: Service) -> None:
+    """A gateway registered through the API as private to tenant B carries no uplink of tenant A's device from
+    the next frame on, with no reload period (GATEWAY_RELOAD_S) in between; made public again, it carries the
+    next one; deleted, it is forgotten at once too."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            h = net.h
+            gw = await net.udp_gateway(register=False)
+            lessee = (await h.api.post("/api/v1/tenants", json={"name": "Parkings", "slug": "parkings"})).json()
+            r = await h.api.post("/api/v1/gateways", json={
+                "gateway_id": gw.gateway_id, "name": "parking roof", "tenant_id": lessee["id"],
+                "private_up": True, "private_down": True})
+            assert r.status_code == 201, r.text
+            dev = Device.generate("1.0.4")  # the city's device (tenant A)
+            await net.activate_abp(dev, "26011003", codec="dragino-ldds75")
+            payload = bytes.fromhex("0ce40cb0002a0101")
+
+            assert await net.exchange(dev, dev.uplink(2, payload), timeout=0.5) is None
+            await wait_until(lambda: net.drops("private_gateway") == 1)
+            assert await net.readings(dev.dev_eui) == []
+
+            r = await h.api.patch(f"/api/v1/gateways/{gw.gateway_id}", json={"private_up": False})
+            assert r.status_code == 200, r.text
+            net.send(dev.uplink(2, payload))
+            assert [x["f_cnt"] for x in await net.wait_readings(dev.dev_eui, 1)] == [1]
+
+            r = await h.api.patch(f"/api/v1/gateways/{gw.gateway_id}", json={"private_up": True})
+            assert r.status_code == 200, r.text
+            net.send(dev.uplink(2, payload))
+            await wait_until(lambda: net.drops("private_gateway") == 2)
+            assert len(await net.readings(dev.dev_eui)) == 1
+
+    asyncio.run(run())

@@ -94,7 +94,8 @@ class Harness:
         app = create_app(self.settings, self.factory, self.vault, codecs=codecs(),
                          notifier=self.server.downlink_notifier(), metrics=self.metrics,
                          on_device_change=self.server.device_change_notifier(),
-                         group_notifier=self.server.group_notifier())
+                         group_notifier=self.server.group_notifier(),
+                         on_gateway_change=self.server.gateway_change_notifier())
         self.api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api",
                                      headers={"Authorization": f"Bearer {ADMIN}"})
 
