@@ -69,7 +69,7 @@ def provision(database_url: str, n: int) -> float:
     from lora_city.storage.bootstrap import ensure_city_tenant
     from lora_city.storage.db import make_engine, make_session_factory, transaction
     from lora_city.storage.keys import KeyVault
-    from lora_city.storage.models import Device, DeviceSession
+    from lora_city.storage.models import Device, DeviceSession, Gateway
 
     started = time.monotonic()
     migrate.upgrade(database_url, ())
@@ -78,6 +78,8 @@ def provision(database_url: str, n: int) -> float:
     vault = KeyVault(SECRET)
     with transaction(factory) as db:
         tenant_id = ensure_city_tenant(db).id
+        # the server drops frames of unregistered gateways (issue 23)
+        db.execute(insert(Gateway), [{"gateway_id": gw, "tenant_id": tenant_id, "name": gw} for gw in GATEWAYS])
     state = {"uplinks_since_status": 2, "status_requested": False}  # sessions that already asked DevStatus
     for start in range(0, n, 10_000):
         devices, sessions = [], []

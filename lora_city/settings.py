@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     dedup_window_ms: int = 200
     rx1_delay_s: int = 1
     class_c_lock_ms: int = 0
+    # Frames from gateways nobody registered are dropped and the gateways listed for the operator (GET
+    # /api/v1/gateways/unknown); True accepts them (a community network). Issue 23, defect 11.
+    allow_unknown_gateways: bool = False
 
     # Where a tenant's data export is written before the tenant is deleted (issue 7); relative to the working dir
     export_dir: Path = Path("exports")

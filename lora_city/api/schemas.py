@@ -78,6 +78,16 @@ class GatewayOut(Out):
     created_at: UtcTime
 
 
+class UnknownGatewayOut(Out):
+    """A gateway heard but not registered: its frames are dropped until it is (issue 23)."""
+
+    gateway_id: str
+    transport: str
+    first_seen_at: UtcTime
+    last_seen_at: UtcTime
+    frames: int  # uplink copies dropped
+
+
 class ProfileOut(Out):
     id: str
     tenant_id: str

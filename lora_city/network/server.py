@@ -47,6 +47,7 @@ from lora_city.lorawan.frames import DataFrame, JoinRequest, MType, parse_phy_pa
 from lora_city.lorawan.region import region_named
 from lora_city.metrics import Metrics
 from lora_city.network.gateway_directory import GatewayDirectory
+from lora_city.network.unknown_gateways import UnknownGateways
 from lora_city.settings import Settings
 from lora_city.sinks.events import DeviceEvent, JoinEvent, Sink
 from lora_city.storage.db import SessionFactory
@@ -63,6 +64,10 @@ from lora_city.uplink.quota import AllowAll, QuotaPolicy
 log = logging.getLogger(__name__)
 GATEWAY_RELOAD_S = 30.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# An unregistered gateway is looked up in the database again at most this often (another process may have
+# registered it); and at most this many such lookups run per second, whatever a spoofer invents.
+UNKNOWN_GATEWAY_RECHECK_S = 10.0
+UNKNOWN_GATEWAY_LOOKUPS_PER_S = 20
 
 
 class NetworkServer:
@@ -99,7 +104,12 @@ class NetworkServer:
         self.dedup = Deduplicator(settings.dedup_window_ms / 1000.0, self._on_collected, clock=clock,
                                   on_disagreeing=self._disagreeing_copy, on_discard=self._copy_done,
                                   **({} if late_copy_ttl_s is None else {"handled_ttl_s": late_copy_ttl_s}))
-        self.gateways = GatewayDirectory()  # private gateways (issue 7), reloaded by the flush loop
+        self.gateways = GatewayDirectory()  # registered gateways, owners, private flags (issue 7)
+        self.unknown_gateways = UnknownGateways(factory)
+        self._allow_unknown = settings.allow_unknown_gateways
+        self._unknown_until: dict[str, float] = {}  # gateway id -> clock() before which it is not looked up
+        self._lookups: list[float] = [0.0, 0.0]  # [window start, lookups in this second]
+        self._clock = clock
         self._factory = factory
         self._data = DataUplinkHandler(self.sessions, self.queue, codecs, quota or AllowAll(), metrics,
                                        gateways=self.gateways, region=region, app_layer=app_layer)
@@ -168,6 +178,12 @@ class NetworkServer:
 
     async def flush(self) -> int:
         async with self._flush_lock:
+            unknown = self.unknown_gateways.snapshot()
+            if unknown:
+                try:
+                    await asyncio.to_thread(self.unknown_gateways.write_rows, unknown)
+                except Exception:  # counted anyway; the listing is informative
+                    log.exception("unknown gateways write failed: %d rows", len(unknown))
             journal = self.journal
             mark = journal.low_watermark if journal is not None else None  # before the snapshot: see docstring
             rows = self.sessions.snapshot()
@@ -213,6 +229,11 @@ class NetworkServer:
 
     async def on_uplink(self, frame: UplinkFrame) -> None:
         self._copies.inc()
+        if not self._allow_unknown and not await self._registered(frame.rx_info.gateway_id):
+            self.unknown_gateways.heard(frame.rx_info.gateway_id, frame.transport.value)
+            self._drop("unknown_gateway")
+            self._copy_done(frame)
+            return
         if not self.dedup.add(frame):
             self._late.inc()
             self._copy_done(frame)
@@ -225,6 +246,10 @@ class NetworkServer:
         """Copies journaled before a crash and not known to be handled for good: grouped as the dedup windows
         grouped them and handled again. The FCnt check drops what the database already has; the rest gets its
         first uplink id and time back, which the readings store and InfluxDB take only once."""
+        if not self._allow_unknown:  # the backends journal every copy, registered gateway or not
+            for frame in [c for c in copies if not self.gateways.knows(c.rx_info.gateway_id)]:
+                self._copy_done(frame)
+            copies = [c for c in copies if self.gateways.knows(c.rx_info.gateway_id)]
         if not copies:
             return
         collected, left_out, disagreeing = regroup(copies, self._settings.dedup_window_ms / 1000.0,
@@ -237,6 +262,31 @@ class NetworkServer:
             self.dedup.mark_handled(uplink.phy_payload)
             self._on_collected(uplink)
         log.info("journal replay: %d cop(ies), %d uplink(s) handled again", len(copies), len(collected))
+
+    async def _registered(self, gateway_id: str) -> bool:
+        """Whether the gateway is registered. Known ones answer from memory; an unknown one is looked up in the
+        database (registered by another process?) at most every UNKNOWN_GATEWAY_RECHECK_S, within a global
+        budget of lookups per second."""
+        if self.gateways.knows(gateway_id):
+            return True
+        now = self._clock()
+        if self._unknown_until.get(gateway_id, 0.0) > now:
+            return False
+        if now - self._lookups[0] >= 1.0:
+            self._lookups[:] = [now, 0.0]
+        if self._lookups[1] >= UNKNOWN_GATEWAY_LOOKUPS_PER_S:
+            return False
+        self._lookups[1] += 1
+        try:
+            found = await asyncio.to_thread(self.gateways.reload, self._factory, gateway_id)
+        except Exception:
+            log.exception("gateway lookup failed: gateway_id=%s", gateway_id)
+            found = False
+        if not found:
+            if len(self._unknown_until) > 100_000:
+                self._unknown_until.clear()
+            self._unknown_until[gateway_id] = now + UNKNOWN_GATEWAY_RECHECK_S
+        return found
 
     def _disagreeing_copy(self, frame: UplinkFrame) -> None:
         """A copy whose radio parameters contradict the other gateways' (broken or spoofed): left out alone."""
@@ -325,7 +375,9 @@ class NetworkServer:
         """A gateway was created, changed or deleted through the API: its owner and private flags apply to the
         next frame (issue 23, defect 1)."""
         try:
-            await asyncio.to_thread(self.gateways.reload, self._factory, gateway_id)
+            if await asyncio.to_thread(self.gateways.reload, self._factory, gateway_id):
+                self._unknown_until.pop(gateway_id, None)
+                self.unknown_gateways.registered(gateway_id)
         except Exception:  # the periodic reload catches up
             log.exception("gateway reload failed: gateway_id=%s", gateway_id)
 
@@ -334,9 +386,14 @@ class NetworkServer:
         loop = asyncio.get_running_loop()
 
         def changed(gateway_id: str) -> None:
-            loop.call_soon_threadsafe(self._spawn, self.reload_gateway(gateway_id))
+            loop.call_soon_threadsafe(self._gateway_changed, gateway_id)
 
         return changed
+
+    def _gateway_changed(self, gateway_id: str) -> None:
+        # Forget "unknown" now: a frame arriving before the reload below finishes looks the gateway up itself.
+        self._unknown_until.pop(gateway_id, None)
+        self._spawn(self.reload_gateway(gateway_id))
 
     def emit(self, event: DeviceEvent) -> None:
         for sink in self._sinks:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from lora_city.errors import AlreadyExists, InvalidInput, NotFound
+from lora_city.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from lora_city.services.common import INPUT_CONFIG, hex_id, page_limit, target_tenant
 from lora_city.services.principal import Perm, Principal
-from lora_city.storage.models import Gateway
+from lora_city.storage.models import Gateway, UnknownGateway
 
 Latitude = Field(default=None, ge=-90, le=90)
 Longitude = Field(default=None, ge=-180, le=180)
@@ -42,6 +42,7 @@ def create_gateway(session: Session, principal: Principal, data: GatewayCreate) 
     gw = Gateway(gateway_id=gateway_id, tenant_id=tenant, **data.model_dump(
         exclude={"gateway_id", "tenant_id"}, exclude_none=True))
     session.add(gw)
+    session.execute(delete(UnknownGateway).where(UnknownGateway.gateway_id == gateway_id))  # registered now
     session.commit()
     return gw
 
@@ -66,6 +67,19 @@ def list_gateways(
         stmt = stmt.where(Gateway.gateway_id > after.lower())
     if online is not None:
         stmt = stmt.where(Gateway.online.is_(online))
+    return list(session.scalars(stmt))
+
+
+def list_unknown_gateways(session: Session, principal: Principal, *, limit: int = 100,
+                          after: str | None = None) -> list[UnknownGateway]:
+    """Gateways heard but not registered, most recently heard first is not stable for paging, so by id. They
+    belong to no tenant: only the operator (who registers gateways for every tenant) sees them."""
+    principal.require(Perm.GATEWAYS_WRITE)
+    if not principal.sees_all_tenants:
+        raise PermissionDenied("only the operator sees the unknown gateways")
+    stmt = select(UnknownGateway).order_by(UnknownGateway.gateway_id).limit(page_limit(limit))
+    if after is not None:
+        stmt = stmt.where(UnknownGateway.gateway_id > after.lower())
     return list(session.scalars(stmt))
 
 

@@ -96,6 +96,11 @@ class Fleet:
     async def register_all(self) -> None:
         headers = {"Authorization": f"Bearer {self.config.admin_token}"}
         async with httpx.AsyncClient(base_url=self.config.api_url, headers=headers, timeout=30.0) as api:
+            for gw in self.gateways:  # the network server drops frames of unregistered gateways
+                r = await api.post("/api/v1/gateways", json={"gateway_id": gw.gateway_id,
+                                                              "name": f"sim-gateway-{gw.gateway_id[-4:]}"})
+                if r.status_code not in (200, 201, 409):
+                    self.stats.errors.append(f"register gateway {gw.gateway_id}: {r.status_code} {r.text[:200]}")
             for dev in self.devices:
                 r = await api.post("/api/v1/devices", json={
                     "dev_eui": dev.dev_eui, "join_eui": dev.join_eui, "app_key": dev.app_key.hex(),

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep, SingleQueryValues
-from lora_city.api.schemas import ERROR_RESPONSES, GatewayOut
+from lora_city.api.schemas import ERROR_RESPONSES, GatewayOut, UnknownGatewayOut
 from lora_city.services import gateways
 from lora_city.services.gateways import GatewayCreate, GatewayFields
 
@@ -28,6 +28,17 @@ def list_gateways(
 ) -> list[GatewayOut]:
     rows = gateways.list_gateways(session, principal, limit=limit, after=after, online=online)
     return [GatewayOut.model_validate(g) for g in rows]
+
+
+@router.get("/unknown")
+def list_unknown_gateways(
+    session: SessionDep, principal: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: str | None = None,
+) -> list[UnknownGatewayOut]:
+    """Gateways heard but not registered: the network drops their frames (unless the server runs with
+    ``LORA_CITY_ALLOW_UNKNOWN_GATEWAYS=true``). Register one with ``POST /gateways`` to serve it. Operator only."""
+    rows = gateways.list_unknown_gateways(session, principal, limit=limit, after=after)
+    return [UnknownGatewayOut.model_validate(g) for g in rows]
 
 
 @router.get("/{gateway_id}")

@@ -26,6 +26,7 @@ from lora_city.storage.models.network import (
     DeviceSession,
     DevNonce,
     Gateway,
+    UnknownGateway,
 )
 from lora_city.storage.models.outbox import OutboxRow, RetentionPolicy
 from lora_city.storage.models.readings import Reading
@@ -67,6 +68,7 @@ __all__ = [
     "Reading",
     "RetentionPolicy",
     "Tenant",
+    "UnknownGateway",
     "User",
     "new_id",
     "utcnow",

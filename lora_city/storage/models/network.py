@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lora_city.storage.models.base import Base, new_id, utcnow
@@ -32,6 +32,19 @@ class Gateway(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)  # latest counters from the health tracker
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnknownGateway(Base):
+    """A gateway heard but not registered: its frames are dropped (unless Settings.allow_unknown_gateways) and it
+    is listed for the operator to register (issue 23, defect 11). Written by the network server."""
+
+    __tablename__ = "unknown_gateways"
+
+    gateway_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    transport: Mapped[str] = mapped_column(String(16))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    frames: Mapped[int] = mapped_column(BigInteger, default=0)  # uplink copies dropped
 
 
 class DeviceProfile(Base):
@@ -97,6 +110,8 @@ class DeviceKeys(Base):
     # LoRaWAN 1.0.x devices derive their application-layer keys (TS005 McRootKey, TS004 DataBlockIntKey) from a
     # GenAppKey of their own; 1.1 devices use AppKey.
     gen_app_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # JoinNonce of the last join-accept (a counter that never repeats: LoRaWAN 1.0.4 §6.2.6, 1.1 §6.2.3)
+    join_nonce: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -156,6 +156,9 @@ def test_two_servers_share_the_gateways(
             devices = [VirtualDevice.generate(CODECS[i % 2]) for i in range(8)]
             async with httpx.AsyncClient(base_url=servers["m1"].url,
                                          headers={"Authorization": f"Bearer {ADMIN}"}) as api:
+                for gw in gws:  # unregistered gateways are not served (issue 23)
+                    r = await api.post("/api/v1/gateways", json={"gateway_id": gw.gateway_id, "name": "virtual"})
+                    assert r.status_code == 201, r.text
                 for dev in devices:
                     r = await api.post("/api/v1/devices", json={
                         "dev_eui": dev.dev_eui, "join_eui": dev.join_eui, "app_key": dev.app_key.hex(),

@@ -130,3 +130,53 @@ def test_defect_01_gateway_made_private_through_the_api_applies_to_the_next_fram
             assert len(await net.readings(dev.dev_eui)) == 1
 
     asyncio.run(run())
+
+
+def test_defect_11_unregistered_gateways_are_dropped_counted_and_listed(
+        database_url: str, mosquitto: Service) -> None:
+    """Frames relayed by gateways nobody registered are not handled (nor billed: no event carries them); each
+    such gateway is listed with its count for the operator to register; once registered it is served at once.
+    ``allow_unknown_gateways`` turns the default around."""
+
+    async def run() -> None:
+        async with network(database_url, mosquitto.url) as net:
+            h = net.h
+            city = await net.udp_gateway()
+            stranger = await net.udp_gateway(register=False)
+            stranger_mqtt = await net.mqtt_gateway(register=False)
+            dev = Device.generate("1.0.4")
+            await net.activate_abp(dev, "26011011", codec="dragino-ldds75")
+            payload = bytes.fromhex("0ce40cb0002a0101")
+
+            net.send(dev.uplink(2, payload), via=[stranger])
+            net.send(dev.uplink(2, payload), via=[stranger_mqtt])
+            await wait_until(lambda: net.drops("unknown_gateway") == 2)
+            net.send(dev.uplink(2, payload), via=[city, stranger])
+            readings = await net.wait_readings(dev.dev_eui, 1)
+            assert [(r["f_cnt"], [rx["gateway_id"] for rx in r["rx"]]) for r in readings] == [(2, [city.gateway_id])]
+            assert net.drops("unknown_gateway") == 3
+            from lora_city.sinks.events import UplinkEvent
+            assert [e.copies for e in h.recording.of(UplinkEvent)] == [1]  # billing counts copies: only ours
+
+            await h.server.flush()
+            r = await h.api.get("/api/v1/gateways/unknown")
+            assert r.status_code == 200, r.text
+            listed = {g["gateway_id"]: (g["transport"], g["frames"]) for g in r.json()}
+            assert listed == {stranger.gateway_id: ("udp", 2), stranger_mqtt.gateway_id: ("mqtt-protobuf", 1)}
+
+            await net.register_gateway(stranger.gateway_id)
+            net.send(dev.uplink(2, payload), via=[stranger])
+            assert [r["f_cnt"] for r in await net.wait_readings(dev.dev_eui, 2)] == [3, 2]
+            await h.server.flush()
+            r = await h.api.get("/api/v1/gateways/unknown")
+            assert [g["gateway_id"] for g in r.json()] == [stranger_mqtt.gateway_id]
+
+        async with network(database_url, mosquitto.url, allow_unknown_gateways=True) as net:
+            community = await net.udp_gateway(register=False)
+            other = Device.generate("1.0.4")
+            await net.activate_abp(other, "26011012", codec="dragino-ldds75")
+            net.send(other.uplink(2, payload), via=[community])
+            assert len(await net.wait_readings(other.dev_eui, 1)) == 1
+            assert net.drops("unknown_gateway") == 0
+
+    asyncio.run(run())

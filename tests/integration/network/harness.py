@@ -108,8 +108,12 @@ class Harness:
             await gw.stop()
         self.engine.dispose()
 
-    async def gateway(self, snr_order: int = 0) -> VirtualMqttGateway:
+    async def gateway(self, snr_order: int = 0, *, register: bool = True) -> VirtualMqttGateway:
+        """A virtual MQTT gateway, registered through the API first (the server drops unregistered ones)."""
         gw = VirtualMqttGateway(self.settings.mqtt_url or "", uuid.uuid4().hex[:16], prefix=self.prefix)
+        if register:
+            r = await self.api.post("/api/v1/gateways", json={"gateway_id": gw.gateway_id, "name": "virtual"})
+            assert r.status_code == 201, r.text
         await gw.start()
         self.gateways.append(gw)
         return gw

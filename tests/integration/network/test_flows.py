@@ -261,6 +261,8 @@ def test_confirmed_downlink_retries_over_udp_then_nack(database_url: str, mosqui
         try:
             assert h.udp is not None
             gw = VirtualUdpGateway(h.udp.local_address, uuid.uuid4().hex[:16])
+            r = await h.api.post("/api/v1/gateways", json={"gateway_id": gw.gateway_id, "name": "udp"})
+            assert r.status_code == 201, r.text
             await gw.start()
             dev = VirtualDevice.generate("milesight-em300-di")
             await h.register(dev)

@@ -22,7 +22,7 @@ def test_private_gateway_serves_only_its_owner(database_url: str, mosquitto: Ser
         h = Harness(database_url, mosquitto.url)
         await h.start()
         try:
-            private, community = await h.gateway(), await h.gateway()
+            private, community = await h.gateway(register=False), await h.gateway()
             lessee = (await h.api.post("/api/v1/tenants", json={"name": "Parkings", "slug": "parkings"})).json()
             r = await h.api.post("/api/v1/gateways", json={
                 "gateway_id": private.gateway_id, "name": "parking roof", "tenant_id": lessee["id"],
