@@ -112,6 +112,7 @@ class DeviceKeys(Base):
     gen_app_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     # JoinNonce of the last join-accept (a counter that never repeats: LoRaWAN 1.0.4 §6.2.6, 1.1 §6.2.3)
     join_nonce: Mapped[int] = mapped_column(default=0, server_default="0")
+    rj_count1: Mapped[int | None] = mapped_column(default=None)  # last rejoin type 1 RJcount1 (1.1 §6.2.4.2)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

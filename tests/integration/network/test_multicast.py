@@ -60,6 +60,9 @@ def test_class_c_group_of_50_lamps_dimmed_by_one_downlink_through_the_minimum_ga
             g1 = VirtualUdpGateway(h.udp.local_address, uuid.uuid4().hex[:16])
             g2 = VirtualUdpGateway(h.udp.local_address, uuid.uuid4().hex[:16])
             for gw in (g1, g2):
+                # unregistered gateways are not served (issue 23)
+                r = await h.api.post("/api/v1/gateways", json={"gateway_id": gw.gateway_id, "name": "udp"})
+                assert r.status_code == 201, r.text
                 await gw.start()
                 udp_gateways.append(gw)
             g3, g4 = await h.gateway(), await h.gateway()

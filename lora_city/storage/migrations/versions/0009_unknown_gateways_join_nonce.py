@@ -1,8 +1,9 @@
 """unknown_gateways: gateways heard but not registered, for the operator to register (issue 23, defect 11);
-device_keys.join_nonce: the JoinNonce counter a join server keeps per device (LoRaWAN 1.0.4 §6.2.6, 1.1 §6.2.3)
+device_keys.join_nonce: the JoinNonce counter a join server keeps per device (LoRaWAN 1.0.4 §6.2.6, 1.1 §6.2.3);
+device_keys.rj_count1: the last rejoin-request type 1 counter accepted (1.1 §6.2.4.2, never reused per JSIntKey)
 
-Revision ID: 0008_unknown_gateways_join_nonce
-Revises: 0007_asset_bound_by
+Revision ID: 0009_unknown_gateways_join_nonce
+Revises: 0008_multicast_groups
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008_unknown_gateways_join_nonce'
-down_revision = '0007_asset_bound_by'
+revision = '0009_unknown_gateways_join_nonce'
+down_revision = '0008_multicast_groups'
 branch_labels = None
 depends_on = None
 
@@ -28,9 +29,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('device_keys') as batch_op:
         batch_op.add_column(sa.Column('join_nonce', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('rj_count1', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('device_keys') as batch_op:
+        batch_op.drop_column('rj_count1')
         batch_op.drop_column('join_nonce')
     op.drop_table('unknown_gateways')
