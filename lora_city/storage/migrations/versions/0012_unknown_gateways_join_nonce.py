@@ -2,8 +2,8 @@
 device_keys.join_nonce: the JoinNonce counter a join server keeps per device (LoRaWAN 1.0.4 §6.2.6, 1.1 §6.2.3);
 device_keys.rj_count1: the last rejoin-request type 1 counter accepted (1.1 §6.2.4.2, never reused per JSIntKey)
 
-Revision ID: 0009_unknown_gateways_join_nonce
-Revises: 0008_multicast_groups
+Revision ID: 0012_unknown_gateways_join_nonce
+Revises: 0011_codec_catalogue
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009_unknown_gateways_join_nonce'
-down_revision = '0008_multicast_groups'
+revision = '0012_unknown_gateways_join_nonce'
+down_revision = '0011_codec_catalogue'
 branch_labels = None
 depends_on = None
 
