@@ -36,6 +36,7 @@ from lora_city.cluster.node import ClusterNode
 from lora_city.codec.catalogue.mappings import catalogue_mappings
 from lora_city.codec.catalogue.source import CatalogueCodecs
 from lora_city.codec.registry import CodecRegistry, js_limits_from
+from lora_city.fuota.orchestrator import FuotaOrchestrator, OrchestratorHooks
 from lora_city.gateway.health import GatewayHealth
 from lora_city.gateway.journal import CopyJournal
 from lora_city.gateway.mqtt_backend import MqttGatewayBackend
@@ -146,6 +147,10 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         cluster.attach(server)
         await cluster.start()  # the member list is known before the first gateway copy arrives
     await server.start()
+    fuota = FuotaOrchestrator(factory, vault, app_layer, server.region, net_id=settings.net_id,
+                              tick_s=settings.fuota_tick_s, session_lead_s=settings.fuota_session_lead_s,
+                              hooks=OrchestratorHooks(group_notifier=server.group_notifier()))
+    await fuota.start()  # resumes the campaigns a restart interrupted
     gateway_status = GatewayStatusWriter(factory, health, listeners=[alerts.on_gateway_state])
     background = [asyncio.create_task(gateway_status.run(), name="gateway-status"),
                   asyncio.create_task(catalogue.refresh_loop(), name="catalogue-refresh"),
@@ -159,7 +164,8 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     try:
         app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics,
                          on_device_change=server.device_change_notifier(), group_notifier=server.group_notifier(),
-                         on_gateway_change=server.gateway_change_notifier())
+                         on_gateway_change=server.gateway_change_notifier(),
+                         fuota_wake=fuota.wake_notifier())
         tenants_api.install(app, quota=quota, export_dir=settings.export_dir, export_parts=(invoice_files,))
         billing_api.install(app)
         if mqtt_backend is not None:
@@ -172,6 +178,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        await fuota.stop()
         if grpc is not None:
             grpc.stop()
         if cluster is not None:

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     # Where a tenant's data export is written before the tenant is deleted (issue 7); relative to the working dir
     export_dir: Path = Path("exports")
 
+    # Firmware updates over the air (lora_city/fuota)
+    fuota_max_image_bytes: int = 1_048_576
+    fuota_session_lead_s: float = 60.0  # from the last device set up to the multicast session's start
+    fuota_tick_s: float = 1.0
+
     # Codecs
     codecs_path: Path = Field(default_factory=_default_codecs_path)
     js_time_limit_ms: int = 100

@@ -19,6 +19,7 @@ from lora_city.api.routes import (
     assets,
     catalogue,
     devices,
+    fuota,
     gateways,
     health,
     integrations,
@@ -54,6 +55,7 @@ def create_app(
     on_device_change: Callable[[str], None] | None = None,
     group_notifier: Callable[[str], None] | None = None,
     on_gateway_change: Callable[[str], None] | None = None,
+    fuota_wake: Callable[[], None] | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="lora_city",
@@ -64,12 +66,13 @@ def create_app(
         redoc_url=None,
     )
     app.state.lora_city = AppContext(settings, session_factory, vault, codecs, notifier, metrics, clock,
-                                     on_device_change, group_notifier, on_gateway_change)
+                                     on_device_change, group_notifier, on_gateway_change, fuota_wake)
     errors.install(app)
     install_docs(app, PREFIX)
     api = APIRouter(prefix=PREFIX)
     for module in (tenants, api_keys, gateways, profiles, applications, devices, multicast, assets, onboarding,
-                   overview, alerts, integrations, catalogue):
+                   overview, alerts, integrations, catalogue,
+                   fuota):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

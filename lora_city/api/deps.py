@@ -42,6 +42,8 @@ class AppContext:
     # Told the id of a gateway the API created, changed or deleted, so the network server applies its owner and
     # private flags (or its absence) to the next frame (issue 23, defect 1).
     on_gateway_change: Callable[[str], None] | None = None
+    # Told when a firmware-update campaign was started, paused, resumed or cancelled: its orchestrator runs now.
+    fuota_wake: Callable[[], None] | None = None
 
     def device_changed(self, dev_eui: str) -> None:
         if self.on_device_change is not None:

@@ -109,19 +109,29 @@ class AppLayerService:
                 await listener(dev_eui, entry, cmd, event.time)
         self.handled += 1
 
+    def queue_item(self, dev_eui: str, entry: PackagePort, commands: list[AppCommand]) -> DeviceQueueItem:
+        """The queue row carrying ``commands`` on the package's port, for a caller's own transaction (then
+        :meth:`notify` once it committed)."""
+        return DeviceQueueItem(dev_eui=dev_eui, f_port=entry.port, payload=entry.package.encode(commands),
+                               confirmed=False, created_at=self._clock())
+
+    def notify(self, dev_eui: str) -> None:
+        """Tell the network server the device has something queued (class C: sent at once; class A: next uplink)."""
+        if self._notifier is None:
+            return
+        try:
+            self._notifier(dev_eui)
+        except Exception:  # the item stays queued and leaves at the device's next opportunity
+            log.exception("downlink notifier failed: dev_eui=%s", dev_eui)
+
     def send(self, dev_eui: str, entry: PackagePort, commands: list[AppCommand], *, notify: bool = True) -> str:
-        """Queue ``commands`` for one device on the package's port (blocking: call from a thread, or from the
-        pipeline for one row); ``notify`` tells the network server (class C: at once; class A: next uplink)."""
-        payload = entry.package.encode(commands)
+        """Queue ``commands`` for one device in a transaction of its own (blocking: from a thread, or from the
+        pipeline for one row); ``notify`` tells the network server."""
         with transaction(self._factory) as db:
-            item = DeviceQueueItem(dev_eui=dev_eui, f_port=entry.port, payload=payload, confirmed=False,
-                                   created_at=self._clock())
+            item = self.queue_item(dev_eui, entry, commands)
             db.add(item)
             db.flush()
             item_id = item.id
-        if notify and self._notifier is not None:
-            try:
-                self._notifier(dev_eui)
-            except Exception:  # the item stays queued and leaves at the device's next opportunity
-                log.exception("downlink notifier failed: dev_eui=%s", dev_eui)
+        if notify:
+            self.notify(dev_eui)
         return item_id
