@@ -98,21 +98,29 @@ class TenantWorld:
     asset_id: str
     key_id: str
     integration_id: str
+    group_id: str
+    campaign_id: str
 
 
 def populate(api: Api, slug: str, n: int) -> TenantWorld:
     tenant = api.tenant(slug)
     dev = f"00000000000000{n:02x}"
     gw = f"aa000000000000{n:02x}"
-    profile = api.call("POST", "/device-profiles", json={"name": "p", "tenant_id": tenant}, expect=201).json()["id"]
+    profile = api.call("POST", "/device-profiles", expect=201, json={
+        "name": "p", "tenant_id": tenant, "app_layer": {"multicast_setup": 2, "fragmentation": 2}}).json()["id"]
     app = api.call("POST", "/applications", json={"name": "a", "tenant_id": tenant}, expect=201).json()["id"]
     api.call("POST", "/gateways", json={"gateway_id": gw, "name": "g", "tenant_id": tenant}, expect=201)
     api.call("POST", "/devices", expect=201, json={
-        "dev_eui": dev, "name": "d", "tenant_id": tenant, "application_id": app, "device_profile_id": profile})
+        "dev_eui": dev, "name": "d", "tenant_id": tenant, "application_id": app, "device_profile_id": profile,
+        "app_key": f"{n:032x}", "gen_app_key": f"{n + 100:032x}"})
     asset = api.call("POST", "/assets", expect=201, json={"external_ref": f"R{n}", "tenant_id": tenant}).json()["id"]
     api.call("POST", "/onboarding/bind", json={"dev_eui": dev, "asset_id": asset}, expect=200)
     key = api.call("POST", "/api-keys", json={"name": "k", "role": "tenant_viewer", "tenant_id": tenant},
                    expect=201).json()["id"]
     integration = api.call("POST", "/integrations", expect=201, json={
         "kind": "webhook", "url": "https://example.org/hook", "tenant_id": tenant}).json()["id"]
-    return TenantWorld(tenant, dev, gw, profile, app, asset, key, integration)
+    group = api.call("POST", "/multicast-groups", json={"name": "lamps", "tenant_id": tenant},
+                     expect=201).json()["id"]
+    campaign = api.call("POST", "/fuota/campaigns", expect=201, json={
+        "name": "fw", "tenant_id": tenant, "dev_euis": [dev], "image_base64": "AAECAwQFBgc="}).json()["id"]
+    return TenantWorld(tenant, dev, gw, profile, app, asset, key, integration, group, campaign)

@@ -19,6 +19,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/devices/{dev_eui}/activate"): {"json": {"dev_addr": "26000001", "nwk_s_key": KEY,
                                                               "app_s_key": KEY}},
     ("post", "/api/v1/devices/{dev_eui}/queue"): {"json": {"f_port": 1, "data_hex": "00"}},
+    ("post", "/api/v1/multicast-groups/{group_id}/devices"): {"json": {"dev_euis": ["0000000000000001"]}},
+    ("post", "/api/v1/multicast-groups/{group_id}/queue"): {"json": {"f_port": 1, "data_hex": "00"}},
     ("put", "/api/v1/onboarding/assets/{asset_id}/photo"): {"files": {"photo": ("p.png", b"png", "image/png")}},
 }
 
