@@ -10,11 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing import payments, prices, usage
 from billing import run as billing_run
-from billing import usage
-from billing.documents import invoice_csv, invoice_pdf
+from billing.documents import file_name, invoice_csv, invoice_pdf
 from billing.exports import device_usage_csv
+from billing.issuer import FIELDS, IssuerIn, save_issuer
 from billing.models import Invoice, InvoiceLine
+from billing.prices import PricesIn, PricesOut
 from lora_city.api.deps import ContextDep, CurrentPrincipal, NowDep, SessionDep
 from lora_city.api.schemas import ERROR_RESPONSES, Out, UtcTime
 from lora_city.errors import NotFound
@@ -74,6 +76,8 @@ class InvoiceOut(Out):
     vat_cents: int
     total_cents: int
     created_at: UtcTime
+    status: str = "unpaid"  # unpaid | overdue | paid | credited | credit_note | internal
+    paid_on: date | None = None
 
 
 class InvoiceDetail(InvoiceOut):
@@ -87,11 +91,19 @@ class RunRequest(BaseModel):
     period: str = Field(pattern=r"^\d{4}-\d{2}$")
 
 
+class SkipOut(BaseModel):
+    tenant_id: str
+    slug: str
+    reason: str  # city | no_plan | no_prices | nothing_to_bill
+    plan: str
+
+
 class RunOut(BaseModel):
     period: str
     created: list[str]
     existing: int
     skipped: int
+    skips: list[SkipOut]
 
 
 class CreditRequest(BaseModel):
@@ -167,8 +179,14 @@ def _invoice(session: Session, principal: Principal, invoice_id: str) -> tuple[I
     return inv, lines
 
 
+def _with_states(session: Session, rows: list[Invoice], now: datetime) -> list[InvoiceOut]:
+    found = payments.states(session, rows, paris_day(now))
+    return [InvoiceOut.model_validate(i).model_copy(update={"status": found[i.id].status,
+                                                             "paid_on": found[i.id].paid_on}) for i in rows]
+
+
 @router.get("/invoices")
-def list_invoices(session: SessionDep, principal: CurrentPrincipal, tenant_id: str | None = None,
+def list_invoices(session: SessionDep, principal: CurrentPrincipal, now: NowDep, tenant_id: str | None = None,
                   period: str | None = None) -> list[InvoiceOut]:
     principal.require(Perm.TENANTS_READ)
     stmt = select(Invoice).order_by(Invoice.issued_on.desc(), Invoice.number.desc())
@@ -178,13 +196,13 @@ def list_invoices(session: SessionDep, principal: CurrentPrincipal, tenant_id: s
         stmt = stmt.where(Invoice.tenant_id == tenant_id)
     if period is not None:
         stmt = stmt.where(Invoice.period == period)
-    return [InvoiceOut.model_validate(i) for i in session.scalars(stmt)]
+    return _with_states(session, list(session.scalars(stmt)), now)
 
 
 @router.get("/invoices/{invoice_id}")
-def get_invoice(session: SessionDep, principal: CurrentPrincipal, invoice_id: str) -> InvoiceDetail:
+def get_invoice(session: SessionDep, principal: CurrentPrincipal, now: NowDep, invoice_id: str) -> InvoiceDetail:
     inv, lines = _invoice(session, principal, invoice_id)
-    return InvoiceDetail(**InvoiceOut.model_validate(inv).model_dump(),
+    return InvoiceDetail(**_with_states(session, [inv], now)[0].model_dump(),
                          issuer={k: str(v) for k, v in inv.issuer.items()},
                          customer={k: str(v) for k, v in inv.customer.items()},
                          lines=[LineOut.model_validate(ln) for ln in lines])
@@ -195,14 +213,14 @@ def get_invoice(session: SessionDep, principal: CurrentPrincipal, invoice_id: st
 def invoice_pdf_file(session: SessionDep, principal: CurrentPrincipal, invoice_id: str) -> Response:
     inv, lines = _invoice(session, principal, invoice_id)
     return Response(invoice_pdf(inv, lines), media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{inv.number}.pdf"'})
+                    headers={"Content-Disposition": f'attachment; filename="{file_name(inv, "pdf")}"'})
 
 
 @router.get("/invoices/{invoice_id}/csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def invoice_csv_file(session: SessionDep, principal: CurrentPrincipal, invoice_id: str) -> Response:
     inv, lines = _invoice(session, principal, invoice_id)
     return Response(invoice_csv(inv, lines), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{inv.number}.csv"'})
+                    headers={"Content-Disposition": f'attachment; filename="{file_name(inv, "csv")}"'})
 
 
 @router.post("/invoices/{invoice_id}/credit-note", status_code=201)
@@ -212,7 +230,7 @@ def issue_credit_note(session: SessionDep, principal: CurrentPrincipal, now: Now
     principal.require(Perm.TENANTS_WRITE)
     # credit notes and runs open their own transactions: the number is taken in the one that writes the document
     note = billing_run.credit_note(ctx.session_factory, invoice_id, reason=body.reason, today=paris_day(now))
-    return InvoiceOut.model_validate(note)
+    return InvoiceOut.model_validate(note).model_copy(update={"status": "credit_note"})
 
 
 @router.post("/billing/runs")
@@ -220,5 +238,79 @@ def start_run(principal: CurrentPrincipal, now: NowDep, ctx: ContextDep, body: R
     """Bill a closed month (operators). Safe to call again: existing documents are kept, none duplicated."""
     principal.require(Perm.TENANTS_WRITE)
     result = billing_run.run_billing(ctx.session_factory, body.period, today=paris_day(now))
-    return RunOut(period=result.period, created=result.created, existing=result.existing, skipped=result.skipped)
+    return RunOut(period=result.period, created=result.created, existing=result.existing, skipped=result.skipped,
+                  skips=[SkipOut(tenant_id=k.tenant_id, slug=k.slug, reason=k.reason, plan=k.plan)
+                         for k in result.skips])
+
+
+# --- prices, issuer, payments ------------------------------------------------------------------------------
+
+@router.get("/plans/{plan_id}/prices")
+def get_plan_prices(session: SessionDep, principal: CurrentPrincipal, plan_id: str) -> PricesOut:
+    """The plan's prices; 404 ``no_prices`` while it has none (its tenants are then not invoiced)."""
+    row = prices.get_prices(session, principal, plan_id)
+    if row is None:
+        raise NotFound("the plan has no prices", code="no_prices")
+    return prices.prices_out(row)
+
+
+@router.put("/plans/{plan_id}/prices")
+def put_plan_prices(session: SessionDep, principal: CurrentPrincipal, plan_id: str, body: PricesIn) -> PricesOut:
+    """Set (or replace) the plan's prices: the next billing run rates with them; issued invoices keep theirs."""
+    return prices.prices_out(prices.set_prices(session, principal, plan_id, body))
+
+
+@router.delete("/plans/{plan_id}/prices", status_code=204)
+def delete_plan_prices(session: SessionDep, principal: CurrentPrincipal, plan_id: str) -> Response:
+    prices.remove_prices(session, principal, plan_id)
+    return Response(status_code=204)
+
+
+class IssuerOut(IssuerIn):
+    pass
+
+
+@router.get("/billing/issuer")
+def get_issuer(session: SessionDep, principal: CurrentPrincipal) -> IssuerOut:
+    """The issuer's legal details and payment instructions, as printed on the next invoices."""
+    principal.require(Perm.TENANTS_WRITE)
+    config = billing_run.get_config(session)
+    return IssuerOut.model_validate({name: getattr(config, name) for name in FIELDS})
+
+
+@router.put("/billing/issuer")
+def put_issuer(session: SessionDep, principal: CurrentPrincipal, body: IssuerIn) -> IssuerOut:
+    principal.require(Perm.TENANTS_WRITE)
+    save_issuer(session, body)
+    session.commit()
+    return IssuerOut.model_validate(body.model_dump())
+
+
+class PaymentOut(BaseModel):
+    invoice_id: str
+    status: str
+    paid_on: date | None
+    reference: str
+
+
+def _payment_out(session: Session, inv: Invoice, now: datetime) -> PaymentOut:
+    state = payments.states(session, [inv], paris_day(now))[inv.id]
+    return PaymentOut(invoice_id=inv.id, status=state.status, paid_on=state.paid_on, reference=state.reference)
+
+
+@router.put("/invoices/{invoice_id}/payment")
+def put_payment(session: SessionDep, principal: CurrentPrincipal, now: NowDep, invoice_id: str,
+                body: payments.PaymentIn) -> PaymentOut:
+    """Record the invoice as paid (operators)."""
+    _invoice(session, principal, invoice_id)
+    payments.record_payment(session, principal, invoice_id, body, actor=principal.identity, now=now)
+    return _payment_out(session, _invoice(session, principal, invoice_id)[0], now)
+
+
+@router.delete("/invoices/{invoice_id}/payment")
+def delete_payment(session: SessionDep, principal: CurrentPrincipal, now: NowDep, invoice_id: str) -> PaymentOut:
+    """Back to unpaid (a payment recorded by mistake)."""
+    _invoice(session, principal, invoice_id)
+    payments.clear_payment(session, principal, invoice_id)
+    return _payment_out(session, _invoice(session, principal, invoice_id)[0], now)
 

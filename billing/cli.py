@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from billing.documents import invoice_csv, invoice_pdf
 from billing.exports import device_usage_csv
-from billing.models import BillingConfig, Invoice, InvoiceLine
+from billing.issuer import IssuerIn, save_issuer
+from billing.models import Invoice, InvoiceLine
 from billing.run import credit_note, run_billing
 from lora_city.cli.config import load_settings, open_database
 from lora_city.errors import LoraCityError
@@ -24,6 +26,14 @@ from lora_city.storage.models import Tenant
 from tenants.calendar import paris_day, parse_period
 
 billing_app = typer.Typer(help="Metering, invoices and usage exports of the leased network.", no_args_is_help=True)
+
+
+SKIP_TEXT = {
+    "city": "the city's own tenant is not billed",
+    "no_plan": "no plan assigned (console: Tenants)",
+    "no_prices": "plan {plan} has no prices (console: Plans)",
+    "nothing_to_bill": "plan {plan} gives nothing to bill this month (no fee, no active device, no overage)",
+}
 
 
 def _factory(ctx: typer.Context) -> SessionFactory:
@@ -53,6 +63,8 @@ def run(
         raise _fail(exc) from exc
     for number in result.created:
         typer.echo(f"created {number}")
+    for skip in result.skips:
+        typer.echo(f"skipped {skip.slug}: {SKIP_TEXT[skip.reason].format(plan=skip.plan)}")
     typer.echo(f"{len(result.created)} created, {result.existing} already there, {result.skipped} skipped")
 
 
@@ -66,14 +78,23 @@ def config(
     email: Annotated[str, typer.Option()] = "",
     vat_rate_bp: Annotated[int, typer.Option(help="VAT in basis points (2000 = 20 %)")] = 2000,
     payment_days: Annotated[int, typer.Option()] = 30,
+    payment_method: Annotated[str, typer.Option(help="transfer (IBAN/BIC) or public_accountant")] = "transfer",
+    iban: Annotated[str, typer.Option()] = "",
+    bic: Annotated[str, typer.Option()] = "",
+    payment_details: Annotated[str, typer.Option(help="The public accountant's name, address and how to pay")] = "",
 ) -> None:
     """Set the issuer (the city) printed on invoices. Already issued invoices keep the details they had."""
+    try:
+        data = IssuerIn.model_validate({
+            "legal_name": legal_name, "address": address.replace("\\n", "\n"), "siret": siret,
+            "vat_number": vat_number, "email": email, "vat_rate_bp": vat_rate_bp, "payment_days": payment_days,
+            "payment_method": payment_method, "iban": iban, "bic": bic, "payment_details": payment_details})
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"error: {'.'.join(str(p) for p in error['loc'])}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
     with transaction(_factory(ctx)) as s:
-        row = s.get(BillingConfig, 1) or BillingConfig(id=1)
-        row.legal_name, row.address, row.siret, row.vat_number = legal_name, address.replace("\\n", "\n"), siret, \
-            vat_number
-        row.email, row.vat_rate_bp, row.payment_days = email, vat_rate_bp, payment_days
-        s.add(row)
+        save_issuer(s, data)
     typer.echo("billing issuer saved")
 
 

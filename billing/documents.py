@@ -10,26 +10,82 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from billing.models import Invoice, InvoiceLine
 
-TITLES = {"invoice": "FACTURE", "credit_note": "AVOIR", "chargeback": "REFACTURATION INTERNE"}
+# Every word the PDF prints, in the invoice's language (the customer's, copied onto the invoice when issued).
+LABELS: dict[str, dict[str, str]] = {
+    "fr": {
+        "invoice": "FACTURE", "credit_note": "AVOIR", "chargeback": "REFACTURATION INTERNE",
+        "issued": "Date d'émission : {date}    Période : {period}", "customer": "Client",
+        "columns": "Désignation|Quantité|Prix unitaire HT|Montant HT", "subtotal": "Total HT",
+        "vat": "TVA {rate} %", "total": "Total TTC",
+        "out_of_scope": "Refacturation interne entre services de la ville : hors champ de la TVA",
+        "internal": "Document interne : imputation budgétaire entre services, sans paiement ni TVA.",
+        "due": "Date d'échéance : {date}. Pas d'escompte pour paiement anticipé.",
+        "penalties": "Pénalités de retard : {penalty}. Indemnité forfaitaire pour frais de recouvrement en cas de "
+                     "retard de paiement : 40 EUR (art. L441-10 du Code de commerce).",
+        "transfer": "Règlement par virement bancaire : IBAN {iban}{bic}, en indiquant le numéro {number}.",
+        "bic": " - BIC {bic}",
+        "public_accountant": "Règlement auprès du comptable public : {details} - en indiquant le numéro {number}.",
+        "credit_use": "Cet avoir annule la facture indiquée ; il sera remboursé ou déduit de votre prochain "
+                      "règlement.",
+        "siret": "SIRET : {siret}", "vat_number": "N° TVA intracommunautaire : {vat}",
+    },
+    "en": {
+        "invoice": "INVOICE", "credit_note": "CREDIT NOTE", "chargeback": "INTERNAL CHARGEBACK",
+        "issued": "Issue date: {date}    Period: {period}", "customer": "Customer",
+        "columns": "Description|Quantity|Unit price excl. VAT|Amount excl. VAT", "subtotal": "Total excl. VAT",
+        "vat": "VAT {rate} %", "total": "Total incl. VAT",
+        "out_of_scope": "Internal chargeback between city services: outside the scope of VAT",
+        "internal": "Internal document: budget allocation between services, no payment and no VAT.",
+        "due": "Due date: {date}. No discount for early payment.",
+        "penalties": "Late payment penalties: {penalty}. Fixed indemnity for recovery costs in case of late "
+                     "payment: 40 EUR (French Commercial Code, art. L441-10).",
+        "transfer": "Payment by bank transfer: IBAN {iban}{bic}, quoting number {number}.",
+        "bic": " - BIC {bic}",
+        "public_accountant": "Payment to the public accountant: {details} - quoting number {number}.",
+        "credit_use": "This credit note cancels the invoice named above; it will be refunded or deducted from "
+                      "your next payment.",
+        "siret": "SIRET: {siret}", "vat_number": "EU VAT number: {vat}",
+    },
+}
 
 
-def euros(cents: int) -> str:
-    """French formatting: 1 234,56 EUR (EUR, not the sign: the PDF core fonts are Latin-1)."""
+def language_of(invoice: Invoice) -> str:
+    language = str((invoice.customer or {}).get("language", "fr"))
+    return language if language in LABELS else "fr"
+
+
+def euros(cents: int, language: str = "fr") -> str:
+    """1 234,56 EUR in French, 1,234.56 EUR in English (EUR, not the sign: the PDF core fonts are Latin-1)."""
     sign = "-" if cents < 0 else ""
     whole, frac = divmod(abs(cents), 100)
+    if language == "en":
+        return f"{sign}{whole:,}.{frac:02d} EUR"
     return f"{sign}{whole:,}".replace(",", " ") + f",{frac:02d} EUR"
 
 
-def unit_price(millicents: int) -> str:
+def unit_price(millicents: int, language: str = "fr") -> str:
     """Unit prices can hold fractions of a cent: up to five decimals, at least two."""
     sign = "-" if millicents < 0 else ""
     whole, frac = divmod(abs(millicents), 100_000)
-    return f"{sign}{whole},{f'{frac:05d}'.rstrip('0').ljust(2, '0')} EUR"
+    decimals = f"{frac:05d}".rstrip("0").ljust(2, "0")
+    return f"{sign}{whole}{'.' if language == 'en' else ','}{decimals} EUR"
+
+
+def percent(basis_points: int, language: str = "fr") -> str:
+    """2000 -> "20", 550 -> "5,5" (French) / "5.5" (English)."""
+    text = f"{basis_points / 100:.2f}".rstrip("0").rstrip(".")
+    return text if language == "en" else text.replace(".", ",")
+
+
+def file_name(invoice: Invoice, extension: str) -> str:
+    """The document's file name: its number (F2026-000001.pdf), as the customer files it."""
+    safe = "".join(c for c in invoice.number if c.isalnum() or c in "-_")
+    return f"{safe}.{extension}"
 
 
 def invoice_csv(invoice: Invoice, lines: Sequence[InvoiceLine]) -> bytes:
@@ -64,10 +120,12 @@ def invoice_pdf(invoice: Invoice, lines: Sequence[InvoiceLine]) -> bytes:
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
 
+    lang = language_of(invoice)
+    words = LABELS[lang]
     pdf = FPDF(format="A4")
     pdf.set_creation_date(datetime(invoice.issued_on.year, invoice.issued_on.month, invoice.issued_on.day,
                                    tzinfo=UTC))
-    pdf.set_title(f"{TITLES[invoice.kind]} {invoice.number}")
+    pdf.set_title(f"{words[invoice.kind]} {invoice.number}")
     pdf.add_page()
 
     def text(value: str, size: int = 9, style: str = "", width: float = 0, align: str = "L",
@@ -78,59 +136,82 @@ def invoice_pdf(invoice: Invoice, lines: Sequence[InvoiceLine]) -> bytes:
 
     issuer, customer = invoice.issuer, invoice.customer
     text(issuer.get("legal_name", ""), 11, "B")
-    for line in _party(issuer):
+    for line in _party(issuer, words):
         text(line)
     pdf.ln(4)
-    text(f"{TITLES[invoice.kind]} N° {invoice.number}", 14, "B")
-    text(f"Date d'émission : {invoice.issued_on:%d/%m/%Y}    Période : {invoice.period}")
+    text(f"{words[invoice.kind]} N° {invoice.number}", 14, "B")
+    text(words["issued"].format(date=_date(invoice.issued_on, lang), period=invoice.period))
     if invoice.note:
         text(invoice.note)
     pdf.ln(3)
-    text("Client", 10, "B")
+    text(words["customer"], 10, "B")
     text(customer.get("legal_name", ""))
-    for line in _party(customer):
+    for line in _party(customer, words):
         text(line)
     pdf.ln(4)
     widths = (86, 22, 36, 36)
-    for head, width in zip(("Désignation", "Quantité", "Prix unitaire HT", "Montant HT"), widths, strict=True):
+    for head, width in zip(words["columns"].split("|"), widths, strict=True):
         text(head, 9, "B", width, "L" if width == widths[0] else "R", newline=False)
     pdf.ln(6)
     for ln in lines:
         text(ln.description, 9, "", widths[0], newline=False)
         text(str(ln.quantity), 9, "", widths[1], "R", newline=False)
-        text(unit_price(ln.unit_price_millicents), 9, "", widths[2], "R", newline=False)
-        text(euros(ln.amount_cents), 9, "", widths[3], "R")
+        text(unit_price(ln.unit_price_millicents, lang), 9, "", widths[2], "R", newline=False)
+        text(euros(ln.amount_cents, lang), 9, "", widths[3], "R")
     pdf.ln(3)
-    totals = [("Total HT", invoice.subtotal_cents)]
+    totals: list[tuple[str, int | None]] = [(words["subtotal"], invoice.subtotal_cents)]
     if invoice.kind == "chargeback":
-        totals.append(("Refacturation interne entre services de la ville : hors champ de la TVA", 0))
+        totals.append((words["out_of_scope"], None))
     else:
-        totals += [(f"TVA {invoice.vat_rate_bp / 100:.0f} %", invoice.vat_cents), ("Total TTC", invoice.total_cents)]
+        totals += [(words["vat"].format(rate=percent(invoice.vat_rate_bp, lang)), invoice.vat_cents),
+                   (words["total"], invoice.total_cents)]
     for label, cents in totals:
         text(label, 10, "B", sum(widths[:3]), "R", newline=False)
-        text(euros(cents) if "hors champ" not in label else "", 10, "B", widths[3], "R")
+        text(euros(cents, lang) if cents is not None else "", 10, "B", widths[3], "R")
     pdf.ln(5)
-    for line in _payment_terms(invoice, issuer):
+    for line in _payment_terms(invoice, issuer, words, lang):
         pdf.set_font("Helvetica", "", 8)
         pdf.multi_cell(0, 4, _latin1(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
 
 
-def _party(party: dict[str, Any]) -> list[str]:
+def _date(value: date, language: str) -> str:
+    return f"{value:%Y-%m-%d}" if language == "en" else f"{value:%d/%m/%Y}"
+
+
+def _party(party: dict[str, Any], words: dict[str, str]) -> list[str]:
     lines = [part.strip() for part in str(party.get("address", "")).split("\n") if part.strip()]
     if party.get("siret"):
-        lines.append(f"SIRET : {party['siret']}")
+        lines.append(words["siret"].format(siret=party["siret"]))
     if party.get("vat_number"):
-        lines.append(f"N° TVA intracommunautaire : {party['vat_number']}")
+        lines.append(words["vat_number"].format(vat=party["vat_number"]))
     return lines
 
 
-def _payment_terms(invoice: Invoice, issuer: dict[str, Any]) -> list[str]:
+def payment_instructions(invoice: Invoice, issuer: dict[str, Any], words: dict[str, str]) -> str | None:
+    """How to pay, from the issuer's details copied onto the invoice (None when the issuer gave none)."""
+    method = issuer.get("payment_method", "transfer")
+    if method == "public_accountant" and issuer.get("payment_details"):
+        return words["public_accountant"].format(details=" ".join(str(issuer["payment_details"]).split()),
+                                                 number=invoice.number)
+    if issuer.get("iban"):
+        iban = str(issuer["iban"])
+        grouped = " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+        bic = words["bic"].format(bic=issuer["bic"]) if issuer.get("bic") else ""
+        return words["transfer"].format(iban=grouped, bic=bic, number=invoice.number)
+    return None
+
+
+def _payment_terms(invoice: Invoice, issuer: dict[str, Any], words: dict[str, str], language: str) -> list[str]:
     if invoice.kind == "chargeback":
-        return ["Document interne : imputation budgétaire entre services, sans paiement ni TVA."]
+        return [words["internal"]]
+    if invoice.kind == "credit_note":
+        return [words["credit_use"]]
     lines = []
     if invoice.due_on is not None:
-        lines.append(f"Date d'échéance : {invoice.due_on:%d/%m/%Y}. Pas d'escompte pour paiement anticipé.")
-    lines.append(f"Pénalités de retard : {issuer.get('late_penalty', '')}. Indemnité forfaitaire pour frais de "
-                 "recouvrement en cas de retard de paiement : 40 EUR (art. L441-10 du Code de commerce).")
+        lines.append(words["due"].format(date=_date(invoice.due_on, language)))
+    how = payment_instructions(invoice, issuer, words)
+    if how:
+        lines.append(how)
+    lines.append(words["penalties"].format(penalty=issuer.get("late_penalty", "")))
     return lines

@@ -51,6 +51,12 @@ class PriceTable(Base):
     device_tiers: Mapped[list[Any]] = mapped_column(default=list)
     overage_uplink_millicents: Mapped[int] = mapped_column(default=0)  # per uplink beyond the allowance
     overage_airtime_s_millicents: Mapped[int] = mapped_column(default=0)  # per started second beyond it
+    # Graduated overage tiers, as ``device_tiers`` (``from`` counts the excess of the month). When set they
+    # replace the flat overage price above: e.g. the first 10,000 extra uplinks at 0.01, the rest at 0.005.
+    overage_uplink_tiers: Mapped[list[Any]] = mapped_column(default=list)
+    overage_airtime_tiers: Mapped[list[Any]] = mapped_column(default=list)
+    # VAT of this plan's invoices in basis points; None: the issuer's rate (billing_config.vat_rate_bp).
+    vat_rate_bp: Mapped[int | None] = mapped_column(default=None)
 
 
 class BillingConfig(Base):
@@ -67,6 +73,13 @@ class BillingConfig(Base):
     vat_rate_bp: Mapped[int] = mapped_column(default=2000)  # basis points: 2000 = 20 %
     payment_days: Mapped[int] = mapped_column(default=30)
     late_penalty: Mapped[str] = mapped_column(String(200), default="3 fois le taux d'intérêt légal")
+    # How customers pay, printed on every invoice: "transfer" (bank transfer to ``iban``/``bic``) or
+    # "public_accountant" (a public body's revenue is collected by its public accountant, the Trésor public:
+    # ``payment_details`` names the accountant and how to pay, e.g. "Service de gestion comptable de …").
+    payment_method: Mapped[str] = mapped_column(String(20), default="transfer")
+    iban: Mapped[str] = mapped_column(String(34), default="")
+    bic: Mapped[str] = mapped_column(String(11), default="")
+    payment_details: Mapped[str] = mapped_column(String(500), default="")
 
 
 class NumberSequence(Base):
@@ -116,6 +129,19 @@ class InvoiceLine(Base):
     quantity: Mapped[int] = mapped_column(BigInteger)
     unit_price_millicents: Mapped[int] = mapped_column(BigInteger)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class Payment(Base):
+    """An invoice's payment as the operator recorded it. Beside the invoice, not on it: an invoice is final, its
+    payment status is not (a payment recorded by mistake is removed)."""
+
+    __tablename__ = "billing_payments"
+
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("billing_invoices.id"), primary_key=True)
+    paid_on: Mapped[date]
+    reference: Mapped[str] = mapped_column(String(100), default="")  # the transfer's or the receipt's reference
+    recorded_by: Mapped[str] = mapped_column(String(200), default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def _refuse_change(_mapper: Any, _conn: Any, target: Any) -> None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.documents import euros, invoice_csv, invoice_pdf
-from billing.exports import device_usage_csv
+from billing import pages, payments
+from billing.documents import euros, file_name, invoice_csv, invoice_pdf
+from billing.exports import device_usage_csv, invoice_files
 from billing.models import Invoice, InvoiceLine
-from billing.run import run_billing
 from lora_city.errors import InvalidInput, NotFound
-from lora_city.portal import InvoiceSummary, PlanSummary, PortalExtras, QuotaGauge
+from lora_city.portal import InvoiceDocument, InvoiceSummary, PlanSummary, PortalExtras, QuotaGauge
 from lora_city.portal.extras import InvoiceFormat
 from lora_city.services import integrations as core_integrations
 from lora_city.services.principal import Principal
@@ -31,28 +32,26 @@ from tenants.quota import KINDS, PlanQuotaPolicy
 
 def billing_extras(
     factory: SessionFactory, clock: Callable[[], datetime], policy: PlanQuotaPolicy | None = None,
-    vault: KeyVault | None = None,
+    vault: KeyVault | None = None, export_dir: Path | None = None,
 ) -> PortalExtras:
     def invoices(session: Session, tenant_id: str) -> list[InvoiceSummary]:
-        rows = session.scalars(select(Invoice).where(Invoice.tenant_id == tenant_id)
-                               .order_by(Invoice.issued_on.desc(), Invoice.number.desc()))
-        return [InvoiceSummary(i.id, i.number, i.period, euros(i.total_cents), i.kind) for i in rows]
+        rows = list(session.scalars(select(Invoice).where(Invoice.tenant_id == tenant_id)
+                                    .order_by(Invoice.issued_on.desc(), Invoice.number.desc())))
+        found = payments.states(session, rows, paris_day(clock()))
+        return [InvoiceSummary(i.id, i.number, i.period, euros(i.total_cents), found[i.id].status, i.kind,
+                               i.due_on.isoformat() if i.due_on else "") for i in rows]
 
-    def invoice_file(session: Session, tenant_id: str, invoice_id: str, fmt: InvoiceFormat) -> bytes:
+    def invoice_file(session: Session, tenant_id: str, invoice_id: str, fmt: InvoiceFormat) -> InvoiceDocument:
         inv = session.get(Invoice, invoice_id)
         if inv is None or inv.tenant_id != tenant_id:
             raise NotFound("invoice not found")
         lines = list(session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
                                      .order_by(InvoiceLine.position)))
-        return invoice_pdf(inv, lines) if fmt == "pdf" else invoice_csv(inv, lines)
+        body = invoice_pdf(inv, lines) if fmt == "pdf" else invoice_csv(inv, lines)
+        return InvoiceDocument(file_name(inv, fmt), body)
 
     def plans(session: Session) -> list[PlanSummary]:
         return [PlanSummary(p.id, p.name) for p in session.scalars(select(Plan).order_by(Plan.name))]
-
-    def run(_session: Session, period: str) -> str:
-        result = run_billing(factory, period, today=paris_day(clock()))
-        return (f"{period}: {len(result.created)} document(s) created ({', '.join(result.created) or '-'}), "
-                f"{result.existing} already there, {result.skipped} skipped")
 
     def usage_export(session: Session, tenant_id: str, period: str) -> str:
         first, end = parse_period(period)
@@ -89,7 +88,18 @@ def billing_extras(
     def remove_integration(session: Session, principal: Principal, integration_id: str) -> None:
         core_integrations.remove(session, principal, integration_id)
 
+    def export_tenant(session: Session, principal: Principal, tenant_id: str) -> bytes:
+        return tenant_lifecycle.export_tenant(session, principal, tenant_id, (invoice_files,))
+
+    def close_lease(session: Session, principal: Principal, tenant_id: str) -> str:
+        assert export_dir is not None
+        path = tenant_lifecycle.delete_tenant(session, principal, tenant_id, export_dir, (invoice_files,),
+                                              on_change=(lambda: policy.load(session)) if policy else None)
+        return path.name
+
     return PortalExtras(assign_plan=assign_plan, set_tenant_status=set_tenant_status, create_integration=create_integration,
                         remove_integration=remove_integration,
-                        invoices=invoices, invoice_file=invoice_file, plans=plans, billing_run=run,
-                        usage_export=usage_export, quotas=quotas if policy is not None else None)
+                        invoices=invoices, invoice_file=invoice_file, plans=plans,
+                        usage_export=usage_export, quotas=quotas if policy is not None else None,
+                        routers=pages.routers(policy), template_dirs=(pages.TEMPLATES,), nav=pages.NAV,
+                        export_tenant=export_tenant, close_lease=close_lease if export_dir is not None else None)

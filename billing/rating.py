@@ -35,6 +35,26 @@ class Prices:
     device_tiers: Sequence[dict[str, Any]] = ()  # graduated: [{"from": 0, "millicents": 100000}, …]
     overage_uplink_millicents: int = 0
     overage_airtime_s_millicents: int = 0
+    # Graduated overage (the month's excess uplinks / started seconds); when given, they replace the flat price.
+    overage_uplink_tiers: Sequence[dict[str, Any]] = ()
+    overage_airtime_tiers: Sequence[dict[str, Any]] = ()
+
+
+# What each line says, in the invoice's language (an invoice is written once, in its customer's language).
+WORDING: dict[str, dict[str, str]] = {
+    "en": {"plan": "Plan {plan}: monthly fee", "devices": "Active devices (tier {span})",
+           "overage_uplinks": "Uplinks beyond the daily allowance",
+           "overage_airtime": "Airtime beyond the daily allowance (s)", "tier": " (tier {span})",
+           "credit": "Credit: {line}"},
+    "fr": {"plan": "Forfait {plan} : abonnement mensuel", "devices": "Capteurs actifs (tranche {span})",
+           "overage_uplinks": "Messages au-delà de l'allocation journalière",
+           "overage_airtime": "Temps d'émission au-delà de l'allocation journalière (s)",
+           "tier": " (tranche {span})", "credit": "Avoir : {line}"},
+}
+
+
+def wording(language: str) -> dict[str, str]:
+    return WORDING.get(language, WORDING["fr"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,32 +83,47 @@ def _line(code: str, description: str, quantity: int, unit: int) -> Line:
     return Line(code, description, quantity, unit, line_amount(quantity, unit))
 
 
-def device_tier_lines(tiers: Sequence[dict[str, Any]], devices: int) -> list[Line]:
-    """Graduated tiers: the devices from each tier's ``from`` (exclusive count) up to the next tier's are priced
-    at that tier's price. One line per tier that holds devices."""
+def _tiers(tiers: Sequence[dict[str, Any]], quantity: int) -> list[tuple[str, int, int]]:
+    """Graduated tiers: the units from each tier's ``from`` (exclusive count) up to the next tier's are priced at
+    that tier's price. (span "1-10" / "11+", count, unit price) for every tier that holds units."""
     ordered = sorted(tiers, key=lambda t: int(t["from"]))
-    lines: list[Line] = []
+    out: list[tuple[str, int, int]] = []
     for i, tier in enumerate(ordered):
         start = int(tier["from"])
         end = int(ordered[i + 1]["from"]) if i + 1 < len(ordered) else None
-        count = max(0, (devices if end is None else min(devices, end)) - start)
-        if count == 0:
-            continue
-        span = f"{start + 1}+" if end is None else f"{start + 1}-{end}"
-        lines.append(_line("devices", f"Active devices (tier {span})", count, int(tier["millicents"])))
-    return lines
+        count = max(0, (quantity if end is None else min(quantity, end)) - start)
+        if count:
+            out.append((f"{start + 1}+" if end is None else f"{start + 1}-{end}", count, int(tier["millicents"])))
+    return out
 
 
-def rate(plan_name: str, prices: Prices, usage: PeriodUsage) -> list[Line]:
+def device_tier_lines(tiers: Sequence[dict[str, Any]], devices: int, language: str = "en") -> list[Line]:
+    """One line per device tier that holds devices."""
+    text = wording(language)["devices"]
+    return [_line("devices", text.format(span=span), count, unit) for span, count, unit in _tiers(tiers, devices)]
+
+
+def _overage(code: str, tiers: Sequence[dict[str, Any]], flat: int, quantity: int, language: str) -> list[Line]:
+    words = wording(language)
+    if not quantity:
+        return []
+    if not tiers:
+        return [_line(code, words[code], quantity, flat)] if flat else []
+    split = [(span, count, unit) for span, count, unit in _tiers(tiers, quantity) if unit]
+    if len(tiers) == 1:
+        return [_line(code, words[code], count, unit) for _span, count, unit in split]
+    return [_line(code, words[code] + words["tier"].format(span=span), count, unit) for span, count, unit in split]
+
+
+def rate(plan_name: str, prices: Prices, usage: PeriodUsage, language: str = "en") -> list[Line]:
     lines: list[Line] = []
     if prices.monthly_fee_cents:
-        lines.append(_line("plan", f"Plan {plan_name}: monthly fee", 1, prices.monthly_fee_cents * 1000))
-    lines.extend(device_tier_lines(prices.device_tiers, usage.active_devices))
-    if prices.overage_uplink_millicents and usage.excess_uplinks:
-        lines.append(_line("overage_uplinks", "Uplinks beyond the daily allowance", usage.excess_uplinks,
-                           prices.overage_uplink_millicents))
-    if prices.overage_airtime_s_millicents and usage.excess_airtime_us:
-        seconds = -(-usage.excess_airtime_us // US_PER_S)  # every started second
-        lines.append(_line("overage_airtime", "Airtime beyond the daily allowance (s)", seconds,
-                           prices.overage_airtime_s_millicents))
+        lines.append(_line("plan", wording(language)["plan"].format(plan=plan_name), 1,
+                           prices.monthly_fee_cents * 1000))
+    lines.extend(device_tier_lines(prices.device_tiers, usage.active_devices, language))
+    lines.extend(_overage("overage_uplinks", prices.overage_uplink_tiers, prices.overage_uplink_millicents,
+                          usage.excess_uplinks, language))
+    seconds = -(-usage.excess_airtime_us // US_PER_S)  # every started second
+    lines.extend(_overage("overage_airtime", prices.overage_airtime_tiers, prices.overage_airtime_s_millicents,
+                          seconds, language))
     return lines

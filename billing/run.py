@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from billing.models import BillingConfig, Invoice, InvoiceLine, PriceTable
 from billing.numbering import allocate
-from billing.rating import Line, Prices, rate, vat_of
+from billing.rating import Line, Prices, rate, vat_of, wording
 from billing.usage import tenant_period_usage
-from lora_city.errors import ConfigurationError, InvalidInput, NotFound
+from lora_city.errors import ConfigurationError, Conflict, InvalidInput, NotFound
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.models import Tenant
 from tenants.calendar import parse_period
@@ -31,28 +31,58 @@ from tenants.models import Plan
 log = logging.getLogger(__name__)
 
 
+# Why a tenant got no document, as codes a page translates: the city's own tenant is never billed; a tenant
+# needs a plan, the plan needs prices, and the prices must give at least one line for the month.
+SKIP_REASONS = ("city", "no_plan", "no_prices", "nothing_to_bill")
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    tenant_id: str
+    slug: str
+    name: str
+    reason: str  # one of SKIP_REASONS
+    plan: str = ""
+
+
 @dataclass
 class RunResult:
     period: str
     created: list[str] = field(default_factory=list)  # numbers of the documents written by this run
     existing: int = 0  # already there from an earlier run
-    skipped: int = 0  # no plan or nothing to bill
+    skips: list[Skip] = field(default_factory=list)  # every tenant without a document, and why
+
+    @property
+    def skipped(self) -> int:
+        return len(self.skips)
 
 
 def issuer_of(config: BillingConfig) -> dict[str, Any]:
     return {"legal_name": config.legal_name, "address": config.address, "siret": config.siret,
-            "vat_number": config.vat_number, "email": config.email, "late_penalty": config.late_penalty}
+            "vat_number": config.vat_number, "email": config.email, "late_penalty": config.late_penalty,
+            "payment_method": config.payment_method, "iban": config.iban, "bic": config.bic,
+            "payment_details": config.payment_details}
 
 
 def customer_of(tenant: Tenant) -> dict[str, Any]:
     return {"tenant_id": tenant.id, "legal_name": tenant.legal_name or tenant.name, "address": tenant.address or "",
-            "siret": tenant.siret or "", "vat_number": tenant.vat_number or "", "email": tenant.email or ""}
+            "siret": tenant.siret or "", "vat_number": tenant.vat_number or "", "email": tenant.email or "",
+            "language": tenant.language or "fr"}
+
+
+class NotConfigured(ConfigurationError):
+    code = "billing_not_configured"
+
+
+def find_config(session: Session) -> BillingConfig | None:
+    return session.get(BillingConfig, 1)
 
 
 def get_config(session: Session) -> BillingConfig:
-    config = session.get(BillingConfig, 1)
+    config = find_config(session)
     if config is None:
-        raise ConfigurationError("billing is not configured: set the issuer with `lora-city billing config`")
+        raise NotConfigured("billing is not configured: set the issuer's legal details first (console: Billing > "
+                            "Issuer, or `lora-city billing config`)")
     return config
 
 
@@ -78,7 +108,8 @@ def run_billing(factory: SessionFactory, period: str, *, today: date) -> RunResu
             plan = plans.get(tenant.plan_id or "")
             price = prices.get(tenant.plan_id or "")
             if kind is None or plan is None or price is None:
-                result.skipped += 1
+                reason = "city" if kind is None else "no_plan" if plan is None else "no_prices"
+                result.skips.append(Skip(tenant.id, tenant.slug, tenant.name, reason, plan.name if plan else ""))
             elif f"{tenant.id}:{period}:{kind}" in done:
                 result.existing += 1
             else:
@@ -87,11 +118,13 @@ def run_billing(factory: SessionFactory, period: str, *, today: date) -> RunResu
         run_key = f"{tenant.id}:{period}:{kind}"
         with factory() as session:
             usage = tenant_period_usage(session, tenant.id, first, end, plan)
-        lines = rate(plan.name, _prices(price), usage)
+        language = tenant.language or "fr"
+        lines = rate(plan.name, _prices(price), usage, language)
         if not lines:
-            result.skipped += 1
+            result.skips.append(Skip(tenant.id, tenant.slug, tenant.name, "nothing_to_bill", plan.name))
             continue
-        rate_bp = vat_rate if kind == "invoice" else 0
+        plan_vat = price.vat_rate_bp if price.vat_rate_bp is not None else vat_rate
+        rate_bp = plan_vat if kind == "invoice" else 0
         try:
             with transaction(factory) as session:
                 number = _write(session, kind, run_key, tenant, period, today, lines, issuer, rate_bp,
@@ -110,13 +143,19 @@ def credit_note(factory: SessionFactory, invoice_id: str, *, reason: str, today:
         original = session.get(Invoice, invoice_id)
         if original is None or original.kind != "invoice":
             raise NotFound("invoice not found")
-        lines = [Line("credit", f"Credit: {ln.description}", -ln.quantity, ln.unit_price_millicents,
+        if session.scalar(select(Invoice.id).where(Invoice.credits_invoice_id == original.id)) is not None:
+            raise Conflict(f"invoice {original.number} already has a credit note", code="already_credited")
+        language = str(original.customer.get("language", "fr"))
+        words = wording(language)
+        lines = [Line("credit", words["credit"].format(line=ln.description), -ln.quantity, ln.unit_price_millicents,
                       -ln.amount_cents)
                  for ln in session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)
                                            .order_by(InvoiceLine.position))]
+        note_text = (f"Credit note on invoice {original.number}: {reason}" if language == "en"
+                     else f"Avoir sur la facture {original.number} : {reason}")
         number = _write(session, "credit_note", None, None, original.period, today, lines, original.issuer,
                         original.vat_rate_bp, None, customer=original.customer, credits=original,
-                        reason=f"Avoir sur la facture {original.number} : {reason}")
+                        reason=note_text)
         note = session.scalars(select(Invoice).where(Invoice.number == number)).one()
         session.expunge(note)
     return note
@@ -124,7 +163,8 @@ def credit_note(factory: SessionFactory, invoice_id: str, *, reason: str, today:
 
 def _prices(row: PriceTable) -> Prices:
     return Prices(row.monthly_fee_cents, list(row.device_tiers or []), row.overage_uplink_millicents,
-                  row.overage_airtime_s_millicents)
+                  row.overage_airtime_s_millicents, list(row.overage_uplink_tiers or []),
+                  list(row.overage_airtime_tiers or []))
 
 
 def _write(session: Session, kind: str, run_key: str | None, tenant: Tenant | None, period: str, today: date,

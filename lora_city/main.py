@@ -172,7 +172,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
             app.state.readiness.append(lambda: ("mqtt", mqtt_backend.connected))
         # The web portal on the same app (pages under /portal), with the leasing features of tenants/billing.
         mount_portal(app, settings=settings, session_factory=factory, vault=vault, codecs=codecs, notifier=notifier,
-                     extras=billing_extras(factory, utcnow, quota, vault))
+                     extras=billing_extras(factory, utcnow, quota, vault, export_dir=settings.export_dir))
         yield Runtime(settings, engine, factory, vault, metrics, codecs, server, app)
     finally:
         for task in background:

@@ -103,6 +103,22 @@ def get_plan(session: SessionDep, principal: CurrentPrincipal, plan_id: str) -> 
     return PlanOut.model_validate(plans.get_plan(session, principal, plan_id))
 
 
+@router.patch("/plans/{plan_id}")
+def update_plan(session: SessionDep, principal: CurrentPrincipal, tenancy: TenancyDep, request: Request,
+                plan_id: str, body: plans.PlanPatch) -> PlanOut:
+    """Change a plan's caps and allowances; its tenants' quotas follow at once."""
+    plan = plans.update_plan(session, principal, plan_id, body)
+    tenancy.reload(request)()
+    return PlanOut.model_validate(plan)
+
+
+@router.delete("/plans/{plan_id}", status_code=204)
+def delete_plan(session: SessionDep, principal: CurrentPrincipal, plan_id: str) -> Response:
+    """Delete a plan no tenant is on (409 ``plan_in_use`` otherwise)."""
+    plans.delete_plan(session, principal, plan_id)
+    return Response(status_code=204)
+
+
 # --- lifecycle -----------------------------------------------------------------------------------------
 
 @router.put("/tenants/{tenant_id}/plan")

@@ -10,25 +10,43 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from lora_city.errors import AlreadyExists, NotFound, PermissionDenied, QuotaExceeded
+from lora_city.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied, QuotaExceeded
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.db import SessionFactory
 from lora_city.storage.models import Device, Gateway, Tenant
 from tenants.models import Plan
+
+INT32 = 2_147_483_647  # the columns are 32-bit integers on PostgreSQL and SQLite's binding of Python ints
 
 
 class PlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    max_devices: int | None = Field(default=None, ge=0)
-    max_gateways: int | None = Field(default=None, ge=0)
-    airtime_s_per_device_day: int | None = Field(default=None, ge=0)
-    uplinks_per_device_day: int | None = Field(default=None, ge=0)
-    downlinks_per_device_day: int | None = Field(default=None, ge=0)
+    max_devices: int | None = Field(default=None, ge=0, le=INT32)
+    max_gateways: int | None = Field(default=None, ge=0, le=INT32)
+    airtime_s_per_device_day: int | None = Field(default=None, ge=0, le=86_400)
+    uplinks_per_device_day: int | None = Field(default=None, ge=0, le=INT32)
+    downlinks_per_device_day: int | None = Field(default=None, ge=0, le=INT32)
     over_quota_action: str = Field(default="drop", pattern="^(drop|bill)$")
     private_up_allowed: bool = False
     private_down_allowed: bool = False
+
+
+class PlanPatch(BaseModel):
+    """Fields to change; a limit set to null becomes unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    max_devices: int | None = Field(default=None, ge=0, le=INT32)
+    max_gateways: int | None = Field(default=None, ge=0, le=INT32)
+    airtime_s_per_device_day: int | None = Field(default=None, ge=0, le=86_400)
+    uplinks_per_device_day: int | None = Field(default=None, ge=0, le=INT32)
+    downlinks_per_device_day: int | None = Field(default=None, ge=0, le=INT32)
+    over_quota_action: str | None = Field(default=None, pattern="^(drop|bill)$")
+    private_up_allowed: bool | None = None
+    private_down_allowed: bool | None = None
 
 
 def create_plan(session: Session, principal: Principal, data: PlanCreate) -> Plan:
@@ -39,6 +57,39 @@ def create_plan(session: Session, principal: Principal, data: PlanCreate) -> Pla
     session.add(plan)
     session.commit()
     return plan
+
+
+def update_plan(session: Session, principal: Principal, plan_id: str, data: PlanPatch) -> Plan:
+    """Change a plan: its tenants' caps and allowances change with it (the quota policy reloads)."""
+    plan = get_plan(session, principal, plan_id)  # another tenant's plan: 404 before any permission talk
+    principal.require(Perm.TENANTS_WRITE)
+    changes = data.model_dump(exclude_unset=True)
+    for name in ("name", "over_quota_action", "private_up_allowed", "private_down_allowed"):
+        if name in changes and changes[name] is None:
+            raise InvalidInput(f"{name} may not be null", code=f"invalid_{name}")
+    if "name" in changes and session.scalar(
+            select(Plan.id).where(Plan.name == changes["name"], Plan.id != plan.id)) is not None:
+        raise AlreadyExists(f"plan {changes['name']!r} already exists")
+    for name, value in changes.items():
+        setattr(plan, name, value)
+    session.commit()
+    return plan
+
+
+def tenants_on(session: Session, plan_id: str) -> list[Tenant]:
+    return list(session.scalars(select(Tenant).where(Tenant.plan_id == plan_id).order_by(Tenant.slug)))
+
+
+def delete_plan(session: Session, principal: Principal, plan_id: str) -> None:
+    """Only a plan no tenant is on (move them first: a tenant without a plan is not invoiced)."""
+    plan = get_plan(session, principal, plan_id)
+    principal.require(Perm.TENANTS_WRITE)
+    users = tenants_on(session, plan.id)
+    if users:
+        raise Conflict(f"plan {plan.name!r} is used by {len(users)} tenant(s): "
+                       f"{', '.join(t.slug for t in users[:5])}", code="plan_in_use")
+    session.delete(plan)
+    session.commit()
 
 
 def list_plans(session: Session, principal: Principal) -> list[Plan]:

@@ -43,6 +43,8 @@ class TenantOut(Out):
     vat_number: str | None
     address: str | None
     email: str | None
+    language: str
+    plan_id: str | None
     created_at: UtcTime
 
 

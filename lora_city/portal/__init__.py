@@ -4,7 +4,14 @@ The composition root calls :func:`mount_portal` on the API's FastAPI app. The po
 with the logged-in user's principal; it holds no business rule of its own.
 """
 
-from lora_city.portal.extras import InvoiceSummary, PlanSummary, PortalExtras, QuotaGauge
+from lora_city.portal.extras import (
+    InvoiceDocument,
+    InvoiceSummary,
+    NavLink,
+    PlanSummary,
+    PortalExtras,
+    QuotaGauge,
+)
 from lora_city.portal.mount import mount_portal
 
-__all__ = ["InvoiceSummary", "PlanSummary", "PortalExtras", "QuotaGauge", "mount_portal"]
+__all__ = ["InvoiceDocument", "InvoiceSummary", "NavLink", "PlanSummary", "PortalExtras", "QuotaGauge", "mount_portal"]

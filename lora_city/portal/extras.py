@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
+from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from lora_city.services.principal import Principal
@@ -35,7 +37,15 @@ class InvoiceSummary:
     number: str
     period: str  # "2026-10"
     total: str  # already formatted with its currency, e.g. "1 234,56 €"
-    status: str
+    status: str  # looked up as ``invoice_status.<status>``: unpaid, overdue, paid, credited, credit_note, internal
+    kind: str = "invoice"  # looked up as ``invoice_kind.<kind>``: invoice, credit_note, chargeback
+    due_on: str = ""  # ISO date, or empty
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDocument:
+    name: str  # the file's name, after the document's number: "F2026-000001.pdf"
+    body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,25 +60,37 @@ InvoiceFormat = Literal["pdf", "csv"]
 QuotaProvider = Callable[[Session, str], Sequence[QuotaGauge]]
 # (session, tenant_id) -> the tenant's invoices, newest first
 InvoiceLister = Callable[[Session, str], Sequence[InvoiceSummary]]
-# (session, tenant_id, invoice_id, format) -> the file's bytes; raises lora_city.errors.NotFound for another
-# tenant's invoice
-InvoiceRenderer = Callable[[Session, str, str, InvoiceFormat], bytes]
+# (session, tenant_id, invoice_id, format) -> the file; raises lora_city.errors.NotFound for another tenant's
+InvoiceRenderer = Callable[[Session, str, str, InvoiceFormat], InvoiceDocument]
 # (session, tenant_id, period "YYYY-MM") -> per-device usage as CSV text
 UsageExporter = Callable[[Session, str, str], str]
 # (session) -> every plan, for the console's tenant form
 PlanLister = Callable[[Session], Sequence[PlanSummary]]
-# (session, period "YYYY-MM") -> a one-line summary of the run, shown to the operator
-BillingRunner = Callable[[Session, str], str]
 
 
 # (session, principal, tenant_id, plan_id or None) -> None; the provider checks the principal's permissions
 PlanAssigner = Callable[[Session, Principal, str, str | None], None]
 # (session, principal, tenant_id, "active"|"suspended") -> None; a suspended tenant's traffic and keys are refused
 TenantStatusSetter = Callable[[Session, Principal, str, str], None]
+# (session, principal, tenant_id) -> the tenant's data as a zip (devices, gateways, readings, invoices)
+TenantExporter = Callable[[Session, Principal, str], bytes]
+# (session, principal, tenant_id) -> the export's file name, written before the tenant is deleted
+LeaseCloser = Callable[[Session, Principal, str], str]
 # (session, principal, kind "webhook"|"mqtt", url) -> the webhook's signing secret (shown once) or None
 IntegrationCreator = Callable[[Session, Principal, str, str], str | None]
 # (session, principal, integration_id) -> None; NotFound for another tenant's integration
 IntegrationRemover = Callable[[Session, Principal, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    """A page a plugin adds to the navigation: ``path`` under the portal's prefix, ``label`` a message key,
+    ``audience`` "console" (city staff) or "lessee", ``order`` its place among the core's links (10, 20 …)."""
+
+    path: str
+    label: str
+    audience: Literal["console", "lessee"]
+    order: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +100,14 @@ class PortalExtras:
     invoice_file: InvoiceRenderer | None = None
     usage_export: UsageExporter | None = None
     plans: PlanLister | None = None
-    billing_run: BillingRunner | None = None
     assign_plan: PlanAssigner | None = None
     set_tenant_status: TenantStatusSetter | None = None
     create_integration: IntegrationCreator | None = None
     remove_integration: IntegrationRemover | None = None
+    export_tenant: TenantExporter | None = None
+    close_lease: LeaseCloser | None = None
+    # Whole pages of a plugin (billing's plans, prices, invoices, issuer): routers built on the portal's own
+    # plumbing (lora_city.portal.web), their templates' folders, and their places in the navigation.
+    routers: Sequence[APIRouter] = ()
+    template_dirs: Sequence[Path] = ()
+    nav: Sequence[NavLink] = ()

@@ -19,6 +19,7 @@ from lora_city.portal.extras import PortalExtras
 from lora_city.portal.routes import (
     auth,
     console,
+    console_tenants,
     devices,
     integrations,
     keys,
@@ -40,10 +41,11 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _templates() -> jinja2.Environment:
+def _templates(extra_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
+    # The core's templates first: a plugin's page extends base.html and imports _form.html from here.
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
+        loader=jinja2.FileSystemLoader([HERE / "templates", *extra_dirs]), autoescape=True,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.globals["measure_label"] = measures.label
     env.globals["measure_value"] = measures.value
@@ -77,10 +79,14 @@ def mount_portal(
         settings=settings, session_factory=session_factory, vault=vault,
         alerts=alerts or AlertService(session_factory, clock), codecs=codecs, notifier=notifier,
         extras=extras, clock=clock, signer=SessionSigner(settings.secret_key, session_max_age_s),
-        templates=_templates(), prefix=prefix, secure_cookies=secure_cookies,
+        templates=_templates(tuple(extras.template_dirs)), prefix=prefix, secure_cookies=secure_cookies,
     )
     # Static files first, the catch-all 404 page last: routes are matched in the order they were added.
     app.mount(f"{prefix}/static", StaticFiles(directory=HERE / "static"), name="portal-static")
     # technician_assets before technician: /install/assets/... must not be taken for /install/{dev_eui}/...
-    for module in (auth, lessee, devices, keys, integrations, console, technician_assets, technician, not_found):
+    for module in (auth, lessee, devices, keys, integrations, console, console_tenants, technician_assets,
+                   technician):
         app.include_router(module.router, prefix=prefix, include_in_schema=False)
+    for router in extras.routers:  # plugins' pages, before the catch-all
+        app.include_router(router, prefix=prefix, include_in_schema=False)
+    app.include_router(not_found.router, prefix=prefix, include_in_schema=False)

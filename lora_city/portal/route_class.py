@@ -19,7 +19,7 @@ from lora_city.portal import i18n
 from lora_city.portal.cookies import COOKIE_NAME, PortalSession
 from lora_city.portal.formatting import Formatter
 from lora_city.portal.headers import security_headers
-from lora_city.portal.web import LoginRequired, get_optional_user, get_portal
+from lora_city.portal.web import LoginRequired, get_optional_user, get_portal, nav_for
 
 
 def _set_cookie(request: Request, response: Response) -> None:
@@ -45,6 +45,7 @@ def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
         t=lambda key, **v: i18n.translate(language, key, **v), url=lambda p="": ctx.prefix + p, user=user,
         lang=language, csrf=web.csrf if web else "", path=request.url.path, status=status, message=message,
         fmt=Formatter(language), now=ctx.clock(),
+        nav=nav_for(ctx, user, request.url.path),
     )
     return HTMLResponse(html, status_code=status, headers=security_headers(ctx))
 

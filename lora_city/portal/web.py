@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from lora_city.errors import LoraCityError, PermissionDenied
-from lora_city.portal import i18n
+from lora_city.portal import i18n, nav
 from lora_city.portal.context import PortalContext
 from lora_city.portal.cookies import COOKIE_NAME, PortalSession
 from lora_city.portal.formatting import Formatter
@@ -153,9 +153,14 @@ class Page:
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         html = self.ctx.templates.get_template(template).render(
             t=self.t, url=self.url, user=self.user, lang=self.language, csrf=self.web.csrf,
-            path=self.request.url.path, fmt=Formatter(self.language), now=self.ctx.clock(), **values,
+            path=self.request.url.path, fmt=Formatter(self.language), now=self.ctx.clock(),
+            nav=nav_for(self.ctx, self.user, self.request.url.path), **values,
         )
         return HTMLResponse(html, status_code=status, headers=security_headers(self.ctx))
+
+
+def nav_for(ctx: PortalContext, user: PortalUser | None, path: str) -> list[nav.NavItem]:
+    return nav.links(user.role, ctx.extras.nav, path, ctx.prefix) if user is not None else []
 
 
 def get_page(

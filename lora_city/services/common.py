@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Strict
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
@@ -45,17 +46,24 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def resolve_tenant(session: Session, principal: Principal, ref: str) -> str:
+    """The id of the tenant ``ref`` names: its id or its slug, the one rule of the JSON API, the CSV import and
+    the portal's forms. Another tenant's is NotFound, as an unknown one (naming it is not an existence oracle)."""
+    text = ref.strip()
+    tenant = session.get(Tenant, text)
+    if tenant is None:
+        tenant = session.scalar(select(Tenant).where(Tenant.slug == text.lower()))
+    if tenant is None or not principal.sees(tenant.id):
+        raise NotFound(f"tenant {text!r} not found", code="tenant_not_found")
+    return tenant.id
+
+
 def target_tenant(session: Session, principal: Principal, tenant_id: str | None) -> str:
-    """The tenant a new object belongs to: the one asked for (if the caller may act there), else the caller's
-    own, else the city's (the built-in administrator has no tenant)."""
+    """The tenant a new object belongs to: the one asked for, by id or slug (if the caller may act there), else
+    the caller's own, else the city's (the built-in administrator has no tenant)."""
     if tenant_id is None:
         return principal.tenant_id or ensure_city_tenant(session).id
-    if not principal.sees(tenant_id):
-        # Naming another tenant is not an existence oracle either.
-        raise NotFound("tenant not found", code="tenant_not_found")
-    if session.get(Tenant, tenant_id) is None:
-        raise NotFound("tenant not found", code="tenant_not_found")
-    return tenant_id
+    return resolve_tenant(session, principal, tenant_id)
 
 
 def require_same_tenant(obj_tenant: str, tenant_id: str, what: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -29,6 +30,7 @@ class TenantFields(BaseModel):
     vat_number: str | None = Field(default=None, max_length=20)
     address: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=200)
+    language: Literal["fr", "en"] | None = None  # of the tenant's invoices and documents
 
 
 class TenantCreate(TenantFields):
@@ -68,7 +70,7 @@ def update_tenant(session: Session, principal: Principal, tenant_id: str, data: 
     principal.require(Perm.TENANTS_WRITE)
     tenant = get_tenant(session, principal, tenant_id)
     for name, value in data.model_dump(exclude_unset=True).items():
-        if value is None and name in {"name", "kind", "is_critical"}:
+        if value is None and name in {"name", "kind", "is_critical", "language"}:
             raise InvalidInput(f"{name} may not be null")
         setattr(tenant, name, value)
     session.commit()

@@ -67,7 +67,11 @@ def test_operator_creates_a_tenant_and_watches_the_network(site: Site, page: Pag
     page.get_by_label("Identifiant").fill("parkings-lumiere")  # the same slug again: refused, said on the page
     page.get_by_label("Nom", exact=True).fill("Doublon")
     page.get_by_role("button", name="Créer").click()
-    expect(page.get_by_role("alert")).to_contain_text("already exists")
+    expect(page.get_by_role("alert")).to_contain_text("erreurs")
+    slug = page.get_by_label("Identifiant")  # the error sits beside the field, and the field says so
+    expect(slug).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#t-slug-error")).to_have_text("Cet identifiant est déjà pris.")
+    expect(slug).to_have_value("parkings-lumiere")  # what was typed is kept
 
     page.get_by_role("navigation").get_by_role("link", name="Passerelles").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Passerelles et équipements")

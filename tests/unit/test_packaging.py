@@ -50,3 +50,4 @@ def test_wheel_contents(wheel: zipfile.ZipFile) -> None:
     assert any(n.startswith("tenants/migrations/") for n in names)
     assert any(n.startswith("billing/migrations/") for n in names)
     assert "lora_city/alerts/feed.schema.json" in names
+    assert "billing/pages/templates/billing/plan_form.html" in names  # plugin pages ship their templates

@@ -72,10 +72,10 @@ def invoice_file(page: PageDep, user: LesseeDep, db: DbDep, invoice_id: str, fmt
     render = page.ctx.extras.invoice_file
     if render is None or fmt not in ("pdf", "csv") or not _INVOICE_ID.match(invoice_id):
         raise NotFound("invoice not found")
-    body = render(db, user.tenant_id, invoice_id, "pdf" if fmt == "pdf" else "csv")
+    document = render(db, user.tenant_id, invoice_id, "pdf" if fmt == "pdf" else "csv")
     media = "application/pdf" if fmt == "pdf" else "text/csv; charset=utf-8"
-    return Response(body, media_type=media,
-                    headers={"Content-Disposition": f'attachment; filename="invoice-{invoice_id}.{fmt}"'})
+    return Response(document.body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{document.name}"'})
 
 
 @router.get("/usage")

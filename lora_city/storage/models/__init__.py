@@ -30,7 +30,7 @@ from lora_city.storage.models.network import (
 )
 from lora_city.storage.models.outbox import OutboxRow, RetentionPolicy
 from lora_city.storage.models.readings import Reading
-from lora_city.storage.models.tenancy import ApiKey, Application, Tenant, User
+from lora_city.storage.models.tenancy import ApiKey, Application, Tenant, User, UserInvitation
 
 __all__ = [
     "Alert",
@@ -70,6 +70,7 @@ __all__ = [
     "Tenant",
     "UnknownGateway",
     "User",
+    "UserInvitation",
     "new_id",
     "utcnow",
 ]

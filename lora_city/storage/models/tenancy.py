@@ -27,6 +27,7 @@ class Tenant(Base):
     vat_number: Mapped[str | None] = mapped_column(String(20), default=None)
     address: Mapped[str | None] = mapped_column(String(500), default=None)
     email: Mapped[str | None] = mapped_column(String(200), default=None)
+    language: Mapped[str] = mapped_column(String(5), default="fr")  # of its invoices and documents: fr | en
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -43,6 +44,21 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(5), default="fr")
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserInvitation(Base):
+    """A link that lets an invited person choose their first password. Only the token's SHA-256 is stored; the
+    link is shown once to whoever invited. Used once, valid until ``expires_at``; a new one replaces the old."""
+
+    __tablename__ = "user_invitations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ApiKey(Base):

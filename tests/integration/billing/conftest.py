@@ -76,7 +76,7 @@ def october_scenario(factory: SessionFactory) -> dict[str, str]:
             "acme": Tenant(name="Acme", slug="acme", kind="lessee", plan_id=pro.id, legal_name="ACME Metering SAS",
                            siret="12345678900012", vat_number="FR32123456789", address="5 rue du Port\n99000 Rivebourg"),
             "beta": Tenant(name="Beta", slug="beta", kind="lessee", plan_id=basic.id, legal_name="Beta SARL",
-                           siret="98765432100019", vat_number="FR83987654321"),
+                           siret="98765432100019", vat_number="FR83987654321", language="en"),
             "flood": Tenant(name="Flood cell", slug="flood", kind="city_service", is_critical=True,
                             plan_id=internal.id),
             "noplan": Tenant(name="No plan", slug="noplan", kind="lessee"),

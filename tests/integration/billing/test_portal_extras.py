@@ -24,8 +24,10 @@ def test_portal_extras(db: Db) -> None:
     assert extras.invoices and extras.invoice_file and extras.usage_export and extras.plans and extras.quotas
     with db.factory() as s:
         listed = extras.invoices(s, ids["acme"])
-        assert [(i.number, i.total, i.period) for i in listed] == [("F2026-000001", "62,50 EUR", "2026-10")]
-        assert extras.invoice_file(s, ids["acme"], listed[0].id, "pdf").startswith(b"%PDF")
+        assert [(i.number, i.total, i.period, i.status) for i in listed] == [
+            ("F2026-000001", "62,50 EUR", "2026-10", "unpaid")]
+        document = extras.invoice_file(s, ids["acme"], listed[0].id, "pdf")
+        assert document.body.startswith(b"%PDF") and document.name == "F2026-000001.pdf"
         with pytest.raises(NotFound):
             extras.invoice_file(s, ids["beta"], listed[0].id, "csv")
         assert extras.usage_export(s, ids["acme"], "2026-10").splitlines()[1].startswith("00000000000000d1,5,5,")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import zlib
 from datetime import date
 from typing import Any
 
@@ -18,6 +17,7 @@ from billing.usage import by_day, period_usage
 from lora_city.errors import Conflict, InvalidInput
 from lora_city.storage.db import SessionFactory, transaction
 from tests.integration.billing.conftest import Db, feed_october, october_scenario
+from tests.support.pdf import pdf_text
 
 TODAY = date(2026, 11, 3)
 
@@ -57,23 +57,26 @@ def test_invoices_match_hand_computed_totals(db: Db) -> None:
     result = run_billing(db.factory, "2026-10", today=TODAY)
     assert result.created == ["F2026-000001", "F2026-000002", "R2026-000001"]  # acme, beta, flood (by slug)
     assert result.skipped == 2  # the city itself, and the lessee without a plan
+    assert sorted((k.slug, k.reason) for k in result.skips) == [("city", "city"), ("noplan", "no_plan")]
     docs = documents(db.factory)
     acme, acme_lines = docs["F2026-000001"]
     assert acme.tenant_id == ids["acme"] and acme.kind == "invoice" and acme.period == "2026-10"
-    assert acme_lines == [
-        ("plan", "Plan pro: monthly fee", 1, 4_900_000, 4900),
-        ("devices", "Active devices (tier 1-2)", 2, 100_000, 200),
-        ("devices", "Active devices (tier 3+)", 1, 80_000, 80),
-        ("overage_uplinks", "Uplinks beyond the daily allowance", 3, 2500, 8),  # 7.5 cents, half up
-        ("overage_airtime", "Airtime beyond the daily allowance (s)", 2, 10_000, 20),  # 1.5 s: 2 started
+    assert acme_lines == [  # in the customer's language (French, the default)
+        ("plan", "Forfait pro : abonnement mensuel", 1, 4_900_000, 4900),
+        ("devices", "Capteurs actifs (tranche 1-2)", 2, 100_000, 200),
+        ("devices", "Capteurs actifs (tranche 3+)", 1, 80_000, 80),
+        ("overage_uplinks", "Messages au-delà de l'allocation journalière", 3, 2500, 8),  # 7.5 cents, half up
+        ("overage_airtime", "Temps d'émission au-delà de l'allocation journalière (s)", 2, 10_000, 20),  # 1.5 s
     ]
     assert (acme.subtotal_cents, acme.vat_rate_bp, acme.vat_cents, acme.total_cents) == (5208, 2000, 1042, 6250)
     assert acme.customer["siret"] == "12345678900012" and acme.customer["vat_number"] == "FR32123456789"
     assert acme.issuer["siret"] == "21990001200018" and acme.due_on == date(2026, 12, 3)
-    beta, _ = docs["F2026-000002"]
+    beta, beta_lines = docs["F2026-000002"]
     assert (beta.subtotal_cents, beta.vat_cents, beta.total_cents) == (1050, 210, 1260)
+    assert [line[1] for line in beta_lines] == ["Plan basic: monthly fee", "Active devices (tier 1+)"]  # English
+    assert beta.customer["language"] == "en"
     flood, flood_lines = docs["R2026-000001"]
-    assert flood.kind == "chargeback" and flood_lines == [("devices", "Active devices (tier 1+)", 1, 20_000, 20)]
+    assert flood.kind == "chargeback" and flood_lines == [("devices", "Capteurs actifs (tranche 1+)", 1, 20_000, 20)]
     assert (flood.subtotal_cents, flood.vat_rate_bp, flood.vat_cents, flood.total_cents) == (20, 0, 0, 20)
 
 
@@ -160,24 +163,39 @@ def test_pdf_and_csv_carry_the_legal_mentions_and_totals(db: Db) -> None:
     ]
     pdf = invoice_pdf(invoice, lines)
     assert pdf.startswith(b"%PDF") and invoice_pdf(invoice, lines) == pdf  # same invoice, same bytes
-    text = _pdf_text(pdf)
+    text = pdf_text(pdf)
     for needle in ["FACTURE N° F2026-000001", "SIRET : 12345678900012", "SIRET : 21990001200018",
                    "FR32123456789", "FR41219900012", "Total HT", "52,08 EUR", "TVA 20 %", "10,42 EUR",
                    "62,50 EUR", "Date d'échéance : 03/12/2026", "40 EUR"]:
         assert needle in text, needle
 
 
-def _pdf_text(pdf: bytes) -> str:
-    """The text operands of every (deflated) content stream: enough to find what was printed."""
-    chunks = []
-    start = 0
-    while (i := pdf.find(b"stream\n", start)) != -1:
-        end = pdf.find(b"endstream", i)
-        body = pdf[i + 7:end]
-        try:
-            chunks.append(zlib.decompress(body).decode("latin-1"))
-        except zlib.error:
-            chunks.append(body.decode("latin-1"))
-        start = end
-    raw = "".join(chunks)
-    return raw.replace("\\(", "(").replace("\\)", ")")
+def test_pdf_tells_how_to_pay_the_public_accountant(db: Db) -> None:
+    """A commune's revenue is collected by its public accountant: the invoice names it (issue 21)."""
+    from billing.models import BillingConfig
+
+    ids = october_scenario(db.factory)
+    feed_october(db.factory, ids)
+    with transaction(db.factory) as s:
+        config = s.get(BillingConfig, 1)
+        assert config is not None
+        config.payment_method = "public_accountant"
+        config.payment_details = "Service de gestion comptable de Rivebourg, 2 rue des Finances"
+    run_billing(db.factory, "2026-10", today=TODAY)
+    invoice, _ = documents(db.factory)["F2026-000001"]
+    with db.factory() as s:
+        lines = list(s.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)))
+    text = pdf_text(invoice_pdf(invoice, lines))
+    assert ("Règlement auprès du comptable public : Service de gestion comptable de Rivebourg, 2 rue des Finances"
+            " - en indiquant le numéro F2026-000001.") in text
+    assert "IBAN" not in text
+    beta, _ = documents(db.factory)["F2026-000002"]  # English customer: English document
+    beta_text = pdf_text(invoice_pdf(beta, _lines(db, beta.id)))
+    assert "INVOICE N° F2026-000002" in beta_text and "Payment to the public accountant" in beta_text
+    assert "Total incl. VAT" in beta_text and "12.60 EUR" in beta_text
+
+
+def _lines(db: Db, invoice_id: str) -> list[InvoiceLine]:
+    with db.factory() as s:
+        return list(s.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)
+                              .order_by(InvoiceLine.position)))

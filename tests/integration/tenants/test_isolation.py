@@ -26,6 +26,9 @@ from lora_city.metrics import Metrics  # isort: skip
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("put", "/api/v1/tenants/{tenant_id}/plan"): {"json": {"plan_id": None}},
     ("post", "/api/v1/invoices/{invoice_id}/credit-note"): {"json": {"reason": "test"}},
+    ("patch", "/api/v1/plans/{plan_id}"): {"json": {"max_devices": 5}},
+    ("put", "/api/v1/plans/{plan_id}/prices"): {"json": {"monthly_fee_cents": 100}},
+    ("put", "/api/v1/invoices/{invoice_id}/payment"): {"json": {"paid_on": "2026-11-20"}},
 }
 
 

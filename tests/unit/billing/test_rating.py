@@ -38,3 +38,24 @@ def test_rate_lists_a_line_per_plan_and_overage_item() -> None:
         Line("overage_airtime", "Airtime beyond the daily allowance (s)", 62, 3000, 186),  # 61.000001 s -> 62
     ]
     assert rate("free", Prices(), PeriodUsage(active_devices=5, excess_uplinks=9)) == []
+
+
+def test_lines_are_written_in_the_invoice_language() -> None:
+    prices = Prices(monthly_fee_cents=990, device_tiers=TIERS[:2])
+    lines = rate("eco", prices, PeriodUsage(active_devices=12), "fr")
+    assert [ln.description for ln in lines] == [
+        "Forfait eco : abonnement mensuel", "Capteurs actifs (tranche 1-10)", "Capteurs actifs (tranche 11+)"]
+    assert [ln.amount_cents for ln in lines] == [990, 1000, 160]
+
+
+def test_graduated_overage_replaces_the_flat_price() -> None:
+    # 2,500 excess uplinks: the first 1,000 at 0.01 EUR, the rest at 0.005 = 10.00 + 7.50; the flat price is ignored
+    prices = Prices(overage_uplink_millicents=99_999, overage_uplink_tiers=[
+        {"from": 1000, "millicents": 500}, {"from": 0, "millicents": 1000}],
+        overage_airtime_tiers=[{"from": 60, "millicents": 3000}])  # the first minute of excess airtime is free
+    lines = rate("x", prices, PeriodUsage(excess_uplinks=2500, excess_airtime_us=90_500_000))
+    assert [(ln.description, ln.quantity, ln.amount_cents) for ln in lines] == [
+        ("Uplinks beyond the daily allowance (tier 1-1000)", 1000, 1000),
+        ("Uplinks beyond the daily allowance (tier 1001+)", 1500, 750),
+        ("Airtime beyond the daily allowance (s)", 31, 93),  # 90.5 s -> 91 started seconds, 60 free
+    ]

@@ -156,10 +156,13 @@ def test_viewer_cannot_open_keys_nor_console(portal: Portal) -> None:
 def test_console_pages_render_for_city_staff(portal: Portal) -> None:
     with logged_in(portal, "ops@city.test") as ops:
         for path in ("/portal/console", "/portal/console/tenants", "/portal/console/gateways",
-                     "/portal/console/alerts", "/portal/console/billing", "/portal/install"):
+                     "/portal/console/alerts", "/portal/install"):
             r = ops.get(path)
             assert r.status_code == 200, (path, r.text[:500])
         assert 'data-slug="other"' in ops.get("/portal/console/tenants").text
+        # billing's pages (plans, prices, runs) come with billing/ (PortalExtras.routers); without it, none
+        assert ops.get("/portal/console/billing").status_code == 404
+        assert "/console/plans" not in ops.get("/portal/console").text
 
 
 def test_technician_scans_a_qr_and_opens_the_live_page(portal: Portal) -> None:
