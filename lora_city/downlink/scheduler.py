@@ -29,7 +29,7 @@ from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.region import EU868, Region
 from lora_city.metrics import Metrics
 from lora_city.network.gateway_directory import GatewayDirectory
-from lora_city.sinks.events import DeviceEvent, DeviceInfo, LogEvent, TxAckEvent
+from lora_city.sinks.events import DeviceEvent, DeviceInfo, DownlinkTx, LogEvent, TxAckEvent
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,15 @@ class InFlight:
     queue_item_id: str | None
     airtime_ms: float
     phy_size: int
+    items: tuple[DownlinkItem, ...] = ()  # what the gateway was offered (RX1, RX2): the txack names the one sent
+
+
+def downlink_tx(item: DownlinkItem) -> DownlinkTx:
+    m = item.modulation
+    return DownlinkTx(frequency=m.frequency, power=item.power, spreading_factor=m.spreading_factor,
+                      bandwidth=m.bandwidth, code_rate=m.code_rate,
+                      polarization_inversion=item.polarization_inversion, timing=item.timing.value,
+                      delay_s=item.delay_s, gps_time_s=item.gps_time_s, context=item.context)
 
 
 def class_a_windows(region: Region, uplink_dr: int, uplink_frequency: int, rx_delay: int, rx1_dr_offset: int,
@@ -182,7 +191,7 @@ class DownlinkScheduler:
         self._duty.record(gw.gateway_id, first.modulation.frequency, airtime)
         self._metrics.downlinks.labels(kind).inc()
         self._in_flight[frame.downlink_id] = InFlight(device, gw.gateway_id, f_cnt_down, queue_item_id,
-                                                      airtime * 1000.0, len(phy_payload))
+                                                      airtime * 1000.0, len(phy_payload), tuple(items))
         while len(self._in_flight) > _IN_FLIGHT_MAX:
             self._in_flight.popitem(last=False)
         return True
@@ -233,7 +242,7 @@ class DownlinkScheduler:
         self._duty.record(gateway_id, window.frequency, airtime)
         self._metrics.downlinks.labels(kind).inc()
         self._in_flight[frame.downlink_id] = InFlight(device, gateway_id, f_cnt_down, queue_item_id,
-                                                      airtime * 1000.0, len(phy_payload))
+                                                      airtime * 1000.0, len(phy_payload), (item,))
         while len(self._in_flight) > _IN_FLIGHT_MAX:
             self._in_flight.popitem(last=False)
         return airtime
@@ -247,8 +256,10 @@ class DownlinkScheduler:
             self._metrics.downlink_refused.labels(f"gateway_{status.lower()}").inc()
         if flight.device is None:
             return  # a group's downlink: counted; there is no device to tell
+        sent = ack.statuses.index("OK") if "OK" in ack.statuses else 0
         self._emit(TxAckEvent(
             time=datetime.now(UTC), device=flight.device, downlink_id=ack.downlink_id, gateway_id=ack.gateway_id,
             status=status, f_cnt_down=flight.f_cnt_down, queue_item_id=flight.queue_item_id,
             airtime_ms=flight.airtime_ms, phy_size=flight.phy_size,
+            tx=downlink_tx(flight.items[sent]) if sent < len(flight.items) else None,
         ))

@@ -23,6 +23,7 @@ import gc
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -440,7 +441,7 @@ class NetworkServer:
             when = _EPOCH + timedelta(microseconds=opener.received_ns // 1000) if opener.received_ns \
                 else datetime.now(UTC)
         return UplinkContext(
-            collected=collected, uplink_id=hashlib.blake2b(collected.phy_payload, digest_size=16).hexdigest(),
+            collected=collected, uplink_id=uplink_uuid(collected.phy_payload),
             time=when, dr=dr, frequency=modulation.frequency,
             airtime_ms=1000.0 * self.region.time_on_air_s(dr, len(collected.phy_payload), uplink=True),
         )
@@ -466,7 +467,8 @@ class NetworkServer:
         await self.downlinks.send_join_accept(ctx.collected, result.join_accept, result.device, ctx.dr)
         self._metrics.uplinks.labels("join").inc()
         self.emit(JoinEvent(time=ctx.time, device=result.device, dev_addr=result.session.dev_addr,
-                            rx=ctx.gateway_rx()))
+                            rx=ctx.gateway_rx(), deduplication_id=ctx.uplink_id,
+                            region_config_id=self.region.name.lower()))
 
     async def _guarded(self, ctx: UplinkContext, work: Coroutine[Any, Any, Any]) -> None:
         try:
@@ -506,6 +508,13 @@ class NetworkServer:
     def _emit_all(self, ctx: UplinkContext) -> None:
         for event in ctx.events:
             self.emit(event)
+
+
+def uplink_uuid(phy_payload: bytes) -> str:
+    """The uplink's id, shared by every event it causes (ChirpStack's deduplicationId, a UUID): a hash of its
+    bytes laid out as a version-4 UUID, so the same frame handled again (journal replay, another cluster
+    member) keeps its id and the sinks' idempotency holds."""
+    return str(uuid.UUID(bytes=hashlib.blake2b(phy_payload, digest_size=16).digest(), version=4))
 
 
 def _family_lookup(codecs: CodecRegistry | None) -> Callable[[str | None], str | None]:

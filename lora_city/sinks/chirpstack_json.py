@@ -18,6 +18,7 @@ from lora_city.sinks.events import (
     AckEvent,
     DeviceEvent,
     DeviceInfo,
+    DownlinkTx,
     GatewayRx,
     JoinEvent,
     LogEvent,
@@ -58,6 +59,7 @@ def rfc3339(time: datetime) -> str:
 
 def device_info(device: DeviceInfo) -> dict[str, Any]:
     out: dict[str, Any] = {
+        "deviceClassEnabled": f"CLASS_{device.device_class}" if device.device_class in ("A", "B", "C") else "CLASS_A",
         "tenantId": device.tenant_id,
         "tenantName": device.tenant_name,
         "applicationId": device.application_id or "",
@@ -72,17 +74,54 @@ def device_info(device: DeviceInfo) -> dict[str, Any]:
     return out
 
 
-def _rx_info(rx: GatewayRx) -> dict[str, Any]:
+def _rx_info(rx: GatewayRx, region_config_id: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "gatewayId": rx.gateway_id,
+        "uplinkId": rx.uplink_id,
         "rssi": round(rx.rssi),  # int32 in gw.UplinkRxInfo
         "snr": rx.snr,
         "channel": rx.channel,
+        "rfChain": rx.rf_chain,
+        "crcStatus": "CRC_OK" if rx.crc_ok else "BAD_CRC",
     }
     if rx.time is not None:
         out["gwTime"] = rfc3339(rx.time)
+    if rx.ns_time is not None:
+        out["nsTime"] = rfc3339(rx.ns_time)
+    if rx.context:
+        out["context"] = base64.b64encode(rx.context).decode()
     if rx.latitude is not None and rx.longitude is not None:
         out["location"] = {"latitude": rx.latitude, "longitude": rx.longitude}
+        if rx.altitude is not None:
+            out["location"]["altitude"] = rx.altitude
+    if region_config_id:
+        # As ChirpStack adds to each rxInfo (chirpstack/src/uplink/mod.rs): the region that handled the uplink.
+        out["metadata"] = {"region_config_id": region_config_id, "region_common_name": region_config_id.upper()}
+    return out
+
+
+_CODE_RATES = {"4/5": "CR_4_5", "4/6": "CR_4_6", "4/7": "CR_4_7", "4/8": "CR_4_8"}
+
+
+def _downlink_tx_info(tx: DownlinkTx) -> dict[str, Any]:
+    timing: dict[str, Any]
+    if tx.timing == "immediately":
+        timing = {"immediately": {}}
+    elif tx.timing == "gps_epoch" and tx.gps_time_s is not None:
+        timing = {"gpsEpoch": {"timeSinceGpsEpoch": f"{tx.gps_time_s:.9f}".rstrip("0").rstrip(".") + "s"}}
+    else:
+        timing = {"delay": {"delay": f"{tx.delay_s}s"}}
+    out: dict[str, Any] = {
+        "frequency": tx.frequency,
+        "power": tx.power,
+        "modulation": {"lora": {
+            "bandwidth": tx.bandwidth, "spreadingFactor": tx.spreading_factor,
+            "codeRate": _CODE_RATES.get(tx.code_rate, "CR_4_5"), "polarizationInversion": tx.polarization_inversion,
+        }},
+        "timing": timing,
+    }
+    if tx.context:
+        out["context"] = base64.b64encode(tx.context).decode()
     return out
 
 
@@ -108,13 +147,14 @@ def to_chirpstack(event: DeviceEvent) -> dict[str, Any]:
         case UplinkEvent():
             base.update(
                 deduplicationId=event.uplink_id,
+                regionConfigId=event.region_config_id,
                 devAddr=event.dev_addr,
                 adr=event.adr,
                 dr=event.dr,
                 fCnt=event.f_cnt,
                 confirmed=event.confirmed,
                 data=base64.b64encode(event.payload).decode(),
-                rxInfo=[_rx_info(rx) for rx in event.rx],
+                rxInfo=[_rx_info(rx, event.region_config_id) for rx in event.rx],
                 txInfo={
                     "frequency": event.frequency,
                     "modulation": {
@@ -131,15 +171,20 @@ def to_chirpstack(event: DeviceEvent) -> dict[str, Any]:
             if event.data is not None:
                 base["object"] = json_safe(event.data)
         case JoinEvent():
-            base["devAddr"] = event.dev_addr
+            base.update(deduplicationId=event.deduplication_id, devAddr=event.dev_addr,
+                        regionConfigId=event.region_config_id)
         case AckEvent():
-            base.update(queueItemId=event.queue_item_id, acknowledged=event.acknowledged, fCntDown=event.f_cnt_down)
+            base.update(deduplicationId=event.deduplication_id, queueItemId=event.queue_item_id,
+                        acknowledged=event.acknowledged, fCntDown=event.f_cnt_down)
         case TxAckEvent():
             base.update(downlinkId=event.downlink_id, fCntDown=event.f_cnt_down, gatewayId=event.gateway_id)
             if event.queue_item_id:
                 base["queueItemId"] = event.queue_item_id
+            if event.tx is not None:
+                base["txInfo"] = _downlink_tx_info(event.tx)
         case StatusEvent():
             base.update(
+                deduplicationId=event.deduplication_id,
                 margin=event.margin,
                 externalPowerSource=event.external_power,
                 batteryLevelUnavailable=event.battery_level is None,

@@ -28,6 +28,7 @@ class DeviceInfo:
     is_critical: bool = False
     tags: dict[str, str] = field(default_factory=dict)
     app_layer: AppLayer = ()  # the application-layer packages of the device's profile (lora_city/applayer)
+    device_class: str = "A"  # the class the device works in now: A, B or C (ChirpStack's deviceClassEnabled)
 
 
 @dataclass(slots=True, frozen=True)
@@ -38,9 +39,31 @@ class GatewayRx:
     rssi: float
     snr: float
     channel: int = 0
-    time: datetime | None = None
+    time: datetime | None = None  # the gateway's reception time, when it knows it (ChirpStack's gwTime)
     latitude: float | None = None
     longitude: float | None = None
+    uplink_id: int = 0  # the gateway connector's id of this copy (ChirpStack's rxInfo.uplinkId)
+    ns_time: datetime | None = None  # when the network server received this copy (rxInfo.nsTime)
+    rf_chain: int = 0
+    context: bytes = b""  # the gateway's opaque timing context
+    crc_ok: bool = True  # copies with a bad or missing CRC are dropped at the gateway boundary
+    altitude: float | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class DownlinkTx:
+    """How a downlink was transmitted (ChirpStack's gw.DownlinkTxInfo), for the txack event."""
+
+    frequency: int
+    power: int  # dBm EIRP
+    spreading_factor: int
+    bandwidth: int
+    code_rate: str = "4/5"
+    polarization_inversion: bool = True
+    timing: str = "delay"  # delay | immediately | gps_epoch
+    delay_s: int = 0
+    gps_time_s: float | None = None
+    context: bytes = b""
 
 
 @dataclass(slots=True, frozen=True)
@@ -66,6 +89,7 @@ class UplinkEvent:
     airtime_ms: float  # time on air of this uplink (billing, duty cycle)
     phy_size: int  # PHYPayload bytes (billing)
     copies: int  # gateway copies received (billing counts duplicates)
+    region_config_id: str = ""  # ChirpStack's regionConfigId: the region configuration that handled it (eu868)
 
 
 @dataclass(slots=True, frozen=True)
@@ -74,6 +98,8 @@ class JoinEvent:
     device: DeviceInfo
     dev_addr: str
     rx: list[GatewayRx]
+    deduplication_id: str = ""  # the join-request's uplink id (a UUID)
+    region_config_id: str = ""
 
 
 @dataclass(slots=True, frozen=True)
@@ -85,6 +111,7 @@ class AckEvent:
     queue_item_id: str
     acknowledged: bool
     f_cnt_down: int
+    deduplication_id: str = ""  # the uplink that carried the ACK (or, for a give-up, that ended the retries)
 
 
 @dataclass(slots=True, frozen=True)
@@ -98,6 +125,7 @@ class TxAckEvent:
     queue_item_id: str | None
     airtime_ms: float
     phy_size: int
+    tx: DownlinkTx | None = None  # the item the gateway transmitted
 
 
 @dataclass(slots=True, frozen=True)
@@ -107,6 +135,7 @@ class StatusEvent:
     margin: int
     battery_level: float | None  # percent; None when the device cannot measure
     external_power: bool
+    deduplication_id: str = ""  # the uplink that carried the DevStatusAns
 
 
 @dataclass(slots=True, frozen=True)

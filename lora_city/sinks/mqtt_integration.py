@@ -68,6 +68,7 @@ class MqttIntegrationSink:
         except TimeoutError:
             log.warning("sink mqtt: %d event(s) unpublished at shutdown", self._queue.qsize() + len(self._pending))
         self._worker.cancel()
+        self._worker = None  # a second stop() is a no-op
         for task in self._pending:
             task.cancel()
 

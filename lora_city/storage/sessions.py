@@ -147,6 +147,7 @@ def _info(device: Device, profile: DeviceProfile | None, tenant: Tenant, app: Ap
         family=_intern(family_of(codec_id)), is_critical=tenant.is_critical,
         tags={k: str(v) for k, v in device.tags.items()} if device.tags else _NO_TAGS,
         app_layer=_app_layer(profile),
+        device_class=sys.intern((device.device_class or (profile.device_class if profile else None) or "A").upper()),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from lora_city.lorawan.frames import DataFrame
 from lora_city.lorawan.mac import MacCommand
@@ -45,11 +45,17 @@ class UplinkContext:
         return self.confirmed or bool(self.mac_answers) or frame.f_ctrl.adr_ack_req or session.has_queue
 
     def gateway_rx(self) -> list[GatewayRx]:
+        # nsTime: the connector's wall-clock stamp of the copy when it kept one (the copy journal does), else
+        # now, when the dedup window closed (at most its length, 200 ms by default, after the copy arrived).
+        now = datetime.now(UTC)
         return [
             GatewayRx(
                 gateway_id=f.rx_info.gateway_id, rssi=f.rx_info.rssi, snr=f.rx_info.snr,
                 channel=f.rx_info.channel, time=f.rx_info.time, latitude=f.rx_info.latitude,
-                longitude=f.rx_info.longitude,
+                longitude=f.rx_info.longitude, uplink_id=f.rx_info.uplink_id,
+                ns_time=datetime.fromtimestamp(f.received_ns / 1e9, UTC) if f.received_ns else now,
+                rf_chain=f.rx_info.rf_chain, context=f.rx_info.context, crc_ok=f.rx_info.crc_ok,
+                altitude=f.rx_info.altitude,
             )
             for f in self.collected.frames
         ]

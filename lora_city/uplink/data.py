@@ -22,7 +22,7 @@ from lora_city.lorawan.mac import parse_mac_commands
 from lora_city.lorawan.region import EU868, Region
 from lora_city.metrics import Metrics
 from lora_city.network.gateway_directory import GatewayDirectory
-from lora_city.sinks.events import AckEvent, UplinkEvent
+from lora_city.sinks.events import AckEvent, LogEvent, UplinkEvent
 from lora_city.storage.device_queue import DeviceQueue
 from lora_city.storage.sessions import HeardBy, NetworkSession, SessionStore
 from lora_city.uplink.adr import UplinkSample
@@ -56,6 +56,7 @@ class DataUplinkHandler:
         region: Region = EU868,
     ) -> None:
         self._region = region
+        self._region_config_id = region.name.lower()
         self._gateways = gateways or GatewayDirectory()
         self._sessions = sessions
         self._queue = queue
@@ -163,7 +164,7 @@ class DataUplinkHandler:
             ctx.acked_item = pending
             ctx.events.append(AckEvent(
                 time=ctx.time, device=session.device, queue_item_id=pending.id, acknowledged=frame.f_ctrl.ack,
-                f_cnt_down=pending.f_cnt_down or 0,
+                f_cnt_down=pending.f_cnt_down or 0, deduplication_id=ctx.uplink_id,
             ))
 
     def decrypt_frm_payload(self, ctx: UplinkContext) -> None:
@@ -202,6 +203,13 @@ class DataUplinkHandler:
         if device.is_critical:  # the flood cell's sensors are never dropped (issue 7)
             return
         if not self._quota.allow_uplink(device, len(ctx.collected.phy_payload), ctx.airtime_ms):
+            # The tenant sees each dropped uplink as a log event where its "up" event would have been (no more
+            # traffic than the uplinks themselves); ChirpStack has no quota code: UNKNOWN with context.code.
+            ctx.events.append(LogEvent(
+                time=ctx.time, device=device, level="WARNING", code="QUOTA",
+                description="uplink dropped: the tenant's daily allowance is used up",
+                context={"deduplication_id": ctx.uplink_id, "f_cnt": str(ctx.f_cnt), "action": "drop"},
+            ))
             raise DropFrame("quota", device.tenant_id)
 
     def decode_and_emit(self, ctx: UplinkContext) -> None:
@@ -227,6 +235,12 @@ class DataUplinkHandler:
                 errors = [f"{type(exc).__name__}: {exc}"]
             if errors:
                 self._metrics.codec_errors.labels(codec_id).inc()
+                # ChirpStack sends the uplink (without object) and a log event UPLINK_CODEC beside it.
+                ctx.events.append(LogEvent(
+                    time=ctx.time, device=session.device, level="ERROR", code="UPLINK_CODEC",
+                    description="; ".join(errors)[:1000],
+                    context={"deduplication_id": ctx.uplink_id, "codec": codec_id, "f_port": str(ctx.f_port)},
+                ))
         first = ctx.collected.first
         ctx.events.append(UplinkEvent(
             uplink_id=ctx.uplink_id, time=ctx.time, device=session.device, dev_addr=frame.dev_addr,
@@ -235,7 +249,7 @@ class DataUplinkHandler:
             codec_errors=errors, codec_warnings=warnings, rx=ctx.gateway_rx(), frequency=ctx.frequency,
             spreading_factor=first.modulation.spreading_factor, bandwidth=first.modulation.bandwidth,
             dr=ctx.dr, airtime_ms=ctx.airtime_ms, phy_size=len(ctx.collected.phy_payload),
-            copies=len(ctx.collected.frames),
+            copies=len(ctx.collected.frames), region_config_id=self._region_config_id,
         ))
 
     # --- helpers ---------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ def test_uplink_fields() -> None:
     assert base64.b64decode(body["data"]) == bytes([1, 2, 3])
     assert body["object"] == {"volume": 15.5}
     assert body["fCnt"] == 3 and body["fPort"] == 6
-    assert body["rxInfo"][0] == {"gatewayId": "0016c001ff10a235", "rssi": -97, "snr": 4.5, "channel": 0}
+    assert body["rxInfo"][0] == {"gatewayId": "0016c001ff10a235", "uplinkId": 0, "rssi": -97, "snr": 4.5,
+                                 "channel": 0, "rfChain": 0, "crcStatus": "CRC_OK"}
     assert body["txInfo"]["modulation"]["lora"]["spreadingFactor"] == 9
 
 
