@@ -17,6 +17,7 @@ that created them, so each thread that decodes gets its own.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ from lora_city.codec.runtime import CodecFailure
 from lora_city.errors import ConfigurationError
 
 HOST_DIR = Path(__file__).resolve().parent / "js_host"
-HOST_FILES = ("prelude.js",)
+HOST_FILES = ("prelude.js", "local_time.js")
+LAZY_FILE = "intl.js"  # compiled in a context the first time a codec formats for people (js_host/local_time.js)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,9 @@ class JsLimits:
     memory_limit_mb: int = 32
     max_stack_kb: int = 16 * 1024
     max_console_messages: int = 20
+    # The IANA name of the zone local time is in (Intl's default timeZone, String(date)'s zone name); None: the
+    # process's own, as QuickJS's local-time functions use it.
+    time_zone: str | None = None
 
     def stack_bytes(self) -> int:
         return min(self.max_stack_kb * 1024, self.memory_limit_mb * 1024 * 1024 // 2, thread_stack_room())
@@ -73,9 +78,37 @@ _LIMIT_MARKERS = ("interrupted", "out of memory", "stack size exceeded", "stack 
 
 
 @cache
+def local_time_zone() -> str:
+    """The process's time zone name, found where the C library (and node) find it: TZ, else /etc/localtime's
+    link into the zoneinfo tree, else /etc/timezone; UTC when none says. Read once: QuickJS reads the same
+    configuration for its local time, so the name and the offsets agree."""
+    tz = os.environ.get("TZ", "").lstrip(":").strip()
+    if tz:
+        return tz.split("zoneinfo/", 1)[1] if "zoneinfo/" in tz else tz
+    try:
+        link = os.readlink("/etc/localtime")
+        if "zoneinfo/" in link:
+            return link.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    try:
+        name = Path("/etc/timezone").read_text(encoding="utf-8").strip()
+        if name:
+            return name
+    except OSError:
+        pass
+    return "UTC"
+
+
+@cache
 def host_source() -> str:
     """The host shims, read once per process."""
     return "\n;\n".join((HOST_DIR / name).read_text(encoding="utf-8") for name in HOST_FILES)
+
+
+@cache
+def intl_source() -> str:
+    return (HOST_DIR / LAZY_FILE).read_text(encoding="utf-8")
 
 
 class _Context:
@@ -88,7 +121,9 @@ class _Context:
         context.set_memory_limit(limits.memory_limit_mb * 1024 * 1024)
         context.set_time_limit(limits.time_limit_ms / 1000.0)
         context.set_max_stack_size(limits.stack_bytes())
-        context.eval("var __lc_config = " + json.dumps({"maxConsole": limits.max_console_messages}) + ";")
+        config = {"maxConsole": limits.max_console_messages, "timeZone": limits.time_zone or local_time_zone()}
+        context.eval("var __lc_config = " + json.dumps(config) + ";")
+        context.set("__lc_intl_text", intl_source())  # a Python str handed over as is: no parsing
         context.eval(host_source())
         try:
             context.eval(source)

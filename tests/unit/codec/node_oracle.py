@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,11 +118,40 @@ def text(answer: Any) -> str:
     return json.dumps(answer, ensure_ascii=True, allow_nan=True)
 
 
+def first_difference(a: Any, b: Any, where: str = "") -> list[str]:
+    """Where two answers part, down to the leaf (a long list of texts shows the item, not the first 400 chars)."""
+    if isinstance(a, dict) and isinstance(b, dict) and list(a) == list(b):
+        out: list[str] = []
+        for key in a:
+            out += first_difference(a[key], b[key], f"{where}.{key}")
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            out += first_difference(x, y, f"{where}[{i}]")
+        return out
+    if text(a) == text(b):
+        return []
+    return [f"  {where}: quickjs {text(a)[:300]}  node {text(b)[:300]}"]
+
+
 def assert_same(calls: list[Call], ours: list[Any], node: list[Any], label: str = "") -> None:
     differences = [
         f"{c['script']} {c['op']} fPort {c.get('fPort')} {bytes(c.get('bytes', [])).hex()[:40]}:\n"
-        f"  quickjs {text(a)[:400]}\n  node    {text(b)[:400]}"
+        + "\n".join(first_difference(a, b)[:8])
         for c, a, b in zip(calls, ours, node, strict=True) if text(a) != text(b)
     ]
     assert not differences, f"{label}{len(differences)} of {len(calls)} answers differ from node:\n" + "\n".join(
         differences[:10])
+
+
+def quickjs_answers_in(env: Mapping[str, str], scripts: Mapping[str, str], calls: list[Call]) -> list[Any]:
+    """``quickjs_answers`` in a child Python with ``env`` (a TZ the C library reads at start, as node does)."""
+    job = json.dumps({"scripts": scripts, "calls": calls})
+    code = ("import json, sys; from tests.unit.codec.node_oracle import quickjs_answers; "
+            "job = json.load(sys.stdin); print(json.dumps(quickjs_answers(job['scripts'], job['calls'])))")
+    proc = subprocess.run([sys.executable, "-c", code], input=job, capture_output=True, text=True, timeout=600,
+                          check=False, cwd=ROOT, env={**os.environ, **env})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    answers: list[Any] = json.loads(proc.stdout)
+    return answers
