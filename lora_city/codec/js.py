@@ -34,7 +34,7 @@ from lora_city.codec.runtime import CodecFailure
 from lora_city.errors import ConfigurationError
 
 HOST_DIR = Path(__file__).resolve().parent / "js_host"
-HOST_FILES = ("prelude.js", "local_time.js")
+HOST_FILES = ("prelude.js", "math.js", "local_time.js")
 LAZY_FILE = "intl.js"  # compiled in a context the first time a codec formats for people (js_host/local_time.js)
 
 
