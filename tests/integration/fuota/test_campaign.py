@@ -49,6 +49,10 @@ class Fleet:
         for dev, _ in self.devices:
             self.net.send(dev.uplink(1, b"\x00"))
 
+    async def run_for(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        await self.pump(lambda: time.monotonic() > end, timeout=seconds + 5)
+
     async def pump(self, done: Callable[[], bool], timeout: float) -> None:
         """Carry frames both ways until ``done()`` (the server's transmissions to the devices, their answers up)."""
         deadline = time.monotonic() + timeout
@@ -143,5 +147,66 @@ def test_campaign_to_20_class_c_devices_with_10_percent_loss(sqlite_url: str, mo
             assert sum(f.dropped_fragments for _, f in fleet.devices[1:]) > 0
             # the campaign's own multicast group is gone with it
             assert (await net.h.api.get(f"/api/v1/multicast-groups/{state['multicast_group_id']}")).status_code == 404
+
+    asyncio.run(run())
+
+
+def test_a_server_restart_resumes_the_campaign(sqlite_url: str, mosquitto: Service) -> None:
+    """The server (network server, app layer, orchestrator, API) stops in the middle of a campaign and starts again
+    on the same database: every device carries on from its step and the campaign completes."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            await net.mqtt_gateway()  # MQTT gateways stay connected to the broker while the server restarts
+            r = await net.h.api.post("/api/v1/device-profiles", json={
+                "name": "meter", "mac_version": "1.0.4", "device_class": "C", "app_layer": APP_LAYER})
+            fleet = Fleet(net)
+            await fleet.add(r.json()["id"], 4, loss=0.05)
+            fleet.first_uplinks()
+
+            def orchestrator() -> FuotaOrchestrator:
+                return FuotaOrchestrator(
+                    net.h.factory, net.h.vault, net.h.app_layer, net.h.server.region, tick_s=0.2,
+                    session_lead_s=3.0, hooks=OrchestratorHooks(group_notifier=net.h.server.group_notifier()))
+
+            first = orchestrator()
+            await first.start()
+            image = os.urandom(800)
+            campaign = await _campaign(net, name="meter firmware", image_base64=base64.b64encode(image).decode(),
+                                       dev_euis=[d.dev_eui for d, _ in fleet.devices], frag_size=80,
+                                       redundancy_pct=50, unicast_timeout_s=2, session_timeout_exp=7)
+            cid = campaign["id"]
+            await net.h.api.post(f"/api/v1/fuota/campaigns/{cid}/start")
+            seen: dict[str, Any] = {}
+
+            async def watch(until: Callable[[dict[str, Any]], bool]) -> None:
+                while not until(seen):
+                    seen.update(await _get(net, cid))
+                    await asyncio.sleep(0.2)
+
+            watcher = asyncio.create_task(watch(lambda s: s.get("step") in ("session", "fragments", "done")))
+            await fleet.pump(watcher.done, timeout=60)
+            await first.stop()
+            await net.h.stop()  # the whole server goes down mid-campaign...
+            assert seen["state"] == "running" and seen["step"] == "session", seen["detail"]
+            await net.h.start()  # ...and comes back on the same database
+            # The devices keep reporting (a real gateway also announces itself: PULL_DATA, retained MQTT state);
+            # the new process learns from them which gateways reach whom, once its MQTT subscription is up.
+            for _ in range(50):
+                fleet.first_uplinks()
+                await fleet.run_for(0.5)
+                if all(net.h.server.reachable(g.gateway_id) for g in net.gateways):
+                    break
+            second = orchestrator()
+            await second.start()
+            try:
+                watcher = asyncio.create_task(watch(lambda s: s.get("state") in ("done", "failed")))
+                await fleet.pump(watcher.done, timeout=90)
+            finally:
+                await second.stop()
+            assert seen["state"] == "done", seen
+            assert seen["devices_ok"] == 4
+            for _dev, firmware in fleet.devices:
+                assert firmware.image_sha256() == hashlib.sha256(image).hexdigest()
 
     asyncio.run(run())
