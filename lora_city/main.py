@@ -2,8 +2,9 @@
 
 Settings -> engine, migrations, city tenant -> KeyVault, Metrics, CodecRegistry -> sinks (embedded readings
 store; InfluxDB when configured) -> gateway backends (MQTT when ``mqtt_url``, Semtech UDP when ``udp_listen``)
--> NetworkServer -> the FastAPI app (its DownlinkNotifier is the server's) -> uvicorn. ``--demo`` adds a small
-simulated fleet (UDP gateways, OTAA devices registering through the API) so readings arrive within seconds.
+-> NetworkServer -> the FastAPI app (its DownlinkNotifier is the server's) -> uvicorn. ``--demo`` first writes the
+demo city (lora_city.simulate.demo, with billing.demo's plan, prices and last month's invoice), then runs its
+simulated gateways and devices over Semtech UDP so readings arrive within seconds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import uvicorn
 from sqlalchemy import Engine, select
 
 from billing import api as billing_api
+from billing.demo import seed_leasing
 from billing.exports import invoice_files
 from billing.meter import UsageMeter
 from billing.portal_extras import billing_extras
@@ -48,6 +50,7 @@ from lora_city.network.gateway_status import GatewayStatusWriter
 from lora_city.network.server import NetworkServer
 from lora_city.portal import mount_portal
 from lora_city.settings import Settings
+from lora_city.simulate.demo import DemoWorld, run_fleet, seed_demo, welcome
 from lora_city.sinks import build as sinks_build
 from lora_city.sinks.events import Sink
 from lora_city.storage import migrate
@@ -83,13 +86,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def mqtt_publisher(settings: Settings) -> MqttClient | None:
+async def mqtt_publisher(settings: Settings) -> MqttClient | None:
     """One client for what the product publishes (tenant integrations, supervision feed), apart from the gateway
     backend's, so a burst of integration traffic never delays gateway commands."""
     if not settings.mqtt_url:
         return None
     client = MqttClient(settings.mqtt_url, client_id=f"lora-city-pub-{secrets.token_hex(4)}")
-    client.start()  # a broker that is down is retried with backoff; QoS 1 publishes wait for it
+    await client.start()  # a broker that is down is retried with backoff; QoS 1 publishes wait for it
     return client
 
 
@@ -114,7 +117,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     # The device catalogue's codecs (lora-city codec import-repository) come from the database on first use.
     catalogue = CatalogueCodecs(factory, js_limits, mappings=catalogue_mappings(settings.codecs_path))
     codecs = CodecRegistry.load(settings.codecs_path, js_limits=js_limits, catalogue=catalogue)
-    publisher = mqtt_publisher(settings)
+    publisher = await mqtt_publisher(settings)
     http = httpx.AsyncClient()
     # Sinks: the hub (embedded store, InfluxDB when configured, tenant MQTT and webhooks, retention), the
     # billing meter (tenants/billing: the core only sees a Sink), and the alert engine with its supervision feed.
@@ -200,17 +203,20 @@ def journal_of(settings: Settings, metrics: Metrics) -> CopyJournal | None:
                        max_bytes=settings.journal_max_mb << 20)
 
 
-async def serve(settings: Settings, *, demo: bool = False, demo_devices: int = 6, demo_rate: float = 1.0) -> None:
+async def serve(settings: Settings, *, demo: bool = False, demo_devices: int | None = None,
+                demo_rate: float = 0.5) -> None:
+    world: DemoWorld | None = None
     if demo:
         settings = demo_settings(settings)
+        world = await asyncio.to_thread(prepare_demo, settings, demo_devices)
     async with running(settings) as rt:
         host, port = split_listen(settings.http_listen)
         config = uvicorn.Config(rt.app, host=host, port=port, log_level=settings.log_level.lower(),
                                 lifespan="off")
         http = uvicorn.Server(config)
         demo_task: asyncio.Task[None] | None = None
-        if demo:
-            demo_task = asyncio.create_task(run_demo(settings, http, demo_devices, demo_rate))
+        if world is not None:
+            demo_task = asyncio.create_task(run_demo(settings, http, world, demo_rate))
         try:
             await http.serve()
         finally:
@@ -230,24 +236,25 @@ def demo_settings(settings: Settings) -> Settings:
     return settings.model_copy(update=update) if update else settings
 
 
-async def run_demo(settings: Settings, http: uvicorn.Server, devices: int, rate: float) -> None:
-    from lora_city.simulate.fleet import Fleet, FleetConfig
+def prepare_demo(settings: Settings, devices: int | None) -> DemoWorld:
+    """The demo city (lora_city.simulate.demo) and its leasing side (billing.demo: plan, prices, last month's
+    invoice), written before the server starts so every part of it loads them as it would real data."""
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        codecs = CodecRegistry.load(settings.codecs_path, js_limits=js_limits_from(settings.js_time_limit_ms,
+                                                                                 settings.js_memory_limit_mb))
+        return seed_demo(make_session_factory(engine), KeyVault(settings.secret_key), codecs, now=utcnow(),
+                         devices=devices, leasing=seed_leasing)
+    finally:
+        engine.dispose()
 
+
+async def run_demo(settings: Settings, http: uvicorn.Server, world: DemoWorld, rate: float) -> None:
     while not http.started:
         await asyncio.sleep(0.05)
+    print(welcome(world, settings.http_listen, settings.admin_token or ""), flush=True)
     host, port = split_listen(settings.http_listen)
     udp_host, udp_port = split_listen(settings.udp_listen)
-    print(f"demo: API on http://{host}:{port}/api/v1  (Authorization: Bearer {settings.admin_token})", flush=True)
-    fleet = Fleet(FleetConfig(
-        api_url=f"http://{host}:{port}", admin_token=settings.admin_token or "", gateways=3, devices=devices,
-        rate=rate, transport="udp", udp_server=("127.0.0.1" if udp_host in ("0.0.0.0", "") else udp_host, udp_port),
-    ))
-    try:
-        await fleet.start()
-        joined = await fleet.join_all()
-        print(f"demo: {joined}/{devices} simulated devices joined; readings: "
-              f"GET /api/v1/devices/{fleet.devices[0].dev_eui}/readings", flush=True)
-        while True:
-            await fleet.run(60.0)
-    finally:
-        await fleet.stop()
+    await run_fleet(world, api_url=f"http://{host}:{port}", admin_token=settings.admin_token or "",
+                    udp_server=("127.0.0.1" if udp_host in ("0.0.0.0", "") else udp_host, udp_port), rate=rate)

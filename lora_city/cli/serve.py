@@ -22,9 +22,11 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     ctx: typer.Context,
-    demo: bool = typer.Option(False, "--demo", help="Also run a small simulated fleet (UDP gateways, devices)."),
-    demo_devices: int = typer.Option(6, help="Devices in the demo fleet."),
-    demo_rate: float = typer.Option(1.0, help="Demo uplinks per second (whole fleet)."),
+    demo: bool = typer.Option(False, "--demo", help="Also set up a demo city (Nîmes: gateways, devices, a lessee "
+                              "with its plan and last month's invoice, one login per role) and run its simulated "
+                              "gateways and devices; prints the portal's address and the logins."),
+    demo_devices: int | None = typer.Option(None, help="Devices in the demo fleet (default: the demo's seven)."),
+    demo_rate: float = typer.Option(0.5, help="Demo uplinks per second (whole fleet)."),
 ) -> None:
     """Run the network server, the gateway connectors and the HTTP API in one process."""
     from lora_city.main import serve as run

@@ -88,9 +88,10 @@ class MqttGatewayBackend:
         self._events = events
         self._client = MqttClient(self._url, client_id=self._client_id, on_message=self._on_message,
                                   clean_session=not self._persistent, before_ack=self._write_journal)
-        # A broker that is down is not fatal: the client connects in the background with backoff, the
-        # subscriptions below go out once it is up, and /readyz reports "mqtt" not ready until then.
-        self._client.start()
+        # A broker that is down is not fatal: the client keeps trying with backoff, the subscriptions below go
+        # out once it is up (with it up now, they are acknowledged before start returns), and /readyz reports
+        # "mqtt" not ready until then.
+        up = await self._client.start()
         share = f"$share/{self._share_group}/" if self._share_group else ""
         qos = 1 if self._persistent else 0
         for kind in ("up", "stats", "ack"):
@@ -100,8 +101,12 @@ class MqttGatewayBackend:
             await self._client.subscribe(BROKER_DROPPED)
         except ConnectionError as exc:  # a broker whose ACL hides $SYS: its drops cannot be watched from here
             log.info("MQTT broker drop counter not readable (%s): %s", BROKER_DROPPED, exc)
-        log.info("MQTT gateway backend subscribing to %s+/… on %s (%s session)", self._head, self._url,
-                 "persistent" if self._persistent else "clean")
+        if up:
+            log.info("MQTT gateway backend subscribed to %s+/… on %s (%s session)", self._head, self._url,
+                     "persistent" if self._persistent else "clean")
+        else:
+            log.warning("MQTT broker %s not reachable: the gateway backend keeps trying (not ready until then)",
+                        self._url)
 
     async def stop(self) -> None:
         if self._client is not None:

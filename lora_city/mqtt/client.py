@@ -135,13 +135,20 @@ class MqttClient:
         self._runner = asyncio.create_task(self._run(first), name=f"mqtt-{self.client_id}")
         await first
 
-    def start(self) -> None:
-        """Connect in the background: a broker that is down at start is retried with the same exponential
-        backoff as a lost connection, so a server can start (and report itself not ready) before its broker.
+    async def start(self) -> bool:
+        """Like connect(), but a broker that is down is not an error: the first attempt's outcome is returned
+        (True: connected) and, when it failed, the client keeps trying with the same exponential backoff as
+        after a lost connection, so a server can start (and report itself not ready) before its broker.
         Subscriptions made meanwhile are sent once connected; ``connected`` / ``wait_connected`` tell when."""
         if self._runner is not None:
             raise RuntimeError("start() or connect() called twice")
-        self._runner = asyncio.create_task(self._run(None), name=f"mqtt-{self.client_id}")
+        first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._runner = asyncio.create_task(self._run(first, keep_trying=True), name=f"mqtt-{self.client_id}")
+        try:
+            await first
+        except MqttConnectError:
+            return False
+        return True
 
     async def close(self) -> None:
         self._closing = True
@@ -236,17 +243,18 @@ class MqttClient:
             if not fut.done():
                 fut.set_exception(MqttNotConnected("connection lost"))
 
-    async def _run(self, first: asyncio.Future[None] | None) -> None:
-        """``first``: the future connect() waits on (its failure ends the client); None: start(), retry always."""
+    async def _run(self, first: asyncio.Future[None], *, keep_trying: bool = False) -> None:
+        """``first`` resolves with the first attempt; when it failed, the client ends unless ``keep_trying``."""
         backoff = self._reconnect_min_s
         ever_connected = False
         while not self._closing:
             try:
                 reader, writer = await asyncio.wait_for(self._open(), self._connect_timeout_s)
             except (OSError, TimeoutError, EOFError, MqttConnectError, p.MqttProtocolError) as exc:
-                if first is not None and not first.done():
+                if not first.done():
                     first.set_exception(MqttConnectError(f"cannot connect to MQTT broker: {exc}"))
-                    return
+                    if not keep_trying:
+                        return
                 log.warning("MQTT %s to %s:%s failed (%s); retrying in %.1f s",
                             "reconnect" if ever_connected else "connection", self._endpoint.host,
                             self._endpoint.port, exc, backoff)
@@ -255,10 +263,10 @@ class MqttClient:
                 continue
             backoff = self._reconnect_min_s
             self._on_connected(writer)
-            if not ever_connected and first is None:
+            if not ever_connected and keep_trying and first.done():
                 log.info("MQTT connected to %s:%s", self._endpoint.host, self._endpoint.port)
             ever_connected = True
-            if first is not None and not first.done():
+            if not first.done():
                 first.set_result(None)
             pinger = asyncio.create_task(self._keepalive(writer))
             try:

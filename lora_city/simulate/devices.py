@@ -16,6 +16,7 @@ import os
 import random
 import struct
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from lora_city.lorawan.crypto import (
     data_mic_10,
@@ -35,6 +36,7 @@ from lora_city.lorawan.frames import (
 )
 from lora_city.lorawan.keys import derive_session_keys_10
 from lora_city.lorawan.mac import MacCommand, encode_mac_commands, parse_mac_commands
+from lora_city.simulate.readings import PayloadSource
 
 CODECS = ("milesight-ws558", "milesight-em300-di", "dragino-ldds75")
 
@@ -101,6 +103,8 @@ class VirtualDevice:
     nb_trans: int = 1
     pending_answers: list[MacCommand] = field(default_factory=list)
     ack_next: bool = False  # set when a confirmed downlink arrived: the next uplink carries ACK
+    # Believable readings as a function of time (lora_city.simulate.readings); None: random codec-valid payloads
+    source: PayloadSource | None = None
 
     @classmethod
     def generate(cls, codec: str = "milesight-em300-di", device_class: str = "A",
@@ -139,10 +143,14 @@ class VirtualDevice:
     # --- data ------------------------------------------------------------------------------------------
 
     def uplink(self, f_port: int | None = None, payload: bytes | None = None, *, confirmed: bool = False,
-               f_cnt: int | None = None, adr: bool = True, rng: random.Random | None = None) -> bytes:
-        """The next data uplink (payload from the device's codec family unless given). Consumes one FCnt."""
+               f_cnt: int | None = None, adr: bool = True, rng: random.Random | None = None,
+               when: datetime | None = None) -> bytes:
+        """The next data uplink (payload from the device's source, else a random one of its codec, unless given).
+        Consumes one FCnt."""
         assert self.dev_addr is not None, "join first"
-        if payload is None:
+        if payload is None and self.source is not None:
+            f_port, payload = self.source.payload(when or datetime.now(UTC))
+        elif payload is None:
             f_port, payload = PAYLOADS[self.codec](rng or random.Random())
         count = self.f_cnt_up if f_cnt is None else f_cnt
         if f_cnt is None:

@@ -55,23 +55,30 @@ Gateway = VirtualMqttGateway | VirtualUdpGateway
 
 
 class Fleet:
-    def __init__(self, config: FleetConfig) -> None:
+    """``devices`` and ``gateway_ids`` (the demo's, already registered in the database): used instead of random
+    ones; ``register=False`` skips registering the devices through the API."""
+
+    def __init__(self, config: FleetConfig, *, devices: list[VirtualDevice] | None = None,
+                 gateway_ids: list[str] | None = None, register: bool = True) -> None:
         self.config = config
         self.stats = FleetStats()
         self._rng = random.Random(config.seed)
         self.gateways: list[Gateway] = []
-        self.devices = [
+        self.devices = devices if devices is not None else [
             VirtualDevice.generate(config.codecs[i % len(config.codecs)], rng=self._rng)
             for i in range(config.devices)
         ]
+        self._gateway_ids = gateway_ids
+        self._register = register
+        self._links: dict[tuple[str, str], tuple[float, float]] = {}  # (device, gateway) -> mean RSSI, SNR
         self._by_addr: dict[str, VirtualDevice] = {}
         self._joining: set[str] = set()
         self._readers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         cfg = self.config
-        for _ in range(cfg.gateways):
-            gw_id = f"{self._rng.getrandbits(64):016x}"
+        ids = self._gateway_ids or [f"{self._rng.getrandbits(64):016x}" for _ in range(cfg.gateways)]
+        for gw_id in ids:
             gw: Gateway
             if cfg.transport == "mqtt":
                 if not cfg.mqtt_url:
@@ -82,7 +89,8 @@ class Fleet:
             await gw.start()
             self.gateways.append(gw)
             self._readers.append(asyncio.create_task(self._read_downlinks(gw)))
-        await self.register_all()
+        if self._register:
+            await self.register_all()
 
     async def stop(self) -> None:
         for task in self._readers:
@@ -155,8 +163,11 @@ class Fleet:
         count = min(3, len(self.gateways))
         frequency = self._rng.choice((868_100_000, 868_300_000, 868_500_000))
         for gw in self._rng.sample(self.gateways, count):
-            snr = round(self._rng.uniform(-8.0, 10.0), 1)
-            rssi = round(self._rng.uniform(-115.0, -70.0))
+            # Each device-gateway link keeps its own mean (distance, walls), with a little fading per frame
+            mean_rssi, mean_snr = self._links.setdefault(
+                (dev.dev_eui, gw.gateway_id), (self._rng.uniform(-112.0, -78.0), self._rng.uniform(-6.0, 9.0)))
+            rssi = round(mean_rssi + self._rng.gauss(0.0, 1.5))
+            snr = round(mean_snr + self._rng.gauss(0.0, 0.8), 1)
             if isinstance(gw, VirtualMqttGateway):
                 await gw.send_uplink(phy, frequency=frequency, spreading_factor=spreading_factor, snr=snr, rssi=rssi)
             else:
