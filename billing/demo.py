@@ -14,8 +14,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from billing.issuer import IssuerIn, save_issuer
 from billing.meter import UsageMeter
 from billing.models import BillingConfig, PriceTable, UsageDaily
+from billing.prices import PricesIn, set_prices
 from billing.run import run_billing
 from lora_city.lorawan.airtime import time_on_air
 from lora_city.metrics import Metrics
@@ -35,12 +37,17 @@ PLAN = PlanCreate(name="Réseau Pro (démo)", max_devices=500, uplinks_per_devic
                   airtime_s_per_device_day=120, downlinks_per_device_day=20, over_quota_action="bill")
 # 49.00 € a month, 1.20 € per active device up to 100 then 0.90 €; beyond the daily allowances 0.02 € per
 # uplink and 0.10 € per started second of airtime (amounts in cents and millicents, as billing stores them).
-PRICES = {"monthly_fee_cents": 4900,
-          "device_tiers": [{"from": 0, "millicents": 120_000}, {"from": 100, "millicents": 90_000}],
-          "overage_uplink_millicents": 2000, "overage_airtime_s_millicents": 10_000}
-ISSUER = {"legal_name": "Ville de Nîmes (démo)", "address": "Place de l'Hôtel de Ville\n30000 Nîmes",
-          "siret": "21300189700019", "vat_number": "FR33213001897", "email": "reseau-lora@ville-nimes.example",
-          "vat_rate_bp": 2000, "payment_days": 30}
+PRICES = PricesIn.model_validate({
+    "monthly_fee_cents": 4900,
+    "device_tiers": [{"from": 0, "millicents": 120_000}, {"from": 100, "millicents": 90_000}],
+    "overage_uplink_millicents": 2000, "overage_airtime_s_millicents": 10_000})
+# A French commune is paid through its public accountant (the DGFiP's service de gestion comptable).
+ISSUER = IssuerIn(
+    legal_name="Ville de Nîmes (démo)", address="Place de l'Hôtel de Ville\n30000 Nîmes", siret="21300189700019",
+    vat_number="FR33213001897", email="reseau-lora@ville-nimes.example", vat_rate_bp=2000, payment_days=30,
+    payment_method="public_accountant",
+    payment_details="Service de gestion comptable de Nîmes (démo), à l'ordre du Trésor public, en rappelant le "
+                    "numéro de la facture")
 UPLINK_EVERY = timedelta(minutes=15)  # a water meter's usual reporting period
 PAYLOAD_BYTES = 7  # EM300-DI battery + pulse count
 
@@ -51,10 +58,10 @@ def seed_leasing(factory: SessionFactory, world: DemoWorld, now: datetime) -> No
     with factory() as s:
         plan = s.scalar(select(Plan).where(Plan.name == PLAN.name)) or create_plan(s, ROOT, PLAN)
         if s.get(PriceTable, plan.id) is None:
-            s.add(PriceTable(plan_id=plan.id, **PRICES))
+            set_prices(s, ROOT, plan.id, PRICES)
         if s.get(BillingConfig, 1) is None:
-            s.add(BillingConfig(id=1, **ISSUER))
-        s.commit()
+            save_issuer(s, ISSUER)
+            s.commit()
         lessee = s.get(Tenant, world.lessee_id)
         if lessee is not None and lessee.plan_id is None:
             assign_plan(s, ROOT, world.lessee_id, plan.id)

@@ -25,13 +25,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Route, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.support.demo import DemoProcess, free_udp_port
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.slow
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-NOT_PAGES = (".csv", ".pdf", ".json", "/logout")
+NOT_PAGES = (".csv", ".pdf", ".json", ".zip", "/logout")  # downloads and logging out are not pages
+# Linked pages another helper is still building (issue 21: the users page). Each must still answer 404, so an
+# entry fails as soon as its page exists and this list empties itself.
+NOT_YET = ("/portal/users",)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +109,16 @@ def crawl(page: Page, demo: DemoProcess, record: Offline, who: str, screenshots:
         if url in seen:
             continue
         seen.append(url)
-        answer = page.goto(url)
+        try:
+            answer = page.goto(url)
+        except PlaywrightError as exc:  # a link to a file the crawler did not recognise by its name
+            if "Download is starting" in str(exc):
+                continue
+            raise
+        if urlsplit(url).path in NOT_YET:
+            assert answer is not None and answer.status == 404, f"{url} exists now: remove it from NOT_YET"
+            record.errors.clear()  # the 404 itself is logged by Chromium as a failed resource
+            continue
         assert answer is not None and answer.ok, f"{who}: {url} answered {answer.status if answer else None}"
         page.wait_for_load_state("networkidle")
         record.clean(f"{who} on {url}")
@@ -203,7 +216,7 @@ def test_the_city_administrators_network(demo: DemoProcess, offline: tuple[Brows
     page.goto(demo.portal_url + "console/billing")
     today = datetime.now(ZoneInfo("Europe/Paris")).date()
     page.locator("#period").fill(f"{(today.replace(day=1) - timedelta(days=1)):%Y-%m}")
-    page.locator("main form button[type=submit]").click()
+    page.get_by_role("button", name="Lancer la facturation").click()
     expect(page.locator("#billing-result")).to_contain_text("0")
     expect(page.locator("#billing-result")).to_contain_text("1")
     record.clean("the city administrator's pages")
