@@ -1,6 +1,12 @@
 """What a device is sent: the class-A answer to an uplink (ACK, MAC commands, next queue item), class-C
 queue items at once, and join-accepts. Counters are consumed on the session; the queue is touched only when the
 session says it may hold items, so the common uplink never waits for the database.
+
+Every frame respects the region's maximum payload of the window it goes in (RP002-1.0.4 §2.4.6: FOpts and
+FRMPayload together at most N = M - 8 bytes when FPort is present): a window the frame does not fit is left out
+(an item that fits RX1 at the uplink's DR but not RX2 goes in RX1 alone); MAC answers come first, so when an
+item does not fit beside them it waits for the next occasion and FPending tells the device there is more
+(1.0.4 §4.3.1.7). An item that fits no window of the answer is dropped with a DOWNLINK_PAYLOAD_SIZE log event.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from lora_city.downlink.frame import build_data_downlink
+from lora_city.downlink.frame import MAX_F_OPTS, build_data_downlink
 from lora_city.downlink.scheduler import (
     DownlinkScheduler,
     Heard,
@@ -17,7 +23,7 @@ from lora_city.downlink.scheduler import (
     class_a_windows,
     class_c_windows,
 )
-from lora_city.lorawan.mac import encode_mac_commands
+from lora_city.lorawan.mac import MacCommand
 from lora_city.lorawan.region import EU868, Region
 from lora_city.sinks.events import DeviceEvent, DeviceInfo, LogEvent
 from lora_city.storage.device_queue import DeviceQueue, QueueItem
@@ -49,27 +55,78 @@ class DeviceDownlinks:
                                               windows)
 
     async def answer_uplink(self, ctx: UplinkContext) -> bool:
-        """The class-A answer in RX1 (else RX2). Sent as soon as the dedup window closed."""
+        """The class-A answer in RX1 and/or RX2, as soon as the dedup window closed."""
         session = ctx.session
         assert session is not None
-        item, more = self._within_budget(session, *self._next_item(session, ctx.dr))
-        mac = encode_mac_commands(ctx.mac_answers) if ctx.mac_answers else b""
-        if not (ctx.confirmed or mac or item is not None or (ctx.frame and ctx.frame.f_ctrl.adr_ack_req)):
-            return False
         windows = class_a_windows(self._region, ctx.dr, ctx.frequency, session.rx_delay, session.rx1_dr_offset,
                                   session.rx2_dr)
+        mac = self._fit_mac(ctx.mac_answers, self._largest_payload(windows))
+        item, more = self._item_beside(session, mac, windows)
+        if not (ctx.confirmed or mac or item is not None or ctx.answer_required):
+            return False
+        size = len(mac) + (len(item.payload) if item is not None else 0)
         return await self._send(session, item, more, mac, ack=ctx.confirmed, ack_f_cnt=ctx.f_cnt,
-                                heard=heard_from(ctx.collected), uplink_dr=ctx.dr, windows=windows, kind="class_a")
+                                heard=heard_from(ctx.collected), uplink_dr=ctx.dr,
+                                windows=self._fitting(windows, size), kind="class_a")
 
     async def send_class_c(self, session: NetworkSession) -> bool:
-        """Class C: the next queue item goes out now, through the gateway that heard the device best."""
-        item, more = self._within_budget(session, *self._next_item(session, session.rx2_dr))
+        """Class C: the next queue item goes out now, through the gateway that heard the device best. Not
+        before the device's first uplink of the session: only then does the server know the device has the
+        session (1.1: its RekeyInd confirmed the keys) and which gateways hear it."""
+        if session.last_f_cnt_up is None:
+            return False
+        windows = class_c_windows(self._region, session.rx2_dr)
+        item, more = self._item_beside(session, b"", windows)
         if item is None or item.is_pending:
             return False  # nothing, or a confirmed item waiting for its ACK (resent on the next uplink)
         heard = [Heard(h.gateway_id, h.snr) for h in session.heard_by]
         return await self._send(session, item, more, b"", ack=False, ack_f_cnt=0, heard=heard,
-                                uplink_dr=session.last_uplink_dr, windows=class_c_windows(self._region, session.rx2_dr),
-                                kind="class_c")
+                                uplink_dr=session.last_uplink_dr, windows=windows, kind="class_c")
+
+    # --- payload sizes (RP002-1.0.4 §2.4.6) ----------------------------------------------------------------
+
+    def _largest_payload(self, windows: list[Window]) -> int:
+        return max(self._region.max_payload_size(w.dr)[1] for w in windows)
+
+    def _fitting(self, windows: list[Window], size: int) -> list[Window]:
+        """The windows whose data rate carries ``size`` bytes of FOpts + FRMPayload."""
+        return [w for w in windows if size <= self._region.max_payload_size(w.dr)[1]]
+
+    @staticmethod
+    def _fit_mac(commands: list[MacCommand], budget: int) -> bytes:
+        """The MAC answers that fit the largest window, whole commands in order; the rest are asked again."""
+        out = b""
+        for command in commands:
+            raw = command.to_bytes()
+            if len(out) + len(raw) <= budget:
+                out += raw
+        return out
+
+    def _item_beside(self, session: NetworkSession, mac: bytes, windows: list[Window]
+                     ) -> tuple[QueueItem | None, bool]:
+        """The queue item to send with ``mac`` (in FOpts), and whether more is waiting (FPending). An item that
+        fits no window even alone is dropped (DOWNLINK_PAYLOAD_SIZE); one that fits alone but not beside the MAC
+        answers waits for the next occasion."""
+        while True:
+            item, more = self._within_budget(session, *self._next_item(session))
+            if item is None:
+                return None, False
+            if not self._fitting(windows, len(item.payload)):
+                self._drop_too_large(session, item, windows)
+                continue
+            if mac and (len(mac) > MAX_F_OPTS or not self._fitting(windows, len(mac) + len(item.payload))):
+                return None, True  # the MAC answers go alone (FPort 0); the item waits, FPending set
+            return item, more
+
+    def _drop_too_large(self, session: NetworkSession, item: QueueItem, windows: list[Window]) -> None:
+        largest = self._largest_payload(windows)
+        self._queue.remove(item.id)
+        self._emit(LogEvent(
+            time=datetime.now(UTC), device=session.device, level="ERROR", code="DOWNLINK_PAYLOAD_SIZE",
+            description=f"queue item of {len(item.payload)} bytes exceeds the {largest} bytes the device's "
+                        f"receive windows allow (DR{', DR'.join(str(w.dr) for w in windows)})",
+            context={"queue_item_id": item.id},
+        ))
 
     # --- helpers ---------------------------------------------------------------------------------------
 
@@ -83,22 +140,13 @@ class DeviceDownlinks:
             return item, more
         return None, False
 
-    def _next_item(self, session: NetworkSession, dr: int) -> tuple[QueueItem | None, bool]:
+    def _next_item(self, session: NetworkSession) -> tuple[QueueItem | None, bool]:
         if not session.has_queue:
             return None, False
         item, count = self._queue.head(session.dev_eui)
         if item is None:
             session.has_queue = False
             return None, False
-        if len(item.payload) > self._region.max_payload_size(min(dr, session.rx2_dr))[1]:
-            # It can never fit the device's current windows: ChirpStack drops it with a log event; so do we.
-            self._queue.remove(item.id)
-            self._emit(LogEvent(
-                time=datetime.now(UTC), device=session.device, level="ERROR", code="DOWNLINK_PAYLOAD_SIZE",
-                description=f"queue item of {len(item.payload)} bytes exceeds the maximum for DR{dr}",
-                context={"queue_item_id": item.id},
-            ))
-            return self._next_item(session, dr)
         return item, count > 1
 
     async def _send(self, session: NetworkSession, item: QueueItem | None, more: bool, mac: bytes, *, ack: bool,
@@ -116,6 +164,8 @@ class DeviceDownlinks:
         if sent and item is not None and built.carries_app_data:
             retries = item.retries + 1 if item.is_pending else 0
             self._queue.mark_sent(item.id, built.f_cnt_down, pending=item.confirmed, retries=retries)
+            if item.confirmed:  # its ACK's MIC carries this counter (1.1 §4.4.2 ConfFCnt)
+                session.conf_f_cnt_down = built.f_cnt_down
             if not item.confirmed and not more:
                 session.has_queue = False
         return sent

@@ -68,7 +68,7 @@ def build_data_downlink(
     msg = frame.mic_input()
     if session.is_11:
         mic = data_downlink_mic_11(session.s_nwk_s_int_key, msg, session.dev_addr, f_cnt,
-                                   conf_f_cnt=ack_f_cnt if ack else 0)
+                                   conf_f_cnt=ack_f_cnt & 0xFFFF if ack else 0)  # FCntUp mod 2^16 (§4.4.1)
     else:
         mic = data_mic_10(session.f_nwk_s_int_key, msg, session.dev_addr, f_cnt, False)
     return BuiltDownlink(msg + mic, f_cnt, app)

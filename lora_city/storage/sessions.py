@@ -94,6 +94,9 @@ class NetworkSession:
     uplinks_since_status: int = 0
     status_requested: bool = False
     last_mic: int = -1  # MIC of the last accepted frame: a retransmission repeats the frame, so its MIC too
+    conf_f_cnt_down: int = 0  # AFCntDown of the last confirmed downlink: in the MIC of the uplink that ACKs it (1.1)
+    rj_count0: int | None = None  # last rejoin-request type 0/2 counter of this session (1.1 §6.2.4.1)
+    pending_rejoin: bool = False  # a rejoin's session the device has not used yet: the old one stays valid
     transmissions: int = 0  # how many times the last frame has been seen (retransmission allowance)
     heard_by: tuple[HeardBy, ...] = ()
     last_uplink_dr: int = 0
@@ -120,7 +123,8 @@ class NetworkSession:
             "adr_history": [[s.f_cnt, s.max_snr, s.gateway_count] for s in self.adr_history],
             "pending_link_adr": self.pending_link_adr, "uplinks_since_status": self.uplinks_since_status,
             "status_requested": self.status_requested, "last_mic": self.last_mic,
-            "transmissions": self.transmissions,
+            "transmissions": self.transmissions, "conf_f_cnt_down": self.conf_f_cnt_down,
+            "rj_count0": self.rj_count0, "pending_rejoin": self.pending_rejoin,
             "heard_by": [[h.gateway_id, h.snr, h.rssi] for h in self.heard_by],
             "last_uplink_dr": self.last_uplink_dr, "last_uplink_frequency": self.last_uplink_frequency,
         }
@@ -128,7 +132,8 @@ class NetworkSession:
     def load_state(self, state: dict[str, Any]) -> None:
         for name in ("dr", "tx_power_index", "nb_trans", "rx1_dr_offset", "rx2_dr", "rx_delay",
                      "uplinks_since_status", "status_requested", "transmissions", "last_uplink_dr",
-                     "last_uplink_frequency", "pending_link_adr", "last_mic"):
+                     "last_uplink_frequency", "pending_link_adr", "last_mic", "conf_f_cnt_down", "rj_count0",
+                     "pending_rejoin"):
             if name in state:
                 setattr(self, name, state[name])
         self.adr_history = tuple(UplinkSample(int(a), float(b), int(c)) for a, b, c in state.get("adr_history", ()))

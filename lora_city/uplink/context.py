@@ -30,6 +30,9 @@ class UplinkContext:
     mac_commands: list[MacCommand] = field(default_factory=list)  # what the device sent
     mac_answers: list[MacCommand] = field(default_factory=list)  # what we send back
     acked_item: QueueItem | None = None
+    # The device sent answers it repeats until it hears any downlink (RXParamSetupAns, RXTimingSetupAns,
+    # DlChannelAns: 1.0.4 §5.5, §5.8, §5.10): an answer must go out even with nothing in it.
+    sticky_answers: bool = False
     events: list[DeviceEvent] = field(default_factory=list)  # emitted to the sinks at the end
 
     @property
@@ -37,12 +40,18 @@ class UplinkContext:
         return self.frame is not None and self.frame.confirmed
 
     @property
+    def answer_required(self) -> bool:
+        """Any downlink will do, even an empty one: the device asked (ADRACKReq, 1.0.4 §4.3.1.1) or repeats
+        sticky MAC answers until it hears one."""
+        return self.sticky_answers or (self.frame is not None and self.frame.f_ctrl.adr_ack_req)
+
+    @property
     def needs_downlink(self) -> bool:
-        """Class A: answer when we must ACK, have MAC commands, the device asked (ADRACKReq), or data waits."""
+        """Class A: answer when we must ACK, have MAC commands, must answer anyway, or data waits."""
         frame, session = self.frame, self.session
         if frame is None or session is None:
             return False
-        return self.confirmed or bool(self.mac_answers) or frame.f_ctrl.adr_ack_req or session.has_queue
+        return self.confirmed or bool(self.mac_answers) or self.answer_required or session.has_queue
 
     def gateway_rx(self) -> list[GatewayRx]:
         # nsTime: the connector's wall-clock stamp of the copy when it kept one (the copy journal does), else

@@ -260,8 +260,10 @@ class DataUplinkHandler:
         if session.is_11:
             # TxCh: the uplink channel's index: the default channels, then the CFList ones (RP002 §2.4.4)
             ch = region.channel_index(ctx.frequency) or 0
+            # ConfFCnt: an uplink acknowledging a confirmed downlink signs that downlink's AFCntDown (1.1 §4.4.2)
+            conf = session.conf_f_cnt_down & 0xFFFF if frame.f_ctrl.ack else 0
             return data_uplink_mic_11(
                 session.f_nwk_s_int_key, session.s_nwk_s_int_key, msg, frame.dev_addr, f_cnt,
-                conf_f_cnt=0, tx_dr=ctx.dr, tx_ch=ch,
+                conf_f_cnt=conf, tx_dr=ctx.dr, tx_ch=ch,
             )
         return data_mic_10(session.f_nwk_s_int_key, msg, frame.dev_addr, f_cnt, True)

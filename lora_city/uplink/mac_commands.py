@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from lora_city.lorawan.mac import MacCommand
 from lora_city.lorawan.region import Region
 from lora_city.sinks.events import StatusEvent
+from lora_city.storage.sessions import NetworkSession
 from lora_city.uplink.adr import decide
 from lora_city.uplink.context import UplinkContext
 
@@ -59,7 +60,30 @@ def answer_device_commands(ctx: UplinkContext, region: Region) -> None:
             if pending is not None and ok:
                 session.dr, session.tx_power_index = pending["dr"], pending["tx_power_index"]
                 session.nb_trans = pending["nb_trans"]
-        # Other answers (RXParamSetupAns, DutyCycleAns …) acknowledge requests this server does not send.
+        elif name == "RekeyInd":
+            # 1.1 §5.10: a 1.1 device sends it after every (re)join until answered; the answer carries the
+            # version both sides speak (minor 1 = LoRaWAN 1.1).
+            ctx.mac_answers.append(MacCommand("RekeyConf", {"minor": min(int(cmd.fields.get("minor", 1)), 1)}))
+        elif name == "ResetInd":
+            # 1.1 §5.1: a 1.1 ABP device restarted with its default radio parameters (counters kept); so does
+            # the session, and it says which version it speaks.
+            reset_radio_parameters(session, region)
+            ctx.mac_answers.append(MacCommand("ResetConf", {"minor": min(int(cmd.fields.get("minor", 1)), 1)}))
+        elif name in STICKY_ANSWERS:
+            ctx.sticky_answers = True
+        # Other answers (DutyCycleAns …) acknowledge requests this server does not send.
+
+
+# Answers the device repeats in every uplink until it receives a downlink (1.0.4 §5.5, §5.8, §5.10).
+STICKY_ANSWERS = frozenset({"RXParamSetupAns", "RXTimingSetupAns", "DlChannelAns"})
+
+
+def reset_radio_parameters(session: NetworkSession, region: Region) -> None:
+    """The defaults a device starts with (RP002-1.0.4 §2.4, §3): DR0 at full power, one transmission, RX1
+    RECEIVE_DELAY1 after the uplink on its channel and DR, RX2 at the region's default DR."""
+    session.dr, session.tx_power_index, session.nb_trans = 0, 0, 1
+    session.rx1_dr_offset, session.rx2_dr, session.rx_delay = 0, region.rx2_data_rate, region.receive_delay1_s
+    session.pending_link_adr = None
 
 
 def request_link_adr(ctx: UplinkContext, region: Region) -> None:

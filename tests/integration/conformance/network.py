@@ -103,6 +103,13 @@ class Network:
         assert r.status_code == 200, r.text
         return dict(r.json())
 
+    async def enqueue(self, device: Device, f_port: int, payload: bytes, *, confirmed: bool = False
+                      ) -> dict[str, Any]:
+        r = await self.h.api.post(f"/api/v1/devices/{device.dev_eui}/queue", json={
+            "f_port": f_port, "data_hex": payload.hex(), "confirmed": confirmed})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
     # --- radio -----------------------------------------------------------------------------------------
 
     def send(self, uplink: Uplink, **kw: Any) -> Sent:

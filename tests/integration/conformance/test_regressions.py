@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from tests.integration.conformance.network import network, wait_until
+from tests.integration.conformance.network import Network, network, wait_until
 from tests.support.emulator.device import Device
 from tests.support.services import Service
 
@@ -178,5 +178,98 @@ def test_defect_11_unregistered_gateways_are_dropped_counted_and_listed(
             net.send(other.uplink(2, payload), via=[community])
             assert len(await net.wait_readings(other.dev_eui, 1)) == 1
             assert net.drops("unknown_gateway") == 0
+
+    asyncio.run(run())
+
+
+async def _joined_11(net: Network, *, codec: str = "dragino-ldds75") -> Device:
+    """A LoRaWAN 1.1 device through its join and its first uplink (RekeyInd answered by RekeyConf)."""
+    dev = Device.generate("1.1")
+    await net.register(dev, codec=codec)
+    await net.join(dev)
+    assert dev.opt_neg, "a 1.1 network server answers a 1.1 device with OptNeg set (TS001-1.1 §6.2.3)"
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD))
+    assert got is not None and got.downlink is not None
+    assert "RekeyConf" in [c.name for c in got.downlink.commands] and not dev.rekey_pending
+    return dev
+
+
+PAYLOAD = bytes.fromhex("0ce40cb0002a0101")  # Dragino LDDS75: battery 3300 mV, distance 3248 mm
+
+
+def test_defect_03_lorawan_11_join_and_first_uplink(sqlite_url: str, mosquitto: Service) -> None:
+    """TS001-1.1 §6.2.2: the join-request MIC is computed with NwkKey; the join-accept carries OptNeg, its MIC
+    under JSIntKey (§6.2.3) and it is encrypted with NwkKey; the device derives FNwkSIntKey, SNwkSIntKey,
+    NwkSEncKey and AppSKey, sends RekeyInd in its (encrypted) FOpts and gets RekeyConf (§5.10)."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            await net.udp_gateway()
+            dev = await _joined_11(net)
+            assert [r["f_cnt"] for r in await net.wait_readings(dev.dev_eui, 1)] == [0]
+            assert net.drops("bad_mic") == 0
+
+    asyncio.run(run())
+
+
+def test_defect_04_lorawan_11_uplink_acknowledging_a_confirmed_downlink(sqlite_url: str, mosquitto: Service) -> None:
+    """TS001-1.1 §4.4.2: an uplink with ACK=1 carries in its MIC's B1 block ConfFCnt, the AFCntDown of the
+    confirmed downlink it acknowledges: the server accepts it and the queue item is acknowledged."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            await net.udp_gateway()
+            dev = await _joined_11(net)
+            await net.enqueue(dev, 10, b"\x01\x02", confirmed=True)
+            got = await net.exchange(dev, dev.uplink(2, PAYLOAD))
+            assert got is not None and got.downlink is not None and got.downlink.confirmed
+            assert got.downlink.f_port == 10 and got.downlink.payload == b"\x01\x02"
+            assert dev.ack_next is not None  # the next uplink acknowledges it
+            ack_up = dev.uplink(2, PAYLOAD)
+            net.send(ack_up)
+            items = await net.wait_readings(dev.dev_eui, 3)
+            assert sorted(r["f_cnt"] for r in items) == [0, 1, 2]
+            from lora_city.sinks.events import AckEvent
+            await wait_until(lambda: [e.acknowledged for e in net.h.recording.of(AckEvent)] == [True])
+            assert net.drops("bad_mic") == 0
+
+    asyncio.run(run())
+
+
+def test_defect_05_lorawan_11_class_a_answer_offers_rx1_then_rx2(sqlite_url: str, mosquitto: Service) -> None:
+    """Under ordinary load a 1.1 class A answer is scheduled like a 1.0 one: RX1 on the uplink channel at the
+    uplink DR minus RX1DROffset, RECEIVE_DELAY1 after the uplink, with RX2 (869.525 MHz DR0, one second later)
+    as the gateway's fallback (TS001-1.1 §3.3, RP002-1.0.4 §2.4.7)."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            mqtt = await net.mqtt_gateway()
+            dev = await _joined_11(net)
+            await net.enqueue(dev, 10, b"\x07")
+            sent = net.send(dev.uplink(2, PAYLOAD, dr=5), via=[mqtt])
+            got = await net.air.receive(dev, sent)
+            assert got is not None and got.window == "rx1", got
+            tx = got.transmission
+            assert (tx.frequency, tx.dr, tx.delay_after(sent.tmsts[mqtt.gateway_id])) == (sent.uplink.frequency, 5, 1.0)
+            assert tx.alternatives == ((869_525_000, 0, 2.0),)
+
+    asyncio.run(run())
+
+
+def test_defect_06_lorawan_11_item_too_large_for_rx2_goes_in_rx1(sqlite_url: str, mosquitto: Service) -> None:
+    """An uplink at DR5 with a 100-byte item queued: RP002 allows 242 bytes at DR5 (RX1) and 51 at DR0 (RX2),
+    so the item goes out in RX1 at DR5, alone (no RX2 fallback it could not fit)."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            mqtt = await net.mqtt_gateway()
+            dev = await _joined_11(net)
+            item = bytes(range(100))
+            await net.enqueue(dev, 10, item)
+            sent = net.send(dev.uplink(2, PAYLOAD, dr=5), via=[mqtt])
+            got = await net.air.receive(dev, sent)
+            assert got is not None and got.window == "rx1" and got.downlink is not None
+            assert got.downlink.payload == item and got.transmission.dr == 5
+            assert got.transmission.alternatives == ()
 
     asyncio.run(run())
