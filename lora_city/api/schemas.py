@@ -131,8 +131,12 @@ class DeviceOut(BaseModel):
     joined: bool
     dev_addr: str | None
     last_seen_at: UtcTime | None
-    battery_level: float | None
-    margin: int | None
+    battery_level: float | None = Field(description="Battery charge in % from the device's last DevStatusAns "
+                                                   "(LoRaWAN 1.0.4 §5.6: 1..254 -> 0.39..100 %); null: never "
+                                                   "answered, cannot measure, or external power")
+    margin: int | None = Field(description="Demodulation margin in dB of the last DevStatusAns")
+    status_at: UtcTime | None = Field(description="When the device last answered DevStatusReq")
+    external_power: bool | None = Field(description="The last DevStatusAns said: powered externally")
     tags: dict[str, Any]
     created_at: UtcTime
 
@@ -201,7 +205,8 @@ def device_out(view: Any) -> DeviceOut:
         device_profile_id=d.device_profile_id, name=d.name, description=d.description, join_eui=d.join_eui,
         codec=view.codec, device_class=view.device_class, is_disabled=d.is_disabled, latitude=d.latitude,
         longitude=d.longitude, joined=view.joined, dev_addr=d.dev_addr, last_seen_at=d.last_seen_at,
-        battery_level=d.battery_level, margin=d.margin, tags=d.tags or {}, created_at=d.created_at,
+        battery_level=d.battery_level, margin=d.margin, status_at=d.status_at, external_power=d.external_power,
+        tags=d.tags or {}, created_at=d.created_at,
     )
 
 

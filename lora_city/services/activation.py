@@ -24,6 +24,15 @@ Key = Field(min_length=32, max_length=47)
 
 
 class AbpActivation(BaseModel):
+    """ABP activation (LoRaWAN 1.0.4 §6.3): the session written into the device, given to the network.
+
+    Frame counters are the NEXT values, as the device holds them: ``f_cnt_up`` is the counter the device puts
+    in its next uplink, so the first frame accepted is the first one carrying ``f_cnt_up`` or more; a frame with
+    a lower counter is a replay and dropped (counted as ``uplink_drops{reason="replay"}``). If you know the
+    last counter the device sent instead, give that value + 1. A device that restarts its counters at 0 needs
+    a new activation (LoRaWAN 1.0.4 §4.3.1.5: counters never go back within a session).
+    """
+
     model_config = INPUT_CONFIG
 
     dev_addr: str = Field(min_length=8, max_length=11)
@@ -33,9 +42,17 @@ class AbpActivation(BaseModel):
     s_nwk_s_int_key: str | None = Field(default=None, min_length=32, max_length=47)
     nwk_s_enc_key: str | None = Field(default=None, min_length=32, max_length=47)
     app_s_key: str = Key
-    f_cnt_up: int = Field(default=0, ge=0, le=0xFFFFFFFF)
-    n_f_cnt_down: int = Field(default=0, ge=0, le=0xFFFFFFFF)
-    a_f_cnt_down: int = Field(default=0, ge=0, le=0xFFFFFFFF)
+    f_cnt_up: int = Field(
+        default=0, ge=0, le=0xFFFFFFFF,
+        description="Next expected uplink FCnt: the counter of the device's NEXT uplink (the last one received "
+                    "+ 1; 0 for a freshly personalised device). Lower counters are dropped as replays.")
+    n_f_cnt_down: int = Field(
+        default=0, ge=0, le=0xFFFFFFFF,
+        description="Counter of the next downlink: the only one in 1.0.x; in 1.1 NFCntDown (MAC-only frames, "
+                    "FPort 0 or none). Must be above the last one the device received.")
+    a_f_cnt_down: int = Field(
+        default=0, ge=0, le=0xFFFFFFFF,
+        description="LoRaWAN 1.1 only: AFCntDown, the counter of the next downlink carrying application data.")
 
 
 def _network_keys(data: AbpActivation) -> tuple[str, str, str]:

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from lora_city.metrics import Metrics
 from lora_city.sinks.chirpstack_json import event_kind, json_safe, to_chirpstack
-from lora_city.sinks.events import DeviceEvent, JoinEvent, TxAckEvent, UplinkEvent
+from lora_city.sinks.events import DeviceEvent, JoinEvent, StatusEvent, TxAckEvent, UplinkEvent
 from lora_city.storage.db import SessionFactory, transaction
-from lora_city.storage.models import Event, Reading
+from lora_city.storage.models import Device, Event, Reading
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,13 @@ def write_batch(session: Session, events: list[DeviceEvent]) -> None:
         session.execute(dialect_insert(Reading).on_conflict_do_nothing(index_elements=["uplink_id"]), readings)
     if others:
         session.execute(insert(Event), others)
+    for status in events:
+        if isinstance(status, StatusEvent):  # the device's latest answer, as GET /devices/{dev_eui} shows it
+            session.execute(update(Device).where(
+                Device.dev_eui == status.device.dev_eui,
+                or_(Device.status_at.is_(None), Device.status_at <= status.time),
+            ).values(battery_level=status.battery_level, margin=status.margin, status_at=status.time,
+                     external_power=status.external_power))
 
 
 class ReadingStoreSink:

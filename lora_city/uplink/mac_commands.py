@@ -50,7 +50,7 @@ def answer_device_commands(ctx: UplinkContext, region: Region) -> None:
             session.status_requested = False
             ctx.events.append(StatusEvent(
                 time=ctx.time, device=session.device, margin=int(cmd.fields.get("margin", 0)),
-                battery_level=None if battery in (0, 255) else round(battery / 254 * 100, 1),
+                battery_level=None if battery in (0, 255) else round(battery / 254 * 100, 2),
                 external_power=battery == 0, deduplication_id=ctx.uplink_id,
             ))
         elif name == "LinkADRAns":

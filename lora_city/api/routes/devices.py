@@ -96,6 +96,10 @@ def activate_device(
     ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep, dev_eui: str,
     body: AbpActivation,
 ) -> DeviceOut:
+    """Activation by personalisation: DevAddr and session keys written into the device. **Counters are the next
+    ones**: ``f_cnt_up`` is the FCnt of the device's next uplink (last received + 1; 0 when freshly
+    personalised); uplinks below it are dropped as replays. ``n_f_cnt_down`` / ``a_f_cnt_down`` are the
+    counters the next downlinks will carry. A new activation replaces the device's session."""
     out = device_out(activation.activate_abp(session, principal, ctx.vault, dev_eui, body, now=now))
     ctx.device_changed(dev_eui)
     return out

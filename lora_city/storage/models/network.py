@@ -95,6 +95,8 @@ class Device(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     battery_level: Mapped[float | None] = mapped_column(default=None)  # from DevStatusAns, %
     margin: Mapped[int | None] = mapped_column(default=None)  # from DevStatusAns, dB
+    status_at: Mapped[datetime | None] = mapped_column(default=None)  # time of the last DevStatusAns
+    external_power: Mapped[bool | None] = mapped_column(default=None)  # DevStatusAns battery 0 (1.0.4 §5.6)
     tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.conformance.network import Network, network, wait_until
 from tests.support.emulator.device import Device
+from tests.support.emulator.mac import Command
 from tests.support.services import Service
 
 pytestmark = pytest.mark.integration
@@ -271,5 +272,113 @@ def test_defect_06_lorawan_11_item_too_large_for_rx2_goes_in_rx1(sqlite_url: str
             assert got is not None and got.window == "rx1" and got.downlink is not None
             assert got.downlink.payload == item and got.transmission.dr == 5
             assert got.transmission.alternatives == ()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("version", ["1.0.4", "1.1"])
+def test_defect_07_mac_answer_and_item_never_exceed_the_regional_maximum(
+        version: str, sqlite_url: str, mosquitto: Service) -> None:
+    """Device at DR0 (RP002-1.0.4 §2.4.6: M = 59) sends LinkCheckReq while a 51-byte item is queued:
+    LinkCheckAns + FPort + 51 bytes would be a 62-byte MACPayload. The MAC answer goes alone with FPending=1
+    and the item on the next occasion (in 1.1 under AFCntDown, the answer under NFCntDown)."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            await net.udp_gateway()
+            if version == "1.1":
+                dev = await _joined_11(net)
+            else:
+                dev = Device.generate(version)
+                await net.activate_abp(dev, "26011007", codec="dragino-ldds75")
+                first = await net.exchange(dev, dev.uplink(2, PAYLOAD))  # its DevStatusReq, answered next time
+                assert first is not None
+            item = bytes(range(51))
+            await net.enqueue(dev, 10, item)
+            got = await net.exchange(dev, dev.uplink(2, PAYLOAD, dr=0, commands=[Command("LinkCheckReq")]))
+            assert got is not None and got.downlink is not None
+            down = got.downlink
+            assert "LinkCheckAns" in [c.name for c in down.commands]
+            assert down.mac_payload_size <= 59 and down.f_pending and down.payload == b""
+            nfcnt = dev.n_f_cnt_down
+            got = await net.exchange(dev, dev.uplink(2, PAYLOAD, dr=0))
+            assert got is not None and got.downlink is not None
+            assert (got.downlink.f_port, got.downlink.payload) == (10, item)
+            assert got.downlink.mac_payload_size == 59  # FHDR 7 + FPort 1 + 51: exactly RP002's M at DR0
+            if version == "1.1":
+                assert dev.a_f_cnt_down == 0 and dev.n_f_cnt_down == nfcnt  # the item took AFCntDown
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("answer", ["RXTimingSetupAns", "RXParamSetupAns", "DlChannelAns"])
+def test_defect_08_sticky_mac_answers_get_a_downlink(answer: str, sqlite_url: str, mosquitto: Service) -> None:
+    """TS001-1.0.4 §5.5, §5.8, §5.10: the device repeats RXParamSetupAns, RXTimingSetupAns and DlChannelAns in
+    every uplink until it receives a class A downlink; the server answers such an uplink, even with nothing."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            await net.udp_gateway()
+            dev = Device.generate("1.0.4")
+            await net.activate_abp(dev, "26011008", codec="dragino-ldds75")
+            assert await net.exchange(dev, dev.uplink(2, PAYLOAD)) is not None  # DevStatusReq
+            assert await net.exchange(dev, dev.uplink(2, PAYLOAD), timeout=1.0) is None  # nothing to say
+            payload = {"RXTimingSetupAns": b"", "RXParamSetupAns": b"\x07", "DlChannelAns": b"\x03"}[answer]
+            dev.sticky = [Command(answer, payload)]
+            got = await net.exchange(dev, dev.uplink(2, PAYLOAD))
+            assert got is not None and got.accepted and dev.sticky == []
+            assert await net.exchange(dev, dev.uplink(2, PAYLOAD), timeout=1.0) is None  # answered: quiet again
+
+    asyncio.run(run())
+
+
+def test_defect_09_dev_status_answer_reaches_the_device(sqlite_url: str, mosquitto: Service) -> None:
+    """TS001-1.0.4 §5.6: DevStatusAns battery 128 (1..254 scale) and margin 10 dB: the device shows 50.39 % and
+    10 dB with the time of the answer, and every answer stays in the device's events."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            h = net.h
+            await net.udp_gateway()
+            dev = Device.generate("1.0.4")
+            dev.battery, dev.margin = 128, 10
+            await net.activate_abp(dev, "26011009", codec="dragino-ldds75")
+            got = await net.exchange(dev, dev.uplink(2, PAYLOAD))
+            assert got is not None and got.downlink is not None
+            assert [c.name for c in got.downlink.commands] == ["DevStatusReq"]
+            net.send(dev.uplink(2, PAYLOAD))  # carries DevStatusAns
+            await net.wait_readings(dev.dev_eui, 2)
+
+            async def shown() -> dict[str, object]:
+                r = await h.api.get(f"/api/v1/devices/{dev.dev_eui}")
+                assert r.status_code == 200, r.text
+                return dict(r.json())
+
+            for _ in range(100):
+                info = await shown()
+                if info["battery_level"] is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert info["battery_level"] == 50.39 and info["margin"] == 10
+            assert info["status_at"] is not None
+            r = await h.api.get(f"/api/v1/devices/{dev.dev_eui}/events", params={"kind": "status"})
+            assert r.status_code == 200, r.text
+            [event] = r.json()["items"]
+            assert event["body"]["batteryLevel"] == 50.39 and event["body"]["margin"] == 10
+
+    asyncio.run(run())
+
+
+def test_abp_counters_are_documented_in_the_api(sqlite_url: str, mosquitto: Service) -> None:
+    """Issue 23: the API docs state what ABP activation's counters mean (next expected, not last received)."""
+
+    async def run() -> None:
+        async with network(sqlite_url, mosquitto.url) as net:
+            spec = (await net.h.api.get("/api/v1/openapi.json")).json()
+            fields = spec["components"]["schemas"]["AbpActivation"]["properties"]
+            assert "next" in fields["f_cnt_up"]["description"].lower()
+            assert "last one received + 1" in fields["f_cnt_up"]["description"]
+            route = spec["paths"]["/api/v1/devices/{dev_eui}/activate"]["post"]
+            assert "Counters are the next ones" in " ".join(route["description"].split())
 
     asyncio.run(run())
