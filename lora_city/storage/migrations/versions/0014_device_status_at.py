@@ -1,8 +1,8 @@
 """devices.status_at and devices.external_power: when the device last answered DevStatusReq and whether it said
 it runs on external power (LoRaWAN 1.0.4 §5.6: battery 0), beside battery_level and margin (issue 23, defect 9)
 
-Revision ID: 0013_device_status_at
-Revises: 0012_unknown_gateways_join_nonce
+Revision ID: 0014_device_status_at
+Revises: 0013_portal_accounts
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0013_device_status_at'
-down_revision = '0012_unknown_gateways_join_nonce'
+revision = '0014_device_status_at'
+down_revision = '0013_portal_accounts'
 branch_labels = None
 depends_on = None
 
