@@ -146,3 +146,38 @@ def sample_repository(root: Path) -> DeviceRepo:
     repo.device("citylevel", "cl-gauge", "CL Gauge", sensors=["level"],
                 firmware=[("1.0", {"EU863-870": ("profile-eu868", "level-codec")})])
     return repo
+
+
+def generated_repository(root: Path, codecs: int, *, per_vendor: int = 25, variant: int = 0) -> DeviceRepo:
+    """A repository of ``codecs`` models, each with its own codec (a sensor-table decoder of realistic size with
+    its own scale), two documented examples and an encoder, over vendors of ``per_vendor`` models: the size of the
+    public repository's catalogue for the import benchmark. ``variant`` changes every script (a re-import that
+    updates all)."""
+    template = (Path(__file__).resolve().parents[1] / "unit" / "codec" / "corpus" / "sensor-table.js").read_text()
+    repo = DeviceRepo(root)
+    for v in range((codecs + per_vendor - 1) // per_vendor):
+        vendor = f"vendor-{v:03d}"
+        repo.vendor(vendor, f"Vendor {v:03d} Ltd", 0x1000 + v)
+        repo.profile(vendor, "profile-eu868", vendor_profile_id=1, mac="1.0.3")
+        for m in range(per_vendor):
+            n = v * per_vendor + m
+            if n >= codecs:
+                break
+            scale = 1000 + n + variant
+            script = template.replace("return x[0] / 1000;", f"return x[0] / {scale};") + (
+                "\nfunction encodeDownlink(input) { return { bytes: [1, input.data.period & 255], fPort: 1 }; }\n")
+            file = repo.script(vendor, f"model-{m:02d}.js", script)
+            battery = 0x0B8F / scale
+            examples = [
+                {"description": "battery only", "input": {"fPort": 1, "bytes": [2, 1, 0xA5, 0, 8, 0x0B, 0x8F]},
+                 "output": {"data": {"protocol_version": 2, "device_id": 421, "battery_voltage": {
+                     "displayName": "Battery voltage", "value": battery, "unit": "V"}}}},
+                {"description": "wrong version", "input": {"fPort": 1, "bytes": [3, 1, 0xA5, 0, 8, 0x0B, 0x8F]},
+                 "output": {"errors": ["protocol version 3 doesn't match v2"]}},
+            ]
+            codec = repo.codec(vendor, f"model-{m:02d}-codec", uplink=file, uplink_examples=examples, encoder=file,
+                               encoder_examples=[{"input": {"data": {"period": 10}},
+                                                  "output": {"bytes": [1, 10], "fPort": 1}}])
+            repo.device(vendor, f"model-{m:02d}", f"Model {n:03d}", sensors=["temperature", "battery"],
+                        firmware=[("1.0", {"EU863-870": ("profile-eu868", codec)})])
+    return repo

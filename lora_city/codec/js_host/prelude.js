@@ -20,7 +20,12 @@
   var InternalErrorType = typeof InternalError === 'function' ? InternalError : null;
 
   function flat(kind, text) {
-    pair[0] = msgs.length ? kind.toUpperCase() : kind;
+    var k = msgs.length ? kind.toUpperCase() : kind;
+    if (typeof text !== 'string') text = ''; // JSON.stringify of a function: undefined, which Python refuses
+    // Concatenations up to 512 characters are flat in QuickJS (JS_STRING_ROPE_SHORT_LEN): the common short
+    // answer takes the cheap path; tests cover 511, 512, 513 and up to 1 MB.
+    if (text.length < 500) return k + text;
+    pair[0] = k;
     pair[1] = text;
     var s = pair.join('');
     pair[1] = '';
