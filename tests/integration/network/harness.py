@@ -60,7 +60,9 @@ class RecordingSink:
 
 class Harness:
     def __init__(self, database_url: str, mqtt_url: str, *, dedup_window_ms: int = 100, udp: bool = False,
-                 secret_key: str = "flow-test-secret", **settings: Any) -> None:
+                 secret_key: str = "flow-test-secret", registry: CodecRegistry | None = None,
+                 **settings: Any) -> None:
+        self.registry = registry or codecs()  # a test may bring its own (catalogue codecs)
         self.prefix = f"t{uuid.uuid4().hex[:8]}"
         self.settings = Settings(
             database_url=database_url, mqtt_url=mqtt_url, mqtt_topic_prefix=self.prefix,
@@ -85,13 +87,13 @@ class Harness:
             self.udp = UdpGatewayBackend(self.settings, self.metrics)
             backends.append(self.udp)
         self.server = NetworkServer(
-            self.settings, self.metrics, self.factory, self.vault, codecs=codecs(),
+            self.settings, self.metrics, self.factory, self.vault, codecs=self.registry,
             sinks=[self.recording, self.store, self.app_layer], backends=backends, flush_interval_s=0.2,
             late_copy_ttl_s=0.5, app_layer=self.app_layer,
         )
         self.app_layer.set_notifier(self.server.downlink_notifier())
         await self.server.start()
-        app = create_app(self.settings, self.factory, self.vault, codecs=codecs(),
+        app = create_app(self.settings, self.factory, self.vault, codecs=self.registry,
                          notifier=self.server.downlink_notifier(), metrics=self.metrics,
                          on_device_change=self.server.device_change_notifier(),
                          group_notifier=self.server.group_notifier(),
