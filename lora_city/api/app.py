@@ -23,6 +23,7 @@ from lora_city.api.routes import (
     gateways,
     health,
     integrations,
+    live,
     multicast,
     onboarding,
     overview,
@@ -72,7 +73,7 @@ def create_app(
     api = APIRouter(prefix=PREFIX)
     for module in (tenants, api_keys, gateways, profiles, applications, devices, multicast, assets, onboarding,
                    overview, alerts, integrations, catalogue,
-                   fuota):
+                   fuota, live):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

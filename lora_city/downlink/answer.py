@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from lora_city.downlink.frame import MAX_F_OPTS, build_data_downlink
 from lora_city.downlink.scheduler import (
@@ -23,7 +24,8 @@ from lora_city.downlink.scheduler import (
     class_a_windows,
     class_c_windows,
 )
-from lora_city.lorawan.mac import MacCommand
+from lora_city.lorawan.errors import LoRaWANError
+from lora_city.lorawan.mac import MacCommand, parse_mac_commands
 from lora_city.lorawan.region import EU868, Region
 from lora_city.sinks.events import DeviceEvent, DeviceInfo, LogEvent
 from lora_city.storage.device_queue import DeviceQueue, QueueItem
@@ -33,6 +35,14 @@ from lora_city.uplink.dedup import CollectedUplink
 from lora_city.uplink.quota import AllowAll, QuotaPolicy
 
 log = logging.getLogger(__name__)
+
+
+def _described(mac: bytes) -> list[dict[str, Any]]:
+    """The MAC commands just encoded, as the live log shows them (they were built from valid commands)."""
+    try:
+        return [c.to_dict() for c in parse_mac_commands(mac, uplink=False)] if mac else []
+    except LoRaWANError:
+        return [{"name": "unparsed", "hex": mac.hex()}]
 
 
 def heard_from(collected: CollectedUplink) -> list[Heard]:
@@ -52,7 +62,7 @@ class DeviceDownlinks:
                                uplink_dr: int) -> bool:
         windows = class_a_windows(self._region, uplink_dr, collected.first.modulation.frequency, 0, 0, 0, join=True)
         return await self._scheduler.transmit("join_accept", device, accept, heard_from(collected), uplink_dr,
-                                              windows)
+                                              windows, frame_log={"kind": "join_accept"})
 
     async def answer_uplink(self, ctx: UplinkContext) -> bool:
         """The class-A answer in RX1 and/or RX2, as soon as the dedup window closed."""
@@ -157,9 +167,12 @@ class DeviceDownlinks:
             ack_f_cnt=ack_f_cnt,
         )
         session.dirty = True
+        frame_log = {"kind": kind, "f_port": item.f_port if item else None, "ack": ack, "f_pending": more,
+                     "confirmed": bool(item and item.confirmed), "payload_size": len(item.payload) if item else 0,
+                     "mac_commands": _described(mac)}
         sent = await self._scheduler.transmit(
             kind, session.device, built.phy_payload, heard, uplink_dr, windows, f_cnt_down=built.f_cnt_down,
-            queue_item_id=item.id if item else None,
+            queue_item_id=item.id if item else None, frame_log=frame_log,
         )
         if sent and item is not None and built.carries_app_data:
             retries = item.retries + 1 if item.is_pending else 0

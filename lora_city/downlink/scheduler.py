@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from lora_city.downlink.duty_cycle import DutyCycleTracker, budget_s
 from lora_city.gateway.frames import DownlinkFrame, DownlinkItem, DownlinkTxAck, LoRaModulation, TimingKind
@@ -71,6 +71,7 @@ class InFlight:
     airtime_ms: float
     phy_size: int
     items: tuple[DownlinkItem, ...] = ()  # what the gateway was offered (RX1, RX2): the txack names the one sent
+    frame: dict[str, Any] | None = None  # what the device's live log shows once the gateway confirms
 
 
 def downlink_tx(item: DownlinkItem) -> DownlinkTx:
@@ -165,8 +166,10 @@ class DownlinkScheduler:
         *,
         f_cnt_down: int = 0,
         queue_item_id: str | None = None,
+        frame_log: dict[str, Any] | None = None,
     ) -> bool:
-        """Pick a gateway, charge its budget, send. False when refused (counted) or the send failed (logged)."""
+        """Pick a gateway, charge its budget, send. False when refused (counted) or the send failed (logged).
+        ``frame_log`` describes the frame for the device's live log (completed with the radio settings)."""
         # another tenant's private downlink gateway never transmits for this device (issue 7)
         heard = [h for h in heard if self._gateways.may_transmit_for(h.gateway_id, device.tenant_id)]
         choice = self.choose(heard, uplink_dr, windows, len(phy_payload))
@@ -190,8 +193,12 @@ class DownlinkScheduler:
         first = items[0]
         self._duty.record(gw.gateway_id, first.modulation.frequency, airtime)
         self._metrics.downlinks.labels(kind).inc()
+        described = None if frame_log is None else {
+            **frame_log, "f_cnt_down": f_cnt_down, "frequency": first.modulation.frequency,
+            "spreading_factor": first.modulation.spreading_factor, "bandwidth": first.modulation.bandwidth,
+            "windows": len(items), "size": len(phy_payload)}
         self._in_flight[frame.downlink_id] = InFlight(device, gw.gateway_id, f_cnt_down, queue_item_id,
-                                                      airtime * 1000.0, len(phy_payload), tuple(items))
+                                                      airtime * 1000.0, len(phy_payload), tuple(items), described)
         while len(self._in_flight) > _IN_FLIGHT_MAX:
             self._in_flight.popitem(last=False)
         return True
@@ -261,5 +268,5 @@ class DownlinkScheduler:
             time=datetime.now(UTC), device=flight.device, downlink_id=ack.downlink_id, gateway_id=ack.gateway_id,
             status=status, f_cnt_down=flight.f_cnt_down, queue_item_id=flight.queue_item_id,
             airtime_ms=flight.airtime_ms, phy_size=flight.phy_size,
-            tx=downlink_tx(flight.items[sent]) if sent < len(flight.items) else None,
+            tx=downlink_tx(flight.items[sent]) if sent < len(flight.items) else None, frame=flight.frame,
         ))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput
+from lora_city.portal import measures
 from lora_city.services.common import as_utc
 from lora_city.services.principal import Principal
 from lora_city.services.readings import TimeRange, device_readings
@@ -29,13 +30,53 @@ class Series:
     units: dict[str, str | None]
     truncated: bool
 
-    def as_json(self) -> dict[str, Any]:
-        return {
+    def as_json(self, t: measures.Translate | None = None) -> dict[str, Any]:
+        """``series``: every numeric column. With ``t`` (the page's language), also ``families``: the numeric
+        series grouped by measurement family (one chart each) with translated labels, and ``states``: the
+        flags as on/off segments (a state timeline, not a line between 0 and 1)."""
+        out: dict[str, Any] = {
             "t": self.times,
             "series": [{"name": n, "unit": self.units.get(n), "values": v} for n, v in sorted(self.columns.items())],
             "points": len(self.times),
             "truncated": self.truncated,
         }
+        if t is not None:
+            out["families"], out["states"] = self._grouped(t)
+        return out
+
+    def _grouped(self, t: measures.Translate) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        families: dict[str, list[dict[str, Any]]] = {}
+        states = []
+        for name, values in sorted(self.columns.items()):
+            if measures.is_flag(name):
+                states.append({"name": name, "label": measures.label(t, name), "segments": segments(self.times, values)})
+                continue
+            unit = self.units.get(name)
+            families.setdefault(measures.family(name), []).append({
+                "name": name, "label": measures.label(t, name), "unit": unit,
+                "unit_label": measures.unit_label(t, unit) or "", "values": values})
+        ordered = [{"key": key, "label": t(f"measure_family.{key}"), "series": families[key]}
+                   for key in measures.FAMILY_ORDER if key in families]
+        return ordered, states
+
+
+def segments(times: list[float], values: list[float | None]) -> list[list[float | bool]]:
+    """A flag's readings as [start, end, on] runs: each state lasts until the next reading of the flag (the
+    last one until the last reading of the device)."""
+    runs: list[list[float | bool]] = []
+    for when, value in zip(times, values, strict=True):
+        if value is None:
+            continue
+        on = value >= 0.5
+        if runs and runs[-1][2] == on:
+            runs[-1][1] = when
+        else:
+            if runs:
+                runs[-1][1] = when
+            runs.append([when, when, on])
+    if runs and times:
+        runs[-1][1] = times[-1]
+    return runs
 
 
 def span_for(range_name: str | None, start: datetime | None, end: datetime | None, now: datetime) -> TimeRange:

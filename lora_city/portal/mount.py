@@ -24,6 +24,7 @@ from lora_city.portal.routes import (
     integrations,
     keys,
     lessee,
+    live,
     not_found,
     technician,
     technician_assets,
@@ -84,7 +85,7 @@ def mount_portal(
     # Static files first, the catch-all 404 page last: routes are matched in the order they were added.
     app.mount(f"{prefix}/static", StaticFiles(directory=HERE / "static"), name="portal-static")
     # technician_assets before technician: /install/assets/... must not be taken for /install/{dev_eui}/...
-    for module in (auth, lessee, devices, keys, integrations, console, console_tenants, technician_assets,
+    for module in (auth, lessee, devices, live, keys, integrations, console, console_tenants, technician_assets,
                    technician):
         app.include_router(module.router, prefix=prefix, include_in_schema=False)
     for router in extras.routers:  # plugins' pages, before the catch-all

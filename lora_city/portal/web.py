@@ -150,13 +150,16 @@ class Page:
     def redirect(self, path: str) -> RedirectResponse:
         return RedirectResponse(self.url(path), status_code=303)
 
-    def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-        html = self.ctx.templates.get_template(template).render(
+    def fragment(self, template: str, **values: Any) -> str:
+        """A template rendered with the page's language, formats and helpers (a page, or a piece of one)."""
+        return self.ctx.templates.get_template(template).render(
             t=self.t, url=self.url, user=self.user, lang=self.language, csrf=self.web.csrf,
             path=self.request.url.path, fmt=Formatter(self.language), now=self.ctx.clock(),
             nav=nav_for(self.ctx, self.user, self.request.url.path), **values,
         )
-        return HTMLResponse(html, status_code=status, headers=security_headers(self.ctx))
+
+    def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        return HTMLResponse(self.fragment(template, **values), status_code=status, headers=security_headers(self.ctx))
 
 
 def nav_for(ctx: PortalContext, user: PortalUser | None, path: str) -> list[nav.NavItem]:

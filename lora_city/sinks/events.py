@@ -90,6 +90,8 @@ class UplinkEvent:
     phy_size: int  # PHYPayload bytes (billing)
     copies: int  # gateway copies received (billing counts duplicates)
     region_config_id: str = ""  # ChirpStack's regionConfigId: the region configuration that handled it (eu868)
+    # The frame's MAC commands (FOpts or FPort 0), decoded: the device's live log shows them (MacCommand.to_dict)
+    mac_commands: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -126,6 +128,9 @@ class TxAckEvent:
     airtime_ms: float
     phy_size: int
     tx: DownlinkTx | None = None  # the item the gateway transmitted
+    # What went out, for the device's live log: kind (class_a, class_c, join_accept), RX1 radio settings,
+    # FPort, ACK, MAC commands. Stored with the event; not part of ChirpStack's integration JSON.
+    frame: dict[str, Any] | None = None
 
 
 @dataclass(slots=True, frozen=True)

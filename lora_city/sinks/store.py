@@ -56,6 +56,10 @@ def reading_row(event: UplinkEvent) -> dict[str, Any]:
         "tx": {
             "frequency": event.frequency, "spreading_factor": event.spreading_factor, "bandwidth": event.bandwidth,
             "dr": event.dr, "airtime_ms": event.airtime_ms, "phy_size": event.phy_size, "copies": event.copies,
+            "adr": event.adr, "confirmed": event.confirmed,
+            # for the device's live log: its MAC commands and why the codec failed, when it did
+            **({"mac_commands": list(event.mac_commands)} if event.mac_commands else {}),
+            **({"codec_errors": list(event.codec_errors)} if event.codec_errors else {}),
         },
     }
 
@@ -72,8 +76,15 @@ def event_row(event: DeviceEvent) -> dict[str, Any]:
         "gateway_id": gateway_id,
         "kind": event_kind(event),
         "time": event.time,
-        "body": to_chirpstack(event),
+        "body": _with_frame(event),
     }
+
+
+def _with_frame(event: DeviceEvent) -> dict[str, Any]:
+    body = to_chirpstack(event)
+    if isinstance(event, TxAckEvent) and event.frame is not None:
+        body["frame"] = json_safe(event.frame)  # the live log's view of the downlink (not ChirpStack's JSON)
+    return body
 
 
 def write_batch(session: Session, events: list[DeviceEvent]) -> None:

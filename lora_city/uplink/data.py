@@ -250,6 +250,7 @@ class DataUplinkHandler:
             spreading_factor=first.modulation.spreading_factor, bandwidth=first.modulation.bandwidth,
             dr=ctx.dr, airtime_ms=ctx.airtime_ms, phy_size=len(ctx.collected.phy_payload),
             copies=len(ctx.collected.frames), region_config_id=self._region_config_id,
+            mac_commands=tuple(c.to_dict() for c in ctx.mac_commands),
         ))
 
     # --- helpers ---------------------------------------------------------------------------------------

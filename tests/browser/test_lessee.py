@@ -88,7 +88,7 @@ def test_device_chart_draws_the_stored_readings(site: Site, page: Page, screensh
     chart = page.locator("#chart")
     # 30 readings every 20 minutes: the last 10 hours, all inside the default 24 h range.
     expect(chart).to_have_attribute("data-points", str(POINTS))
-    canvas = chart.locator("figure[data-measurement='water_level'] canvas")
+    canvas = chart.locator("figure[data-family='level'] canvas")  # water levels: the "levels" family's chart
     expect(canvas).to_be_visible()
     inked = canvas.evaluate("""c => {
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;

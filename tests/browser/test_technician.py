@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 import time
-from collections.abc import Coroutine, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import segno
@@ -29,81 +27,32 @@ from lora_city.lorawan.tr005 import QRCode
 from lora_city.services.principal import Role
 from lora_city.simulate.devices import VirtualDevice
 from lora_city.simulate.gateways import VirtualMqttGateway
-from lora_city.storage.bootstrap import ensure_city_tenant
-from lora_city.storage.models import Asset, AssetDevice, Device, Gateway
-from tests.browser.conftest import CHROMIUM_ARGS, ServerThread, Site
-from tests.integration.network.harness import Harness, codecs, join
+from lora_city.storage.models import Asset, AssetDevice, Device
+from tests.browser import network_site
+from tests.browser.conftest import CHROMIUM_ARGS, Site
+from tests.browser.network_site import LoopThread, drain, portal_site
+from tests.integration.network.harness import Harness, join
 from tests.support.camera import canvas_camera_script, qr_y4m
 from tests.support.services import Service
-from tests.unit.portal.build import SECRET, Clock, build_portal
 
-T = TypeVar("T")
 pytestmark = [pytest.mark.integration, pytest.mark.slow]  # mosquitto, besides the browser
 PHONE = {"width": 390, "height": 844}
 POSITION = {"latitude": 43.61092, "longitude": 3.87723}  # place Jean-Jaurès, Montpellier
 MILESIGHT_EU868 = "02590001"  # TR005 ProfileID: Milesight's vendor id, its shared EU868 profile
 
 
-class WallClock(Clock):
-    """The portal on the same clock as the network server: bindings and readings are compared in time."""
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC)
-
-
-class LoopThread:
-    """The network server's asyncio loop in a thread, beside uvicorn's and Playwright's."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="network-loop", daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The portal with the codec catalogue (model suggestions from the ProfileID, device families)."""
-    portal = build_portal(f"sqlite:///{tmp_path_factory.mktemp('tech-browser') / 'portal.db'}", codecs=codecs(),
-                          clock=WallClock())
-    portal.user("tom@city.test", Role.TECHNICIAN, "city")
-    portal.user("tom.en@city.test", Role.TECHNICIAN, "city", language="en")
-    server = ServerThread(portal.app)
-    server.start()
-    yield Site(portal, server.url)
-    server.stop()
+    with portal_site(str(tmp_path_factory.mktemp("tech-browser") / "portal.db"), {
+        "tom@city.test": (Role.TECHNICIAN, "city", "fr"), "tom.en@city.test": (Role.TECHNICIAN, "city", "en"),
+    }) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def network(site: Site, mosquitto: Service) -> Iterator[tuple[LoopThread, Harness, list[VirtualMqttGateway]]]:
-    engine = site.portal.factory.kw["bind"]
-    loop = LoopThread()
-    # the portal's key vault: devices registered through the pages must decrypt in the network server
-    harness = Harness(engine.url.render_as_string(hide_password=False), mosquitto.url, secret_key=SECRET)
-    loop.run(harness.start())
-    gateways = [loop.run(harness.gateway()) for _ in range(2)]
-    with site.portal.factory() as s:  # registered gateways have names: the page shows them, not raw EUIs
-        city = ensure_city_tenant(s).id
-        for gw, name in zip(gateways, ("Mairie - toit", "Château d'eau"), strict=True):
-            s.add(Gateway(gateway_id=gw.gateway_id, tenant_id=city, name=name))
-        s.commit()
-    yield loop, harness, gateways
-    loop.run(harness.stop())
-    loop.run(harness.close())
-    loop.stop()
-
-
-async def _drain(gateway: VirtualMqttGateway) -> None:
-    await asyncio.sleep(1.5)  # RX windows of the last uplink closed
-    while not gateway.downlinks.empty():
-        gateway.downlinks.get_nowait()
+    with network_site.network(site, mosquitto.url) as n:
+        yield n
 
 
 def _label(device: VirtualDevice) -> str:
@@ -227,7 +176,7 @@ def test_technician_installs_registers_binds_and_swaps_from_a_phone(
         # 4. Swap for a new unit (already registered by the directorate): typed code, confirmation with both
         new = VirtualDevice.generate("milesight-em300-di")
         loop.run(harness.register(new))
-        loop.run(_drain(gw1))  # the first unit's class-A answers (ADR, DevStatusReq) are not this join-accept
+        loop.run(drain(gw1))  # the first unit's class-A answers (ADR, DevStatusReq) are not this join-accept
         loop.run(join(harness, new, [gw1]))
         page.get_by_role("link", name="Remplacer ce capteur").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Scanner le nouveau capteur")

@@ -4,21 +4,25 @@ is a 404 exactly as in the API."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import JSONResponse, Response
 
-from lora_city.errors import InvalidInput
+from lora_city.errors import InvalidInput, PermissionDenied
 from lora_city.portal import chart_data, device_status
 from lora_city.portal.route_class import PortalRoute
-from lora_city.portal.web import CsrfChecked, DbDep, PageDep, UserDep
-from lora_city.services import devices, queue, readings
+from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalUser, UserDep
+from lora_city.services import devices, link_quality, queue, readings
+from lora_city.services.common import as_utc
 from lora_city.services.principal import Perm
+from lora_city.storage.models import Reading
 
 router = APIRouter(route_class=PortalRoute)
 RECENT = 20
+RADIO_ROWS = 10
 
 
 @router.get("/devices")
@@ -29,16 +33,60 @@ def device_list(page: PageDep, user: UserDep, db: DbDep, after: str | None = Non
     return page.render("devices.html", views=views, states=states, next_after=next_after)
 
 
+@dataclass(frozen=True, slots=True)
+class RadioRow:
+    """One uplink's radio figures: the best gateway's RSSI, SNR and link margin."""
+
+    time: datetime
+    f_cnt: int
+    dr: int | None
+    sf: int | None
+    frequency: int | None
+    gateways: int
+    rssi: float | None
+    snr: float | None
+    margin: float | None
+
+
+def radio_rows(rows: list[Reading], limit: int = RADIO_ROWS) -> list[RadioRow]:
+    out = []
+    for r in rows[:limit]:
+        tx = r.tx if isinstance(r.tx, dict) else {}
+        heard = link_quality.heard_by(r.rx, tx)
+        best = max(heard, key=lambda h: h.snr if h.snr is not None else -999.0, default=None)
+        out.append(RadioRow(as_utc(r.time), r.f_cnt, tx.get("dr"), tx.get("spreading_factor"),  # type: ignore[arg-type]
+                            tx.get("frequency"), len(heard), best.rssi if best else None,
+                            best.snr if best else None, best.margin if best else None))
+    return out
+
+
+def _device_page(
+    page: Page, user: PortalUser, db: DbDep, dev_eui: str, *, status: int = 200, sent: bool = False,
+    error: str | None = None,
+) -> Response:
+    view = devices.get_device(db, user.principal, dev_eui)
+    now = page.ctx.clock()
+    try:
+        recent = readings.device_readings(db, user.principal, view.device.dev_eui, limit=RECENT, now=now).items
+    except PermissionDenied:
+        recent = []
+    codecs = page.ctx.codecs
+    model = None
+    if view.codec and codecs is not None and view.codec in codecs:
+        manifest = codecs.get(view.codec).manifest
+        model = f"{manifest.vendor} {manifest.model}"
+    return page.render(
+        "device.html", status=status, view=view, recent=recent, radio=radio_rows(recent), model=model,
+        pending=queue.list_queue(db, user.principal, view.device.dev_eui),
+        state=device_status.states(db, [view], now)[view.device.dev_eui], sent=sent,
+        ranges=list(chart_data.RANGES), can_send=user.principal.can(Perm.QUEUE_WRITE), error=error,
+        can_stream=user.principal.can(Perm.READINGS_READ),
+    )
+
+
 @router.get("/devices/{dev_eui}")
 def device_page(page: PageDep, user: UserDep, db: DbDep, dev_eui: str, sent: int = 0) -> Response:
-    view = devices.get_device(db, user.principal, dev_eui)
-    recent = readings.device_readings(db, user.principal, view.device.dev_eui, limit=RECENT).items
-    pending = queue.list_queue(db, user.principal, view.device.dev_eui)
-    state = device_status.states(db, [view], page.ctx.clock())[view.device.dev_eui]
-    return page.render(
-        "device.html", view=view, recent=recent, pending=pending, state=state, sent=bool(sent),
-        ranges=list(chart_data.RANGES), can_send=user.principal.can(Perm.QUEUE_WRITE), error=None,
-    )
+    return _device_page(page, user, db, dev_eui, sent=bool(sent))
 
 
 @router.get("/devices/{dev_eui}/readings.json")
@@ -48,7 +96,7 @@ def device_readings_json(
 ) -> Response:
     span = chart_data.span_for(range, start, end, page.ctx.clock())
     series = chart_data.device_series(db, user.principal, dev_eui, span)
-    return JSONResponse(series.as_json(), headers={"Cache-Control": "no-store"})
+    return JSONResponse(series.as_json(page.t), headers={"Cache-Control": "no-store"})
 
 
 @router.post("/devices/{dev_eui}/downlink", dependencies=[CsrfChecked])
@@ -64,10 +112,5 @@ def send_downlink(
                                             confirmed=confirmed),
                       codecs=page.ctx.codecs, notifier=page.ctx.notifier, now=page.ctx.clock())
     except InvalidInput as exc:
-        recent = readings.device_readings(db, user.principal, view.device.dev_eui, limit=RECENT).items
-        state = device_status.states(db, [view], page.ctx.clock())[view.device.dev_eui]
-        return page.render(
-            "device.html", status=422, view=view, recent=recent, pending=queue.list_queue(db, user.principal, dev_eui),
-            state=state, sent=False, ranges=list(chart_data.RANGES), can_send=True, error=exc.message,
-        )
+        return _device_page(page, user, db, dev_eui, status=422, error=page.error_text(exc))
     return page.redirect(f"/devices/{view.device.dev_eui}?sent=1")

@@ -103,6 +103,11 @@ def _model_choices(page: Page, result: onboarding.ScanResult) -> tuple[list[tupl
         return [], []
     models = [(c.id, f"{c.manifest.vendor} {c.manifest.model}") for c in codecs.list()]
     suggested = [result.codec] if result.codec else list(result.codec_candidates)
+    listed = {m for m, _ in models}
+    for codec_id in suggested:  # catalogue models (vendor/codec ids) are not in the folder list: add them
+        if codec_id not in listed and codec_id in codecs:
+            manifest = codecs.get(codec_id).manifest
+            models.insert(0, (codec_id, f"{manifest.vendor} {manifest.model}"))
     return models, suggested
 
 
