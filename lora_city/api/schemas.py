@@ -220,3 +220,6 @@ def queue_item_out(item: Any) -> QueueItemOut:
 class ImportOut(BaseModel):
     imported: int
     dry_run: bool
+    separator: str = Field(description="The separator found in the header line: ',', ';' or a tab")
+    mapping: dict[str, str | None] = Field(
+        description="Each column of the file and the field it was read as (null: not recognised)")

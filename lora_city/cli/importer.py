@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 from lora_city.cli.config import load_settings, open_database
 from lora_city.errors import LoraCityError
-from lora_city.services.device_import import ImportRejected, import_devices, import_text
+from lora_city.services.device_import import ImportRejected, Mapping, decode_csv, import_devices, import_text
 from lora_city.services.principal import Principal, Role
 
 DEFAULT_COMMAND = "devices"
@@ -42,10 +42,12 @@ def devices(
     tenant: Annotated[str | None, typer.Option(help="Tenant id for rows without a tenant column")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row, import nothing")] = False,
 ) -> None:
-    """Import devices from CSV: every bad row is reported with its line; nothing is imported unless all are good.
+    """Import devices from CSV: every problem of every line is reported; nothing is imported unless all are good.
 
     Columns: dev_eui, name (required), join_eui, app_key, nwk_key, codec, device_class, application_id,
-    device_profile_id, latitude, longitude, description, tenant (id or slug).
+    device_profile_id, latitude, longitude, description, tenant (id or slug); the usual French and English names
+    (DevEUI, AppKey, Nom, Classe ...) too. Separator ',' ';' or tab; UTF-8, UTF-16 or Windows-1252.
+    --dry-run shows how each column was read.
     """
     from datetime import UTC, datetime
 
@@ -55,7 +57,11 @@ def devices(
 
     settings = load_settings(ctx)
     console = Console(stderr=True)
-    text = csv_path.read_text(encoding="utf-8-sig")
+    try:
+        text = decode_csv(csv_path.read_bytes())
+    except LoraCityError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
     total = max(text.count("\n") - 1, 1)
     engine = open_database(settings)  # the server's database, checked: never a new empty one
     codecs = CodecRegistry.load(
@@ -77,6 +83,8 @@ def devices(
             )
             bar.update(task, completed=bar.tasks[0].total)
     except ImportRejected as exc:
+        if exc.mapping is not None:
+            _print_mapping(console, exc.mapping)
         for row in exc.details:
             console.print(f"{csv_path}:{row['line']}: {row['reason']}", markup=False, highlight=False)
         console.print(f"[red]{exc.message}[/red]")
@@ -86,8 +94,18 @@ def devices(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
+    if result.dry_run and result.mapping is not None:
+        _print_mapping(Console(), result.mapping)
     verb = "would import" if result.dry_run else "imported"
     typer.echo(f"{verb} {result.imported} devices")
+
+
+def _print_mapping(console: Console, mapping: Mapping) -> None:
+    """Which column became which field: a French file's "Nom" read as name, "Adresse" not recognised."""
+    separator = {"\t": "tab"}.get(mapping.separator, repr(mapping.separator))
+    console.print(f"separator {separator}; columns:", markup=False, highlight=False)
+    for column, name in mapping.columns:
+        console.print(f"  {column} -> {name or 'NOT RECOGNISED'}", markup=False, highlight=False)
 
 
 # --- other importers (one line each) ----------------------------------------------------------------------

@@ -17,9 +17,13 @@ from lora_city.portal.context import PortalContext
 from lora_city.portal.cookies import SessionSigner
 from lora_city.portal.extras import PortalExtras
 from lora_city.portal.routes import (
+    accounts,
     auth,
     console,
+    console_gateways,
+    console_profiles,
     console_tenants,
+    device_admin,
     devices,
     integrations,
     keys,
@@ -85,8 +89,9 @@ def mount_portal(
     # Static files first, the catch-all 404 page last: routes are matched in the order they were added.
     app.mount(f"{prefix}/static", StaticFiles(directory=HERE / "static"), name="portal-static")
     # technician_assets before technician: /install/assets/... must not be taken for /install/{dev_eui}/...
-    for module in (auth, lessee, devices, live, keys, integrations, console, console_tenants, technician_assets,
-                   technician):
+    # device_admin before devices: /devices/new and /devices/import are not device pages
+    for module in (auth, accounts, lessee, device_admin, devices, live, keys, integrations, console,
+                   console_gateways, console_profiles, console_tenants, technician_assets, technician):
         app.include_router(module.router, prefix=prefix, include_in_schema=False)
     for router in extras.routers:  # plugins' pages, before the catch-all
         app.include_router(router, prefix=prefix, include_in_schema=False)

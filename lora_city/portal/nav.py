@@ -13,7 +13,9 @@ CONSOLE: tuple[NavLink, ...] = (
     NavLink("/console", "nav.overview", "console", 10),
     NavLink("/console/tenants", "nav.tenants", "console", 20),
     NavLink("/console/gateways", "nav.gateways", "console", 30),
+    NavLink("/console/profiles", "nav.profiles", "console", 40),
     NavLink("/devices", "nav.devices", "console", 50),
+    NavLink("/users", "nav.users", "console", 60),
     NavLink("/console/alerts", "nav.alerts", "console", 70),
     NavLink("/keys", "nav.keys", "console", 90),
     NavLink("/install", "nav.install", "console", 95),
@@ -26,6 +28,7 @@ LESSEE: tuple[NavLink, ...] = (
     NavLink("/usage", "nav.usage", "lessee", 50),
     NavLink("/integrations", "nav.integrations", "lessee", 60),
     NavLink("/keys", "nav.keys", "lessee", 70),
+    NavLink("/users", "nav.users", "lessee", 80),
 )
 TECHNICIAN: tuple[NavLink, ...] = (NavLink("/install", "nav.install", "console", 10),)
 ADMIN_ONLY_LESSEE = {"/keys", "/users"}  # a read-only lessee neither mints keys nor invites colleagues

@@ -142,6 +142,12 @@ class Page:
         if api is not None:
             api.device_changed(dev_eui.replace("-", "").replace(":", "").lower())
 
+    def gateway_changed(self, gateway_id: str) -> None:
+        """As ``device_changed``, for a gateway created, edited or deleted from a page."""
+        api = getattr(self.request.app.state, "lora_city", None)
+        if api is not None:
+            api.gateway_changed(gateway_id.lower())
+
     def error_text(self, exc: LoraCityError) -> str:
         """An error in the page's language: its code's message from the catalogue, the service's (English)
         message only for a code the catalogue does not know yet."""

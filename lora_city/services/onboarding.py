@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.codec.registry import CodecRegistry
-from lora_city.errors import Conflict, InvalidInput, LoraCityError
+from lora_city.errors import AlreadyExists, Conflict, InvalidInput, LoraCityError
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.tr005 import QRCode, parse_qr
 from lora_city.services import activation, assets
@@ -111,6 +111,11 @@ def _scan(
         visible, registered_now = True, True
     elif device is not None and visible and reg is not None and reg.app_key is not None:
         _give_keys(session, vault, device.dev_eui, reg, now)
+    elif device is not None and not visible and reg is not None:
+        # Enrolling a DevEUI someone else registered: a clear conflict, as POST /devices answers (registering is
+        # how a DevEUI's owner is settled), not a quiet "not registered" the installer would take for success.
+        raise AlreadyExists(f"device {qr.dev_eui} is already registered to another tenant; ask the network "
+                            "operator to transfer it", code="device_registered_elsewhere")
     if device is None or not visible:
         return ScanResult(dev_eui=qr.dev_eui, join_eui=qr.join_eui, profile_id=qr.profile_id,
                           serial_number=qr.serial_number, checksum_valid=qr.checksum_valid, known=False,

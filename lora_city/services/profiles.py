@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.applayer.profile import parse_app_layer
+from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import InvalidInput, NotFound
 from lora_city.services.catalogue import profile_from_model
 from lora_city.services.common import INPUT_CONFIG, target_tenant
@@ -74,9 +75,18 @@ def _from_model(session: Session, model: str | None, firmware: str | None) -> di
     return fields
 
 
-def create_profile(session: Session, principal: Principal, data: ProfileCreate) -> DeviceProfile:
+def check_codec(codecs: CodecRegistry | None, codec: str | None) -> None:
+    """A profile names a codec its devices will decode with: one the registry knows (a codec folder, an entry
+    point or a catalogue codec ``vendor/codec[@N]``), the rule devices follow (issue 21: profiles took any)."""
+    if codec is not None and codecs is not None and codec not in codecs:
+        raise InvalidInput(f"no codec {codec!r}", code="unknown_codec")
+
+
+def create_profile(session: Session, principal: Principal, data: ProfileCreate, *,
+                   codecs: CodecRegistry | None = None) -> DeviceProfile:
     principal.require(Perm.PROFILES_WRITE)
     tenant = target_tenant(session, principal, data.tenant_id)
+    check_codec(codecs, data.codec_id)
     # The core column reg_params_revision is String(8), too short for the model's own default "RP002-1.0.3"
     # (PostgreSQL refuses it). Nothing reads it yet; store the document name until the core widens the column.
     fields: dict[str, Any] = {"reg_params_revision": "RP002"}
@@ -121,9 +131,11 @@ def list_profiles(session: Session, principal: Principal) -> list[DeviceProfile]
     return list(session.scalars(stmt))
 
 
-def update_profile(session: Session, principal: Principal, profile_id: str, data: ProfileFields) -> DeviceProfile:
+def update_profile(session: Session, principal: Principal, profile_id: str, data: ProfileFields, *,
+                   codecs: CodecRegistry | None = None) -> DeviceProfile:
     principal.require(Perm.PROFILES_WRITE)
     profile = get_profile(session, principal, profile_id)
+    check_codec(codecs, data.codec_id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("catalogue_model") is not None:  # re-fill from the model; fields given beside it win
         changes = {**_from_model(session, changes["catalogue_model"], changes.get("firmware_version")), **changes}

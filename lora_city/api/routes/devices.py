@@ -51,11 +51,15 @@ def import_devices(
     file: Annotated[UploadFile, File(description="CSV with a header row (see the CLI's `lora-city import`)")],
     tenant_id: str | None = None, dry_run: bool = False,
 ) -> ImportOut:
-    """All or nothing: any bad row rejects the file (422 ``import_rejected``, every bad line in ``details``)."""
+    """All or nothing: any bad line rejects the file (422 ``import_rejected``; ``details`` lists every problem of
+    every line: ``line``, ``field``, ``reason``). The separator (``,`` ``;`` tab) and the column names (French and
+    English: DevEUI, AppKey, Nom …) are recognised; the answer shows the mapping (try ``dry_run``)."""
     text = decode_csv(file.file.read())
     result = device_import.import_devices(session, principal, ctx.vault, device_import.import_text(text),
                                           codecs=ctx.codecs, tenant_id=tenant_id, dry_run=dry_run, now=now)
-    return ImportOut(imported=result.imported, dry_run=result.dry_run)
+    mapping = result.mapping
+    return ImportOut(imported=result.imported, dry_run=result.dry_run, separator=mapping.separator if mapping else ",",
+                     mapping=mapping.as_dict() if mapping else {})
 
 
 @router.get("")

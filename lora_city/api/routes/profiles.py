@@ -12,8 +12,9 @@ router = APIRouter(prefix="/device-profiles", tags=["device profiles"], response
 
 
 @router.post("", status_code=201)
-def create_profile(session: SessionDep, principal: CurrentPrincipal, body: ProfileCreate) -> ProfileOut:
-    return ProfileOut.model_validate(profiles.create_profile(session, principal, body))
+def create_profile(ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, body: ProfileCreate) -> ProfileOut:
+    """422 ``unknown_codec`` for a codec the registry does not know (as for devices)."""
+    return ProfileOut.model_validate(profiles.create_profile(session, principal, body, codecs=ctx.codecs))
 
 
 @router.get("")
@@ -30,7 +31,7 @@ def get_profile(session: SessionDep, principal: CurrentPrincipal, profile_id: st
 def update_profile(
     ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, profile_id: str, body: ProfileFields
 ) -> ProfileOut:
-    out = ProfileOut.model_validate(profiles.update_profile(session, principal, profile_id, body))
+    out = ProfileOut.model_validate(profiles.update_profile(session, principal, profile_id, body, codecs=ctx.codecs))
     # Codec, class and application-layer packages of every device of the profile change with the next frame.
     for dev_eui in profiles.devices_of(session, profile_id):
         ctx.device_changed(dev_eui)

@@ -21,6 +21,7 @@ StaffDep = Annotated[PortalUser, Depends(roles(Role.ADMIN, Role.OPERATOR))]
 GATEWAY_PAGE = 1000
 ASSET_PAGE = 1000  # the map of a city's fleet; the API pages through the rest
 OFFLINE_AFTER = timedelta(minutes=5)
+UNKNOWN_PAGE = 100
 
 
 @router.get("")
@@ -33,7 +34,7 @@ def console_home(page: PageDep, user: StaffDep, db: DbDep) -> Response:
 
 
 @router.get("/gateways")
-def gateways_page(page: PageDep, user: StaffDep, db: DbDep) -> Response:
+def gateways_page(page: PageDep, user: StaffDep, db: DbDep, notice: str = "") -> Response:
     now = page.ctx.clock()
     rows = gateways.list_gateways(db, user.principal, limit=GATEWAY_PAGE)
     markers = []
@@ -46,8 +47,9 @@ def gateways_page(page: PageDep, user: StaffDep, db: DbDep) -> Response:
         })
     placed = [{"name": a.name or a.external_ref or a.id, "kind": a.kind, "lat": a.latitude, "lon": a.longitude}
               for a in assets.list_assets(db, user.principal, limit=ASSET_PAGE) if a.latitude is not None]
+    unknown = gateways.list_unknown_gateways(db, user.principal, limit=UNKNOWN_PAGE)
     return page.render("console/gateways.html", gateways=rows, markers={"gateways": markers, "assets": placed},
-                       tile_url=page.ctx.settings.map_tile_url)
+                       tile_url=page.ctx.settings.map_tile_url, unknown=unknown, notice=notice)
 
 
 @router.get("/alerts")

@@ -26,11 +26,13 @@ RADIO_ROWS = 10
 
 
 @router.get("/devices")
-def device_list(page: PageDep, user: UserDep, db: DbDep, after: str | None = None) -> Response:
-    views = devices.list_devices(db, user.principal, limit=100, after=after)
+def device_list(page: PageDep, user: UserDep, db: DbDep, after: str | None = None, tenant: str = "",
+                notice: str = "") -> Response:
+    views = devices.list_devices(db, user.principal, limit=100, after=after, tenant_id=tenant or None)
     states = device_status.states(db, views, page.ctx.clock())
     next_after = views[-1].device.dev_eui if len(views) == 100 else None
-    return page.render("devices.html", views=views, states=states, next_after=next_after)
+    return page.render("devices.html", views=views, states=states, next_after=next_after, tenant=tenant,
+                       notice=notice, can_write=user.principal.can(Perm.DEVICES_WRITE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ def radio_rows(rows: list[Reading], limit: int = RADIO_ROWS) -> list[RadioRow]:
 
 def _device_page(
     page: Page, user: PortalUser, db: DbDep, dev_eui: str, *, status: int = 200, sent: bool = False,
-    error: str | None = None,
+    error: str | None = None, notice: str = "",
 ) -> Response:
     view = devices.get_device(db, user.principal, dev_eui)
     now = page.ctx.clock()
@@ -80,13 +82,14 @@ def _device_page(
         pending=queue.list_queue(db, user.principal, view.device.dev_eui),
         state=device_status.states(db, [view], now)[view.device.dev_eui], sent=sent,
         ranges=list(chart_data.RANGES), can_send=user.principal.can(Perm.QUEUE_WRITE), error=error,
-        can_stream=user.principal.can(Perm.READINGS_READ),
+        can_stream=user.principal.can(Perm.READINGS_READ), notice=notice,
+        can_write=user.principal.can(Perm.DEVICES_WRITE),
     )
 
 
 @router.get("/devices/{dev_eui}")
-def device_page(page: PageDep, user: UserDep, db: DbDep, dev_eui: str, sent: int = 0) -> Response:
-    return _device_page(page, user, db, dev_eui, sent=bool(sent))
+def device_page(page: PageDep, user: UserDep, db: DbDep, dev_eui: str, sent: int = 0, notice: str = "") -> Response:
+    return _device_page(page, user, db, dev_eui, sent=bool(sent), notice=notice)
 
 
 @router.get("/devices/{dev_eui}/readings.json")
