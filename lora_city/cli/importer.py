@@ -86,7 +86,9 @@ def devices(
         if exc.mapping is not None:
             _print_mapping(console, exc.mapping)
         for row in exc.details:
-            console.print(f"{csv_path}:{row['line']}: {row['reason']}", markup=False, highlight=False)
+            # soft_wrap: one problem per line, as compilers print them (a long path is never folded mid-line)
+            console.print(f"{csv_path}:{row['line']}: {row['reason']}", markup=False, highlight=False,
+                          soft_wrap=True)
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from None
     except LoraCityError as exc:

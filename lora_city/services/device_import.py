@@ -8,7 +8,8 @@ Windows-1252 (Excel's default "CSV" on a French Windows); the usual French and E
 run shows which column became which field before anything is written.
 
 Fields (``FIELDS``): ``dev_eui``, ``name`` (required), ``join_eui``, ``app_key``, ``nwk_key``, ``codec``,
-``device_class`` (A or C), ``application_id``, ``device_profile_id``, ``latitude``, ``longitude``,
+``device_class`` (A or C), ``application_id``, ``device_profile_id`` (the profile's id or name), ``latitude``,
+``longitude``,
 ``description``, ``tenant`` (tenant id or slug, the rule of the JSON API; default: the caller's tenant, else
 the city's).
 
@@ -133,8 +134,17 @@ class _Lookups:
         self.by_id = {t.id: t.id for t in tenants}
         self.by_slug = {t.slug: t.id for t in tenants}
         self.apps: dict[str, str] = {a: t for a, t in session.execute(select(Application.id, Application.tenant_id))}
-        self.profiles: dict[str, str] = {
-            p: t for p, t in session.execute(select(DeviceProfile.id, DeviceProfile.tenant_id))}
+        self.profiles: dict[str, str] = {}
+        self.profile_names: dict[tuple[str, str], str] = {}
+        for pid, tid, name in session.execute(select(DeviceProfile.id, DeviceProfile.tenant_id, DeviceProfile.name)):
+            self.profiles[pid] = tid
+            self.profile_names.setdefault((tid, name.strip().lower()), pid)  # the oldest of a name wins
+
+    def profile(self, ref: str, tenant: str) -> str | None:
+        """A profile of the device's tenant, by id or by name (people write the name in a spreadsheet)."""
+        if self.profiles.get(ref) == tenant:
+            return ref
+        return self.profile_names.get((tenant, ref.strip().lower()))
 
     def tenant(self, ref: str) -> str | None:
         """By id or slug, as ``services.common.resolve_tenant`` (the JSON API's rule), without a query per row."""
@@ -198,10 +208,11 @@ def _row(
     if app_id is not None and (app_id not in lookups.apps or lookups.apps[app_id] != tenant):
         bad("application_id", f"application {app_id!r} not found in the device's tenant", "unknown_application",
             value=app_id)
-    profile_id = get("device_profile_id") or None
-    if profile_id is not None and (profile_id not in lookups.profiles or lookups.profiles[profile_id] != tenant):
-        bad("device_profile_id", f"device profile {profile_id!r} not found in the device's tenant",
-            "unknown_profile", value=profile_id)
+    profile_ref = get("device_profile_id") or None
+    profile_id = lookups.profile(profile_ref, tenant) if profile_ref is not None else None
+    if profile_ref is not None and profile_id is None:
+        bad("device_profile_id", f"device profile {profile_ref!r} not found in the device's tenant",
+            "unknown_profile", value=profile_ref)
     join_eui = _hex(get("join_eui") or "0" * 16, 8, "join_eui", problems, line)
     latitude = _number(get("latitude"), -90, 90, "latitude", problems, line)
     longitude = _number(get("longitude"), -180, 180, "longitude", problems, line)

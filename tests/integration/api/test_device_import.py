@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from lora_city.cli.main import app as cli
-from lora_city.storage.models import Device, DeviceKeys
 from lora_city.codec.registry import CodecRegistry
 from lora_city.settings import Settings
+from lora_city.storage.models import Device, DeviceKeys
 from tests.integration.api.conftest import Api, build_api
 
 KEY = "2b7e151628aed2a6abf7158809cf4f3c"
