@@ -52,6 +52,7 @@ from lora_city.portal import mount_portal
 from lora_city.settings import Settings
 from lora_city.simulate.demo import DemoWorld, run_fleet, seed_demo, welcome
 from lora_city.sinks import build as sinks_build
+from lora_city.sinks.broker_sync import BrokerAccessSync, DynsecControl
 from lora_city.sinks.events import Sink
 from lora_city.storage import migrate
 from lora_city.storage.bootstrap import ensure_city_tenant
@@ -164,6 +165,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     grpc = (start_grpc_server(settings, factory, vault, codecs=codecs, notifier=notifier,
                               on_gateway_change=server.gateway_change_notifier())
             if settings.grpc_listen else None)
+    broker_sync: BrokerAccessSync | None = None
     try:
         app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics,
                          on_device_change=server.device_change_notifier(), group_notifier=server.group_notifier(),
@@ -173,6 +175,10 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         billing_api.install(app)
         if mqtt_backend is not None:
             app.state.readiness.append(lambda: ("mqtt", mqtt_backend.connected))
+        if settings.broker_dynsec and settings.mqtt_url:  # tenants' broker accounts follow the database
+            broker_sync = BrokerAccessSync(factory, DynsecControl(settings.mqtt_url))
+            await broker_sync.start()
+            app.state.broker_sync = broker_sync
         # The web portal on the same app (pages under /portal), with the leasing features of tenants/billing.
         mount_portal(app, settings=settings, session_factory=factory, vault=vault, codecs=codecs, notifier=notifier,
                      extras=billing_extras(factory, utcnow, quota, vault, export_dir=settings.export_dir))
@@ -182,6 +188,8 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await fuota.stop()
+        if broker_sync is not None:
+            await broker_sync.stop()
         if grpc is not None:
             grpc.stop()
         if cluster is not None:

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     # subscriptions, clean session off), so what gateways publish at QoS 1 while the server is down or
     # crashing is delivered after it restarts. None: a random id and a clean session (nothing kept).
     mqtt_client_id: str | None = None
+    # The broker at mqtt_url runs mosquitto's dynamic-security plugin and mqtt_url's account may use its $CONTROL
+    # topic: each tenant's broker account and its role (its applications' topics only) are kept in step with the
+    # database (sinks/broker_sync.py). Off: tenant broker credentials cannot be issued.
+    broker_dynsec: bool = False
+    # The broker address tenants are told to use with their credentials (e.g. mqtts://mqtt.ville.example:8883)
+    broker_public_url: str | None = None
 
     # Crash journal of gateway copies (gateway/journal.py), relative to the working directory; empty disables it
     journal_dir: Path | None = Path("journal")

@@ -1,8 +1,12 @@
 """Generate the provisioned Grafana dashboards (Flux on InfluxDB 2) from one table.
 
 Run ``python3 compose/grafana/make_dashboards.py`` after editing; the JSON files in dashboards/ are committed and
-a test checks they are current and only query measurements and fields the InfluxDB sink writes.
+a test checks they are current and that every query names a field a shipped codec of that family writes (its
+vendor examples decoded and formatted by the InfluxDB sink) or a radio field the sink adds to every uplink.
 Measurement = sensor family; fields = normalised measurement names (lora_city.codec.measurements) + radio fields.
+A field ending in ``*`` means every channel of it: ``lamp_on*`` is ``lamp_on`` and ``lamp_on:1``, ``lamp_on:2``…
+(multi-channel devices write one field per channel). The aggregate ``rate`` turns a cumulative index into a
+rate per hour (Flux ``derivative``), e.g. a water meter's index into its flow.
 """
 
 from __future__ import annotations
@@ -19,12 +23,12 @@ DASHBOARDS: list[tuple[str, str, list[tuple[str, str, str, str, str, list[tuple[
     ("lc-streetlights", "Streetlights: energy and failures", [
         ("Energy (Wh, cumulative)", "streetlight", "energy", "last", "watth", []),
         ("Active power (W)", "streetlight", "power", "mean", "watt", []),
-        ("Lamp failures", "streetlight", "lamp_failure", "max", "none", [(1, "red")]),
-        ("Dimming level (%)", "streetlight", "dim_level", "mean", "percent", []),
+        ("Lamps on (1) / off (0), per output", "streetlight", "lamp_on*", "max", "none", []),
+        ("Mains voltage (V)", "streetlight", "voltage*", "mean", "volt", [(207, "orange"), (253, "orange")]),
     ]),
     ("lc-water", "Water: volumes, night flow, leaks", [
         ("Meter index (m³)", "water", "volume", "last", "m3", []),
-        ("Flow rate (m³/h) — night flow shows leaks", "water", "flow_rate", "mean", "none", []),
+        ("Flow (m³/h) from the meter index — night flow shows leaks", "water", "volume", "rate", "none", []),
         ("Leak alarms", "water", "leak", "max", "none", [(1, "red")]),
         ("Backflow alarms", "water", "backflow", "max", "none", [(1, "orange")]),
     ]),
@@ -45,6 +49,7 @@ DASHBOARDS: list[tuple[str, str, list[tuple[str, str, str, str, str, list[tuple[
         ("Streetlight uplinks per tenant", "streetlight", "f_cnt", "count", "none", []),
         ("Water uplinks per tenant", "water", "f_cnt", "count", "none", []),
         ("Flood uplinks per tenant", "flood", "f_cnt", "count", "none", []),
+        ("Other uplinks per tenant (sensors of no family above)", "other", "f_cnt", "count", "none", []),
     ]),
 ]
 
@@ -54,14 +59,22 @@ FLAGS = {name for name, q in CATALOGUE.items() if q.kind is Kind.FLAG}
 
 
 def flux(measurement: str, field: str, aggregate: str, group_by: str) -> str:
-    to_number = "  |> map(fn: (r) => ({r with _value: if r._value then 1 else 0}))\n" if field in FLAGS else ""
+    base = field.rstrip("*")
+    to_number = "  |> map(fn: (r) => ({r with _value: if r._value then 1 else 0}))\n" if base in FLAGS else ""
+    match = f"r._field =~ /^{base}(:[0-9]+)?$/" if field.endswith("*") else f'r._field == "{field}"'
+    columns = f'"{group_by}", "_field"' if field.endswith("*") else f'"{group_by}"'
+    if aggregate == "rate":
+        window = ("  |> aggregateWindow(every: v.windowPeriod, fn: last, createEmpty: false)\n"
+                  "  |> derivative(unit: 1h, nonNegative: true)\n")
+    else:
+        window = f"  |> aggregateWindow(every: v.windowPeriod, fn: {aggregate}, createEmpty: false)\n"
     return (
         'from(bucket: "${bucket}")\n'
         "  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)\n"
-        f'  |> filter(fn: (r) => r._measurement == "{measurement}" and r._field == "{field}")\n'
+        f'  |> filter(fn: (r) => r._measurement == "{measurement}" and {match})\n'
         + to_number
-        + f'  |> group(columns: ["{group_by}"])\n'
-        f"  |> aggregateWindow(every: v.windowPeriod, fn: {aggregate}, createEmpty: false)\n"
+        + f"  |> group(columns: [{columns}])\n"
+        + window
     )
 
 

@@ -10,10 +10,9 @@ Webhooks receive the same JSON, POSTed with ``X-LoraCity-Signature: sha256=<hex 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,6 +21,8 @@ import httpx
 
 from lora_city.alerts.rules import SEVERITY_ORDER, Severity
 from lora_city.sinks.events import UplinkEvent
+from lora_city.sinks.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from lora_city.sinks.webhooks import sign as webhook_sign
 
 log = logging.getLogger(__name__)
 SCHEMA_ID = "https://lora-city.example/schemas/supervision-feed/1"
@@ -94,8 +95,11 @@ def reading_document(service: str, event: UplinkEvent) -> dict[str, Any]:
     }
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: str) -> str:
+    """The same signature as the tenants' webhooks (lora_city/sinks/webhooks.py, docs/integrations.md):
+    HMAC-SHA256 of ``<timestamp>.<body>``, so one verification snippet serves both and old requests can be
+    refused by their time."""
+    return webhook_sign(secret.encode(), timestamp, body)
 
 
 class SupervisionFeed:
@@ -130,7 +134,9 @@ class SupervisionFeed:
             elif sub.kind == "webhook" and self._http is not None:
                 headers = {"Content-Type": "application/json"}
                 if sub.secret:
-                    headers["X-LoraCity-Signature"] = sign(sub.secret, body)
+                    timestamp = str(int(time.time()))
+                    headers[TIMESTAMP_HEADER] = timestamp
+                    headers[SIGNATURE_HEADER] = sign(sub.secret, body, timestamp)
                 response = await self._http.post(sub.target, content=body, headers=headers, timeout=5.0)
                 response.raise_for_status()
         except Exception as exc:  # a subscriber's failure must not stop the others

@@ -17,6 +17,7 @@ from lora_city.api.routes import (
     api_keys,
     applications,
     assets,
+    broker,
     catalogue,
     devices,
     fuota,
@@ -72,7 +73,7 @@ def create_app(
     install_docs(app, PREFIX)
     api = APIRouter(prefix=PREFIX)
     for module in (tenants, api_keys, gateways, profiles, applications, devices, multicast, assets, onboarding,
-                   overview, alerts, integrations, catalogue,
+                   overview, alerts, integrations, broker, catalogue,
                    fuota, live):
         api.include_router(module.router)
     app.include_router(api)

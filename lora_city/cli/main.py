@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("lora_city.cli.importer", "import_app", "Bulk imports (devices from CSV, a ChirpStack v4)."),
     "user": ("lora_city.cli.users", "users_app", "Portal user accounts."),
     "opendata": ("lora_city.cli.opendata", "opendata_app", "Open-data exports (aggregated, non-personal)."),
+    "broker-config": ("lora_city.cli.broker", "broker_config_command", "Write the MQTT broker's access file "
+                      "(mosquitto dynamic security) from the database."),
     "rotate-secret": ("lora_city.cli.rotate", "rotate_secret_command", "Re-encrypt every key at rest under a new "
                       "master key."),
     # billing/ builds on the core; this module is the CLI's composition root, so it may name it (as a string).

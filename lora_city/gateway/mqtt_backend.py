@@ -101,12 +101,13 @@ class MqttGatewayBackend:
             await self._client.subscribe(BROKER_DROPPED)
         except ConnectionError as exc:  # a broker whose ACL hides $SYS: its drops cannot be watched from here
             log.info("MQTT broker drop counter not readable (%s): %s", BROKER_DROPPED, exc)
+        safe_url = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", self._url)  # never the password in a log
         if up:
-            log.info("MQTT gateway backend subscribed to %s+/… on %s (%s session)", self._head, self._url,
+            log.info("MQTT gateway backend subscribed to %s+/… on %s (%s session)", self._head, safe_url,
                      "persistent" if self._persistent else "clean")
         else:
             log.warning("MQTT broker %s not reachable: the gateway backend keeps trying (not ready until then)",
-                        self._url)
+                        safe_url)
 
     async def stop(self) -> None:
         if self._client is not None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from lora_city.errors import InvalidInput, NotFound
 from lora_city.services.common import INPUT_CONFIG, target_tenant
 from lora_city.services.principal import Perm, Principal
+from lora_city.sinks.broker_sync import bump_broker_generation
 from lora_city.storage.models import Application
 
 
@@ -29,6 +30,7 @@ def create_application(session: Session, principal: Principal, data: Application
     tenant = target_tenant(session, principal, data.tenant_id)
     app = Application(tenant_id=tenant, name=data.name, description=data.description or "")
     session.add(app)
+    bump_broker_generation(session)  # the tenant's broker role gains application/{id}/# (sinks/broker_sync.py)
     session.commit()
     return app
 
@@ -65,4 +67,5 @@ def update_application(
 def delete_application(session: Session, principal: Principal, application_id: str) -> None:
     principal.require(Perm.APPLICATIONS_WRITE)
     session.delete(get_application(session, principal, application_id))
+    bump_broker_generation(session)
     session.commit()

@@ -42,10 +42,11 @@ def unseal(vault: KeyVault, integration_id: str, blob: bytes | None) -> bytes | 
     return None if blob is None else vault.decrypt(blob, context=context(integration_id))
 
 
-def bump_generation(session: Session) -> None:
-    """Call in the transaction that changes an integration: every process routes its next events afresh."""
+def bump_generation(session: Session, name: str = GENERATION) -> None:
+    """Call in the transaction that changes an integration (or, with another ``name``, another cached
+    configuration): every process applies it before its next use of the cache."""
     dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(ConfigGeneration).values(name=GENERATION, value=1)
+    stmt = dialect_insert(ConfigGeneration).values(name=name, value=1)
     session.execute(stmt.on_conflict_do_update(index_elements=["name"],
                                                set_={"value": ConfigGeneration.value + 1}))
 

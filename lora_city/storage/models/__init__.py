@@ -16,7 +16,12 @@ from lora_city.storage.models.catalogue import (
 )
 from lora_city.storage.models.events import Event
 from lora_city.storage.models.fuota import FuotaCampaign, FuotaCampaignDevice
-from lora_city.storage.models.integrations import ConfigGeneration, Integration, IntegrationDelivery
+from lora_city.storage.models.integrations import (
+    BrokerAccount,
+    ConfigGeneration,
+    Integration,
+    IntegrationDelivery,
+)
 from lora_city.storage.models.multicast import MulticastGroup, MulticastGroupDevice, MulticastQueueItem
 from lora_city.storage.models.network import (
     Device,
@@ -41,6 +46,7 @@ __all__ = [
     "Asset",
     "AssetDevice",
     "Base",
+    "BrokerAccount",
     "CatalogueCodec",
     "CatalogueModel",
     "CatalogueProfile",

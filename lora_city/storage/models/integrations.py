@@ -77,3 +77,19 @@ class ConfigGeneration(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(default=0)
+
+
+class BrokerAccount(Base):
+    """A tenant's account on the product's own MQTT broker, where it reads its applications' events
+    (``application/{id}/…``) and nothing else. The password is kept only as mosquitto's dynamic-security hash
+    (PBKDF2-SHA512, base64), so ``lora-city broker-config`` can write the broker's file from the database."""
+
+    __tablename__ = "broker_accounts"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    salt: Mapped[str] = mapped_column(String(40))
+    iterations: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

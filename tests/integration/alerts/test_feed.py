@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,10 @@ def test_flood_event_reaches_mqtt_and_webhook(mosquitto: Service, sessions: Sess
     assert "nimes/supervision/flood_cell/alert" in topics
     # streetlights service: webhook, signed, only major and above
     [req] = hook.wait_for(1)
-    expected = "sha256=" + hmac.new(b"hook-secret", req.body, hashlib.sha256).hexdigest()
+    # HMAC-SHA256 of "<timestamp>.<body>" (docs/supervision-feed.md), timestamp within 5 minutes
+    timestamp = req.headers["x-loracity-timestamp"]
+    assert abs(int(timestamp) - time.time()) < 300
+    expected = "sha256=" + hmac.new(b"hook-secret", timestamp.encode() + b"." + req.body, hashlib.sha256).hexdigest()
     assert req.headers["x-loracity-signature"] == expected
     body = json.loads(req.body)
     jsonschema.validate(body, SCHEMA)

@@ -210,3 +210,46 @@ def test_a_change_through_the_api_applies_to_the_next_event(sqlite_api: Api) -> 
         asyncio.run(run())
     assert [json.loads(r.body)["fCnt"] for r in first.requests] == [1]
     assert [json.loads(r.body)["fCnt"] for r in second.requests] == [2]
+
+
+def test_broker_credentials_api(sqlite_api: Api) -> None:
+    """Without the broker's dynamic-security plugin (the default) no account is issued; with it, a tenant gets
+    a username, a password shown once and its topic filters; another tenant's account is invisible."""
+    from fastapi.testclient import TestClient
+
+    from lora_city.api import create_app
+    from lora_city.settings import Settings
+    from lora_city.storage.models import BrokerAccount
+    from tests.integration.api.conftest import ADMIN, SECRET
+
+    api = sqlite_api
+    tenant = api.tenant("acme")
+    other = api.tenant("bobco")
+    app_id = api.call("POST", "/applications", expect=201, json={"name": "a", "tenant_id": tenant}).json()["id"]
+    r = api.call("POST", "/broker/credentials", json={"tenant_id": tenant})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "broker_accounts_disabled"
+    settings = Settings(database_url="sqlite://", admin_token=ADMIN, secret_key=SECRET, broker_dynsec=True,
+                        broker_public_url="mqtts://mqtt.ville.example:8883")
+    with TestClient(create_app(settings, api.factory, api.vault), raise_server_exceptions=False) as client:
+        key_a = api.key("tenant_admin", tenant)
+        key_b = api.key("tenant_admin", other)
+        issued = client.post("/api/v1/broker/credentials", json={},
+                             headers={"Authorization": f"Bearer {key_a}"})
+        assert issued.status_code == 200, issued.text
+        body = issued.json()
+        assert body["username"] == "tenant-acme" and len(body["password"]) >= 24
+        assert body["topics"] == [f"application/{app_id}/#"] and body["url"] == "mqtts://mqtt.ville.example:8883"
+        assert body["applied"] is False  # no broker sync in this process (the server's composition root has one)
+        read = client.get("/api/v1/broker/credentials", headers={"Authorization": f"Bearer {key_a}"})
+        assert read.status_code == 200 and "password" not in read.json()
+        assert client.get("/api/v1/broker/credentials", params={"tenant_id": tenant},
+                          headers={"Authorization": f"Bearer {key_b}"}).status_code == 404
+        assert client.get("/api/v1/broker/credentials",
+                          headers={"Authorization": f"Bearer {key_b}"}).status_code == 404
+        with api.factory() as s:
+            stored = s.get(BrokerAccount, tenant)
+        assert stored is not None and body["password"] not in stored.password_hash
+        assert client.delete("/api/v1/broker/credentials",
+                             headers={"Authorization": f"Bearer {key_a}"}).status_code == 204
+        assert client.get("/api/v1/broker/credentials",
+                          headers={"Authorization": f"Bearer {key_a}"}).status_code == 404

@@ -3,6 +3,7 @@ dashboards current and querying only what the InfluxDB sink writes. (No docker e
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import re
@@ -47,15 +48,43 @@ def test_the_validator_rejects_a_broken_file(tmp_path: Path) -> None:
 
 def test_stack_has_the_services_a_city_needs() -> None:
     services = _compose()["services"]
-    assert {"lora-city", "postgres", "influxdb", "mosquitto", "redis", "grafana", "chirpstack-gateway-bridge"} <= set(services)
+    assert {"lora-city-1", "lora-city-2", "migrate", "postgres", "influxdb", "mosquitto", "redis", "grafana",
+            "chirpstack-gateway-bridge"} <= set(services)
     for name, svc in services.items():
-        if name != "chirpstack-gateway-bridge":
+        if name not in ("chirpstack-gateway-bridge", "migrate"):  # migrate runs once and exits
             assert "healthcheck" in svc, f"{name} has no health check"
     influx_env = services["influxdb"]["environment"]
     assert influx_env["DOCKER_INFLUXDB_INIT_MODE"] == "setup"
     for key in ("ORG", "BUCKET", "ADMIN_TOKEN"):
         assert f"DOCKER_INFLUXDB_INIT_{key}" in influx_env
     assert set(_compose()["volumes"]) >= {"postgres-data", "influxdb-data", "grafana-data"}
+
+
+def test_replicas_have_their_own_member_ids_and_one_published_port() -> None:
+    services = _compose()["services"]
+    replicas = {n: svc for n, svc in services.items() if svc.get("command") == ["lora-city", "serve"]}
+    assert len(replicas) >= 2
+    members = [svc["environment"].get("LORA_CITY_CLUSTER_MEMBER_ID") for svc in replicas.values()]
+    assert all(members) and len(set(members)) == len(members), members
+    for svc in replicas.values():  # a cluster needs the shared subscription and the shared state
+        env = svc["environment"]
+        assert env["LORA_CITY_MQTT_SHARE_GROUP"] and env["LORA_CITY_REDIS_URL"] and env["LORA_CITY_MQTT_URL"]
+        assert svc.get("deploy", {}).get("replicas", 1) == 1  # scaled copies would share one member id
+    published = [p for svc in services.values() for p in svc.get("ports", []) if str(p).split(":")[0] == "8000"]
+    assert published == ["8000:8000"]
+
+
+def test_broker_admits_nobody_anonymously() -> None:
+    conf = (COMPOSE / "mosquitto" / "mosquitto.conf").read_text().splitlines()
+    settings = [line.split("#", 1)[0].split() for line in conf if line.split("#", 1)[0].strip()]
+    assert ["allow_anonymous", "false"] in settings and ["allow_anonymous", "true"] not in settings
+    assert any(words[0] == "plugin" and words[1].endswith("mosquitto_dynamic_security.so") for words in settings)
+    services = _compose()["services"]
+    assert "broker-config" in " ".join(services["migrate"]["command"])
+    assert services["mosquitto"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["lora-city-1"]["environment"]["LORA_CITY_BROKER_DYNSEC"] == "true"
+    bridge = services["chirpstack-gateway-bridge"]["environment"]
+    assert bridge["INTEGRATION__MQTT__AUTH__GENERIC__USERNAME"] == "gateway"
 
 
 def test_every_referenced_file_exists() -> None:
@@ -98,31 +127,63 @@ def test_dashboards_are_current_valid_json() -> None:
         assert board["panels"] and all(p["targets"][0]["query"] for p in board["panels"])
 
 
-def _sink_schema() -> tuple[set[str], set[str]]:
-    """(measurements, fields) the InfluxDB sink really writes: format one uplink per family carrying every
-    catalogue measurement with the sink's own formatter and read the names back from the line protocol."""
-    from lora_city.codec.contract import Family
-    from lora_city.codec.measurements import CATALOGUE, Kind
+def _written_fields() -> dict[str, set[str]]:
+    """measurement (family) -> the fields the InfluxDB sink writes for it with the SHIPPED codecs: every codec's
+    vendor examples (codecs/*/examples.json) decoded by the registry, formatted by the sink's own
+    ``format_uplink``, the field names read back from the line protocol (radio fields included)."""
+    from lora_city.codec.registry import CodecRegistry
+    from lora_city.settings import Settings
     from lora_city.sinks.line_protocol import format_uplink
     from tests.unit.alerts.factories import device, uplink
 
-    values = {name: (True if q.kind is Kind.FLAG else 1.5) for name, q in CATALOGUE.items()}
-    measurements: set[str] = set()
-    fields: set[str] = set()
-    for family in Family:
-        line = format_uplink(uplink(device(family=family.value), 0, **values))
-        head, field_text, _ts = line.rsplit(" ", 2)
-        measurements.add(head.split(",", 1)[0])
-        fields |= {pair.split("=", 1)[0] for pair in field_text.split(",")}
-    return measurements, fields
+    registry = CodecRegistry.load(Settings().codecs_path, entry_points=False)
+    written: dict[str, set[str]] = {}
+    for codec in registry.list():
+        examples = Settings().codecs_path / codec.manifest.id / "examples.json"
+        for example in json.loads(examples.read_text()) if examples.exists() else []:
+            if example.get("kind", "uplink") != "uplink":
+                continue
+            result = registry.decode_uplink(codec.manifest.id, example["f_port"], bytes.fromhex(example["bytes_hex"]))
+            event = uplink(device(family=codec.manifest.family.value), 0)
+            event = dataclasses.replace(event, measurements={m.key: (m.value, m.unit) for m in result.measurements})
+            head, field_text, _ts = format_uplink(event).rsplit(" ", 2)
+            written.setdefault(head.split(",", 1)[0], set()).update(
+                pair.split("=", 1)[0] for pair in field_text.split(","))
+    return written
+
+
+def test_the_written_fields_are_what_the_codecs_give() -> None:
+    """The catalogue the dashboards are checked against is not empty or made up: families and a few fields
+    the vendors' documented examples are known to give."""
+    written = _written_fields()
+    assert {"streetlight", "water", "flood", "other"} <= set(written)
+    assert {"volume", "leak", "rssi", "f_cnt"} <= written["water"]
+    assert "lamp_on:1" in written["streetlight"] and "water_level" in written["flood"]
+    assert "lamp_failure" not in written["streetlight"] and "flow_rate" not in written["water"]
+
+
+_QUERY = re.compile(r'r\._measurement == "([^"]+)" and r\._field (==|=~) ("([^"]+)"|/([^/]+)/)')
 
 
 @pytest.mark.parametrize("path", sorted((COMPOSE / "grafana" / "dashboards").glob("*.json")), ids=lambda p: p.name)
-def test_dashboards_query_what_the_sink_writes(path: Path) -> None:
-    measurements, fields = _sink_schema()
+def test_dashboards_query_what_a_shipped_codec_writes(path: Path) -> None:
+    written = _written_fields()
     for panel in json.loads(path.read_text())["panels"]:
         query = panel["targets"][0]["query"]
-        m = re.search(r'r\._measurement == "([^"]+)" and r\._field == "([^"]+)"', query)
+        m = _QUERY.search(query)
         assert m, query
-        assert m.group(1) in measurements, f"{panel['title']}: no measurement {m.group(1)!r}"
-        assert m.group(2) in fields, f"{panel['title']}: the sink writes no field {m.group(2)!r}"
+        measurement, exact, pattern = m.group(1), m.group(4), m.group(5)
+        assert measurement in written, f"{panel['title']}: no shipped codec writes measurement {measurement!r}"
+        if exact is not None:
+            assert exact in written[measurement], f"{panel['title']}: no shipped codec writes {measurement}.{exact}"
+        else:
+            assert any(re.match(pattern, f) for f in written[measurement]), \
+                f"{panel['title']}: no shipped codec writes a field of {measurement} matching /{pattern}/"
+
+
+def test_usage_dashboard_counts_every_family() -> None:
+    from lora_city.codec.contract import Family
+
+    board = json.loads((COMPOSE / "grafana" / "dashboards" / "lc-usage.json").read_text())
+    counted = {_QUERY.search(p["targets"][0]["query"]).group(1) for p in board["panels"]}  # type: ignore[union-attr]
+    assert counted == {f.value for f in Family}
