@@ -58,7 +58,7 @@ class DynsecControl:
 
     async def start(self) -> None:
         """Connects in the background (a broker down at start is retried); commands wait for it."""
-        self._client.start()
+        await self._client.start()
         await self._client.subscribe(RESPONSE_TOPIC, qos=1)
 
     async def close(self) -> None:

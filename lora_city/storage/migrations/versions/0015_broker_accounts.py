@@ -1,7 +1,7 @@
 """broker accounts: each tenant's credentials on the product's MQTT broker (dynamic-security hashes)
 
-Revision ID: 0014_broker_accounts
-Revises: 0013_portal_accounts
+Revision ID: 0015_broker_accounts
+Revises: 0014_device_status_at
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0014_broker_accounts'
-down_revision = '0013_portal_accounts'
+revision = '0015_broker_accounts'
+down_revision = '0014_device_status_at'
 branch_labels = None
 depends_on = None
 
