@@ -31,7 +31,7 @@ from google.protobuf import json_format
 from lora_city.mqtt import MqttClient
 from lora_city.network.server import NetworkServer
 from lora_city.simulate.devices import VirtualDevice
-from lora_city.sinks.events import DeviceInfo
+from lora_city.sinks.events import AckEvent, DeviceInfo
 from lora_city.sinks.mqtt_integration import MqttIntegrationSink
 from lora_city.sinks.store import ReadingStoreSink
 from tests.integration.network.harness import Harness, codecs, join, next_downlink, wait_until
@@ -160,9 +160,11 @@ def test_every_event_kind_as_chirpstack_sends_it(mosquitto: Service, tmp_path: A
             assert got is not None and got.confirmed
             # 3: the device acknowledges it: up and ack share one id
             await gws[0].send_uplink(dev.uplink(85, b"\x01\x75\x5c"))
-            # 4: a queued payload too long for RX2's DR0 (51 bytes, RP002-1.0.4 §2.1.6): log DOWNLINK_PAYLOAD_SIZE
+            await wait_until(lambda: len(h.recording.of(AckEvent)) == 1)  # handled before the next enqueue
+            # 4: an uplink at SF12 (DR0): RX1 and RX2 both at DR0 carry 51 bytes at most (RP002-1.0.4 §2.1.6),
+            # so a 60-byte queue item fits no window: dropped with a log event DOWNLINK_PAYLOAD_SIZE
             await h.api.post(f"/api/v1/devices/{dev.dev_eui}/queue", json={"f_port": 10, "data_hex": "00" * 60})
-            await gws[0].send_uplink(dev.uplink(85, b"\x01\x75\x5c"))
+            await gws[0].send_uplink(dev.uplink(85, b"\x01\x75\x5c"), spreading_factor=12)
             # 5: the sixth uplink of the day is over quota: dropped, with a log event where "up" would be
             dropped = dev.uplink(85, b"\x01\x75\x5c")
             await gws[0].send_uplink(dropped)
