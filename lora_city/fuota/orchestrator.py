@@ -28,15 +28,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from lora_city.applayer.profile import PackagePort, parse_app_layer
 from lora_city.applayer.service import AppLayerService
 from lora_city.fuota import plan, steps
 from lora_city.fuota.steps import CampaignParams, DeviceParams
-from lora_city.lorawan.applayer import fragmentation
+from lora_city.lorawan.applayer import clock_sync, fragmentation, multicast_setup
 from lora_city.lorawan.applayer.commands import AppCommand
 from lora_city.lorawan.gps_time import gps_seconds
 from lora_city.lorawan.region import Region
@@ -48,6 +49,7 @@ from lora_city.storage.models import (
     Device,
     DeviceKeys,
     DeviceProfile,
+    DeviceQueueItem,
     FuotaCampaign,
     FuotaCampaignDevice,
     MulticastGroup,
@@ -59,6 +61,7 @@ from lora_city.storage.multicast import group_key_context
 log = logging.getLogger(__name__)
 
 ACTIVE = ("running", "paused")
+QUEUE_PATIENCE = 10  # timeouts a request may wait in the device's queue before it counts as unanswered
 TERMINAL_DEVICE = ("ok", "failed")
 
 
@@ -194,7 +197,7 @@ class FuotaOrchestrator:
             if now >= start:
                 for r in live:
                     if r.step == "mc_session_start":
-                        self._fail(r, "no answer to the session start before the session began", now)
+                        self._fail(r, "no answer to the session start before the session began", now, "session_missed")
                 if any(r.status == "pending" for r in rows):
                     self._enqueue_fragments(db, campaign, now, after)
                     campaign.step = "fragments"
@@ -239,23 +242,36 @@ class FuotaOrchestrator:
         last = _aware(row.last_sent_at)
         if last is not None and now - last < timedelta(seconds=campaign.unicast_timeout_s):
             return
+        waited = now - last if last is not None else timedelta(0)
+        if last is not None and waited < timedelta(seconds=campaign.unicast_timeout_s * QUEUE_PATIENCE) \
+                and self._still_queued(db, row.dev_eui):
+            # Not yet on the air (a class A device that has not spoken, a busy gateway): the answer's clock starts
+            # when the request leaves, so no resend and no attempt counted while it waits in the queue.
+            return
         if row.attempts >= campaign.max_attempts:
-            self._fail(row, f"no answer to {row.step} after {row.attempts} attempts", now)
+            self._fail(row, f"no answer to {row.step} after {row.attempts} attempts", now, "no_answer",
+                       step=row.step, attempts=row.attempts)
             return
         device = self._device(db, row)
         if device is None:
-            self._fail(row, "the device, its keys or its profile are gone", now)
+            self._fail(row, "the device, its keys or its profile are gone", now, "gone")
             return
         for package, commands in steps.requests(row.step, params, device):
             entry = self._entry(db, row.dev_eui, package, device)
             if entry is None:
-                self._fail(row, f"the device's profile no longer runs {package}", now)
+                self._fail(row, f"the device's profile no longer runs {package}", now, "package_dropped", package=package)
                 return
             db.add(self._app_layer.queue_item(row.dev_eui, entry, commands))
         eui = row.dev_eui  # the row expires when the transaction commits, before the notification runs
         after.append(lambda: self._app_layer.notify(eui))
         row.attempts += 1
         row.last_sent_at = now
+
+    @staticmethod
+    def _still_queued(db: Session, dev_eui: str) -> bool:
+        ports = (clock_sync.PORT, multicast_setup.PORT, fragmentation.PORT)
+        return db.scalar(select(DeviceQueueItem.id).where(
+            DeviceQueueItem.dev_eui == dev_eui, DeviceQueueItem.f_port.in_(ports)).limit(1)) is not None
 
     def _move(self, row: FuotaCampaignDevice, step: str, now: datetime) -> None:
         row.step = step
@@ -266,9 +282,16 @@ class FuotaOrchestrator:
             row.completed_at = now
 
     @staticmethod
-    def _fail(row: FuotaCampaignDevice, reason: str, now: datetime) -> None:
+    def _fail(row: FuotaCampaignDevice, reason: str, now: datetime, code: str = "", **params: Any) -> None:
+        db = object_session(row)
+        if db is not None:  # what the campaign still had queued for the device is of no use any more
+            ports = (clock_sync.PORT, multicast_setup.PORT, fragmentation.PORT)
+            db.execute(delete(DeviceQueueItem).where(DeviceQueueItem.dev_eui == row.dev_eui,
+                                                     DeviceQueueItem.f_port.in_(ports)))
         row.status = "failed"
         row.error = reason[:300]
+        # the code and its values: pages show the failure in their own language (fuota.fail.<code>)
+        row.answers = {**copy.deepcopy(row.answers or {}), "error_code": code, "error_params": params}
         row.completed_at = now
         log.warning("FUOTA device failed: campaign_id=%s dev_eui=%s %s", row.campaign_id, row.dev_eui, reason)
 
@@ -306,7 +329,7 @@ class FuotaOrchestrator:
         row.answers = device.answers
         now = self._clock()
         if verdict.outcome == "fail":
-            self._fail(row, verdict.reason, now)
+            self._fail(row, verdict.reason, now, verdict.code, **verdict.params)
         elif verdict.outcome == "next":
             following = "done" if row.step in ("fragments", "frag_status") else steps.next_step(row.step, device)
             self._move(row, following, now)

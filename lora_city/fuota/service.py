@@ -222,6 +222,7 @@ def transition(session: Session, principal: Principal, campaign_id: str, action:
         for row in session.scalars(select(FuotaCampaignDevice).where(
                 FuotaCampaignDevice.campaign_id == campaign.id, FuotaCampaignDevice.status == "pending")):
             row.status, row.error, row.completed_at = "failed", "campaign cancelled", now
+            row.answers = {**(row.answers or {}), "error_code": "cancelled", "error_params": {}}
         if campaign.owns_group and campaign.multicast_group_id is not None:
             group = session.get(MulticastGroup, campaign.multicast_group_id)
             if group is not None:

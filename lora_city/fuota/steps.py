@@ -59,14 +59,16 @@ class DeviceParams:
 @dataclass(frozen=True, slots=True)
 class Verdict:
     outcome: str  # next | fail | ignore
-    reason: str = ""
+    reason: str = ""  # in English, for logs and the API
+    code: str = ""  # the failure's code: the portal shows it in the page's language (fuota.fail.<code>)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 NEXT, IGNORE = Verdict("next"), Verdict("ignore")
 
 
-def fail(reason: str) -> Verdict:
-    return Verdict("fail", reason)
+def fail(code: str, reason: str, **params: Any) -> Verdict:
+    return Verdict("fail", reason, code, params)
 
 
 def first_step(device: DeviceParams) -> str:
@@ -127,15 +129,18 @@ def accept(step: str, package: str, cmd: AppCommand, campaign: CampaignParams, d
         if step != "package_version":
             return IGNORE
         if cmd["package_identifier"] != PACKAGE_IDS[package]:
-            return fail(f"{package}: the device answered package {cmd['package_identifier']} on its port")
+            return fail("package_mismatch", f"{package}: the device answered package {cmd['package_identifier']} on "
+                        "its port", package=package, got=cmd["package_identifier"])
         versions = device.answers.setdefault("versions", {})
         versions[package] = cmd["package_version"]
         if cmd["package_version"] not in (1, 2):
-            return fail(f"{package} version {cmd['package_version']} is not supported")
+            return fail("version_unsupported", f"{package} version {cmd['package_version']} is not supported",
+                        package=package, version=cmd["package_version"])
         if package == "fragmentation" and cmd["package_version"] != device.versions.get("fragmentation"):
             # Parity fragments are shared by every device of the campaign: all must run the campaign's FEC.
-            return fail(f"fragmentation v{cmd['package_version']} where the campaign sends "
-                        f"v{device.versions.get('fragmentation')} parity")
+            return fail("frag_version_differs", f"fragmentation v{cmd['package_version']} where the campaign sends "
+                        f"v{device.versions.get('fragmentation')} parity", device=cmd["package_version"],
+                        campaign=device.versions.get("fragmentation"))
         return NEXT if set(versions) >= set(device.versions) else IGNORE
     if step == "clock_sync" and cmd.name == "AppTimeReq":
         device.answers["clock_synced"] = True
@@ -143,19 +148,21 @@ def accept(step: str, package: str, cmd: AppCommand, campaign: CampaignParams, d
     if step == "mc_group_setup" and cmd.name == "McGroupSetupAns":
         if cmd["mc_group_id"] != campaign.mc_group_index:
             return IGNORE
-        return fail("McGroupSetupAns: IDError (the device has no such multicast group slot)") if cmd["id_error"] \
+        return fail("group_id_error", "McGroupSetupAns: IDError (the device has no such multicast group slot)") \
+            if cmd["id_error"] \
             else NEXT
     if step == "frag_session_setup" and cmd.name == "FragSessionSetupAns":
         if cmd["frag_index"] != campaign.frag_index:
             return IGNORE
         errors = [name for name, value in cmd.fields.items() if value is True]
-        return fail("FragSessionSetupAns: " + ", ".join(errors)) if errors else NEXT
+        return fail("frag_setup_refused", "FragSessionSetupAns: " + ", ".join(errors), errors=", ".join(errors)) \
+            if errors else NEXT
     if step == "mc_session_start" and cmd.name in ("McClassCSessionAns", "McClassBSessionAns"):
         if cmd["mc_group_id"] != campaign.mc_group_index:
             return IGNORE
         errors = [name for name in ("dr_error", "freq_error", "mc_group_undefined", "start_missed") if cmd.get(name)]
         if errors:
-            return fail(f"{cmd.name}: " + ", ".join(errors))
+            return fail("session_refused", f"{cmd.name}: " + ", ".join(errors), errors=", ".join(errors))
         device.answers["time_to_start"] = cmd.get("time_to_start")
         return NEXT
     if cmd.name == "FragSessionStatusAns" and step in ("fragments", "frag_status"):
@@ -164,14 +171,16 @@ def accept(step: str, package: str, cmd: AppCommand, campaign: CampaignParams, d
         device.answers["nb_frag_received"] = cmd["nb_frag_received"]
         device.answers["missing_frag"] = cmd["missing_frag"]
         if cmd.get("mic_error"):
-            return fail("the rebuilt image failed the data block MIC check")
+            return fail("mic_error", "the rebuilt image failed the data block MIC check")
         if cmd.get("memory_error") or cmd.get("not_enough_matrix_memory"):
-            return fail("the device ran out of memory for the FEC matrix")
+            return fail("matrix_memory", "the device ran out of memory for the FEC matrix")
         if cmd.get("session_does_not_exist"):
-            return fail("the device no longer has the fragmentation session")
+            return fail("session_lost", "the device no longer has the fragmentation session")
         if cmd["missing_frag"]:
-            return fail(f"{cmd['missing_frag']} fragments missing after the parity")
+            return fail("fragments_missing", f"{cmd['missing_frag']} fragments missing after the parity",
+                        n=cmd["missing_frag"])
         return NEXT
     if cmd.name == "FragDataBlockReceivedReq" and step in ("fragments", "frag_status"):
-        return fail("the rebuilt image failed the data block MIC check") if cmd["mic_error"] else NEXT
+        return fail("mic_error", "the rebuilt image failed the data block MIC check") if cmd["mic_error"] \
+            else NEXT
     return IGNORE

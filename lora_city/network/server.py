@@ -63,6 +63,7 @@ from lora_city.uplink.join import JoinHandler
 from lora_city.uplink.quota import AllowAll, QuotaPolicy
 
 log = logging.getLogger(__name__)
+CLASS_C_BURST = 16  # queue items sent to a class C device per notification (the rest: the next notification)
 GATEWAY_RELOAD_S = 30.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # An unregistered gateway is looked up in the database again at most this often (another process may have
@@ -330,7 +331,11 @@ class NetworkServer:
                 return
             session.has_queue = True
             if session.device_class == "C":
-                await self.downlinks.send_class_c(session)
+                # The whole queue, item after item (each through the scheduler, its gateway and duty cycle): a
+                # class C device listens all the time, so nothing waits for an uplink that may never come.
+                for _ in range(CLASS_C_BURST):
+                    if not await self.downlinks.send_class_c(session) or not session.has_queue:
+                        break
         except Exception:
             log.exception("queue notification failed: dev_eui=%s", dev_eui)
 

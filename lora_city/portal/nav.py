@@ -17,6 +17,7 @@ CONSOLE: tuple[NavLink, ...] = (
     NavLink("/devices", "nav.devices", "console", 50),
     NavLink("/users", "nav.users", "console", 60),
     NavLink("/console/alerts", "nav.alerts", "console", 70),
+    NavLink("/console/fuota", "nav.fuota", "console", 80),
     NavLink("/keys", "nav.keys", "console", 90),
     NavLink("/install", "nav.install", "console", 95),
 )
