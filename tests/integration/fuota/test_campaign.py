@@ -109,7 +109,7 @@ def test_campaign_to_20_class_c_devices_with_10_percent_loss(sqlite_url: str, mo
                 campaign = await _campaign(
                     net, name="lamp firmware 2.1", image_base64=base64.b64encode(image).decode(),
                     dev_euis=[d.dev_eui for d, _ in fleet.devices], frag_size=100, redundancy_pct=60,
-                    descriptor="02010000", unicast_timeout_s=2, max_attempts=3, session_timeout_exp=7)
+                    descriptor="02010000", unicast_timeout_s=6, max_attempts=3, session_timeout_exp=7)
                 assert (campaign["nb_frag"], campaign["parity_fragments"]) == (15, 9)
                 assert campaign["image_sha256"] == hashlib.sha256(image).hexdigest()
                 cid = campaign["id"]
@@ -174,7 +174,7 @@ def test_a_server_restart_resumes_the_campaign(sqlite_url: str, mosquitto: Servi
             image = os.urandom(800)
             campaign = await _campaign(net, name="meter firmware", image_base64=base64.b64encode(image).decode(),
                                        dev_euis=[d.dev_eui for d, _ in fleet.devices], frag_size=80,
-                                       redundancy_pct=50, unicast_timeout_s=2, session_timeout_exp=7)
+                                       redundancy_pct=50, unicast_timeout_s=6, session_timeout_exp=7)
             cid = campaign["id"]
             await net.h.api.post(f"/api/v1/fuota/campaigns/{cid}/start")
             seen: dict[str, Any] = {}

@@ -121,7 +121,7 @@ def test_a_corrupted_fragment_is_reported_by_the_device_and_the_campaign_ends(
                 image = os.urandom(600)
                 r = await net.h.api.post("/api/v1/fuota/campaigns", json={
                     "name": "fw", "image_base64": base64.b64encode(image).decode(), "frag_size": 100,
-                    "redundancy_pct": 20, "dev_euis": [d.dev_eui for d, _ in fleet.devices], "unicast_timeout_s": 2,
+                    "redundancy_pct": 20, "dev_euis": [d.dev_eui for d, _ in fleet.devices], "unicast_timeout_s": 6,
                     "session_timeout_exp": 6})
                 assert r.status_code == 201, r.text
                 cid = r.json()["id"]
