@@ -64,6 +64,19 @@ class DeviceDownlinks:
         return await self._scheduler.transmit("join_accept", device, accept, heard_from(collected), uplink_dr,
                                               windows, frame_log={"kind": "join_accept"})
 
+    async def send_rejoin_accept(self, collected: CollectedUplink, accept: bytes, device: DeviceInfo,
+                                 uplink_dr: int, current: NetworkSession | None) -> bool:
+        """The answer to a 1.1 rejoin-request, in the windows the joined device opens after any uplink: its
+        RX delay and RX parameters (uplink/rejoin.py)."""
+        region = self._region
+        if current is None:
+            windows = class_a_windows(region, uplink_dr, collected.first.modulation.frequency, 0, 0, 0, join=True)
+        else:
+            windows = class_a_windows(region, uplink_dr, collected.first.modulation.frequency, current.rx_delay,
+                                      current.rx1_dr_offset, current.rx2_dr)
+        return await self._scheduler.transmit("join_accept", device, accept, heard_from(collected), uplink_dr,
+                                              windows)
+
     async def answer_uplink(self, ctx: UplinkContext) -> bool:
         """The class-A answer in RX1 and/or RX2, as soon as the dedup window closed."""
         session = ctx.session

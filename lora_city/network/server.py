@@ -44,7 +44,7 @@ from lora_city.gateway.frames import (
 )
 from lora_city.gateway.journal import CopyJournal
 from lora_city.lorawan.errors import LoRaWANError
-from lora_city.lorawan.frames import DataFrame, JoinRequest, MType, parse_phy_payload
+from lora_city.lorawan.frames import DataFrame, JoinRequest, MType, RejoinRequest, parse_phy_payload
 from lora_city.lorawan.region import region_named
 from lora_city.metrics import Metrics
 from lora_city.network.gateway_directory import GatewayDirectory
@@ -61,6 +61,7 @@ from lora_city.uplink.data import AppLayerHook, DataUplinkHandler
 from lora_city.uplink.dedup import CollectedUplink, Deduplicator, regroup
 from lora_city.uplink.join import JoinHandler
 from lora_city.uplink.quota import AllowAll, QuotaPolicy
+from lora_city.uplink.rejoin import RejoinHandler
 
 log = logging.getLogger(__name__)
 CLASS_C_BURST = 16  # queue items sent to a class C device per notification (the rest: the next notification)
@@ -117,6 +118,8 @@ class NetworkServer:
                                        gateways=self.gateways, region=region, app_layer=app_layer)
         self._join = JoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
                                  rx_delay=settings.rx1_delay_s, family_of=family_of, region=region)
+        self._rejoin = RejoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
+                                     rx_delay=settings.rx1_delay_s, family_of=family_of, region=region)
         self.scheduler = DownlinkScheduler(self, self.duty_cycle, metrics, self.emit, clock=clock,
                                            gateways=self.gateways, region=region)
         self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit, quota, region=region)
@@ -422,6 +425,10 @@ class NetworkServer:
                 if collected.replayed:  # its join-accept windows passed long ago; the device has joined again
                     raise DropFrame("replayed_join")
                 self._spawn(self._guarded(ctx, self._handle_join(ctx, phy)))
+            elif isinstance(phy, RejoinRequest):
+                if collected.replayed:
+                    raise DropFrame("replayed_join")
+                self._spawn(self._guarded(ctx, self._handle_rejoin(ctx, phy)))
             elif isinstance(phy, DataFrame) and phy.mtype in (MType.UNCONFIRMED_DATA_UP, MType.CONFIRMED_DATA_UP):
                 ctx.frame = phy
                 self._handle_data(ctx)
@@ -454,6 +461,8 @@ class NetworkServer:
     def _handle_data(self, ctx: UplinkContext) -> None:
         self._data.handle(ctx)
         self._uplinks_data.inc()
+        if ctx.promoted and ctx.session is not None:  # first uplink under a rejoin's session: the old one goes
+            self._spawn(self._guarded(ctx, asyncio.to_thread(self.sessions.retire_others, ctx.session)))
         self._emit_all(ctx)
         if ctx.needs_downlink and not ctx.collected.replayed:
             self._spawn(self._guarded(ctx, self.downlinks.answer_uplink(ctx)))
@@ -474,6 +483,28 @@ class NetworkServer:
         self.emit(JoinEvent(time=ctx.time, device=result.device, dev_addr=result.session.dev_addr,
                             rx=ctx.gateway_rx(), deduplication_id=ctx.uplink_id,
                             region_config_id=self.region.name.lower()))
+
+    async def _handle_rejoin(self, ctx: UplinkContext, request: RejoinRequest) -> None:
+        """1.1 rejoin-request (uplink/rejoin.py): a pending session and a join-accept in the normal windows."""
+        collected, may_receive = ctx.collected, self.gateways.may_receive_for
+        current = self.sessions.for_dev_eui(request.dev_eui)
+
+        def heard_for(tenant_id: str) -> bool:
+            return any(may_receive(f.rx_info.gateway_id, tenant_id) for f in collected.frames)
+
+        result = await asyncio.to_thread(self._rejoin.handle, request, collected.phy_payload, ctx.dr, current,
+                                         heard_for)
+        if current is not None and request.rejoin_type in (0, 2):
+            current.rj_count0, current.dirty = request.rj_count, True
+        collected.frames = [f for f in collected.frames if may_receive(f.rx_info.gateway_id, result.device.tenant_id)]
+        if result.session.pending_rejoin:
+            self.sessions.install_pending(result.session)
+        else:
+            self.sessions.install(result.session)
+        await self.downlinks.send_rejoin_accept(collected, result.join_accept, result.device, ctx.dr, current)
+        self._metrics.uplinks.labels("rejoin").inc()
+        self.emit(JoinEvent(time=ctx.time, device=result.device, dev_addr=result.session.dev_addr,
+                            rx=ctx.gateway_rx()))
 
     async def _guarded(self, ctx: UplinkContext, work: Coroutine[Any, Any, Any]) -> None:
         try:

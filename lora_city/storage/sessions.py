@@ -205,6 +205,11 @@ class SessionStore:
         # DevAddr -> its session, or a list when several share it (rare): no list per device at 100,000 devices
         self._by_addr: dict[str, NetworkSession | list[NetworkSession]] = {}
         self._by_eui: dict[str, NetworkSession] = {}
+        # A 1.1 rejoin's session that the device has not used yet (1.1 §6.2.4: the device keeps its current
+        # context until it receives the join-accept, so both stay valid; the first uplink under the new one
+        # retires the old, ``promote``). Indexed by DevAddr like the others, by DevEUI only here.
+        self._pending: dict[str, NetworkSession] = {}
+        self._retired: set[str] = set()  # session ids promote() replaced, until the database says so too
         self._unknown: dict[str, float] = {}  # DevAddr -> until
         self._addr_complete: set[str] = set()  # DevAddrs whose every active session is in memory
         self._preloaded = False  # after preload(), every DevAddr in _by_addr is complete...
@@ -227,8 +232,10 @@ class SessionStore:
             ).all()
             sessions = []
             for row in rows:
-                known = self._by_eui.get(row.dev_eui)  # already in memory (newer than the row): keep ours
-                s = known if known is not None and known.id == row.id else self._materialise(db, row)
+                if row.id in self._retired:
+                    continue
+                known = self._known(row.dev_eui, row.id)  # already in memory (newer than the row): keep ours
+                s = known if known is not None else self._materialise(db, row)
                 if s is not None:
                     sessions.append(s)
         if not sessions:
@@ -248,10 +255,13 @@ class SessionStore:
         if cached is not None:
             return cached
         with self._factory() as db:
-            row = db.scalar(
+            rows = db.scalars(
                 select(DeviceSession).where(DeviceSession.dev_eui == dev_eui, DeviceSession.is_active)
                 .order_by(DeviceSession.created_at.desc())
-            )
+            ).all()
+            # the device's current session, not a rejoin's it has not used yet
+            rows = [r for r in rows if r.id not in self._retired]
+            row = next((r for r in rows if not (r.state or {}).get("pending_rejoin")), rows[0] if rows else None)
             session = self._materialise(db, row) if row is not None else None
         if session is not None:
             self._index(session)
@@ -286,12 +296,25 @@ class SessionStore:
         return count
 
     def cached(self) -> list[NetworkSession]:
-        return list(self._by_eui.values())
+        return [*self._by_eui.values(), *self._pending.values()]
+
+    def _known(self, dev_eui: str, session_id: str) -> NetworkSession | None:
+        for s in (self._by_eui.get(dev_eui), self._pending.get(dev_eui)):
+            if s is not None and s.id == session_id:
+                return s
+        return None
 
     def forget(self, dev_eui: str) -> None:
         """Drop a device's cached session (deleted, disabled, re-enabled or re-activated by the API); the next
         frame from its DevAddr reloads it. Other devices sharing the DevAddr keep their (newer) sessions."""
         addrs = set()
+        pending = self._pending.pop(dev_eui, None)
+        if pending is not None:
+            self._unindex(pending)
+            addrs.add(pending.dev_addr)
+            if pending.dirty:
+                pending.dirty = False
+                self.write_rows([self._row(pending)])
         old = self._by_eui.pop(dev_eui, None)
         if old is not None:
             self._unindex(old)
@@ -312,13 +335,15 @@ class SessionStore:
 
     # --- writes ----------------------------------------------------------------------------------------
 
-    def activate(self, db: Session, session: NetworkSession) -> None:
-        """Store a new session (after a join or ABP activation) in ``db``'s transaction, deactivating older ones.
-        Call ``install`` on the event loop once the transaction committed."""
-        db.execute(
-            update(DeviceSession).where(DeviceSession.dev_eui == session.dev_eui, DeviceSession.is_active)
-            .values(is_active=False)
-        )
+    def activate(self, db: Session, session: NetworkSession, *, keep_current: bool = False) -> None:
+        """Store a new session (after a join or ABP activation) in ``db``'s transaction, deactivating older ones
+        (unless ``keep_current``: a rejoin's, see ``install_pending``). Call ``install`` on the event loop once
+        the transaction committed."""
+        if not keep_current:
+            db.execute(
+                update(DeviceSession).where(DeviceSession.dev_eui == session.dev_eui, DeviceSession.is_active)
+                .values(is_active=False)
+            )
         ctx = session.dev_eui.encode()
         enc = self._vault.encrypt
         db.add(DeviceSession(
@@ -331,12 +356,43 @@ class SessionStore:
             n_f_cnt_down=session.n_f_cnt_down, a_f_cnt_down=session.a_f_cnt_down,
             is_active=True, state=session.state_dict(),
         ))
-        db.execute(update(Device).where(Device.dev_eui == session.dev_eui).values(dev_addr=session.dev_addr))
+        if not keep_current:
+            db.execute(update(Device).where(Device.dev_eui == session.dev_eui).values(dev_addr=session.dev_addr))
 
     def install(self, session: NetworkSession) -> None:
         self.forget(session.dev_eui)
         self._unknown.pop(session.dev_addr, None)
         self._index(session)
+
+    def install_pending(self, session: NetworkSession) -> None:
+        """A rejoin's session (``pending_rejoin``), valid beside the current one until the device uses it."""
+        stale = self._pending.pop(session.dev_eui, None)
+        if stale is not None:  # an earlier rejoin the device never used
+            self._unindex(stale)
+        self._unknown.pop(session.dev_addr, None)
+        self._index(session)
+
+    def promote(self, session: NetworkSession) -> None:
+        """The device used its rejoin's session: it becomes the device's session (on the event loop); the caller
+        then runs ``retire_others`` in a worker thread."""
+        self._pending.pop(session.dev_eui, None)
+        old = self._by_eui.get(session.dev_eui)
+        if old is not None and old is not session:
+            self._unindex(old)
+            if len(self._retired) > 100_000:
+                self._retired.clear()
+            self._retired.add(old.id)  # its row stays active until retire_others commits: never reload it
+        session.pending_rejoin = False
+        session.dirty = True
+        self._by_eui[session.dev_eui] = session
+
+    def retire_others(self, session: NetworkSession) -> None:
+        """Deactivate every other session of the device in the database, and point the device at this one."""
+        with transaction(self._factory) as db:
+            db.execute(update(DeviceSession).where(
+                DeviceSession.dev_eui == session.dev_eui, DeviceSession.is_active, DeviceSession.id != session.id,
+            ).values(is_active=False))
+            db.execute(update(Device).where(Device.dev_eui == session.dev_eui).values(dev_addr=session.dev_addr))
 
     def flush(self) -> int:
         """Write every changed session's counters and state, and the devices' last-seen times. Returns the count."""
@@ -345,7 +401,7 @@ class SessionStore:
     def snapshot(self) -> list[dict[str, Any]]:
         """Take the changed sessions' values (on the event loop); ``write_rows`` may then run in a worker thread."""
         rows = []
-        for s in self._by_eui.values():
+        for s in self.cached():
             if s.dirty:
                 s.dirty = False
                 rows.append(self._row(s))
@@ -412,7 +468,10 @@ class SessionStore:
         return session
 
     def _index(self, session: NetworkSession) -> None:
-        self._by_eui[session.dev_eui] = session
+        if session.pending_rejoin:
+            self._pending[session.dev_eui] = session
+        else:
+            self._by_eui[session.dev_eui] = session
         found = self._by_addr.get(session.dev_addr)
         if found is None:
             self._by_addr[session.dev_addr] = session

@@ -33,6 +33,7 @@ class UplinkContext:
     # The device sent answers it repeats until it hears any downlink (RXParamSetupAns, RXTimingSetupAns,
     # DlChannelAns: 1.0.4 §5.5, §5.8, §5.10): an answer must go out even with nothing in it.
     sticky_answers: bool = False
+    promoted: bool = False  # the first uplink under a 1.1 rejoin's session: the device's old session retires
     events: list[DeviceEvent] = field(default_factory=list)  # emitted to the sinks at the end
 
     @property

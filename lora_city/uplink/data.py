@@ -69,6 +69,7 @@ class DataUplinkHandler:
         """Everything up to the downlink decision; the caller then schedules the class-A answer if needed."""
         candidates = self.get_sessions_for_dev_addr(ctx)
         self.validate_mic_and_f_cnt(ctx, candidates)
+        self.promote_rejoined_session(ctx)
         self.filter_private_gateways(ctx)
         self.check_retransmission(ctx)
         self.update_session(ctx)
@@ -117,6 +118,15 @@ class DataUplinkHandler:
                 ctx.retransmission = verdict is FCntVerdict.RETRANSMISSION
                 return
         raise DropFrame("bad_mic", frame.dev_addr)
+
+    def promote_rejoined_session(self, ctx: UplinkContext) -> None:
+        """The device speaks under the session its 1.1 rejoin got: that one is now its session, the old one is
+        retired (uplink/rejoin.py)."""
+        session = ctx.session
+        assert session is not None
+        if session.pending_rejoin:
+            self._sessions.promote(session)
+            ctx.promoted = True
 
     def check_retransmission(self, ctx: UplinkContext) -> None:
         """Same counter: a genuine retransmission repeats the exact bytes, within the device's allowance."""

@@ -123,6 +123,11 @@ class Network:
         assert got.accepted, "the join-accept does not open with the device's keys"
         return got
 
+    async def rejoin(self, device: Device, rejoin_type: int, *, timeout: float = 5.0) -> Reception | None:
+        """A 1.1 rejoin-request; the join-accept (if any) as the device hears it in its normal windows."""
+        sent = self.air.send(device.rejoin_request(rejoin_type, dr=device.dr), rejoin=True)
+        return await self.air.receive(device, sent, timeout=timeout)
+
     async def exchange(self, device: Device, uplink: Uplink, *, timeout: float = 3.0, **kw: Any) -> Reception | None:
         """Send ``uplink`` and return what the device receives in its windows (None: nothing)."""
         return await self.air.receive(device, self.air.send(uplink, **kw), timeout=timeout)

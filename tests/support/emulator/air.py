@@ -26,7 +26,8 @@ class Reception:
 class Sent:
     uplink: Uplink
     tmsts: dict[str, int]  # gateway id -> concentrator time of the reception
-    join: bool = False
+    join: bool = False  # a join-request: the answer is a join-accept in the join windows (5 s / 6 s)
+    rejoin: bool = False  # a 1.1 rejoin-request: a join-accept in the device's normal windows
 
 
 class Air:
@@ -34,12 +35,12 @@ class Air:
         self.gateways = gateways
 
     def send(self, uplink: Uplink, *, snrs: list[float] | None = None, via: list[Gateway] | None = None,
-             join: bool = False) -> Sent:
+             join: bool = False, rejoin: bool = False) -> Sent:
         """Every gateway in ``via`` (default: all) hears ``uplink``; the first listed hears it best."""
         gws = via if via is not None else self.gateways
         snrs = snrs or [8.0 - 3 * i for i in range(len(gws))]
         tmsts = {gw.gateway_id: gw.send(uplink, snr=snr) for gw, snr in zip(gws, snrs, strict=False)}
-        return Sent(uplink, tmsts, join)
+        return Sent(uplink, tmsts, join, rejoin)
 
     async def next_transmission(self, timeout: float = 3.0) -> Transmission | None:
         waiters = {asyncio.ensure_future(gw.downlinks.get()): gw for gw in self.gateways}
@@ -67,7 +68,7 @@ class Air:
             return None
         window = self.window_of(device, sent, tx)
         assert window is not None, f"transmission outside every receive window of the device: {tx}"
-        if sent is not None and sent.join:
+        if sent is not None and (sent.join or sent.rejoin):
             return Reception(window, tx, None, device.accept(tx.phy))
         down = device.receive(tx.phy)
         return Reception(window, tx, down, down is not None)

@@ -245,7 +245,7 @@ class Device:
             self.f_nwk_s_int_key = self.s_nwk_s_int_key = self.nwk_s_enc_key = nwk_s_key
         self.dev_addr, self.net_id = dev_addr, net_id
         self.f_cnt_up, self.n_f_cnt_down, self.a_f_cnt_down = 0, None, None
-        self.rj_count0 = 0 if req_type != 1 else self.rj_count0
+        self.rj_count0 = 0  # 1.1 §6.2.4.1: RJcount0 restarts with every accepted join or rejoin
         if req_type != 2:  # rejoin type 2 keeps the radio parameters (1.1 §6.2.4)
             self.rx1_dr_offset, self.rx2_dr = (dl_settings >> 4) & 0x07, dl_settings & 0x0F
             self.rx1_delay = rx_delay & 0x0F or 1
