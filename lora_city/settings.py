@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     net_id: str = "000000"  # 24-bit NetID, MSB-first hex
     dedup_window_ms: int = 200
     rx1_delay_s: int = 1
+    # The radio plan every device is brought to (join-accept, then RXParamSetupReq / DutyCycleReq: issue 23):
+    # RX1 data rate offset, RX2 data rate and frequency (None: the region's default), aggregated duty cycle
+    # MaxDCycle (1/2^n, 0 = no limit).
+    rx1_dr_offset: int = 0
+    rx2_dr: int | None = None
+    rx2_frequency_hz: int | None = None
+    max_duty_cycle: int = 0
     class_c_lock_ms: int = 0
     # Frames from gateways nobody registered are dropped and the gateways listed for the operator (GET
     # /api/v1/gateways/unknown); True accepts them (a community network). Issue 23, defect 11.

@@ -73,7 +73,7 @@ class DeviceDownlinks:
             windows = class_a_windows(region, uplink_dr, collected.first.modulation.frequency, 0, 0, 0, join=True)
         else:
             windows = class_a_windows(region, uplink_dr, collected.first.modulation.frequency, current.rx_delay,
-                                      current.rx1_dr_offset, current.rx2_dr)
+                                      current.rx1_dr_offset, current.rx2_dr, rx2_frequency=current.rx2_frequency)
         return await self._scheduler.transmit("join_accept", device, accept, heard_from(collected), uplink_dr,
                                               windows)
 
@@ -82,7 +82,7 @@ class DeviceDownlinks:
         session = ctx.session
         assert session is not None
         windows = class_a_windows(self._region, ctx.dr, ctx.frequency, session.rx_delay, session.rx1_dr_offset,
-                                  session.rx2_dr)
+                                  session.rx2_dr, rx2_frequency=session.rx2_frequency)
         mac = self._fit_mac(ctx.mac_answers, self._largest_payload(windows))
         item, more = self._item_beside(session, mac, windows)
         if not (ctx.confirmed or mac or item is not None or ctx.answer_required):
@@ -98,7 +98,7 @@ class DeviceDownlinks:
         session (1.1: its RekeyInd confirmed the keys) and which gateways hear it."""
         if session.last_f_cnt_up is None:
             return False
-        windows = class_c_windows(self._region, session.rx2_dr)
+        windows = class_c_windows(self._region, session.rx2_dr, session.rx2_frequency)
         item, more = self._item_beside(session, b"", windows)
         if item is None or item.is_pending:
             return False  # nothing, or a confirmed item waiting for its ACK (resent on the next uplink)

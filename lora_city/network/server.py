@@ -60,6 +60,7 @@ from lora_city.uplink.context import UplinkContext
 from lora_city.uplink.data import AppLayerHook, DataUplinkHandler
 from lora_city.uplink.dedup import CollectedUplink, Deduplicator, regroup
 from lora_city.uplink.join import JoinHandler
+from lora_city.uplink.mac_requests import RadioPlan
 from lora_city.uplink.quota import AllowAll, QuotaPolicy
 from lora_city.uplink.rejoin import RejoinHandler
 
@@ -114,12 +115,13 @@ class NetworkServer:
         self._lookups: list[float] = [0.0, 0.0]  # [window start, lookups in this second]
         self._clock = clock
         self._factory = factory
+        plan = RadioPlan.from_settings(settings, region)
         self._data = DataUplinkHandler(self.sessions, self.queue, codecs, quota or AllowAll(), metrics,
-                                       gateways=self.gateways, region=region, app_layer=app_layer)
+                                       gateways=self.gateways, region=region, app_layer=app_layer, radio_plan=plan)
         self._join = JoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
-                                 rx_delay=settings.rx1_delay_s, family_of=family_of, region=region)
+                                 rx_delay=plan.rx_delay, family_of=family_of, region=region, radio_plan=plan)
         self._rejoin = RejoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
-                                     rx_delay=settings.rx1_delay_s, family_of=family_of, region=region)
+                                     rx_delay=plan.rx_delay, family_of=family_of, region=region, radio_plan=plan)
         self.scheduler = DownlinkScheduler(self, self.duty_cycle, metrics, self.emit, clock=clock,
                                            gateways=self.gateways, region=region)
         self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit, quota, region=region)

@@ -15,7 +15,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -96,6 +96,11 @@ class NetworkSession:
     last_mic: int = -1  # MIC of the last accepted frame: a retransmission repeats the frame, so its MIC too
     conf_f_cnt_down: int = 0  # AFCntDown of the last confirmed downlink: in the MIC of the uplink that ACKs it (1.1)
     rj_count0: int | None = None  # last rejoin-request type 0/2 counter of this session (1.1 §6.2.4.1)
+    rx2_frequency: int = 0  # Hz; 0: the region's default
+    extra_channels: dict[int, int] = field(default_factory=dict)  # channel index -> Hz the device knows
+    max_duty_cycle: int = 0  # DutyCycleReq MaxDCycle the device applies
+    pending_mac: dict[str, Any] = field(default_factory=dict)  # requests in flight (uplink/mac_requests.py)
+    mac_refused: tuple[str, ...] = ()  # requests the device refused in this session
     pending_rejoin: bool = False  # a rejoin's session the device has not used yet: the old one stays valid
     transmissions: int = 0  # how many times the last frame has been seen (retransmission allowance)
     heard_by: tuple[HeardBy, ...] = ()
@@ -124,7 +129,10 @@ class NetworkSession:
             "pending_link_adr": self.pending_link_adr, "uplinks_since_status": self.uplinks_since_status,
             "status_requested": self.status_requested, "last_mic": self.last_mic,
             "transmissions": self.transmissions, "conf_f_cnt_down": self.conf_f_cnt_down,
-            "rj_count0": self.rj_count0, "pending_rejoin": self.pending_rejoin,
+            "rj_count0": self.rj_count0, "pending_rejoin": self.pending_rejoin, "rx2_frequency": self.rx2_frequency,
+            "extra_channels": {str(i): f for i, f in self.extra_channels.items()},
+            "max_duty_cycle": self.max_duty_cycle, "pending_mac": self.pending_mac,
+            "mac_refused": list(self.mac_refused),
             "heard_by": [[h.gateway_id, h.snr, h.rssi] for h in self.heard_by],
             "last_uplink_dr": self.last_uplink_dr, "last_uplink_frequency": self.last_uplink_frequency,
         }
@@ -133,9 +141,11 @@ class NetworkSession:
         for name in ("dr", "tx_power_index", "nb_trans", "rx1_dr_offset", "rx2_dr", "rx_delay",
                      "uplinks_since_status", "status_requested", "transmissions", "last_uplink_dr",
                      "last_uplink_frequency", "pending_link_adr", "last_mic", "conf_f_cnt_down", "rj_count0",
-                     "pending_rejoin"):
+                     "pending_rejoin", "rx2_frequency", "max_duty_cycle", "pending_mac"):
             if name in state:
                 setattr(self, name, state[name])
+        self.extra_channels = {int(i): int(f) for i, f in state.get("extra_channels", {}).items()}
+        self.mac_refused = tuple(state.get("mac_refused", ()))
         self.adr_history = tuple(UplinkSample(int(a), float(b), int(c)) for a, b, c in state.get("adr_history", ()))
         self.heard_by = tuple(HeardBy(str(g), float(s), float(r)) for g, s, r in state.get("heard_by", ()))
 

@@ -29,6 +29,7 @@ from lora_city.uplink.adr import UplinkSample
 from lora_city.uplink.context import UplinkContext
 from lora_city.uplink.fcnt import FCntVerdict, f_cnt_candidates, retransmission_allowed
 from lora_city.uplink.mac_commands import answer_device_commands, request_dev_status, request_link_adr
+from lora_city.uplink.mac_requests import RadioPlan, request_radio_plan
 from lora_city.uplink.quota import QuotaPolicy
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,10 @@ class DataUplinkHandler:
         gateways: GatewayDirectory | None = None,
         app_layer: AppLayerHook | None = None,
         region: Region = EU868,
+        radio_plan: RadioPlan | None = None,
     ) -> None:
         self._region = region
+        self._radio_plan = radio_plan  # None: devices keep what their join-accept or activation gave them
         self._region_config_id = region.name.lower()
         self._gateways = gateways or GatewayDirectory()
         self._sessions = sessions
@@ -70,6 +73,7 @@ class DataUplinkHandler:
         candidates = self.get_sessions_for_dev_addr(ctx)
         self.validate_mic_and_f_cnt(ctx, candidates)
         self.promote_rejoined_session(ctx)
+        self.check_payload_size(ctx)
         self.filter_private_gateways(ctx)
         self.check_retransmission(ctx)
         self.update_session(ctx)
@@ -127,6 +131,21 @@ class DataUplinkHandler:
         if session.pending_rejoin:
             self._sessions.promote(session)
             ctx.promoted = True
+
+    def check_payload_size(self, ctx: UplinkContext) -> None:
+        """RP002-1.0.4 §2.4.6: at most M MACPayload bytes at the uplink's DR. A device over it breaks the
+        region's rules (air time, duty cycle), yet its frame is authentic: kept, and the operator is told once
+        per frame in the device's events (UPLINK_PAYLOAD_SIZE)."""
+        session = ctx.session
+        assert session is not None
+        size = len(ctx.collected.phy_payload) - 5  # MHDR and MIC around the MACPayload
+        limit = self._region.max_payload_size(ctx.dr)[0]
+        if size > limit and not ctx.retransmission:
+            ctx.events.append(LogEvent(
+                time=ctx.time, device=session.device, level="WARNING", code="UPLINK_PAYLOAD_SIZE",
+                description=f"uplink MACPayload of {size} bytes over the {limit} bytes {self._region.name} allows "
+                            f"at DR{ctx.dr}", context={"f_cnt": str(ctx.f_cnt)},
+            ))
 
     def check_retransmission(self, ctx: UplinkContext) -> None:
         """Same counter: a genuine retransmission repeats the exact bytes, within the device's allowance."""
@@ -205,6 +224,8 @@ class DataUplinkHandler:
         answer_device_commands(ctx, self._region)
         request_link_adr(ctx, self._region)
         request_dev_status(ctx)
+        if self._radio_plan is not None:
+            request_radio_plan(ctx, self._radio_plan, self._region)
 
     def check_quota(self, ctx: UplinkContext) -> None:
         session = ctx.session

@@ -43,6 +43,7 @@ from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import DeviceKeys, DeviceProfile, DevNonce
 from lora_city.storage.sessions import NetworkSession, SessionStore, device_info
 from lora_city.uplink.dev_addr import allocate_dev_addr
+from lora_city.uplink.mac_requests import RadioPlan
 
 JOIN_REQUEST_TYPE = 0xFF  # JoinReqType of a join-request in the 1.1 join-accept MIC (rejoins use their type)
 _MAX_JOIN_NONCE = 0xFFFFFF
@@ -116,6 +117,15 @@ def build_join_accept(region: Region, net_id: str, session: NetworkSession, keys
     return encrypt_join_accept(encryption_key, body + mic)
 
 
+def apply_join_accept_plan(session: NetworkSession, region: Region, plan: RadioPlan | None) -> None:
+    """What the join-accept tells the device: RX1DROffset and RX2 DR (DLSettings), RxDelay, the CFList's
+    channels (1.0.4 §6.2.6, RP002-1.0.4 §2.4.4); the rest of the plan follows by MAC commands."""
+    first = len(region.default_channels)
+    session.extra_channels = {first + i: f for i, f in enumerate(region.extra_channels_hz)}
+    if plan is not None:
+        session.rx_delay, session.rx1_dr_offset, session.rx2_dr = plan.rx_delay, plan.rx1_dr_offset, plan.rx2_dr
+
+
 def session_keys(keys: RootKeys, net_id: str, join_eui: str, join_nonce: int, dev_nonce: int
                  ) -> tuple[bytes, bytes, bytes, bytes]:
     """(FNwkSIntKey, SNwkSIntKey, NwkSEncKey, AppSKey); 1.0.x uses NwkSKey for the three network keys."""
@@ -145,8 +155,10 @@ class JoinHandler:
         family_of: Callable[[str | None], str | None] = lambda _c: None,
         rng: random.Random | None = None,
         region: Region = EU868,
+        radio_plan: RadioPlan | None = None,
     ) -> None:
         self._region = region
+        self._radio_plan = radio_plan
         self._factory = factory
         self._vault = vault
         self._sessions = sessions
@@ -215,8 +227,10 @@ class JoinHandler:
     def new_session(self, request: JoinRequest, keys: RootKeys, info: DeviceInfo, uplink_dr: int,
                     join_nonce: int) -> NetworkSession:
         f_int, s_int, enc, app = session_keys(keys, self._net_id, request.join_eui, join_nonce, request.dev_nonce)
-        return NetworkSession(
+        session = NetworkSession(
             id=str(uuid.uuid4()), dev_addr=allocate_dev_addr(self._net_id, self._rng), mac_version=keys.mac_version,
             f_nwk_s_int_key=f_int, s_nwk_s_int_key=s_int, nwk_s_enc_key=enc, app_s_key=app, device=info,
             dr=uplink_dr, rx_delay=self._rx_delay, dirty=False,
         )
+        apply_join_accept_plan(session, self._region, self._radio_plan)
+        return session

@@ -15,6 +15,7 @@ from lora_city.lorawan.mac import MacCommand
 from lora_city.lorawan.region import Region
 from lora_city.sinks.events import StatusEvent
 from lora_city.storage.sessions import NetworkSession
+from lora_city.uplink import mac_requests
 from lora_city.uplink.adr import decide
 from lora_city.uplink.context import UplinkContext
 
@@ -69,9 +70,10 @@ def answer_device_commands(ctx: UplinkContext, region: Region) -> None:
             # the session, and it says which version it speaks.
             reset_radio_parameters(session, region)
             ctx.mac_answers.append(MacCommand("ResetConf", {"minor": min(int(cmd.fields.get("minor", 1)), 1)}))
-        elif name in STICKY_ANSWERS:
+        if name in STICKY_ANSWERS:
             ctx.sticky_answers = True
-        # Other answers (DutyCycleAns …) acknowledge requests this server does not send.
+        if name in mac_requests.ANSWERS:
+            mac_requests.apply_answer(ctx, cmd)
 
 
 # Answers the device repeats in every uplink until it receives a downlink (1.0.4 §5.5, §5.8, §5.10).
@@ -83,7 +85,8 @@ def reset_radio_parameters(session: NetworkSession, region: Region) -> None:
     RECEIVE_DELAY1 after the uplink on its channel and DR, RX2 at the region's default DR."""
     session.dr, session.tx_power_index, session.nb_trans = 0, 0, 1
     session.rx1_dr_offset, session.rx2_dr, session.rx_delay = 0, region.rx2_data_rate, region.receive_delay1_s
-    session.pending_link_adr = None
+    session.rx2_frequency, session.extra_channels, session.max_duty_cycle = 0, {}, 0
+    session.pending_link_adr, session.pending_mac, session.mac_refused = None, {}, ()
 
 
 def request_link_adr(ctx: UplinkContext, region: Region) -> None:
@@ -100,14 +103,10 @@ def request_link_adr(ctx: UplinkContext, region: Region) -> None:
     session.pending_link_adr = {"dr": decision.dr, "tx_power_index": decision.tx_power_index,
                                 "nb_trans": decision.nb_trans}
     ctx.mac_answers.append(MacCommand("LinkADRReq", {
-        "data_rate": decision.dr, "tx_power": decision.tx_power_index, "ch_mask": channel_mask(region),
+        "data_rate": decision.dr, "tx_power": decision.tx_power_index,
+        "ch_mask": mac_requests.channel_mask(session, region),
         "ch_mask_cntl": 0, "nb_trans": decision.nb_trans,
     }))
-
-
-def channel_mask(region: Region) -> int:
-    """ChMask with every channel of the network's plan on: the default ones and the CFList's (RP002 §2.4.5)."""
-    return (1 << (len(region.default_channels) + len(region.extra_channels_hz))) - 1
 
 
 def request_dev_status(ctx: UplinkContext) -> None:

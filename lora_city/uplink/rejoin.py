@@ -36,7 +36,15 @@ from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import DeviceKeys
 from lora_city.storage.sessions import NetworkSession, SessionStore, device_info
 from lora_city.uplink.dev_addr import allocate_dev_addr
-from lora_city.uplink.join import RootKeys, build_join_accept, next_join_nonce, root_keys, session_keys
+from lora_city.uplink.join import (
+    RootKeys,
+    apply_join_accept_plan,
+    build_join_accept,
+    next_join_nonce,
+    root_keys,
+    session_keys,
+)
+from lora_city.uplink.mac_requests import RadioPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +57,9 @@ class RejoinResult:
 class RejoinHandler:
     def __init__(self, factory: SessionFactory, vault: KeyVault, sessions: SessionStore, *, net_id: str,
                  rx_delay: int, family_of: Callable[[str | None], str | None] = lambda _c: None,
-                 rng: random.Random | None = None, region: Region = EU868) -> None:
+                 rng: random.Random | None = None, region: Region = EU868,
+                 radio_plan: RadioPlan | None = None) -> None:
+        self._radio_plan = radio_plan
         self._factory = factory
         self._vault = vault
         self._sessions = sessions
@@ -124,5 +134,8 @@ class RejoinHandler:
         if request.rejoin_type == 2 and current is not None:  # radio parameters kept (§6.2.4)
             session.dr, session.tx_power_index, session.nb_trans = current.dr, current.tx_power_index, current.nb_trans
             session.rx1_dr_offset, session.rx2_dr = current.rx1_dr_offset, current.rx2_dr
-            session.rx_delay = current.rx_delay
+            session.rx_delay, session.rx2_frequency = current.rx_delay, current.rx2_frequency
+            session.extra_channels, session.max_duty_cycle = dict(current.extra_channels), current.max_duty_cycle
+        else:
+            apply_join_accept_plan(session, self._region, self._radio_plan)
         return session

@@ -134,6 +134,10 @@ class Network:
 
     # --- observation -----------------------------------------------------------------------------------
 
+    def all_drops(self) -> dict[str, float]:
+        return {s.labels["reason"]: s.value for m in self.h.metrics.uplink_drops.collect() for s in m.samples
+                if s.name.endswith("_total")}
+
     def drops(self, reason: str) -> float:
         return self.h.drops(reason)
 

@@ -345,7 +345,7 @@ def test_defect_09_dev_status_answer_reaches_the_device(sqlite_url: str, mosquit
             await net.activate_abp(dev, "26011009", codec="dragino-ldds75")
             got = await net.exchange(dev, dev.uplink(2, PAYLOAD))
             assert got is not None and got.downlink is not None
-            assert [c.name for c in got.downlink.commands] == ["DevStatusReq"]
+            assert "DevStatusReq" in [c.name for c in got.downlink.commands]
             net.send(dev.uplink(2, PAYLOAD))  # carries DevStatusAns
             await net.wait_readings(dev.dev_eui, 2)
 

@@ -297,13 +297,14 @@ class Device:
         answers += self.pending + self.sticky + list(commands or ())
         self.pending = []
         mac_bytes = mac.encode(answers, uplink=True)
+        if len(mac_bytes) > 15:  # FOpts hold 15 bytes: the answers go alone on FPort 0, the data waits
+            mac_in_payload = True
         ack = self.ack_next is not None
         conf_f_cnt = self.ack_next if self.ack_next is not None else 0
         self.ack_next = None
         if mac_in_payload and mac_bytes:
             f_opts, port, frm = b"", 0, c.payload_cipher(self.nwk_s_enc_key, self.dev_addr, count, False, mac_bytes)
         else:
-            assert len(mac_bytes) <= 15, "FOpts hold 15 bytes"
             f_opts = mac_bytes
             if f_opts and self.session_11:
                 f_opts = c.f_opts_cipher(self.nwk_s_enc_key, self.dev_addr, count, False, f_opts)

@@ -80,6 +80,12 @@ def test_link_adr_request_then_answer_applies_it() -> None:
     assert session is not None
     for f_cnt in range(20):
         session.add_sample(UplinkSample(f_cnt, 5.0, 2))
+    # ChMask covers the channels the device knows (1.0.4 §5.3): the 3 defaults, then the CFList's 3..7
+    request_link_adr(ctx, EU868)
+    assert ctx.mac_answers[0].fields["ch_mask"] == 0x0007
+    ctx.mac_answers.clear()
+    session.pending_link_adr = None
+    session.extra_channels = {3 + i: f for i, f in enumerate(EU868.extra_channels_hz)}
     request_link_adr(ctx, EU868)
     (req,) = ctx.mac_answers
     assert req.name == "LinkADRReq" and req.fields["data_rate"] == 5 and req.fields["ch_mask"] == 0x00FF

@@ -1,0 +1,126 @@
+"""The radio settings the network wants every device to use, and the MAC commands that bring a device there.
+
+A device learns RX1 delay, RX1 DR offset, RX2 data rate and the extra channels from its join-accept (1.0.4
+§6.2.6, RP002-1.0.4 §2.4.4), but an ABP device starts from the regional defaults, and some settings (the RX2
+frequency, the aggregated duty cycle) have no join-accept field. So on each new uplink the session's view of the
+device is compared with the ``RadioPlan`` and the missing requests are added to the answer:
+
+- RXTimingSetupReq (§5.8) for the RX1 delay; RXParamSetupReq (§5.5) for RX1DROffset, RX2 DR and frequency;
+- NewChannelReq (§5.7) for each channel of the plan the device does not know (indexes 3..7 in EU868);
+- DutyCycleReq (§5.4) for MaxDCycle.
+
+One request of a kind is in flight at a time; the session takes the new value when the device's answer
+accepts it (an RXTimingSetupAns, an RXParamSetupAns or NewChannelAns with every bit set, a DutyCycleAns). A
+request refused is not asked again in the session (the device cannot do it); one left unanswered for
+``RESEND_AFTER`` uplinks is sent again (its downlink was lost).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from lora_city.lorawan.mac import MacCommand
+from lora_city.lorawan.region import Region
+from lora_city.settings import Settings
+from lora_city.storage.sessions import NetworkSession
+from lora_city.uplink.context import UplinkContext
+
+log = logging.getLogger(__name__)
+
+RESEND_AFTER = 3  # uplinks without an answer before a request is sent again
+ANSWERS = frozenset({"RXTimingSetupAns", "RXParamSetupAns", "DutyCycleAns", "NewChannelAns"})
+
+
+@dataclass(frozen=True, slots=True)
+class RadioPlan:
+    rx_delay: int  # s, RX1 after the uplink's end (0 means 1, §5.8)
+    rx1_dr_offset: int
+    rx2_dr: int
+    rx2_frequency: int  # Hz
+    extra_channels: tuple[int, ...]  # Hz, channel indexes after the region's default ones
+    max_duty_cycle: int  # MaxDCycle: aggregated duty cycle 1/2^n, 0 = no limit (§5.4)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, region: Region) -> RadioPlan:
+        region.rx1_data_rate(0, settings.rx1_dr_offset)  # validates the offset for the region
+        rx2_dr = region.rx2_data_rate if settings.rx2_dr is None else settings.rx2_dr
+        region.data_rate(rx2_dr)
+        return cls(max(settings.rx1_delay_s, 1), settings.rx1_dr_offset, rx2_dr,
+                   settings.rx2_frequency_hz or region.rx2_frequency_hz, tuple(region.extra_channels_hz),
+                   settings.max_duty_cycle)
+
+
+def channel_mask(session: NetworkSession, region: Region) -> int:
+    """ChMask (LinkADRReq, §5.3) with the channels the device knows: a bit for a channel it does not have would
+    make it refuse the whole request (1.0.4 §5.3: "Channel mask ACK")."""
+    mask = (1 << len(region.default_channels)) - 1
+    for index in session.extra_channels:
+        mask |= 1 << int(index)
+    return mask
+
+
+def request_radio_plan(ctx: UplinkContext, plan: RadioPlan, region: Region) -> None:
+    """Add the requests that move the device towards ``plan`` (on a new uplink, not a retransmission)."""
+    session = ctx.session
+    assert session is not None
+    _expire(session, ctx.f_cnt)
+    pending, refused = session.pending_mac, session.mac_refused
+    wanted: list[MacCommand] = []
+    if session.rx_delay != plan.rx_delay and "RXTimingSetupReq" not in pending:
+        wanted.append(MacCommand("RXTimingSetupReq", {"delay": plan.rx_delay}))
+    rx2_frequency = session.rx2_frequency or region.rx2_frequency_hz
+    if ((session.rx1_dr_offset, session.rx2_dr, rx2_frequency) != (plan.rx1_dr_offset, plan.rx2_dr, plan.rx2_frequency)
+            and "RXParamSetupReq" not in pending):
+        wanted.append(MacCommand("RXParamSetupReq", {
+            "rx1_dr_offset": plan.rx1_dr_offset, "rx2_data_rate": plan.rx2_dr, "frequency": plan.rx2_frequency}))
+    if session.max_duty_cycle != plan.max_duty_cycle and "DutyCycleReq" not in pending:
+        wanted.append(MacCommand("DutyCycleReq", {"max_duty_cycle": plan.max_duty_cycle}))
+    if "NewChannelReq" not in pending:
+        first = len(region.default_channels)
+        missing = [(first + i, f) for i, f in enumerate(plan.extra_channels)
+                   if session.extra_channels.get(first + i) != f]
+        max_dr = region.max_adr_data_rate
+        wanted += [MacCommand("NewChannelReq", {"ch_index": i, "frequency": f, "min_dr": 0, "max_dr": max_dr})
+                   for i, f in missing]
+    for command in wanted:
+        if command.name in refused:
+            continue
+        ctx.mac_answers.append(command)
+        entry = pending.setdefault(command.name, {"f_cnt": ctx.f_cnt, "requests": []})
+        entry["requests"].append(dict(command.fields))
+    if wanted:
+        session.dirty = True
+
+
+def _expire(session: NetworkSession, f_cnt: int) -> None:
+    for name in [n for n, e in session.pending_mac.items() if f_cnt - int(e["f_cnt"]) >= RESEND_AFTER]:
+        del session.pending_mac[name]  # the downlink carrying it was lost: ask again
+
+
+def apply_answer(ctx: UplinkContext, command: MacCommand) -> None:
+    """A device's answer to one of the requests above: the session takes the value when it was accepted."""
+    session = ctx.session
+    assert session is not None
+    name = command.name.replace("Ans", "Req")
+    entry = session.pending_mac.get(name)
+    if entry is None or not entry["requests"]:
+        return  # not ours, or already applied (sticky answers repeat)
+    request = entry["requests"].pop(0)
+    if not entry["requests"]:
+        del session.pending_mac[name]
+    accepted = all(v for k, v in command.fields.items())
+    session.dirty = True
+    if not accepted:
+        session.mac_refused = (*session.mac_refused, name)
+        log.info("device refused %s %s: dev_eui=%s answer=%s", name, request, session.dev_eui, dict(command.fields))
+        return
+    if name == "RXTimingSetupReq":
+        session.rx_delay = max(int(request["delay"]), 1)
+    elif name == "RXParamSetupReq":
+        session.rx1_dr_offset, session.rx2_dr = int(request["rx1_dr_offset"]), int(request["rx2_data_rate"])
+        session.rx2_frequency = int(request["frequency"])
+    elif name == "DutyCycleReq":
+        session.max_duty_cycle = int(request["max_duty_cycle"])
+    elif name == "NewChannelReq":
+        session.extra_channels = {**session.extra_channels, int(request["ch_index"]): int(request["frequency"])}
