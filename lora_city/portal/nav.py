@@ -14,6 +14,7 @@ CONSOLE: tuple[NavLink, ...] = (
     NavLink("/console/tenants", "nav.tenants", "console", 20),
     NavLink("/console/gateways", "nav.gateways", "console", 30),
     NavLink("/console/profiles", "nav.profiles", "console", 40),
+    NavLink("/console/catalogue", "nav.catalogue", "console", 45),
     NavLink("/devices", "nav.devices", "console", 50),
     NavLink("/users", "nav.users", "console", 60),
     NavLink("/console/alerts", "nav.alerts", "console", 70),
