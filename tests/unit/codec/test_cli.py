@@ -112,3 +112,40 @@ def test_decode_with_js_prints_lone_surrogates_as_replacement_characters(runner:
     document = json.loads(result.stdout)
     assert document["data"] == {"name": "ab\ufffd"}
     assert document["warnings"] == ["codec returned text with lone UTF-16 surrogates, replaced by U+FFFD: data.name"]
+
+
+def test_decode_reads_json_lines_from_stdin_one_answer_per_line(runner: CliRunner) -> None:
+    """Without a payload: captured uplinks in, one JSON answer per line out, in order; a bad line is answered
+    with its error and the next one is read; exit 1 when any line had an error."""
+    lines = "\n".join([
+        json.dumps({"f_port": 85, "bytes_hex": "068356040000"}),
+        json.dumps({"fPort": 85, "bytes": [3, 0x74, 0xB2, 0x08]}),
+        "",
+        "not json",
+        json.dumps({"f_port": 85}),
+        json.dumps({"f_port": 85, "bytes_hex": "0374b208", "recv_time": "2026-01-02T03:04:05Z"}),
+    ]) + "\n"
+    result = runner.invoke(app, ["codec", "decode", "milesight-ws558"], env=ENV, input=lines)
+    assert result.exit_code == 1, result.output
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["line"] for a in answers] == [1, 2, 4, 5, 6]
+    assert answers[0]["data"] == {"power_consumption": 1110} and answers[0]["errors"] == []
+    assert answers[1]["data"] == {"voltage": 222.6}
+    assert answers[2] == {"line": 4, "errors": ["line 4: not JSON: Expecting value at column 1"]}
+    assert answers[3] == {"line": 5, "errors": ["line 5: give bytes_hex (or bytes as a list of integers)"]}
+    assert answers[4]["measurements"] == [{"name": "voltage", "value": 222.6, "unit": "V"}]
+
+
+def test_decode_and_encode_batches_with_a_javascript_file(runner: CliRunner) -> None:
+    script = str(JS_DIR / "legacy-decoder.js")
+    decoded = runner.invoke(app, ["codec", "decode", "--js", script], env=ENV,
+                            input='{"f_port": 7, "bytes_hex": "2a00"}\n{"f_port": 2, "bytes_hex": "09"}\n')
+    assert decoded.exit_code == 0, decoded.output
+    assert [json.loads(x)["data"] for x in decoded.stdout.splitlines()] == [{"first": 42, "port": 7},
+                                                                           {"first": 9, "port": 2}]
+    encoded = runner.invoke(app, ["codec", "encode", "--js", script], env=ENV,
+                            input='{"data": {"level": 80}}\n{"level": 1}\n')
+    assert encoded.exit_code == 1
+    first, second = (json.loads(x) for x in encoded.stdout.splitlines())
+    assert (first["fPort"], first["bytes"]) == (1, [80, 1])
+    assert second["errors"] == ['line 2: give the downlink as {"data": {...}}']
