@@ -30,6 +30,20 @@ if [ -f tests/js/package.json ]; then
   (cd tests/js && npm ci --no-audit --no-fund --silent >/dev/null)
 fi
 
+# --- what the tests run against: the Debian packages of the services (README, "Tested with") --------------
+mkdir -p test-artifacts
+{
+  echo "# services the tests started, $(date -u +%Y-%m-%dT%H:%M:%SZ), Debian $(cat /etc/debian_version 2>/dev/null)"
+  for pkg in mosquitto 'postgresql-[0-9]*' redis-server victoria-metrics chromium nodejs python3; do
+    # installed packages only; for PostgreSQL the server package (postgresql-15), not its extensions
+    dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Version}\n' "$pkg" 2>/dev/null |
+      awk '$1 == "ii" && $2 !~ /^postgresql-.*-/ {print $2, $3; found = 1} END {exit !found}' ||
+      echo "$pkg (not an installed Debian package here)"
+  done
+  echo "node $(node --version 2>/dev/null) npm $(npm --version 2>/dev/null)"
+  echo "lock: python $("$python" -c 'import platform; print(platform.python_version())') in ${python%/bin/python}"
+} | tee test-artifacts/service-versions.txt
+
 # --- the suite -------------------------------------------------------------------------------------------
 export CI="${CI:-}"
 set +e

@@ -32,17 +32,21 @@ from tests.support.services import free_port
 
 pytestmark = pytest.mark.slow
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# The one other host a page may ask: the configured map tile server (blocked too: the test machine is offline).
+TILES = "https://tiles.example.org/{z}/{x}/{y}.png"
+TILE_HOST = "tiles.example.org"
 NOT_PAGES = (".csv", ".pdf", ".json", ".zip", "/logout")  # downloads and logging out are not pages
-# Linked pages another helper is still building (issue 21: the users page). Each must still answer 404, so an
-# entry fails as soon as its page exists and this list empties itself.
-NOT_YET = ("/portal/users",)
+# Linked pages another helper is still building. Each must still answer 404, so an entry fails as soon as its
+# page exists and this list empties itself (the users page of issue 21 was the first).
+NOT_YET: tuple[str, ...] = ()
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
     cwd = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LORA_CITY_")}
-    env.update(LORA_CITY_HTTP_LISTEN=f"127.0.0.1:{free_port()}", LORA_CITY_UDP_LISTEN=f"127.0.0.1:{free_udp_port()}")
+    env.update(LORA_CITY_HTTP_LISTEN=f"127.0.0.1:{free_port()}", LORA_CITY_UDP_LISTEN=f"127.0.0.1:{free_udp_port()}",
+               LORA_CITY_MAP_TILE_URL=TILES)
     process = DemoProcess.start([sys.executable, "-m", "lora_city.cli.main", "serve", "--demo"], cwd=cwd, env=env,
                                 log=cwd / "serve.log")
     try:
@@ -54,21 +58,24 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
 
 @dataclass
 class Offline:
-    """Requests to other hosts (aborted) and console errors, per page."""
+    """Requests to other hosts (aborted; map tiles apart) and console errors, per page."""
 
     blocked: list[str] = field(default_factory=list)
+    tiles: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def route(self, route: Route, request: Request) -> None:
-        if urlsplit(request.url).hostname in LOOPBACK or request.url.startswith(("data:", "blob:")):
+        host = urlsplit(request.url).hostname
+        if host in LOOPBACK or request.url.startswith(("data:", "blob:")):
             route.continue_()
-        else:
-            self.blocked.append(request.url)
-            route.abort("blockedbyclient")
+            return
+        (self.tiles if host == TILE_HOST else self.blocked).append(request.url)
+        route.abort("blockedbyclient")
 
     def console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.errors.append(f"{message.text} ({message.location.get('url', '')})")
+        url = message.location.get("url", "")
+        if message.type == "error" and TILE_HOST not in url and TILE_HOST not in message.text:
+            self.errors.append(f"{message.text} ({url})")
 
     def clean(self, where: str) -> None:
         assert not self.blocked, f"{where} asked another host for {self.blocked}"
@@ -207,6 +214,8 @@ def test_the_city_administrators_network(demo: DemoProcess, offline: tuple[Brows
     page.goto(demo.portal_url + "console/gateways")
     assert len(markers["assets"]) == 7 and all(43.80 < a["lat"] < 43.87 for a in markers["assets"])
     expect(page.locator("#map .leaflet-marker-icon, #map .leaflet-interactive").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert record.tiles and all(t.startswith("https://tiles.example.org/") for t in record.tiles)  # configured only
     page.goto(demo.portal_url + "console/alerts")
     rows = page.locator("main table tbody tr")
     expect(rows.filter(has_text="Limnimètre cadereau d'Uzès").or_(rows.filter(has_text="Batterie faible")).first

@@ -47,18 +47,18 @@ def test_serve_starts_without_its_broker_and_turns_ready_when_it_comes(tmp_path:
     base = f"http://127.0.0.1:{port}"
     try:
         svc.wait_for_port(port, timeout=90, proc=server)  # type: ignore[arg-type]
-        down = httpx.get(f"{base}/readyz")
+        down = httpx.get(f"{base}/readyz", timeout=30)
         assert down.status_code == 503, down.text
         assert down.json()["checks"] == {"database": True, "mqtt": False}
         assert down.json()["not_ready"] == ["mqtt"]
-        assert httpx.get(f"{base}/healthz").status_code == 200  # alive, only not ready
+        assert httpx.get(f"{base}/healthz", timeout=30).status_code == 200  # alive, only not ready
         time.sleep(1.0)  # a few refused attempts under backoff, then the broker arrives
         broker.restart()
-        deadline = time.monotonic() + 45  # backoff is capped at 30 s; the first retries come much sooner
-        ready = httpx.get(f"{base}/readyz")
+        deadline = time.monotonic() + 60  # backoff is capped at 30 s; the first retries come much sooner
+        ready = httpx.get(f"{base}/readyz", timeout=30)
         while ready.status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.25)
-            ready = httpx.get(f"{base}/readyz")
+            ready = httpx.get(f"{base}/readyz", timeout=30)
         assert ready.status_code == 200, ready.text
         assert ready.json() == {"status": "ready", "checks": {"database": True, "mqtt": True}, "not_ready": []}
 
@@ -69,9 +69,9 @@ def test_serve_starts_without_its_broker_and_turns_ready_when_it_comes(tmp_path:
 
         asyncio.run(gateway_comes_online())
         deadline = time.monotonic() + 15
-        while _frames(httpx.get(f"{base}/metrics").text, "conn") < 1 and time.monotonic() < deadline:
+        while _frames(httpx.get(f"{base}/metrics", timeout=30).text, "conn") < 1 and time.monotonic() < deadline:
             time.sleep(0.25)
-        assert _frames(httpx.get(f"{base}/metrics").text, "conn") >= 1
+        assert _frames(httpx.get(f"{base}/metrics", timeout=30).text, "conn") >= 1
         assert server.poll() is None
     finally:
         server.terminate()

@@ -148,11 +148,11 @@ def test_server_answers_for_what_the_cli_imported_from_another_directory(tmp_pat
         assert "imported 2 devices" in done.stdout and f"sqlite:///{etc / 'city.db'}" in done.stderr
         deadline = time.monotonic() + 10
         answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/devices/0004a30b001c0531",
-                           headers={"Authorization": "Bearer one-database-token"})
+                           headers={"Authorization": "Bearer one-database-token"}, timeout=30)
         while answer.status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.2)
             answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/devices/0004a30b001c0531",
-                               headers={"Authorization": "Bearer one-database-token"})
+                               headers={"Authorization": "Bearer one-database-token"}, timeout=30)
         assert answer.status_code == 200, answer.text
         assert answer.json()["name"] == "Pluviomètre Gare"
     finally:
