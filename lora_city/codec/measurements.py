@@ -52,6 +52,7 @@ CATALOGUE: dict[str, Quantity] = {
         _q("dim_level", "%", "lamp dimming level, 0 = off, 100 = full"),
         _q("frequency", "Hz", "mains frequency"),
         _q("operating_time", "s", "cumulative lamp or relay operating time"),
+        _q("burning_time", "s", "cumulative time the lamp has been lit (burning hours)"),
         # environment and device health
         _q("temperature", "°C", "temperature"),
         _q("humidity", "%", "relative humidity"),
