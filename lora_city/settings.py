@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     # Frames from gateways nobody registered are dropped and the gateways listed for the operator (GET
     # /api/v1/gateways/unknown); True accepts them (a community network). Issue 23, defect 11.
     allow_unknown_gateways: bool = False
+    # Class B (issue 24): a ping-slot channel and beacon frequency other than the region's (EU868 869.525 MHz DR3);
+    # the server then sends PingSlotChannelReq / BeaconFreqReq to class B devices until they accept.
+    class_b_ping_slot_frequency_hz: int | None = None
+    class_b_ping_slot_dr: int | None = None
+    class_b_beacon_frequency_hz: int | None = None
 
     # Where a tenant's data export is written before the tenant is deleted (issue 7); relative to the working dir
     export_dir: Path = Path("exports")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from lora_city.downlink.class_b import ping_slot_window
 from lora_city.downlink.frame import MAX_F_OPTS, build_data_downlink
 from lora_city.downlink.scheduler import (
     DownlinkScheduler,
@@ -150,6 +151,27 @@ class DeviceDownlinks:
                         f"receive windows allow (DR{', DR'.join(str(w.dr) for w in windows)})",
             context={"queue_item_id": item.id},
         ))
+
+    async def send_class_b(self, session: NetworkSession, gps_now_s: float,
+                           has_gps: Callable[[str], bool]) -> float | None:
+        """Class B: the next queue item waits for the device's next ping slot, through the best gateway with a GPS
+        fix that heard it. Returns the slot's GPS time when a frame was handed to a gateway, else None (nothing
+        queued, a confirmed item awaiting its ACK, the device not locked on the beacon, or no GPS gateway: the
+        item then waits for the device's next class A window)."""
+        if not session.class_b_locked:
+            return None
+        heard = [Heard(h.gateway_id, h.snr) for h in session.heard_by if has_gps(h.gateway_id)]
+        if not heard:
+            return None
+        if session.last_f_cnt_up is None:
+            return None  # as for class C: not before the session's first uplink
+        window = ping_slot_window(session, self._region, gps_now_s)
+        item, more = self._item_beside(session, b"", [window])
+        if item is None or item.is_pending:
+            return None
+        sent = await self._send(session, item, more, b"", ack=False, ack_f_cnt=0, heard=heard,
+                                uplink_dr=session.last_uplink_dr, windows=[window], kind="class_b")
+        return window.gps_time_s if sent else None
 
     # --- helpers ---------------------------------------------------------------------------------------
 

@@ -78,6 +78,12 @@ def _duration_s(duration: duration_pb2.Duration) -> float:
     return float(duration.seconds) + float(duration.nanos) / 1e9
 
 
+def _set_duration(duration: duration_pb2.Duration, seconds: float) -> None:
+    # µs resolution: a float of ~1.4e9 s carries no more, and ping slots are whole milliseconds
+    whole, micros = divmod(round(seconds * 1_000_000), 1_000_000)
+    duration.seconds, duration.nanos = whole, micros * 1000
+
+
 def uplink_from_pb(pb: gw_pb2.UplinkFrame, topic_gateway_id: str, transport: Transport, received_at: float
                    ) -> UplinkFrame:
     rx, tx = pb.rx_info, pb.tx_info
@@ -134,8 +140,7 @@ def uplink_to_pb(frame: UplinkFrame, *, crc_status: int = gw_pb2.CRC_OK) -> gw_p
     if rx.time is not None:
         r.gw_time.FromDatetime(rx.time)
     if rx.gps_time_s is not None:
-        r.time_since_gps_epoch.seconds = int(rx.gps_time_s // 1)
-        r.time_since_gps_epoch.nanos = round((rx.gps_time_s - int(rx.gps_time_s // 1)) * 1e9)
+        _set_duration(r.time_since_gps_epoch, rx.gps_time_s)
     if rx.latitude is not None and rx.longitude is not None:
         r.location.latitude, r.location.longitude = rx.latitude, rx.longitude
         r.location.altitude = rx.altitude or 0.0
@@ -158,9 +163,7 @@ def downlink_to_pb(frame: DownlinkFrame) -> gw_pb2.DownlinkFrame:
             tx.timing.delay.delay.seconds = item.delay_s
             tx.context = item.context
         elif item.timing is TimingKind.GPS_EPOCH and item.gps_time_s is not None:
-            seconds = int(item.gps_time_s // 1)
-            tx.timing.gps_epoch.time_since_gps_epoch.seconds = seconds
-            tx.timing.gps_epoch.time_since_gps_epoch.nanos = round((item.gps_time_s - seconds) * 1e9)
+            _set_duration(tx.timing.gps_epoch.time_since_gps_epoch, item.gps_time_s)
         else:
             raise ValueError(f"timing {item.timing} is not supported")
     return pb

@@ -30,6 +30,7 @@ from typing import Any
 
 from lora_city.codec.registry import CodecRegistry
 from lora_city.downlink.answer import DeviceDownlinks
+from lora_city.downlink.class_b import GpsGateways, gps_now
 from lora_city.downlink.duty_cycle import DutyCycleTracker
 from lora_city.downlink.multicast import MulticastDownlinks
 from lora_city.downlink.scheduler import DownlinkScheduler
@@ -55,7 +56,8 @@ from lora_city.storage.db import SessionFactory
 from lora_city.storage.device_queue import DeviceQueue
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.multicast import MulticastStore
-from lora_city.storage.sessions import SessionStore
+from lora_city.storage.sessions import NetworkSession, SessionStore
+from lora_city.uplink.class_b import ClassBPlan
 from lora_city.uplink.context import UplinkContext
 from lora_city.uplink.data import AppLayerHook, DataUplinkHandler
 from lora_city.uplink.dedup import CollectedUplink, Deduplicator, regroup
@@ -117,7 +119,10 @@ class NetworkServer:
         self._factory = factory
         plan = RadioPlan.from_settings(settings, region)
         self._data = DataUplinkHandler(self.sessions, self.queue, codecs, quota or AllowAll(), metrics,
-                                       gateways=self.gateways, region=region, app_layer=app_layer, radio_plan=plan)
+                                       gateways=self.gateways, region=region, app_layer=app_layer, radio_plan=plan,
+                                       class_b=ClassBPlan(
+                                           settings.class_b_ping_slot_frequency_hz, settings.class_b_ping_slot_dr,
+                                           settings.class_b_beacon_frequency_hz))
         self._join = JoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
                                  rx_delay=plan.rx_delay, family_of=family_of, region=region, radio_plan=plan)
         self._rejoin = RejoinHandler(factory, vault, self.sessions, net_id=settings.net_id,
@@ -125,8 +130,9 @@ class NetworkServer:
         self.scheduler = DownlinkScheduler(self, self.duty_cycle, metrics, self.emit, clock=clock,
                                            gateways=self.gateways, region=region)
         self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit, quota, region=region)
+        self.gps_gateways = GpsGateways(clock)  # gateways with a GPS fix: class B transmits through them
         self.multicast = MulticastDownlinks(self.scheduler, MulticastStore(factory, vault), self.sessions,
-                                            clock=clock)
+                                            clock=clock, gps_gateways=self.gps_gateways)
         self._multicast_loop: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
@@ -241,6 +247,8 @@ class NetworkServer:
             self._drop("unknown_gateway")
             self._copy_done(frame)
             return
+        if frame.rx_info.gps_time_s is not None:
+            self.gps_gateways.saw(frame.rx_info.gateway_id)
         if not self.dedup.add(frame):
             self._late.inc()
             self._copy_done(frame)
@@ -341,8 +349,17 @@ class NetworkServer:
                 for _ in range(CLASS_C_BURST):
                     if not await self.downlinks.send_class_c(session) or not session.has_queue:
                         break
+            elif session.device_class == "B":
+                await self._send_class_b(session)
         except Exception:
             log.exception("queue notification failed: dev_eui=%s", dev_eui)
+
+    async def _send_class_b(self, session: NetworkSession) -> None:
+        """One queue item per ping slot: after a slot is given out, look at the queue again once it has passed."""
+        slot = await self.downlinks.send_class_b(session, gps_now(), self.gps_gateways)
+        if slot is not None and session.has_queue:
+            delay = max(0.0, slot - gps_now())
+            asyncio.get_running_loop().call_later(delay, self._spawn, self.notify_queue(session.dev_eui))
 
     def downlink_notifier(self) -> Callable[[str], None]:
         """The API's ``DownlinkNotifier``: callable from any thread (the API runs handlers in a thread pool)."""

@@ -8,7 +8,7 @@ Windows-1252 (Excel's default "CSV" on a French Windows); the usual French and E
 run shows which column became which field before anything is written.
 
 Fields (``FIELDS``): ``dev_eui``, ``name`` (required), ``join_eui``, ``app_key``, ``nwk_key``, ``codec``,
-``device_class`` (A or C), ``application_id``, ``device_profile_id`` (the profile's id or name), ``latitude``,
+``device_class`` (A, B or C), ``application_id``, ``device_profile_id`` (the profile's id or name), ``latitude``,
 ``longitude``,
 ``description``, ``tenant`` (tenant id or slug, the rule of the JSON API; default: the caller's tenant, else
 the city's).
@@ -202,8 +202,8 @@ def _row(
     if codec is not None and codecs is not None and codec not in codecs:
         bad("codec", f"unknown codec {codec!r}", "unknown_codec", value=codec)
     device_class = get("device_class").upper() or None
-    if device_class not in (None, "A", "C"):
-        bad("device_class", "device_class must be A or C", "device_class")
+    if device_class not in (None, "A", "B", "C"):
+        bad("device_class", "device_class must be A, B or C", "device_class")
     app_id = get("application_id") or None
     if app_id is not None and (app_id not in lookups.apps or lookups.apps[app_id] != tenant):
         bad("application_id", f"application {app_id!r} not found in the device's tenant", "unknown_application",

@@ -44,7 +44,7 @@ class DeviceFields(BaseModel):
     # LoRaWAN 1.0.x devices that run TS005/TS004 (firmware updates) derive those packages' keys from a GenAppKey
     gen_app_key: str | None = Key
     codec: str | None = Field(default=None, max_length=100)
-    device_class: Literal["A", "C"] | None = None
+    device_class: Literal["A", "B", "C"] | None = None
     application_id: str | None = None
     device_profile_id: str | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)

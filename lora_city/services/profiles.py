@@ -43,7 +43,7 @@ class ProfileFields(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     region: Literal["EU868"] | None = None
     mac_version: MacVersion | None = None
-    device_class: Literal["A", "C"] | None = None
+    device_class: Literal["A", "B", "C"] | None = None
     supports_otaa: bool | None = None
     codec_id: str | None = Field(default=None, max_length=100)
     adr_enabled: bool | None = None

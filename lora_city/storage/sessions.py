@@ -108,6 +108,17 @@ class NetworkSession:
     last_uplink_frequency: int = 868_100_000
     has_queue: bool = False  # the device's downlink queue may hold items (checked before touching the DB)
     last_seen_at: datetime | None = None
+    # Class B (TS001-1.1 §13-§15): the periodicity the device asked for (PingSlotInfoReq; one slot per beacon
+    # period until it does), its ping-slot channel (None: the region's), the beacon frequency it was told
+    # (BeaconFreqReq; None: the region's), whether its last uplink said it is locked on the beacon
+    # (FCtrl.ClassB), the class-B MAC request awaiting its answer, and the last ping slot given to a downlink.
+    ping_slot_periodicity: int = 7
+    ping_slot_frequency: int | None = None
+    ping_slot_dr: int | None = None
+    beacon_frequency: int | None = None
+    class_b_locked: bool = False
+    pending_class_b: dict[str, int] | None = None
+    last_ping_slot: float = 0.0
     dirty: bool = False
 
     @property
@@ -135,13 +146,19 @@ class NetworkSession:
             "mac_refused": list(self.mac_refused),
             "heard_by": [[h.gateway_id, h.snr, h.rssi] for h in self.heard_by],
             "last_uplink_dr": self.last_uplink_dr, "last_uplink_frequency": self.last_uplink_frequency,
+            "ping_slot_periodicity": self.ping_slot_periodicity, "ping_slot_frequency": self.ping_slot_frequency,
+            "ping_slot_dr": self.ping_slot_dr, "beacon_frequency": self.beacon_frequency,
+            "class_b_locked": self.class_b_locked, "pending_class_b": self.pending_class_b,
+            "last_ping_slot": self.last_ping_slot,
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
         for name in ("dr", "tx_power_index", "nb_trans", "rx1_dr_offset", "rx2_dr", "rx_delay",
                      "uplinks_since_status", "status_requested", "transmissions", "last_uplink_dr",
                      "last_uplink_frequency", "pending_link_adr", "last_mic", "conf_f_cnt_down", "rj_count0",
-                     "pending_rejoin", "rx2_frequency", "max_duty_cycle", "pending_mac"):
+                     "pending_rejoin", "rx2_frequency", "max_duty_cycle", "pending_mac", "ping_slot_periodicity",
+                     "ping_slot_frequency", "ping_slot_dr", "beacon_frequency", "class_b_locked", "pending_class_b",
+                     "last_ping_slot"):
             if name in state:
                 setattr(self, name, state[name])
         self.extra_channels = {int(i): int(f) for i, f in state.get("extra_channels", {}).items()}

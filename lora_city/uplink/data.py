@@ -26,6 +26,7 @@ from lora_city.sinks.events import AckEvent, LogEvent, UplinkEvent
 from lora_city.storage.device_queue import DeviceQueue
 from lora_city.storage.sessions import HeardBy, NetworkSession, SessionStore
 from lora_city.uplink.adr import UplinkSample
+from lora_city.uplink.class_b import ClassBPlan, handle_class_b
 from lora_city.uplink.context import UplinkContext
 from lora_city.uplink.fcnt import FCntVerdict, f_cnt_candidates, retransmission_allowed
 from lora_city.uplink.mac_commands import answer_device_commands, request_dev_status, request_link_adr
@@ -56,10 +57,12 @@ class DataUplinkHandler:
         app_layer: AppLayerHook | None = None,
         region: Region = EU868,
         radio_plan: RadioPlan | None = None,
+        class_b: ClassBPlan | None = None,
     ) -> None:
         self._region = region
         self._radio_plan = radio_plan  # None: devices keep what their join-accept or activation gave them
         self._region_config_id = region.name.lower()
+        self._class_b = class_b or ClassBPlan()
         self._gateways = gateways or GatewayDirectory()
         self._sessions = sessions
         self._queue = queue
@@ -222,6 +225,7 @@ class DataUplinkHandler:
         if ctx.retransmission:
             return
         answer_device_commands(ctx, self._region)
+        handle_class_b(ctx, self._region, self._class_b)
         request_link_adr(ctx, self._region)
         request_dev_status(ctx)
         if self._radio_plan is not None:

@@ -43,8 +43,14 @@ def answer_device_commands(ctx: UplinkContext, region: Region) -> None:
             margin = max(0, min(254, int(best - region.required_snr_db(ctx.dr))))
             ctx.mac_answers.append(MacCommand("LinkCheckAns", {"margin": margin, "gw_cnt": len(ctx.collected.frames)}))
         elif name == "DeviceTimeReq":
+            # A gateway with a GPS fix timestamps the reception in GPS time itself: the most exact answer, which
+            # a class B device needs to find the beacon (1.0.4 §5.9: the time at the end of the uplink).
+            gps = next((f.rx_info.gps_time_s for f in ctx.collected.frames if f.rx_info.gps_time_s), None)
             rx_time = next((f.rx_info.time for f in ctx.collected.frames if f.rx_info.time), None) or ctx.time
-            seconds, fraction = gps_time(rx_time)
+            if gps is not None:
+                seconds, fraction = int(gps) & 0xFFFFFFFF, min(255, int((gps - int(gps)) * 256))
+            else:
+                seconds, fraction = gps_time(rx_time)
             ctx.mac_answers.append(MacCommand("DeviceTimeAns", {"seconds": seconds, "fractional_second": fraction}))
         elif name == "DevStatusAns":
             battery = int(cmd.fields.get("battery", 255))

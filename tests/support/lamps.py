@@ -77,3 +77,22 @@ def ping_slot_gps_times(beacon_time: int, dev_addr_hex: str, periodicity: int) -
                 + bytes(8))
     offset = (rand[0] + 256 * rand[1]) % period
     return [round(beacon_time + 2.120 + (offset + n * period) * 0.030, 3) for n in range(ping_nb)]
+
+
+def build_uplink(dev_addr_hex: str, nwk_s_key: bytes, app_s_key: bytes, f_cnt: int, *, f_port: int | None = None,
+                 payload: bytes = b"", f_opts: bytes = b"", class_b: bool = False, adr: bool = False) -> bytes:
+    """A LoRaWAN 1.0.x unconfirmed data uplink (1.0.4 §4): FCtrl bit 4 is ClassB on uplinks (§10.1 / 1.1 §4.3.1);
+    MIC with B0 Dir=0; FRMPayload encrypted with AppSKey (FPort > 0)."""
+    addr = bytes.fromhex(dev_addr_hex)[::-1]
+    f_ctrl = (0x80 if adr else 0) | (0x10 if class_b else 0) | len(f_opts)
+    frm = b""
+    if payload:
+        stream = b"".join(
+            _aes(app_s_key, b"\x01" + bytes(4) + b"\x00" + addr + f_cnt.to_bytes(4, "little") + b"\x00" + bytes((i,)))
+            for i in range(1, len(payload) // 16 + 2)
+        )
+        frm = bytes(a ^ b for a, b in zip(payload, stream, strict=False))
+    msg = (b"\x40" + addr + bytes((f_ctrl,)) + (f_cnt & 0xFFFF).to_bytes(2, "little") + f_opts
+           + (bytes((f_port,)) if f_port is not None else b"") + frm)
+    b0 = b"\x49" + bytes(4) + b"\x00" + addr + f_cnt.to_bytes(4, "little") + b"\x00" + bytes((len(msg),))
+    return msg + _cmac(nwk_s_key, b0 + msg)[:4]

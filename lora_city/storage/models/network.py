@@ -56,7 +56,7 @@ class DeviceProfile(Base):
     region: Mapped[str] = mapped_column(String(16), default="EU868")
     mac_version: Mapped[str] = mapped_column(String(8), default="1.0.3")  # 1.0.2 | 1.0.3 | 1.0.4 | 1.1.0
     reg_params_revision: Mapped[str] = mapped_column(String(16), default="RP002-1.0.3")
-    device_class: Mapped[str] = mapped_column(String(1), default="A")  # A | C
+    device_class: Mapped[str] = mapped_column(String(1), default="A")  # A | B | C
     supports_otaa: Mapped[bool] = mapped_column(default=True)
     codec_id: Mapped[str | None] = mapped_column(String(100), default=None)
     # The catalogue model ("vendor/model") and firmware version the profile was filled from, if any.
