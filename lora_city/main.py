@@ -44,6 +44,9 @@ from lora_city.gateway.journal import CopyJournal
 from lora_city.gateway.mqtt_backend import MqttGatewayBackend
 from lora_city.gateway.udp_backend import UdpGatewayBackend
 from lora_city.grpc_api import start_grpc_server
+from lora_city.lighting.commands import CommandSender
+from lora_city.lighting.scheduler import LightingScheduler
+from lora_city.lighting.steps import Place
 from lora_city.metrics import Metrics
 from lora_city.mqtt.client import MqttClient
 from lora_city.network.gateway_status import GatewayStatusWriter
@@ -179,6 +182,11 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
             broker_sync = BrokerAccessSync(factory, DynsecControl(settings.mqtt_url))
             await broker_sync.start()
             app.state.broker_sync = broker_sync
+        # Street-lighting schedules: each step goes through the same queues the API uses (issue 24).
+        lighting = LightingScheduler(factory, CommandSender(codecs, notifier, server.group_notifier()), clock=utcnow,
+                                     default_place=Place(settings.lighting_latitude, settings.lighting_longitude))
+        background.append(asyncio.create_task(lighting.run(settings.lighting_tick_s), name="lighting"))
+        app.state.lighting_wake = lighting.wake
         # The web portal on the same app (pages under /portal), with the leasing features of tenants/billing.
         mount_portal(app, settings=settings, session_factory=factory, vault=vault, codecs=codecs, notifier=notifier,
                      extras=billing_extras(factory, utcnow, quota, vault, export_dir=settings.export_dir))

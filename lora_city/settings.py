@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     class_b_ping_slot_dr: int | None = None
     class_b_beacon_frequency_hz: int | None = None
 
+    # Lighting schedules (issue 24): where the sun is computed for lamps and groups without a position of their own
+    # (the city centre: Nîmes), and how often the scheduler looks at the clock
+    lighting_latitude: float = 43.8367
+    lighting_longitude: float = 4.3601
+    lighting_tick_s: float = 15.0
+
     # Where a tenant's data export is written before the tenant is deleted (issue 7); relative to the working dir
     export_dir: Path = Path("exports")
 

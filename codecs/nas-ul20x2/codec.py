@@ -14,7 +14,7 @@ Uplinks
   bit 7 power failure).
 - fPort 26, usage: per measured output, a presence bit field then active energy (Wh), active power (W), load-side
   energy and power, power factor (/100), mains voltage (V), driver operating time (s), lamp on time (s).
-- fPort 60, the device's echo of an applied command; fPort 61, alerts (DALI driver, metering); fPort 99, boot and
+- fPort 60, the device's echo of an applied command (its broadcast level becomes ``dim_level__percent``); fPort 61, alerts (DALI driver, metering); fPort 99, boot and
   "invalid downlink" reports.
 
 Downlinks (fPort 60)
@@ -359,7 +359,13 @@ def _command(r: _Bytes, errors: list[str]) -> dict[str, Any]:
             destination.append(entry)
         if not destination:
             errors.append("a dimming command needs at least one destination")
-        return {"packet_type": "manual_timed_dimming" if timed else "manual_dimming", "destination": destination}
+        out = {"packet_type": "manual_timed_dimming" if timed else "manual_dimming", "destination": destination}
+        # The device echoes a command it applied (fPort 60 is bidirectional): the level every DALI driver now has.
+        broadcast = [d["dimming_level__percent"] for d in destination if d["address"] == "dali_broadcast"
+                     and isinstance(d["dimming_level__percent"], int)]
+        if broadcast:
+            out["dim_level__percent"] = broadcast[-1]
+        return out
     if header == 0x05:
         b = _bits(r.u(1, "request flags"), 8)
         out: dict[str, Any] = {"packet_type": "status_usage_request", "usage_requested": b[0],

@@ -24,6 +24,7 @@ from lora_city.api.routes import (
     gateways,
     health,
     integrations,
+    lighting,
     live,
     multicast,
     onboarding,
@@ -72,11 +73,11 @@ def create_app(
     errors.install(app)
     install_docs(app, PREFIX)
     api = APIRouter(prefix=PREFIX)
-    for module in (tenants, api_keys, gateways, profiles, applications, devices, multicast, assets, onboarding,
-                   overview, alerts, integrations, broker, catalogue,
-                   fuota, live):
+    for module in (tenants, api_keys, gateways, profiles, applications, devices, multicast, lighting, assets,
+                   onboarding, overview, alerts, integrations, broker, catalogue, fuota, live):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.state.lighting_wake = None  # the composition root sets the lighting scheduler's wake-up
     app.state.readiness = []  # the composition root appends (name, ok) checks: MQTT connected, …
     return app

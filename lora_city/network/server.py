@@ -94,6 +94,7 @@ class NetworkServer:
         late_copy_ttl_s: float | None = None,
         journal: CopyJournal | None = None,
         app_layer: AppLayerHook | None = None,
+        utcnow: Callable[[], datetime] | None = None,
     ) -> None:
         self._settings = settings
         self._metrics = metrics
@@ -132,7 +133,8 @@ class NetworkServer:
         self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit, quota, region=region)
         self.gps_gateways = GpsGateways(clock)  # gateways with a GPS fix: class B transmits through them
         self.multicast = MulticastDownlinks(self.scheduler, MulticastStore(factory, vault), self.sessions,
-                                            clock=clock, gps_gateways=self.gps_gateways)
+                                            clock=clock, gps_gateways=self.gps_gateways,
+                                            utcnow=utcnow or (lambda: datetime.now(UTC)))
         self._multicast_loop: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None

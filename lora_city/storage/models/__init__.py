@@ -22,6 +22,13 @@ from lora_city.storage.models.integrations import (
     Integration,
     IntegrationDelivery,
 )
+from lora_city.storage.models.lighting import (
+    LightingAssignment,
+    LightingCommand,
+    LightingException,
+    LightingOverride,
+    LightingSchedule,
+)
 from lora_city.storage.models.multicast import MulticastGroup, MulticastGroupDevice, MulticastQueueItem
 from lora_city.storage.models.network import (
     Device,
@@ -67,6 +74,11 @@ __all__ = [
     "IdempotencyKey",
     "Integration",
     "IntegrationDelivery",
+    "LightingAssignment",
+    "LightingCommand",
+    "LightingException",
+    "LightingOverride",
+    "LightingSchedule",
     "MulticastGroup",
     "MulticastGroupDevice",
     "MulticastQueueItem",

@@ -100,6 +100,9 @@ class TenantWorld:
     integration_id: str
     group_id: str
     campaign_id: str
+    schedule_id: str  # a lighting schedule the group follows, with an exception
+    assignment_id: str
+    exception_id: str
 
 
 def populate(api: Api, slug: str, n: int) -> TenantWorld:
@@ -123,4 +126,12 @@ def populate(api: Api, slug: str, n: int) -> TenantWorld:
                      expect=201).json()["id"]
     campaign = api.call("POST", "/fuota/campaigns", expect=201, json={
         "name": "fw", "tenant_id": tenant, "dev_euis": [dev], "image_base64": "AAECAwQFBgc="}).json()["id"]
-    return TenantWorld(tenant, dev, gw, profile, app, asset, key, integration, group, campaign)
+    schedule = api.call("POST", "/lighting/schedules", expect=201, json={
+        "name": "s", "tenant_id": tenant, "steps": [{"at": "dusk", "level": 100}, {"at": "dawn", "level": 0}]}
+    ).json()["id"]
+    assignment = api.call("POST", f"/lighting/schedules/{schedule}/assignments", json={"group_id": group},
+                          expect=200).json()["id"]
+    exception = api.call("POST", f"/lighting/schedules/{schedule}/exceptions", expect=201, json={
+        "start_date": "2026-07-14", "end_date": "2026-07-14", "steps": [{"at": "dusk", "level": 100}]}).json()["id"]
+    return TenantWorld(tenant, dev, gw, profile, app, asset, key, integration, group, campaign, schedule,
+                       assignment, exception)

@@ -46,7 +46,7 @@ def test_every_bad_row_reported_and_nothing_imported(api: Api) -> None:
         "zz,bad eui,,,,,",
         f"{100:016x},,,,,,",
         f"{101:016x},bad key,,1234,,,",
-        f"{102:016x},bad class,,,B,,",
+        f"{102:016x},bad class,,,D,,",
         f"{103:016x},bad lat,,,,91,",
         f"{1:016x},repeat,,,,,",
         f"{7:016x},exists,,,,,",

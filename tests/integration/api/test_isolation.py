@@ -21,6 +21,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/devices/{dev_eui}/queue"): {"json": {"f_port": 1, "data_hex": "00"}},
     ("post", "/api/v1/multicast-groups/{group_id}/devices"): {"json": {"dev_euis": ["0000000000000001"]}},
     ("post", "/api/v1/multicast-groups/{group_id}/queue"): {"json": {"f_port": 1, "data_hex": "00"}},
+    ("post", "/api/v1/lighting/schedules/{schedule_id}/assignments"): {"json": {"dev_eui": "0000000000000001"}},
+    ("post", "/api/v1/lighting/schedules/{schedule_id}/exceptions"): {"json": {
+        "start_date": "2026-01-01", "end_date": "2026-01-01", "steps": [{"at": "dusk", "level": 1}]}},
+    ("get", "/api/v1/lighting/schedules/{schedule_id}/preview"): {"params": {"night": "2026-01-01"}},
     ("put", "/api/v1/onboarding/assets/{asset_id}/photo"): {"files": {"photo": ("p.png", b"png", "image/png")}},
 }
 
