@@ -110,6 +110,8 @@ def test_schedule_over_a_simulated_night_sends_each_step_once_at_its_time(
         await start_udp_only(h, clock)
         assert h.udp is not None
         gw = VirtualUdpGateway(h.udp.local_address, uuid.uuid4().hex[:16])
+        assert (await h.api.post("/api/v1/gateways", json={"gateway_id": gw.gateway_id, "name": "g"})
+                ).status_code == 201  # the server drops unregistered gateways
         await gw.start()
         try:
             lamps = [Lamp(os.urandom(8).hex(), os.urandom(4).hex(), os.urandom(16), os.urandom(16), echoes=i < 2)

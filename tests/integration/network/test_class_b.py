@@ -44,6 +44,8 @@ def test_class_b_lamp_receives_in_its_ping_slot_through_the_gps_gateway(database
             from lora_city.simulate.gateways import VirtualMqttGateway
 
             gps = VirtualMqttGateway(mosquitto.url, uuid.uuid4().hex[:16], prefix=h.prefix, gps_clock=gps_clock)
+            for gw_id in (gps.gateway_id, no_gps.gateway_id):  # the server drops unregistered gateways
+                assert (await h.api.post("/api/v1/gateways", json={"gateway_id": gw_id, "name": "g"})).status_code == 201
             await gps.start()
             h.gateways.append(gps)
             dev_eui, dev_addr = os.urandom(8).hex(), os.urandom(4).hex()
@@ -121,6 +123,8 @@ def test_class_b_group_downlink_uses_gps_gateways_each_in_its_own_ping_slot(data
             gps_b = VirtualMqttGateway(mosquitto.url, uuid.uuid4().hex[:16], prefix=h.prefix, gps_clock=gps_clock)
             plain = VirtualMqttGateway(mosquitto.url, uuid.uuid4().hex[:16], prefix=h.prefix)
             for gw in (gps_a, gps_b, plain):
+                assert (await h.api.post("/api/v1/gateways", json={"gateway_id": gw.gateway_id, "name": "g"})
+                        ).status_code == 201
                 await gw.start()
                 h.gateways.append(gw)
             lamps = []
