@@ -1,7 +1,7 @@
 """lighting schedules, assignments, exceptions, overrides and the commands sent (issue 24)
 
-Revision ID: 0015_lighting
-Revises: 0014_device_status_at
+Revision ID: 0016_lighting
+Revises: 0015_broker_accounts
 Create Date: 2026-12-05
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015_lighting'
-down_revision = '0014_device_status_at'
+revision = '0016_lighting'
+down_revision = '0015_broker_accounts'
 branch_labels = None
 depends_on = None
 
