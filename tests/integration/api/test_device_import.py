@@ -85,7 +85,7 @@ def test_every_problem_of_every_line_is_reported(database_url: str) -> None:
 
 def _every_problem(api: Api) -> None:
     text = "dev_eui,name,codec,device_class,latitude,app_key\n" \
-           "nothex,,no-such-codec,B,95,123\n" \
+           "nothex,,no-such-codec,D,95,123\n" \
            f"{200:016x},fine,,A,45.7,{KEY}\n"
     r = api.call("POST", "/devices/import", files={"file": ("d.csv", text, "text/csv")}, expect=422).json()
     problems = {(d["line"], d["field"]) for d in r["error"]["details"]}

@@ -74,7 +74,9 @@ def test_class_b_lamp_receives_in_its_ping_slot_through_the_gps_gateway(database
             # MAC commands alone travel in an FPort 0 payload, else in FOpts (1.0.4 §4.3.1.6)
             mac = opened.payload if opened.f_port == 0 else answer.phy_payload[8:8 + (opened.f_ctrl & 0x0F)]
             commands: dict[int, bytes] = {}
-            sizes = {0x0D: 5, 0x10: 0, 0x06: 0, 0x03: 4}  # DeviceTimeAns, PingSlotInfoAns, DevStatusReq, LinkADRReq
+            # payload sizes of the network's MAC commands (TS001-1.0.4 §5, class B §12)
+            sizes = {0x02: 2, 0x03: 4, 0x04: 1, 0x05: 4, 0x06: 0, 0x07: 5, 0x08: 1, 0x09: 1, 0x0A: 4, 0x0D: 5,
+                     0x10: 0, 0x11: 4, 0x13: 3}
             at = 0
             while at < len(mac):
                 cid = mac[at]
