@@ -76,11 +76,21 @@ def answer_device_commands(ctx: UplinkContext, region: Region) -> None:
             # the session, and it says which version it speaks.
             reset_radio_parameters(session, region)
             ctx.mac_answers.append(MacCommand("ResetConf", {"minor": min(int(cmd.fields.get("minor", 1)), 1)}))
+        elif name == "DeviceModeInd":
+            # 1.1 §18.1 (DeviceModeInd/Conf): the device switches between class A (0) and C (2); the network
+            # follows at once and confirms the class it will use (its current one for an RFU value).
+            wanted = int(cmd.fields.get("device_class", 0))
+            if wanted in DEVICE_MODES:
+                session.device_class = DEVICE_MODES[wanted]
+            current = next(k for k, v in DEVICE_MODES.items() if v == session.device_class)
+            ctx.mac_answers.append(MacCommand("DeviceModeConf", {"device_class": current}))
         if name in STICKY_ANSWERS:
             ctx.sticky_answers = True
         if name in mac_requests.ANSWERS:
             mac_requests.apply_answer(ctx, cmd)
 
+
+DEVICE_MODES = {0: "A", 2: "C"}  # DeviceModeInd Class field (1 is RFU)
 
 # Answers the device repeats in every uplink until it receives a downlink (1.0.4 §5.5, §5.8, §5.10).
 STICKY_ANSWERS = frozenset({"RXParamSetupAns", "RXTimingSetupAns", "DlChannelAns"})

@@ -203,6 +203,33 @@ async def link_adr_req_and_ans(net: Network) -> None:
     await wait_until(lambda: net.h.server.sessions.for_dev_eui(dev.dev_eui).dr == 5)  # type: ignore[union-attr]
 
 
+async def nb_trans_from_adr_repeats_are_retransmissions(net: Network) -> None:
+    """§5.3: with about 20 % of frames lost the ADR engine asks NbTrans 2 (LinkADRReq); the device then sends
+    every unconfirmed frame twice: the repeat is a retransmission (no second reading), a third copy a replay."""
+    dev = await abp(net, "26011052")
+    dev.dr = 0
+    assert await net.exchange(dev, dev.uplink(2, PAYLOAD), snrs=[10.0]) is not None
+    for i in range(24):
+        if i % 5 == 4:
+            dev.f_cnt_up += 1  # lost on the air
+        net.send(dev.uplink(2, PAYLOAD), snrs=[10.0])
+        await asyncio.sleep(0.12)
+    await drain(net, dev)
+    assert dev.nb_trans == 2, [c for c in dev.received if c.name == "LinkADRReq"]
+    net.send(dev.uplink(2, PAYLOAD), snrs=[10.0])  # LinkADRAns: the server takes NbTrans 2
+    await asyncio.sleep(0.7)
+    frame = dev.uplink(2, PAYLOAD)
+    net.send(frame, snrs=[10.0])
+    await asyncio.sleep(0.7)
+    net.send(dev.uplink(repeat=True), snrs=[10.0])  # its NbTrans repeat
+    await wait_until(lambda: net.h.counter("lora_city_uplinks_total", kind="retransmission") == 1)
+    await asyncio.sleep(0.7)
+    net.send(dev.uplink(repeat=True), snrs=[10.0])  # beyond NbTrans
+    await wait_until(lambda: net.drops("replay") == 1)
+    readings = await net.wait_readings(dev.dev_eui, 1)
+    assert [r["f_cnt"] for r in readings].count(frame.f_cnt) == 1
+
+
 async def adr_ack_req_gets_a_downlink(net: Network) -> None:
     """§4.3.1.1: an uplink with ADRACKReq set must be answered within ADR_ACK_DELAY: any downlink will do."""
     dev = await abp(net, "26011046")
@@ -325,6 +352,7 @@ CASES: dict[str, tuple[Case, dict[str, Any]]] = {
     "4.3.1.1 repeat beyond NbTrans is a replay": (unconfirmed_repeat_beyond_nb_trans_is_a_replay, {}),
     "5.3 LinkADRReq and LinkADRAns": (link_adr_req_and_ans, {}),
     "4.3.1.1 ADRACKReq gets a downlink": (adr_ack_req_gets_a_downlink, {}),
+    "5.3 NbTrans from ADR: repeats are retransmissions": (nb_trans_from_adr_repeats_are_retransmissions, {}),
     "5.2 LinkCheckReq and LinkCheckAns": (link_check_req_and_ans, {}),
     "5.11 DeviceTimeReq and DeviceTimeAns": (device_time_req_and_ans, {}),
     "5.4 5.5 5.7 5.8 radio plan by MAC commands": (

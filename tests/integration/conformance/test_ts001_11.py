@@ -163,6 +163,20 @@ async def class_c_after_the_first_uplink_only(net: Network) -> None:
     assert got.downlink.payload == b"\x02"
 
 
+async def device_mode_ind_switches_to_class_c(net: Network) -> None:
+    """§18.1: DeviceModeInd(Class C) is confirmed by DeviceModeConf and the server sends class C downlinks from
+    then on, at once on RX2 parameters."""
+    dev = await joined(net)
+    await first_uplink(net, dev)
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD, commands=[Command("DeviceModeInd", b"\x02")]))
+    assert got is not None and got.downlink is not None
+    assert [c.payload for c in got.downlink.commands if c.name == "DeviceModeConf"] == [b"\x02"]
+    dev.device_class = "C"
+    await net.enqueue(dev, 10, b"\x03")
+    got = await net.air.receive(dev, None)
+    assert got is not None and got.window == "class_c" and got.downlink is not None and got.downlink.payload == b"\x03"
+
+
 CASES: dict[str, Case] = {
     "5.10 RekeyInd repeated until RekeyConf": rekey_ind_until_rekey_conf,
     "4.3.1.6 FOpts encrypted both ways (errata counter byte)": f_opts_encrypted_both_ways,
@@ -174,6 +188,7 @@ CASES: dict[str, Case] = {
     "6.2.4.1 RJcount0 replay dropped": rejoin_counter_replay_is_dropped,
     "5.1 ABP ResetInd until ResetConf": abp_reset_ind_until_reset_conf,
     "class C downlinks after the first uplink only": class_c_after_the_first_uplink_only,
+    "18.1 DeviceModeInd switches to class C": device_mode_ind_switches_to_class_c,
 }
 
 
