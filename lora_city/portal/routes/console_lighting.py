@@ -110,10 +110,13 @@ def _render(page: Page, db: Session, user: PortalUser, status: int = 200, **valu
     override = None
     if user.principal.tenant_id is not None:
         override = lighting.active_override(db, user.principal.tenant_id)
+    local = now.astimezone(Place(0, 0).zone)
+    savings = lighting.energy_saved(db, user.principal, local.date().replace(day=1), _place(page))
     markers = [{"id": lamp.dev_eui, "name": lamp.name, "lat": lamp.latitude, "lon": lamp.longitude,
                 "state": lamp.state, "level": lamp.level} for lamp in lamps if lamp.latitude is not None]
     return page.render("console/lighting.html", status=status, groups=groups, statuses=statuses, lamps=lamps,
-                       schedules=schedules, override=override, markers=markers,
+                       schedules=schedules, override=override, markers=markers, savings=savings,
+                       month=local.date().replace(day=1),
                        tile_url=page.ctx.settings.map_tile_url, **{"error": None, "error_target": None,
                                                                     "done": None, **values})
 
