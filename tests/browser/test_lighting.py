@@ -7,6 +7,7 @@ journey in English, with screenshots at 1366 and 390 px."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from lora_city.codec.registry import CodecRegistry
+from lora_city.lighting.steps import Step
 from lora_city.services import lighting, multicast
 from lora_city.services.devices import DeviceCreate, register_device
 from lora_city.services.principal import Role
@@ -34,7 +36,7 @@ LAMPS = [("70b3d54750000001", "Lampadaire Maison Carrée 1", 43.8384, 4.3561, "�
 
 
 @pytest.fixture(scope="module")
-def lighting_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+def lighting_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     # 21:30 UTC on 15 January: 22:30 in Nîmes, after dusk and before the 23:00 step
     clock = Clock(datetime(2026, 1, 15, 21, 30, tzinfo=UTC))
     codecs = CodecRegistry.load(Settings().codecs_path, entry_points=False)
@@ -60,7 +62,7 @@ def lighting_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
         multicast.add_members(s, ROOT, group.group.id, multicast.MembersAdd(dev_euis=[x[0] for x in LAMPS]),
                               now=clock())
         schedule = lighting.create_schedule(s, ROOT, lighting.ScheduleCreate(
-            name="Nuit économe", steps=[lighting.Step.model_validate(x) for x in NIGHT]), now=clock())
+            name="Nuit économe", steps=[Step.model_validate(x) for x in NIGHT]), now=clock())
         lighting.assign(s, ROOT, schedule.id, lighting.Target(group_id=group.group.id), now=clock())
     server = ServerThread(portal.app)
     server.start()
