@@ -8,6 +8,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from lora_city.services.devices import DeviceCreate, register_device
@@ -39,6 +40,12 @@ def _seed(site: Site) -> list[str]:
     return euis
 
 
+@pytest.fixture(scope="module")
+def lamps(site: Site) -> list[str]:
+    """Seeded once per site, whichever test of the module runs first (xdist may run either one alone)."""
+    return _seed(site)
+
+
 def _create(page: Page, name: str, devices: list[str], submit: str, file: bool = True) -> None:
     page.locator("#c-name").fill(name)
     if file:
@@ -50,8 +57,10 @@ def _create(page: Page, name: str, devices: list[str], submit: str, file: bool =
     page.get_by_role("button", name=submit).click()
 
 
-def test_operator_creates_starts_pauses_and_cancels_a_campaign(site: Site, page: Page, screenshots: Path) -> None:
-    lamps = _seed(site)[:2]
+def test_operator_creates_starts_pauses_and_cancels_a_campaign(
+    site: Site, page: Page, screenshots: Path, lamps: list[str]
+) -> None:
+    lamps = lamps[:2]
     site.login(page, "otto@city.test")
     page.get_by_role("link", name="Mises à jour").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mises à jour du micrologiciel")
@@ -97,7 +106,9 @@ def test_operator_creates_starts_pauses_and_cancels_a_campaign(site: Site, page:
     page.screenshot(path=str(screenshots / "fuota-list-fr-1366.png"), full_page=True)
 
 
-def test_campaign_pages_on_a_phone_in_english(site: Site, browser: Browser, screenshots: Path) -> None:
+def test_campaign_pages_on_a_phone_in_english(
+    site: Site, browser: Browser, screenshots: Path, lamps: list[str]
+) -> None:
     context = browser.new_context(locale="en-GB", viewport={"width": 390, "height": 844})
     context.set_default_timeout(15_000)
     page = context.new_page()

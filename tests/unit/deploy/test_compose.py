@@ -159,7 +159,9 @@ def test_the_written_fields_are_what_the_codecs_give() -> None:
     assert {"streetlight", "water", "flood", "other"} <= set(written)
     assert {"volume", "leak", "rssi", "f_cnt"} <= written["water"]
     assert "lamp_on:1" in written["streetlight"] and "water_level" in written["flood"]
-    assert "lamp_failure" not in written["streetlight"] and "flow_rate" not in written["water"]
+    # the NAS UL20x2's documented status uplink reports a lamp failure (DALI status bit), so it is a written field
+    assert "lamp_failure" in written["streetlight"] and "colour_temperature" not in written["streetlight"]
+    assert "flow_rate" not in written["water"]
 
 
 _QUERY = re.compile(r'r\._measurement == "([^"]+)" and r\._field (==|=~) ("([^"]+)"|/([^/]+)/)')
