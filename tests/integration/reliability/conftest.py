@@ -184,6 +184,16 @@ def provision(api: str, count: int, *, first: int = 1) -> list[AbpDevice]:
             return list(pool.map(one, range(first, first + count)))
 
 
+def register_gateways(api: str, *gateway_ids: str) -> None:
+    """Registers the test's packet forwarders through the API: the server drops copies relayed by a gateway it does
+    not know (``Settings.allow_unknown_gateways`` is off by default), so an unregistered forwarder would lose all."""
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    with httpx.Client(base_url=f"{api}/api/v1", headers=headers, timeout=60) as client:
+        for gateway_id in gateway_ids:
+            r = client.post("/gateways", json={"gateway_id": gateway_id, "name": f"forwarder {gateway_id}"})
+            assert r.status_code == 201, r.text
+
+
 def stored_readings(database_url: str) -> dict[tuple[str, int], list[Any]]:
     """(dev_eui, f_cnt) -> the reading times stored for it (one each, when nothing is doubled)."""
     engine = create_engine(database_url)

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.reliability.conftest import ServerProcesses, influx_points, provision, stored_readings
+from tests.integration.reliability.conftest import (
+    ServerProcesses,
+    influx_points,
+    provision,
+    register_gateways,
+    stored_readings,
+)
 from tests.support.abp_device import AbpDevice
 from tests.support.forwarder import Forwarder
 from tests.support.services import Service
@@ -26,6 +32,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 KILLS = 20
 RATE = 100.0  # uplinks per second, each heard by two gateways
+GATEWAYS = ("aa555a0000000001", "aa555a0000000002")  # near, far
+UNKNOWN_GATEWAY_DROPS = 'lora_city_uplink_drops_total{reason="unknown_gateway"}'
 
 
 @dataclass
@@ -37,8 +45,8 @@ class Stream:
 async def stream_with_kills(servers: ServerProcesses, devices: list[AbpDevice], rng: random.Random) -> Stream:
     loop = asyncio.get_running_loop()
     server = ("127.0.0.1", servers.udp_port)
-    near = Forwarder("aa555a0000000001", server, snr=9.25, rssi=-71.0)
-    far = Forwarder("aa555a0000000002", server, snr=-3.5, rssi=-112.0)
+    near = Forwarder(GATEWAYS[0], server, snr=9.25, rssi=-71.0)
+    far = Forwarder(GATEWAYS[1], server, snr=-3.5, rssi=-112.0)
     for gw in (near, far):
         await gw.start()
     sent: list[tuple[str, int]] = []
@@ -94,8 +102,10 @@ def test_sigkill_at_random_moments_loses_and_doubles_no_delivered_uplink(
         servers.start()
         servers.wait_ready()
         devices = provision(servers.api, 40)
+        register_gateways(servers.api, *GATEWAYS)  # the server drops what unregistered gateways relay
         stream = asyncio.run(stream_with_kills(servers, devices, rng))
         time.sleep(1.0)
+        unknown_gateway_drops = servers.metric(UNKNOWN_GATEWAY_DROPS)  # the last server's count
         servers.stop()  # a clean stop: the last windows close, sessions and sinks flush, the journal checkpoints
         logs = servers.log_text()
     finally:
@@ -117,11 +127,13 @@ def test_sigkill_at_random_moments_loses_and_doubles_no_delivered_uplink(
                "stored": len(readings), "lost": len(lost), "doubled": len(doubled),
                "influx_points": len(influx.points), "influx_lost": len(influx_lost),
                "influx_doubled": len(influx_doubled), "influx_raw_samples": influx.raw_samples,
-               "restarts_that_replayed": replays, "database": database_url.split(":")[0]}
+               "restarts_that_replayed": replays, "unknown_gateway_drops": unknown_gateway_drops,
+               "database": database_url.split(":")[0]}
     print("kill loop:", json.dumps(figures))
     (tmp_path / "figures.json").write_text(json.dumps(figures))
 
     assert len(stream.delivered) >= 1000, figures  # a real stream went through the twenty servers
+    assert unknown_gateway_drops == 0, figures  # both forwarders are registered: every copy reaches the pipeline
     assert not lost, f"{len(lost)} delivered uplink(s) lost, e.g. {sorted(lost)[:5]}; {figures}"
     assert not doubled, f"{len(doubled)} uplink(s) stored twice, e.g. {list(doubled.items())[:3]}"
     assert not influx_lost, f"{len(influx_lost)} delivered uplink(s) missing in InfluxDB; {figures}"

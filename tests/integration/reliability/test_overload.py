@@ -15,7 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.reliability.conftest import ServerProcesses, provision, stored_readings
+from tests.integration.reliability.conftest import (
+    ServerProcesses,
+    provision,
+    register_gateways,
+    stored_readings,
+)
 from tests.support.abp_device import AbpDevice
 from tests.support.forwarder import Forwarder
 from tests.support.services import Service, create_pg_database
@@ -24,6 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 RATE = 500  # uplinks per second, per server
 SECONDS = 60
+GATEWAY = "aa555a00000000f1"
 DEVICES = 200  # each sends every 0.4 s: far more often than a real meter, as many frames as a city's busy hour
 
 
@@ -68,7 +74,8 @@ def test_500_uplinks_per_second_for_a_minute_lose_nothing_unseen(
         for name, s in servers.items():
             s.wait_ready()
             devices = provision(s.api, DEVICES, first=1 if name == "sqlite" else 10_001)
-            targets[name] = (Forwarder("aa555a00000000f1", ("127.0.0.1", s.udp_port)), devices)
+            register_gateways(s.api, GATEWAY)  # the server drops what unregistered gateways relay
+            targets[name] = (Forwarder(GATEWAY, ("127.0.0.1", s.udp_port)), devices)
         began = time.monotonic()
         sent = asyncio.run(stream(targets))
         streamed_s = time.monotonic() - began
@@ -84,7 +91,8 @@ def test_500_uplinks_per_second_for_a_minute_lose_nothing_unseen(
             figures[name] = {"sent": sent[name], "acked": len(targets[name][0].acked), "stored": len(stored),
                              "doubled": sum(1 for v in stored.values() if len(v) > 1), "drops": drops,
                              "settled_after_s": round(waited, 1), "streamed_s": round(streamed_s, 1),
-                             "receive_buffer": s.metric("lora_city_udp_receive_buffer_bytes")}
+                             "receive_buffer": s.metric("lora_city_udp_receive_buffer_bytes"),
+                             "unknown_gateway_drops": s.metric('lora_city_uplink_drops_total{reason="unknown_gateway"}')}
         for s in servers.values():
             s.stop()
     finally:
@@ -95,6 +103,7 @@ def test_500_uplinks_per_second_for_a_minute_lose_nothing_unseen(
     for name, f in figures.items():
         assert f["sent"] == RATE * SECONDS, (name, f)
         assert f["doubled"] == 0, (name, f)
+        assert f["unknown_gateway_drops"] == 0, (name, f)  # the forwarder is registered: the stream is really stored
         lost = f["sent"] - f["stored"]
         assert lost == sum(f["drops"].values()), f"{name}: {lost} uplink(s) lost, not all counted: {f}"
         assert f["acked"] <= f["stored"] + f["drops"]["overload"] + f["drops"]["pipeline"], (name, f)
