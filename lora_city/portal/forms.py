@@ -130,6 +130,10 @@ def pydantic_message(error: Mapping[str, Any], t: Translate) -> str:
     return t("form.invalid", detail=str(error.get("msg", "")))
 
 
+# A field with a fixed format (an EUI, a SIRET) explains the format rather than a length or "invalid format"
+FORMAT_ERRORS = {"string_pattern_mismatch", "string_too_short", "string_too_long"}
+
+
 def validate(model: type[M], form: FormResult, t: Translate, *, extra: Mapping[str, Any] | None = None,
              where: Callable[[tuple[Any, ...]], str] | None = None,
              formats: Mapping[str, str] | None = None) -> M | None:
@@ -145,7 +149,7 @@ def validate(model: type[M], form: FormResult, t: Translate, *, extra: Mapping[s
         for error in exc.errors():
             loc = tuple(error.get("loc", ()))
             name = where(loc) if where is not None else (str(loc[0]) if loc else "_form")
-            if formats and name in formats and error.get("type") == "string_pattern_mismatch":
+            if formats and name in formats and error.get("type") in FORMAT_ERRORS:
                 form.errors.setdefault(name, t(formats[name]))  # "14 digits" says more than "invalid format"
             form.errors.setdefault(name, pydantic_message(error, t))
         return None
