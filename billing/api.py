@@ -4,6 +4,7 @@ notes and billing runs for operators. ``install(app)`` adds them after ``create_
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from fastapi import APIRouter, FastAPI, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from billing import payments, prices, usage
 from billing import run as billing_run
 from billing.documents import file_name, invoice_csv, invoice_pdf
-from billing.exports import device_usage_csv
+from billing.exports import device_day_usage_csv, device_usage_csv
 from billing.issuer import FIELDS, IssuerIn, save_issuer
 from billing.models import Invoice, InvoiceLine
 from billing.prices import PricesIn, PricesOut
@@ -149,10 +150,13 @@ def devices_usage(session: SessionDep, principal: CurrentPrincipal, now: NowDep,
 
 @router.get("/usage/devices.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def devices_usage_csv(session: SessionDep, principal: CurrentPrincipal, now: NowDep, period: str | None = None,
-                      tenant_id: str | None = None) -> Response:
+                      tenant_id: str | None = None, per: Literal["month", "day"] = "month") -> Response:
+    """Per device for the month; ``per=day``: per device and per day, with the devices' names."""
     tid, period, first, end = _scope(session, principal, tenant_id, period, now)
-    return Response(device_usage_csv(session, tid, first, end), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="usage-{period}.csv"'})
+    body = device_usage_csv(session, tid, first, end) if per == "month" else device_day_usage_csv(
+        session, tid, first, end)
+    return Response(body, media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="usage-{period}{"-days" if per == "day" else ""}.csv"'})
 
 
 @router.get("/usage/devices/{dev_eui}")

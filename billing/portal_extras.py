@@ -1,4 +1,4 @@
-"""billing/ and tenants/ (invoices, usage, quota gauges, plans, integrations, billing runs) adapted to the portal's ``PortalExtras``: what a composition root passes to
+"""billing/ and tenants/ (invoices, usage, quota gauges, plans, lease) adapted to the portal's ``PortalExtras``: what a composition root passes to
 ``mount_portal`` when the billing package is installed (the core never imports it; lora_city/main.py wires it)."""
 
 from __future__ import annotations
@@ -7,18 +7,24 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing import pages, payments
 from billing.documents import euros, file_name, invoice_csv, invoice_pdf
-from billing.exports import device_usage_csv, invoice_files
+from billing.exports import device_day_usage_csv, invoice_files
+from billing.lease import lease_summary
 from billing.models import Invoice, InvoiceLine
-from lora_city.errors import InvalidInput, NotFound
-from lora_city.portal import InvoiceDocument, InvoiceSummary, PlanSummary, PortalExtras, QuotaGauge
+from lora_city.errors import NotFound
+from lora_city.portal import (
+    InvoiceDocument,
+    InvoiceSummary,
+    LeaseSummary,
+    PlanSummary,
+    PortalExtras,
+    QuotaGauge,
+)
 from lora_city.portal.extras import InvoiceFormat
-from lora_city.services import integrations as core_integrations
 from lora_city.services.principal import Principal
 from lora_city.storage.db import SessionFactory
 from lora_city.storage.keys import KeyVault
@@ -55,7 +61,11 @@ def billing_extras(
 
     def usage_export(session: Session, tenant_id: str, period: str) -> str:
         first, end = parse_period(period)
-        return device_usage_csv(session, tenant_id, first, end).decode()
+        return device_day_usage_csv(session, tenant_id, first, end).decode()
+
+    def lease(session: Session, tenant_id: str, period: str, language: str) -> LeaseSummary:
+        first, end = parse_period(period)
+        return lease_summary(session, tenant_id, first, end, period, language)
 
     def quotas(session: Session, tenant_id: str) -> list[QuotaGauge]:
         """Today's tenant totals, and for each kind the busiest device against the plan's per-device limit."""
@@ -76,18 +86,6 @@ def billing_extras(
         tenant_lifecycle.set_status(session, principal, tenant_id, status,
                                     on_change=(lambda: policy.load(session)) if policy is not None else None)
 
-    def create_integration(session: Session, principal: Principal, kind: str, url: str) -> str | None:
-        assert vault is not None
-        try:
-            data = core_integrations.IntegrationCreate(kind=kind, url=url)  # type: ignore[arg-type]
-        except ValidationError as exc:
-            raise InvalidInput(str(exc.errors()[0]["msg"]), code="invalid_integration") from None
-        _row, secret = core_integrations.create(session, vault, principal, data)
-        return secret
-
-    def remove_integration(session: Session, principal: Principal, integration_id: str) -> None:
-        core_integrations.remove(session, principal, integration_id)
-
     def export_tenant(session: Session, principal: Principal, tenant_id: str) -> bytes:
         return tenant_lifecycle.export_tenant(session, principal, tenant_id, (invoice_files,))
 
@@ -97,9 +95,8 @@ def billing_extras(
                                               on_change=(lambda: policy.load(session)) if policy else None)
         return path.name
 
-    return PortalExtras(assign_plan=assign_plan, set_tenant_status=set_tenant_status, create_integration=create_integration,
-                        remove_integration=remove_integration,
-                        invoices=invoices, invoice_file=invoice_file, plans=plans,
-                        usage_export=usage_export, quotas=quotas if policy is not None else None,
+    return PortalExtras(assign_plan=assign_plan, set_tenant_status=set_tenant_status,
+                                                invoices=invoices, invoice_file=invoice_file, plans=plans,
+                        usage_export=usage_export, lease=lease, quotas=quotas if policy is not None else None,
                         routers=pages.routers(policy), template_dirs=(pages.TEMPLATES,), nav=pages.NAV,
                         export_tenant=export_tenant, close_lease=close_lease if export_dir is not None else None)

@@ -7,6 +7,8 @@ with the logged-in user's principal; it holds no business rule of its own.
 from lora_city.portal.extras import (
     InvoiceDocument,
     InvoiceSummary,
+    LeaseDay,
+    LeaseSummary,
     NavLink,
     PlanSummary,
     PortalExtras,
@@ -14,4 +16,5 @@ from lora_city.portal.extras import (
 )
 from lora_city.portal.mount import mount_portal
 
-__all__ = ["InvoiceDocument", "InvoiceSummary", "NavLink", "PlanSummary", "PortalExtras", "QuotaGauge", "mount_portal"]
+__all__ = ["InvoiceDocument", "InvoiceSummary", "LeaseDay", "LeaseSummary", "NavLink", "PlanSummary",
+           "PortalExtras", "QuotaGauge", "mount_portal"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -49,6 +50,37 @@ class InvoiceDocument:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseDay:
+    """One Paris day of a tenant's metered usage, and how it stood against the plan's per-device allowances."""
+
+    day: date
+    uplinks: int
+    downlinks: int
+    airtime_ms: float
+    busiest_uplinks: int  # the busiest device's uplinks that day (the allowance is per device and per day)
+    over_allowance: int  # devices past an allowance that day
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseSummary:
+    """A tenant's lease as its people see it: the plan, its caps against what is registered, its daily
+    allowances, and this month's metered usage day by day (the billing meter: what the invoice counts)."""
+
+    plan: str | None
+    devices: int
+    max_devices: int | None
+    gateways: int
+    max_gateways: int | None
+    uplinks_per_device_day: int | None
+    downlinks_per_device_day: int | None
+    airtime_s_per_device_day: int | None
+    over_quota_action: str  # drop | bill
+    monthly_fee: str | None  # formatted, or None without prices
+    period: str  # YYYY-MM
+    days: Sequence[LeaseDay]
+
+
+@dataclass(frozen=True, slots=True)
 class PlanSummary:
     id: str
     name: str
@@ -62,8 +94,10 @@ QuotaProvider = Callable[[Session, str], Sequence[QuotaGauge]]
 InvoiceLister = Callable[[Session, str], Sequence[InvoiceSummary]]
 # (session, tenant_id, invoice_id, format) -> the file; raises lora_city.errors.NotFound for another tenant's
 InvoiceRenderer = Callable[[Session, str, str, InvoiceFormat], InvoiceDocument]
-# (session, tenant_id, period "YYYY-MM") -> per-device usage as CSV text
+# (session, tenant_id, period "YYYY-MM") -> usage per device and per day, with the devices' names, as CSV text
 UsageExporter = Callable[[Session, str, str], str]
+# (session, tenant_id, period "YYYY-MM", language) -> the lease and the month's usage
+LeaseProvider = Callable[[Session, str, str, str], LeaseSummary]
 # (session) -> every plan, for the console's tenant form
 PlanLister = Callable[[Session], Sequence[PlanSummary]]
 
@@ -76,10 +110,6 @@ TenantStatusSetter = Callable[[Session, Principal, str, str], None]
 TenantExporter = Callable[[Session, Principal, str], bytes]
 # (session, principal, tenant_id) -> the export's file name, written before the tenant is deleted
 LeaseCloser = Callable[[Session, Principal, str], str]
-# (session, principal, kind "webhook"|"mqtt", url) -> the webhook's signing secret (shown once) or None
-IntegrationCreator = Callable[[Session, Principal, str, str], str | None]
-# (session, principal, integration_id) -> None; NotFound for another tenant's integration
-IntegrationRemover = Callable[[Session, Principal, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +129,10 @@ class PortalExtras:
     invoices: InvoiceLister | None = None
     invoice_file: InvoiceRenderer | None = None
     usage_export: UsageExporter | None = None
+    lease: LeaseProvider | None = None
     plans: PlanLister | None = None
     assign_plan: PlanAssigner | None = None
     set_tenant_status: TenantStatusSetter | None = None
-    create_integration: IntegrationCreator | None = None
-    remove_integration: IntegrationRemover | None = None
     export_tenant: TenantExporter | None = None
     close_lease: LeaseCloser | None = None
     # Whole pages of a plugin (billing's plans, prices, invoices, issuer): routers built on the portal's own

@@ -9,11 +9,13 @@ API says which are set).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import secrets
 import ssl
 import string
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -98,6 +100,11 @@ def _check_url(kind: str, url: str, field: str = "url") -> None:
     if parts.scheme not in schemes or not host:
         raise InvalidInput(f"{field} must be a {' or '.join(s + '://' for s in schemes)} URL with a host",
                            code="invalid_url")
+    if kind == "webhook" and parts.scheme == "http" and not _loopback(host):
+        # A webhook carries the tenant's data across networks: TLS, except to a receiver on this very machine
+        # (http://127.0.0.1, http://localhost), as browsers treat those as secure origins.
+        raise InvalidInput(f"{field} must be an https:// URL (plain http only to this machine's loopback)",
+                           code="https_required")
     if parts.username is not None or parts.password is not None:
         where = "headers" if kind == "webhook" else "username and password"
         raise InvalidInput(f"{field} must not hold credentials: give them in {where}", code="invalid_url")
@@ -105,6 +112,15 @@ def _check_url(kind: str, url: str, field: str = "url") -> None:
         raise InvalidInput(f"{field}: an MQTT URL is mqtt[s]://host[:port]", code="invalid_url")
     if port == 0:
         raise InvalidInput(f"{field} has port 0", code="invalid_url")
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_headers(headers: dict[str, str]) -> None:
@@ -327,6 +343,28 @@ def deliveries(session: Session, principal: Principal, integration_id: str, limi
         select(IntegrationDelivery).where(IntegrationDelivery.integration_id == integration_id)
         .order_by(IntegrationDelivery.id.desc()).limit(page_limit(min(limit, IntegrationDelivery.KEEP)))
     ))
+
+
+def send_test(session: Session, vault: KeyVault, principal: Principal, integration_id: str
+              ) -> tuple[Outcome, float]:
+    """Send a test event (a ChirpStack ``log`` event of level INFO, DevEUI 0000000000000000) now, to this
+    integration only, even when disabled; the attempt is logged as event "test". (outcome, duration in ms)."""
+    from lora_city.sinks.integration_sink import Deliverer, send_sample
+    from lora_city.sinks.tenant_mqtt import MqttSender
+    from lora_city.sinks.webhooks import WebhookSender
+
+    row = get(session, principal, integration_id)
+    principal.require(WRITE)
+    config = to_config(row, vault)
+    deliverer = Deliverer(WebhookSender(timeout_s=5.0), MqttSender(timeout_s=5.0), deliveries=None)
+    started = time.monotonic()
+    try:
+        outcome = send_sample(deliverer, config)
+    finally:
+        deliverer.close()
+    duration_ms = round((time.monotonic() - started) * 1000, 1)
+    record_test(session, row.id, outcome, duration_ms)
+    return outcome, duration_ms
 
 
 def record_test(session: Session, integration_id: str, outcome: Outcome, duration_ms: float) -> None:

@@ -54,6 +54,11 @@ def type_into(page: Page, target: Locator, value: str | bool) -> None:
             page.keyboard.press(key)
         assert target.evaluate("el => el.selectedIndex") == wanted
         return
+    if kind in ("month", "date", "datetime-local"):
+        # Chromium's date fields take typed digits segment by segment in the locale's order (October 2026 in
+        # en-GB, 10/2026 in fr-FR): reached with Tab like any field, then given the ISO value.
+        target.fill(str(value))
+        return
     page.keyboard.press("Control+A")
     if value == "":
         page.keyboard.press("Backspace")

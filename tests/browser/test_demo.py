@@ -248,10 +248,15 @@ def test_the_lessees_invoice_and_usage(demo: DemoProcess, offline: tuple[Browser
     last_month = today.replace(day=1) - timedelta(days=1)
     page.locator("#period").fill(f"{last_month:%Y-%m}")
     with page.expect_download() as download:
-        page.locator("main form button[type=submit]").click()
+        page.locator("form:has(#period) button[type=submit]").click()
     rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
-    assert len(rows) == 3, rows  # the lessee's three meters, metered all last month (one uplink per 15 min)
-    uplinks = [int(next(v for k, v in row.items() if "uplink" in k.lower())) for row in rows]
+    # per device and per day (issue 21): the lessee's three meters, metered all last month (one uplink per 15 min)
+    per_device: dict[str, int] = {}
+    for row in rows:
+        per_device[row["dev_eui"]] = per_device.get(row["dev_eui"], 0) + int(row["uplinks"])
+    assert len(per_device) == 3 and all(row["name"] for row in rows), rows
+    assert {row["day"][:7] for row in rows} == {f"{last_month:%Y-%m}"}
+    uplinks = list(per_device.values())
     paris = ZoneInfo("Europe/Paris")
     month = (datetime.combine(today.replace(day=1), time(), paris).astimezone(UTC)
              - datetime.combine(last_month.replace(day=1), time(), paris).astimezone(UTC))

@@ -10,9 +10,16 @@ needs no sideways scroll)."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import hmac
+import io
+import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -268,7 +275,153 @@ def _a_month_later(page: Page, journey: Journey, tmp_path: Path, screenshots: Pa
     expect(invoice).to_contain_text("à payer")
 
 
-def test_first_day_of_the_operator(journey: Journey, browser: Browser, screenshots: Path, tmp_path: Path) -> None:
+class Receiver:
+    """A tenant's HTTP endpoint on this machine: records what the webhook sends."""
+
+    def __init__(self) -> None:
+        self.bodies: list[tuple[dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                outer.bodies.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/lora"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _lessee_first_day(browser: Browser, journey: Journey, screenshots: Path, tmp_path: Path) -> None:
+    ctx = _context(browser, "en-GB")
+    page = ctx.new_page()
+    # The invitation link, opened by Ann: her first password (keyboard), then she is in, in English.
+    page.goto(journey.memory["invite"])
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome to the portal")
+    keyboard_fill(page, [(page.get_by_label("Choose your password"), "lamp posts at dawn"),
+                         (page.get_by_label("Confirm the password"), "lamp posts at dusk")],
+                  page.get_by_role("button", name="Save and log in"))
+    expect(page.locator("#confirm-error")).to_have_text("The two passwords differ.")
+    keyboard_fill(page, [(page.get_by_label("Choose your password"), "lamp posts at dawn"),
+                         (page.get_by_label("Confirm the password"), "lamp posts at dawn")],
+                  page.get_by_role("button", name="Save and log in"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    expect(page.locator("#lease-plan")).to_contain_text("Éclairage pro")
+    expect(page.locator("#lease-devices")).to_contain_text("3 of 50")
+    shots(page, screenshots, "first-day-lessee-dashboard")
+    nav = page.get_by_role("navigation")
+
+    nav.get_by_role("link", name="Devices").click()
+    expect(page.locator("#device-table tbody tr")).to_have_count(3)
+
+    # A webhook: http:// to the Internet is refused; to this machine's receiver it is taken, tested, deleted.
+    receiver = Receiver()
+    try:
+        nav.get_by_role("link", name="Integrations").click()
+        keyboard_fill(page, [(page.locator("#i-kind"), "webhook"), (page.locator("#i-url"), "http://erp.example.com/lora")],
+                      page.get_by_role("button", name="Add the integration"))
+        expect(page.locator("#i-url-error")).to_contain_text("must use https://")
+        keyboard_fill(page, [(page.locator("#i-url"), receiver.url)], page.get_by_role("button", name="Add the integration"))
+        secret = page.locator("#webhook-secret").input_value()
+        assert len(secret) >= 32
+        row = page.locator(f'#integrations-table tr[data-url="{receiver.url}"]')
+        expect(row.locator(".last-delivery")).to_have_text("never")
+        row.get_by_role("button", name=f"Send a test {receiver.url}").click()
+        expect(page.locator("#test-result")).to_contain_text(f"Test received by {receiver.url} (answer 204")
+        assert len(receiver.bodies) == 1
+        headers, body = receiver.bodies[0]
+        assert isinstance(json.loads(body), dict)
+        # signed as the integration guide says: HMAC-SHA256 over "<timestamp>.<body>" with the secret shown once
+        expected = hmac.new(secret.encode(), headers["x-loracity-timestamp"].encode() + b"." + body,
+                            hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["x-loracity-signature"], f"sha256={expected}")
+        expect(row.locator(".last-delivery")).not_to_have_text("never")
+        shots(page, screenshots, "first-day-lessee-integrations")
+        row.get_by_role("link", name=f"Remove {receiver.url}").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Delete the integration")
+        page.get_by_role("button", name="Remove").click()
+        expect(page.get_by_role("status")).to_have_text("Integration deleted.")
+        expect(page.locator("#integrations-table")).to_contain_text("No integration configured.")
+    finally:
+        receiver.close()
+
+    # A command built from the WS558 codec: the encoder picks FPort 85; queued, then the queue emptied.
+    nav.get_by_role("link", name="Devices").click()
+    page.get_by_role("link", name="Parking Église - rangée 1").click()
+    keyboard_fill(page, [(page.get_by_label("Command", exact=True), "Switch lamp 8 on in 600 s as task 2")],
+                  page.get_by_role("button", name="Choose"))
+    expect(page.get_by_label("delay_time")).to_have_value("600")
+    keyboard_fill(page, [(page.get_by_label("delay_time"), "900")], page.get_by_role("button", name="Show the bytes"))
+    # Milesight's documented layout (ff 32 task delay-LE mask state, example "ff320258028080" for 600 s):
+    # 900 s is 0x0384, little-endian 84 03
+    expect(page.locator("#encoded")).to_have_text("The codec will send, on port 85: ff320284038080")
+    page.get_by_role("button", name="Queue it").click()
+    expect(page.locator("#downlink-queued")).to_be_visible()
+    queued = page.locator("#queue-table tbody tr")
+    expect(queued).to_have_count(1)
+    expect(queued.first).to_contain_text("ff320284038080")
+    expect(queued.first.locator("td").nth(1)).to_have_text("85")
+    shots(page, screenshots, "first-day-lessee-downlink")
+    page.get_by_role("link", name="Empty the queue").click()
+    page.get_by_role("button", name="Empty the queue").click()
+    expect(page.locator("#queue-table")).to_contain_text("No command waiting.")
+
+    ctx.close()
+
+
+def _lessee_a_month_later(browser: Browser, journey: Journey, screenshots: Path, tmp_path: Path) -> None:
+    ctx = _context(browser, "en-GB")
+    page = ctx.new_page()
+    page.goto(f"{journey.site.url}/portal/login")
+    keyboard_fill(page, [(page.get_by_label("E-mail address"), "ann.martin@parkings.test"),
+                         (page.get_by_label("Password"), "lamp posts at dawn")],
+                  page.get_by_role("button", name="Log in"))
+    nav = page.get_by_role("navigation")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    # Usage: October day by day against the plan, and the CSV per device and per day with names.
+    nav.get_by_role("link", name="Usage").click()
+    keyboard_fill(page, [(page.get_by_label("Month shown"), "2026-10")], page.get_by_role("button", name="Show"))
+    day = page.locator('#usage-days tr[data-day="2026-10-10"]')
+    expect(day).to_contain_text("5")
+    expect(day.locator("td").nth(1)).to_have_text("5 / 3")  # the busiest device, against the allowance
+    expect(day.locator("td").nth(4)).to_have_text("1")  # one device past the allowance that day
+    shots(page, screenshots, "first-day-lessee-usage")
+    page.get_by_label("Month", exact=True).fill("2026-10")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download (CSV)").click()
+    usage = tmp_path / "usage.csv"
+    info.value.save_as(usage)
+    rows = list(csv.DictReader(io.StringIO(usage.read_text())))
+    assert [(r["day"], r["dev_eui"], r["name"], r["uplinks"]) for r in rows] == [
+        ("2026-10-10", LAMPS[0], "Parking Église - rangée 1", "5"),
+        ("2026-10-20", LAMPS[1], "Parking Église - rangée 2", "1")]
+
+    # The invoice, named after its number
+    nav.get_by_role("link", name="Invoices").click()
+    expect(page.locator('tr[data-number="F2026-000001"]')).to_contain_text("unpaid")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="PDF F2026-000001").click()
+    assert info.value.suggested_filename == "F2026-000001.pdf"
+    shots(page, screenshots, "first-day-lessee-invoices")
+    ctx.close()
+
+
+def test_first_day_operator_then_lessee(journey: Journey, browser: Browser, screenshots: Path,
+                                        tmp_path: Path) -> None:
+    """One test: the lessee's day starts from the operator's invitation (tests run spread over workers)."""
     ctx = _context(browser, "fr-FR")
     page = ctx.new_page()
     journey.site.login(page, "ada@city.test")
@@ -280,5 +433,7 @@ def test_first_day_of_the_operator(journey: Journey, browser: Browser, screensho
     _import_devices(page, tmp_path, screenshots)
     _plan_issuer_and_assign(page)
     _invite_lessee(page, journey, screenshots)
+    _lessee_first_day(browser, journey, screenshots, tmp_path)  # the same day: the link is valid 7 days
     _a_month_later(page, journey, tmp_path, screenshots)
     ctx.close()
+    _lessee_a_month_later(browser, journey, screenshots, tmp_path)

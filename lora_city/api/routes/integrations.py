@@ -3,7 +3,6 @@ send a test event, read the last deliveries. A change applies to the next event 
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Annotated
 
@@ -14,10 +13,7 @@ from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep, SingleQ
 from lora_city.api.schemas import ERROR_RESPONSES, Out, UtcTime
 from lora_city.services import integrations
 from lora_city.services.integrations import IntegrationCreate, IntegrationFields
-from lora_city.sinks.integration_sink import Deliverer, send_sample
-from lora_city.sinks.integrations import DEFAULT_TOPIC, to_config
-from lora_city.sinks.tenant_mqtt import MqttSender
-from lora_city.sinks.webhooks import WebhookSender
+from lora_city.sinks.integrations import DEFAULT_TOPIC
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Integration
 
@@ -141,16 +137,6 @@ def test_integration(session: SessionDep, principal: CurrentPrincipal, ctx: Cont
                      integration_id: str) -> TestResult:
     """Sends a test event (a ChirpStack ``log`` event of level INFO, DevEUI 0000000000000000) now, to this
     integration only, even when disabled, and answers how it went. The attempt is logged as event "test"."""
-    row = integrations.get(session, principal, integration_id)
-    principal.require(integrations.WRITE)
-    config = to_config(row, ctx.vault)
-    deliverer = Deliverer(WebhookSender(timeout_s=5.0), MqttSender(timeout_s=5.0), deliveries=None)
-    started = time.monotonic()
-    try:
-        outcome = send_sample(deliverer, config)
-    finally:
-        deliverer.close()
-    duration_ms = round((time.monotonic() - started) * 1000, 1)
-    integrations.record_test(session, row.id, outcome, duration_ms)
+    outcome, duration_ms = integrations.send_test(session, ctx.vault, principal, integration_id)
     return TestResult(ok=outcome.ok, status=outcome.status, error=outcome.error, duration_ms=duration_ms,
                       time=ctx.clock())

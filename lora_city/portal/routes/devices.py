@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import JSONResponse, Response
 
 from lora_city.errors import InvalidInput, PermissionDenied
-from lora_city.portal import chart_data, device_status
+from lora_city.portal import chart_data, device_status, downlink_form
 from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalUser, UserDep
 from lora_city.services import devices, link_quality, queue, readings
@@ -64,7 +64,8 @@ def radio_rows(rows: list[Reading], limit: int = RADIO_ROWS) -> list[RadioRow]:
 
 def _device_page(
     page: Page, user: PortalUser, db: DbDep, dev_eui: str, *, status: int = 200, sent: bool = False,
-    error: str | None = None, notice: str = "",
+    error: str | None = None, notice: str = "", command: int | None = None, values: dict[str, str] | None = None,
+    field_errors: dict[str, str] | None = None, encoded: downlink_form.Encoded | None = None,
 ) -> Response:
     view = devices.get_device(db, user.principal, dev_eui)
     now = page.ctx.clock()
@@ -79,7 +80,10 @@ def _device_page(
         model = f"{manifest.vendor} {manifest.model}"
     return page.render(
         "device.html", status=status, view=view, recent=recent, radio=radio_rows(recent), model=model,
-        pending=queue.list_queue(db, user.principal, view.device.dev_eui),
+        pending=downlink_form.queued(codecs, view.codec, queue.list_queue(db, user.principal, view.device.dev_eui)),
+        commands=(found := downlink_form.commands(codecs, db, view.codec)),
+        command=next((c for c in found if c.index == command), found[0] if found else None),
+        values=values or {}, field_errors=field_errors or {}, encoded=encoded,
         state=device_status.states(db, [view], now)[view.device.dev_eui], sent=sent,
         ranges=list(chart_data.RANGES), can_send=user.principal.can(Perm.QUEUE_WRITE), error=error,
         can_stream=user.principal.can(Perm.READINGS_READ), notice=notice,
@@ -88,8 +92,9 @@ def _device_page(
 
 
 @router.get("/devices/{dev_eui}")
-def device_page(page: PageDep, user: UserDep, db: DbDep, dev_eui: str, sent: int = 0, notice: str = "") -> Response:
-    return _device_page(page, user, db, dev_eui, sent=bool(sent), notice=notice)
+def device_page(page: PageDep, user: UserDep, db: DbDep, dev_eui: str, sent: int = 0, notice: str = "",
+                command: int | None = None) -> Response:
+    return _device_page(page, user, db, dev_eui, sent=bool(sent), notice=notice, command=command)
 
 
 @router.get("/devices/{dev_eui}/readings.json")

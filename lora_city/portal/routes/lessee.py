@@ -25,6 +25,7 @@ router = APIRouter(route_class=PortalRoute)
 _LESSEE = roles(Role.TENANT_ADMIN, Role.TENANT_VIEWER, Role.ADMIN, Role.OPERATOR)
 LesseeDep = Annotated[PortalUser, Depends(_LESSEE)]
 _INVOICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @router.get("/dashboard")
@@ -38,8 +39,10 @@ def dashboard(page: PageDep, user: LesseeDep, db: DbDep) -> Response:
         gauges = list(page.ctx.extras.quotas(db, user.tenant_id))
     alerts = page.ctx.alerts.list_alerts(
         tenant_id=None if user.principal.sees_all_tenants else user.tenant_id, state="open", limit=10)
+    period = now.astimezone(activity_csv.PARIS).strftime("%Y-%m")
+    lease = page.ctx.extras.lease(db, user.tenant_id, period, page.language) if page.ctx.extras.lease else None
     return page.render("dashboard.html", net=net, views=views, states=states, gauges=gauges, alerts=alerts,
-                       has_quotas=page.ctx.extras.quotas is not None)
+                       has_quotas=page.ctx.extras.quotas is not None, lease=lease)
 
 
 @router.get("/alerts")
@@ -79,9 +82,13 @@ def invoice_file(page: PageDep, user: LesseeDep, db: DbDep, invoice_id: str, fmt
 
 
 @router.get("/usage")
-def usage_page(page: PageDep, user: LesseeDep) -> Response:
-    period = page.ctx.clock().astimezone(activity_csv.PARIS).strftime("%Y-%m")
-    return page.render("usage.html", period=period, from_billing=page.ctx.extras.usage_export is not None)
+def usage_page(page: PageDep, user: LesseeDep, db: DbDep, period: str = "") -> Response:
+    """The lease (plan, caps, allowances) and the month's metered usage day by day, beside the CSV export."""
+    current = page.ctx.clock().astimezone(activity_csv.PARIS).strftime("%Y-%m")
+    shown = period if _PERIOD.match(period) else current
+    lease = page.ctx.extras.lease(db, user.tenant_id, shown, page.language) if page.ctx.extras.lease else None
+    return page.render("usage.html", period=shown, lease=lease,
+                       from_billing=page.ctx.extras.usage_export is not None)
 
 
 @router.get("/usage.csv")

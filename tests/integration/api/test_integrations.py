@@ -98,6 +98,8 @@ def test_mqtt_integration_settings(sqlite_api: Api) -> None:
     ({"kind": "webhook", "url": "https://x.example", "username": "u"}, "invalid_field"),
     ({"kind": "mqtt", "url": "mqtt://b.example", "headers": {"A": "b"}}, "invalid_field"),
     ({"kind": "webhook", "url": "ftp://x.example"}, "invalid_url"),
+    ({"kind": "webhook", "url": "http://x.example/hook"}, "https_required"),  # issue 21: HTTPS enforced
+    ({"kind": "webhook", "url": "https://x.example", "event_urls": {"up": "http://10.0.0.1/up"}}, "https_required"),
     ({"kind": "webhook", "url": "https://user:pw@x.example"}, "invalid_url"),
     ({"kind": "mqtt", "url": "mqtt://user:pw@b.example"}, "invalid_url"),
     ({"kind": "mqtt", "url": "mqtt://b.example/topic"}, "invalid_url"),

@@ -30,7 +30,14 @@ def test_portal_extras(db: Db) -> None:
         assert document.body.startswith(b"%PDF") and document.name == "F2026-000001.pdf"
         with pytest.raises(NotFound):
             extras.invoice_file(s, ids["beta"], listed[0].id, "csv")
-        assert extras.usage_export(s, ids["acme"], "2026-10").splitlines()[1].startswith("00000000000000d1,5,5,")
+        # per device and per Paris day (1 October 00:30 Paris is 30 September in UTC), with the device's name
+        # (the scenario names its devices after their DevEUI), as the lessee's usage page promises
+        lines = extras.usage_export(s, ids["acme"], "2026-10").splitlines()
+        assert lines[0] == "day,dev_eui,name,uplinks,duplicates,downlinks,airtime_up_ms,airtime_down_ms,bytes_up,bytes_down"
+        assert lines[1] == "2026-10-01,00000000000000d1,00000000000000d1,5,5,0,2000.000,0.000,100,0"
+        assert extras.lease is not None
+        lease = extras.lease(s, ids["acme"], "2026-10", "fr")
+        assert lease.plan == "pro" and lease.days[0].day.isoformat() == "2026-10-01"
         assert [p.name for p in extras.plans(s)] == ["basic", "city-internal", "pro"]
         assert [(g.label, g.used) for g in extras.quotas(s, ids["acme"])] == [
             ("uplinks", 0), ("airtime_ms", 0.0), ("downlinks", 0)]
