@@ -110,7 +110,8 @@ def login(page: Page, demo: DemoProcess, who: str) -> None:
 def crawl(page: Page, demo: DemoProcess, record: Offline, who: str, screenshots: Path, limit: int = 40) -> list[str]:
     """Every portal page reachable by links from the landing page (downloads and logout aside), each checked."""
     origin = urlsplit(demo.portal_url)
-    queue, seen = [page.url], []
+    queue: list[str] = [page.url]
+    seen: list[str] = []
     while queue and len(seen) < limit:
         url = queue.pop(0)
         if url in seen:
