@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     rx2_dr: int | None = None
     rx2_frequency_hz: int | None = None
     max_duty_cycle: int = 0
+    # LoRaWAN 1.1 devices only (TS001-1.1 §5.11, §5.14; issue 23): ADR back-off ADR_ACK_LIMIT = 2^limit_exp and
+    # ADR_ACK_DELAY = 2^delay_exp uplinks (None: RP002's 64 and 32, nothing sent); a periodic rejoin-request type 0
+    # at least every 2^(count_n+4) uplinks and 2^(time_n+10) s (None: not asked; one of them alone: the other 15).
+    adr_ack_limit_exp: int | None = Field(default=None, ge=0, le=15)
+    adr_ack_delay_exp: int | None = Field(default=None, ge=0, le=15)
+    rejoin_max_count_n: int | None = Field(default=None, ge=0, le=15)
+    rejoin_max_time_n: int | None = Field(default=None, ge=0, le=15)
     class_c_lock_ms: int = 0
     # Frames from gateways nobody registered are dropped and the gateways listed for the operator (GET
     # /api/v1/gateways/unknown); True accepts them (a community network). Issue 23, defect 11.

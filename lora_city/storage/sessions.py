@@ -101,6 +101,14 @@ class NetworkSession:
     max_duty_cycle: int = 0  # DutyCycleReq MaxDCycle the device applies
     pending_mac: dict[str, Any] = field(default_factory=dict)  # requests in flight (uplink/mac_requests.py)
     mac_refused: tuple[str, ...] = ()  # requests the device refused in this session
+    # 1.1 only: ADR back-off exponents the device applies (ADRParamSetupReq, 1.1 §5.11; RP002 §3: 64 = 2^6 and
+    # 32 = 2^5 until told otherwise) and the periodic rejoin it accepted (RejoinParamSetupReq, 1.1 §5.14: type 0
+    # every 2^(count_n+4) uplinks; time_ok False when it has no clock for the 2^(time_n+10) s period).
+    adr_ack_limit_exp: int = 6
+    adr_ack_delay_exp: int = 5
+    rejoin_max_count_n: int | None = None
+    rejoin_max_time_n: int | None = None
+    rejoin_time_ok: bool | None = None
     pending_rejoin: bool = False  # a rejoin's session the device has not used yet: the old one stays valid
     transmissions: int = 0  # how many times the last frame has been seen (retransmission allowance)
     heard_by: tuple[HeardBy, ...] = ()
@@ -144,6 +152,9 @@ class NetworkSession:
             "extra_channels": {str(i): f for i, f in self.extra_channels.items()},
             "max_duty_cycle": self.max_duty_cycle, "pending_mac": self.pending_mac,
             "mac_refused": list(self.mac_refused),
+            "adr_ack_limit_exp": self.adr_ack_limit_exp, "adr_ack_delay_exp": self.adr_ack_delay_exp,
+            "rejoin_max_count_n": self.rejoin_max_count_n, "rejoin_max_time_n": self.rejoin_max_time_n,
+            "rejoin_time_ok": self.rejoin_time_ok,
             "heard_by": [[h.gateway_id, h.snr, h.rssi] for h in self.heard_by],
             "last_uplink_dr": self.last_uplink_dr, "last_uplink_frequency": self.last_uplink_frequency,
             "ping_slot_periodicity": self.ping_slot_periodicity, "ping_slot_frequency": self.ping_slot_frequency,
@@ -158,7 +169,8 @@ class NetworkSession:
                      "last_uplink_frequency", "pending_link_adr", "last_mic", "conf_f_cnt_down", "rj_count0",
                      "pending_rejoin", "rx2_frequency", "max_duty_cycle", "pending_mac", "ping_slot_periodicity",
                      "ping_slot_frequency", "ping_slot_dr", "beacon_frequency", "class_b_locked", "pending_class_b",
-                     "last_ping_slot"):
+                     "last_ping_slot", "adr_ack_limit_exp", "adr_ack_delay_exp", "rejoin_max_count_n",
+                     "rejoin_max_time_n", "rejoin_time_ok"):
             if name in state:
                 setattr(self, name, state[name])
         self.extra_channels = {int(i): int(f) for i, f in state.get("extra_channels", {}).items()}

@@ -103,6 +103,9 @@ def reset_radio_parameters(session: NetworkSession, region: Region) -> None:
     session.rx1_dr_offset, session.rx2_dr, session.rx_delay = 0, region.rx2_data_rate, region.receive_delay1_s
     session.rx2_frequency, session.extra_channels, session.max_duty_cycle = 0, {}, 0
     session.pending_link_adr, session.pending_mac, session.mac_refused = None, {}, ()
+    session.adr_ack_limit_exp = mac_requests.DEFAULT_ADR_ACK_LIMIT_EXP
+    session.adr_ack_delay_exp = mac_requests.DEFAULT_ADR_ACK_DELAY_EXP
+    session.rejoin_max_count_n = session.rejoin_max_time_n = session.rejoin_time_ok = None
 
 
 def request_link_adr(ctx: UplinkContext, region: Region) -> None:

@@ -7,10 +7,14 @@ device is compared with the ``RadioPlan`` and the missing requests are added to 
 
 - RXTimingSetupReq (§5.8) for the RX1 delay; RXParamSetupReq (§5.5) for RX1DROffset, RX2 DR and frequency;
 - NewChannelReq (§5.7) for each channel of the plan the device does not know (indexes 3..7 in EU868);
-- DutyCycleReq (§5.4) for MaxDCycle.
+- DutyCycleReq (§5.4) for MaxDCycle;
+- LoRaWAN 1.1 devices only (the CIDs 0x0C and 0x0F mean nothing to a 1.0 device, which would stop reading its
+  FOpts there): ADRParamSetupReq (1.1 §5.11) for the ADR back-off, RejoinParamSetupReq (1.1 §5.14) for a
+  periodic rejoin-request type 0.
 
 One request of a kind is in flight at a time; the session takes the new value when the device's answer
-accepts it (an RXTimingSetupAns, an RXParamSetupAns or NewChannelAns with every bit set, a DutyCycleAns). A
+accepts it (an RXTimingSetupAns, an RXParamSetupAns or NewChannelAns with every bit set, a DutyCycleAns, an
+ADRParamSetupAns, any RejoinParamSetupAns: its TimeOK bit only says whether the time period applies too). A
 request refused is not asked again in the session (the device cannot do it); one left unanswered for
 ``RESEND_AFTER`` uplinks is sent again (its downlink was lost).
 """
@@ -29,7 +33,11 @@ from lora_city.uplink.context import UplinkContext
 log = logging.getLogger(__name__)
 
 RESEND_AFTER = 3  # uplinks without an answer before a request is sent again
-ANSWERS = frozenset({"RXTimingSetupAns", "RXParamSetupAns", "DutyCycleAns", "NewChannelAns"})
+ANSWERS = frozenset({"RXTimingSetupAns", "RXParamSetupAns", "DutyCycleAns", "NewChannelAns", "ADRParamSetupAns",
+                     "RejoinParamSetupAns"})
+# RP002-1.0.4 §3 (every region): ADR_ACK_LIMIT 64 = 2^6 and ADR_ACK_DELAY 32 = 2^5, what a device starts with
+DEFAULT_ADR_ACK_LIMIT_EXP, DEFAULT_ADR_ACK_DELAY_EXP = 6, 5
+LONGEST_REJOIN_PERIOD_N = 15  # MaxCountN / MaxTimeN range 0..15 (1.1 §5.14): the least air time
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +48,25 @@ class RadioPlan:
     rx2_frequency: int  # Hz
     extra_channels: tuple[int, ...]  # Hz, channel indexes after the region's default ones
     max_duty_cycle: int  # MaxDCycle: aggregated duty cycle 1/2^n, 0 = no limit (§5.4)
+    adr_ack_limit_exp: int = DEFAULT_ADR_ACK_LIMIT_EXP  # 1.1 §5.11: ADR_ACK_LIMIT = 2^exp
+    adr_ack_delay_exp: int = DEFAULT_ADR_ACK_DELAY_EXP  # ADR_ACK_DELAY = 2^exp
+    rejoin: tuple[int, int] | None = None  # 1.1 §5.14 (MaxCountN, MaxTimeN); None: no periodic rejoin asked
 
     @classmethod
     def from_settings(cls, settings: Settings, region: Region) -> RadioPlan:
         region.rx1_data_rate(0, settings.rx1_dr_offset)  # validates the offset for the region
         rx2_dr = region.rx2_data_rate if settings.rx2_dr is None else settings.rx2_dr
         region.data_rate(rx2_dr)
+        rejoin = None
+        if settings.rejoin_max_count_n is not None or settings.rejoin_max_time_n is not None:
+            rejoin = (LONGEST_REJOIN_PERIOD_N if settings.rejoin_max_count_n is None else settings.rejoin_max_count_n,
+                      LONGEST_REJOIN_PERIOD_N if settings.rejoin_max_time_n is None else settings.rejoin_max_time_n)
         return cls(max(settings.rx1_delay_s, 1), settings.rx1_dr_offset, rx2_dr,
                    settings.rx2_frequency_hz or region.rx2_frequency_hz, tuple(region.extra_channels_hz),
-                   settings.max_duty_cycle)
+                   settings.max_duty_cycle,
+                   DEFAULT_ADR_ACK_LIMIT_EXP if settings.adr_ack_limit_exp is None else settings.adr_ack_limit_exp,
+                   DEFAULT_ADR_ACK_DELAY_EXP if settings.adr_ack_delay_exp is None else settings.adr_ack_delay_exp,
+                   rejoin)
 
 
 def channel_mask(session: NetworkSession, region: Region) -> int:
@@ -83,6 +101,8 @@ def request_radio_plan(ctx: UplinkContext, plan: RadioPlan, region: Region) -> N
         max_dr = region.max_adr_data_rate
         wanted += [MacCommand("NewChannelReq", {"ch_index": i, "frequency": f, "min_dr": 0, "max_dr": max_dr})
                    for i, f in missing]
+    if session.is_11:
+        wanted += _requests_11(session, plan)
     for command in wanted:
         if command.name in refused:
             continue
@@ -91,6 +111,19 @@ def request_radio_plan(ctx: UplinkContext, plan: RadioPlan, region: Region) -> N
         entry["requests"].append(dict(command.fields))
     if wanted:
         session.dirty = True
+
+
+def _requests_11(session: NetworkSession, plan: RadioPlan) -> list[MacCommand]:
+    pending = session.pending_mac
+    wanted: list[MacCommand] = []
+    if ((session.adr_ack_limit_exp, session.adr_ack_delay_exp) != (plan.adr_ack_limit_exp, plan.adr_ack_delay_exp)
+            and "ADRParamSetupReq" not in pending):
+        wanted.append(MacCommand("ADRParamSetupReq", {"limit_exp": plan.adr_ack_limit_exp,
+                                                      "delay_exp": plan.adr_ack_delay_exp}))
+    if (plan.rejoin is not None and (session.rejoin_max_count_n, session.rejoin_max_time_n) != plan.rejoin
+            and "RejoinParamSetupReq" not in pending):
+        wanted.append(MacCommand("RejoinParamSetupReq", {"max_count_n": plan.rejoin[0], "max_time_n": plan.rejoin[1]}))
+    return wanted
 
 
 def _expire(session: NetworkSession, f_cnt: int) -> None:
@@ -109,7 +142,8 @@ def apply_answer(ctx: UplinkContext, command: MacCommand) -> None:
     request = entry["requests"].pop(0)
     if not entry["requests"]:
         del session.pending_mac[name]
-    accepted = all(v for k, v in command.fields.items())
+    # RejoinParamSetupAns has no refusal: the count period always applies, TimeOK says if the time one does too
+    accepted = name == "RejoinParamSetupReq" or all(v for k, v in command.fields.items())
     session.dirty = True
     if not accepted:
         session.mac_refused = (*session.mac_refused, name)
@@ -124,3 +158,8 @@ def apply_answer(ctx: UplinkContext, command: MacCommand) -> None:
         session.max_duty_cycle = int(request["max_duty_cycle"])
     elif name == "NewChannelReq":
         session.extra_channels = {**session.extra_channels, int(request["ch_index"]): int(request["frequency"])}
+    elif name == "ADRParamSetupReq":
+        session.adr_ack_limit_exp, session.adr_ack_delay_exp = int(request["limit_exp"]), int(request["delay_exp"])
+    elif name == "RejoinParamSetupReq":
+        session.rejoin_max_count_n, session.rejoin_max_time_n = int(request["max_count_n"]), int(request["max_time_n"])
+        session.rejoin_time_ok = bool(command.fields.get("time_ok"))

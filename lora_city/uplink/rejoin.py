@@ -136,6 +136,9 @@ class RejoinHandler:
             session.rx1_dr_offset, session.rx2_dr = current.rx1_dr_offset, current.rx2_dr
             session.rx_delay, session.rx2_frequency = current.rx_delay, current.rx2_frequency
             session.extra_channels, session.max_duty_cycle = dict(current.extra_channels), current.max_duty_cycle
+            session.adr_ack_limit_exp, session.adr_ack_delay_exp = current.adr_ack_limit_exp, current.adr_ack_delay_exp
+            session.rejoin_max_count_n, session.rejoin_max_time_n = current.rejoin_max_count_n, current.rejoin_max_time_n
+            session.rejoin_time_ok = current.rejoin_time_ok
         else:
             apply_join_accept_plan(session, self._region, self._radio_plan)
         return session

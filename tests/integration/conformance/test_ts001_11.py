@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -177,7 +178,80 @@ async def device_mode_ind_switches_to_class_c(net: Network) -> None:
     assert got is not None and got.window == "class_c" and got.downlink is not None and got.downlink.payload == b"\x03"
 
 
-CASES: dict[str, Case] = {
+async def adr_param_setup_sets_the_adr_back_off(net: Network) -> None:
+    """§5.11: ADRParamSetupReq (ADRparam: Limit_exp bits 7:4, Delay_exp bits 3:0) with the network's 2 and 1:
+    ADR_ACK_LIMIT 4 instead of RP002's 64; the device answers ADRParamSetupAns and from then on asks for a
+    downlink (ADRACKReq, 1.0.4 §4.3.1.1) after 4 uplinks without one, which the server answers."""
+    dev = await joined(net)
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD))
+    assert got is not None and got.downlink is not None
+    assert [c.payload for c in got.downlink.commands if c.name == "ADRParamSetupReq"] == [bytes((0x21,))]
+    assert (dev.adr_ack_limit, dev.adr_ack_delay) == (4, 2)
+    for _ in range(3):  # the answers (ADRParamSetupAns, DevStatusAns), then two more: nothing to say
+        assert await net.exchange(dev, dev.uplink(2, PAYLOAD), timeout=1.0) is None
+    session = net.h.server.sessions.for_dev_eui(dev.dev_eui)
+    assert session is not None and (session.adr_ack_limit_exp, session.adr_ack_delay_exp) == (2, 1)
+    fourth = dev.uplink(2, PAYLOAD)
+    assert fourth.phy[5] & 0x40, "ADRACKReq after ADR_ACK_LIMIT (4) uplinks without a downlink"
+    got = await net.exchange(dev, fourth)
+    assert got is not None and got.accepted and dev.adr_ack_cnt == 0
+    assert "ADRParamSetupReq" not in [c.name for c in got.downlink.commands]  # type: ignore[union-attr]
+
+
+async def rejoin_param_setup_periodic_rejoin(net: Network) -> None:
+    """§5.14: RejoinParamSetupReq (MaxTimeN bits 7:4, MaxCountN bits 3:0) with the network's 3 and 0: a
+    rejoin-request type 0 at least every 2^(0+4) = 16 uplinks. A device without a clock answers TimeOK 0, which
+    is no refusal (the count applies; not asked again). Its periodic type 0 rejoin is answered (§6.2.4.1) and
+    the new session asks again (a type 0 rejoin starts from the network's defaults, like a join)."""
+    dev = await joined(net)
+    dev.has_clock = False
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD))
+    assert got is not None and got.downlink is not None
+    assert [c.payload for c in got.downlink.commands if c.name == "RejoinParamSetupReq"] == [bytes((0x30,))]
+    assert dev.rejoin_every == 16
+    assert await net.exchange(dev, dev.uplink(2, PAYLOAD), timeout=1.0) is None  # RejoinParamSetupAns TimeOK 0
+
+    def applied() -> bool:
+        s = net.h.server.sessions.for_dev_eui(dev.dev_eui)
+        return s is not None and (s.rejoin_max_count_n, s.rejoin_max_time_n, s.rejoin_time_ok) == (0, 3, False)
+
+    await wait_until(applied)
+    while not dev.rejoin_due:
+        net.send(dev.uplink(2, PAYLOAD))
+        await asyncio.sleep(0.12)
+    assert dev.uplinks_since_rejoin == 16
+    assert len(await net.wait_readings(dev.dev_eui, 16)) == 16
+    await drain_quiet(net)
+    old_addr = dev.dev_addr
+    got = await net.rejoin(dev, 0)
+    assert got is not None and got.accepted and dev.dev_addr != old_addr and dev.rejoin_every is None
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD))  # RekeyInd under the new keys
+    assert got is not None and got.downlink is not None and not dev.rekey_pending
+    assert "RejoinParamSetupReq" in [c.name for c in got.downlink.commands] and dev.rejoin_every == 16
+
+
+async def drain_quiet(net: Network) -> None:
+    """Nothing was sent to the device in the meantime (its uplinks needed no answer)."""
+    assert await net.air.next_transmission(0.3) is None
+
+
+async def mac_commands_of_1_1_never_reach_a_1_0_device(net: Network) -> None:
+    """CIDs 0x0C (ADRParamSetupReq) and 0x0F (RejoinParamSetupReq) exist from 1.1 on: a 1.0.4 device stops
+    reading its FOpts at a CID it does not know (1.0.4 §5), so the network sends them to 1.1 devices only."""
+    old = Device.generate("1.0.4")
+    await net.activate_abp(old, "26011112", codec="dragino-ldds75")
+    new = await joined(net)
+    for dev in (old, new):
+        assert await net.exchange(dev, dev.uplink(2, PAYLOAD)) is not None
+        await net.exchange(dev, dev.uplink(2, PAYLOAD), timeout=1.0)  # the 1.0.4 device: the plan's answers
+    names = {c.name for c in old.received}
+    assert "DevStatusReq" in names and not names & {"ADRParamSetupReq", "RejoinParamSetupReq"}, names
+    assert {"ADRParamSetupReq", "RejoinParamSetupReq"} <= {c.name for c in new.received}
+
+
+NETWORK_11 = {"adr_ack_limit_exp": 2, "adr_ack_delay_exp": 1, "rejoin_max_count_n": 0, "rejoin_max_time_n": 3}
+
+CASES: dict[str, Case | tuple[Case, dict[str, Any]]] = {
     "5.10 RekeyInd repeated until RekeyConf": rekey_ind_until_rekey_conf,
     "4.3.1.6 FOpts encrypted both ways (errata counter byte)": f_opts_encrypted_both_ways,
     "4.3.1.5 NFCntDown and AFCntDown": separate_network_and_application_counters,
@@ -189,15 +263,23 @@ CASES: dict[str, Case] = {
     "5.1 ABP ResetInd until ResetConf": abp_reset_ind_until_reset_conf,
     "class C downlinks after the first uplink only": class_c_after_the_first_uplink_only,
     "18.1 DeviceModeInd switches to class C": device_mode_ind_switches_to_class_c,
+    "5.11 ADRParamSetupReq sets the ADR back-off": (
+        adr_param_setup_sets_the_adr_back_off, {"adr_ack_limit_exp": 2, "adr_ack_delay_exp": 1}),
+    "5.14 RejoinParamSetupReq periodic rejoin type 0": (
+        rejoin_param_setup_periodic_rejoin, {"rejoin_max_count_n": 0, "rejoin_max_time_n": 3}),
+    "5 1.1-only MAC commands never sent to 1.0.4": (mac_commands_of_1_1_never_reach_a_1_0_device, NETWORK_11),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("rule", list(CASES))
 def test_ts001_1_1(rule: str, sqlite_url: str, mosquitto: Service) -> None:
+    entry = CASES[rule]
+    case, settings = entry if isinstance(entry, tuple) else (entry, {})
+
     async def run() -> None:
-        async with network(sqlite_url, mosquitto.url) as net:
+        async with network(sqlite_url, mosquitto.url, **settings) as net:
             await net.udp_gateway()
-            await CASES[rule](net)
+            await case(net)
 
     asyncio.run(run())

@@ -23,6 +23,7 @@ DATA_RATES = {0: (12, 125_000), 1: (11, 125_000), 2: (10, 125_000), 3: (9, 125_0
 MAX_MAC_PAYLOAD = {0: 59, 1: 59, 2: 59, 3: 123, 4: 250, 5: 250, 6: 250, 7: 250}  # M, not repeater compatible
 RX2_FREQUENCY, RX2_DR = 869_525_000, 0
 RECEIVE_DELAY1, JOIN_ACCEPT_DELAY1 = 1, 5  # RP002 §3: RECEIVE_DELAY2 and JOIN_ACCEPT_DELAY2 are one second more
+ADR_ACK_LIMIT, ADR_ACK_DELAY = 64, 32  # RP002 §3
 BAND = (863_000_000, 870_000_000)
 
 UNCONFIRMED_UP, CONFIRMED_UP, UNCONFIRMED_DOWN, CONFIRMED_DOWN = 2, 4, 3, 5
@@ -108,6 +109,13 @@ class Device:
     max_duty_cycle: int = 0
     adr: bool = True
     adr_ack_cnt: int = 0
+    adr_ack_limit: int = ADR_ACK_LIMIT  # 1.1 §5.11 ADRParamSetupReq: 2^Limit_exp
+    adr_ack_delay: int = ADR_ACK_DELAY  # 2^Delay_exp
+    # 1.1 §5.14 RejoinParamSetupReq: a rejoin-request type 0 at least every ``rejoin_every`` uplinks (2^(MaxCountN
+    # + 4)); a device without a clock answers TimeOK 0 and keeps only the count
+    has_clock: bool = True
+    rejoin_every: int | None = None
+    uplinks_since_rejoin: int = 0
     # MAC layer
     pending: list[Command] = field(default_factory=list)  # answers for the next uplink only
     sticky: list[Command] = field(default_factory=list)  # repeated until a class A downlink arrives
@@ -142,6 +150,11 @@ class Device:
     @property
     def joined(self) -> bool:
         return self.dev_addr is not None
+
+    @property
+    def rejoin_due(self) -> bool:
+        """1.1 §5.14: the uplinks since the last rejoin-request reached the period the network set."""
+        return self.rejoin_every is not None and self.uplinks_since_rejoin >= self.rejoin_every
 
     # --- activation ------------------------------------------------------------------------------------
 
@@ -199,6 +212,8 @@ class Device:
             msg = head + c.le(self.join_eui) + c.le(self.dev_eui) + count.to_bytes(2, "little")
             key = c.js_keys(self.nwk_key, self.dev_eui)[0]
         self._join_kind = (rejoin_type, count)
+        if rejoin_type == 0:
+            self.uplinks_since_rejoin = 0  # the periodic rejoin's count starts again (1.1 §5.14)
         return Uplink(msg + c.cmac(key, msg)[:4], self._channel_frequency(), dr)
 
     def accept(self, phy: bytes) -> bool:
@@ -258,6 +273,8 @@ class Device:
                         self.channels[3 + i] = Channel(f)
                         self.ch_mask.add(3 + i)
             self.nb_trans, self.tx_power, self.max_duty_cycle = 1, 0, 0
+            self.adr_ack_limit, self.adr_ack_delay, self.rejoin_every = ADR_ACK_LIMIT, ADR_ACK_DELAY, None
+        self.uplinks_since_rejoin = 0
         self.pending, self.sticky, self.ack_next = [], [], None
         return True
 
@@ -313,6 +330,10 @@ class Device:
                                    False, payload) if payload else b""
         if self.adr:
             self.adr_ack_cnt += 1
+            # 1.0.4 §4.3.1.1: after ADR_ACK_LIMIT uplinks without a class A downlink the device asks for one
+            adr_ack_req = adr_ack_req or self.adr_ack_cnt >= self.adr_ack_limit
+        if f_cnt is None:
+            self.uplinks_since_rejoin += 1
         f_ctrl = (0x80 if self.adr else 0) | (0x40 if adr_ack_req else 0) | (0x20 if ack else 0) | len(f_opts)
         mtype = CONFIRMED_UP if confirmed else UNCONFIRMED_UP
         msg = (bytes((mtype << 5,)) + c.le(self.dev_addr) + bytes((f_ctrl,)) + (count & 0xFFFF).to_bytes(2, "little")
@@ -426,10 +447,12 @@ class Device:
                 self.rekey_pending = False
             elif cmd.name == "ResetConf":
                 self.reset_pending = False
-            elif cmd.name == "ADRParamSetupReq":
+            elif cmd.name == "ADRParamSetupReq":  # 1.1 §5.11: Limit_exp bits 7:4, Delay_exp bits 3:0
+                self.adr_ack_limit, self.adr_ack_delay = 1 << (p[0] >> 4), 1 << (p[0] & 0x0F)
                 self.pending.append(Command("ADRParamSetupAns"))
-            elif cmd.name == "RejoinParamSetupReq":
-                self.pending.append(Command("RejoinParamSetupAns", b"\x01"))
+            elif cmd.name == "RejoinParamSetupReq":  # 1.1 §5.14: MaxTimeN bits 7:4, MaxCountN bits 3:0
+                self.rejoin_every = 1 << ((p[0] & 0x0F) + 4)
+                self.pending.append(Command("RejoinParamSetupAns", bytes((int(self.has_clock),))))
             elif cmd.name == "ForceRejoinReq":
                 self.force_rejoin = cmd
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import ValidationError
+
 from lora_city.gateway.frames import LoRaModulation, RxInfo, Transport, UplinkFrame
 from lora_city.lorawan.frames import DataFrame, FCtrl, MType
 from lora_city.lorawan.mac import MacCommand
 from lora_city.lorawan.region import EU868
+from lora_city.settings import Settings
 from lora_city.sinks.events import DeviceInfo, StatusEvent
 from lora_city.storage.sessions import NetworkSession
 from lora_city.uplink.adr import UplinkSample
@@ -20,6 +24,7 @@ from lora_city.uplink.mac_commands import (
     request_dev_status,
     request_link_adr,
 )
+from lora_city.uplink.mac_requests import RadioPlan
 
 T = datetime(2026, 11, 22, 1, 0, 0, 500_000, tzinfo=UTC)
 
@@ -101,3 +106,27 @@ def test_link_adr_request_then_answer_applies_it() -> None:
     off = _ctx([], adr=False)
     request_link_adr(off, EU868)
     assert off.mac_answers == []
+
+
+def test_lorawan_11_adr_and_rejoin_parameters_plan_state_and_reset() -> None:
+    """TS001-1.1 §5.11 / §5.14 settings: unset means RP002 §3's ADR_ACK_LIMIT 64 (2^6) and ADR_ACK_DELAY 32 (2^5)
+    and no periodic rejoin; one rejoin period alone gets the longest other (15); out of range 0..15 is refused.
+    What the device accepted survives a restart (session state) and ResetInd (1.1 §5.1) returns to defaults."""
+    default = RadioPlan.from_settings(Settings(), EU868)
+    assert (default.adr_ack_limit_exp, default.adr_ack_delay_exp, default.rejoin) == (6, 5, None)
+    plan = RadioPlan.from_settings(Settings(adr_ack_limit_exp=2, rejoin_max_count_n=0), EU868)
+    assert (plan.adr_ack_limit_exp, plan.adr_ack_delay_exp, plan.rejoin) == (2, 5, (0, 15))
+    with pytest.raises(ValidationError):
+        Settings(rejoin_max_time_n=16)
+
+    ctx = _ctx([MacCommand("ResetInd", {"minor": 1})])
+    session = ctx.session
+    assert session is not None
+    session.adr_ack_limit_exp, session.rejoin_max_count_n, session.rejoin_time_ok = 2, 0, False
+    restored = NetworkSession(id="s", dev_addr=session.dev_addr, mac_version="1.1", f_nwk_s_int_key=bytes(16),
+                              s_nwk_s_int_key=bytes(16), nwk_s_enc_key=bytes(16), app_s_key=bytes(16),
+                              device=session.device)
+    restored.load_state(session.state_dict())
+    assert (restored.adr_ack_limit_exp, restored.rejoin_max_count_n, restored.rejoin_time_ok) == (2, 0, False)
+    answer_device_commands(ctx, EU868)
+    assert (session.adr_ack_limit_exp, session.adr_ack_delay_exp, session.rejoin_max_count_n) == (6, 5, None)
