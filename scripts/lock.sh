@@ -12,6 +12,12 @@ python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install -q --disable-pip-version-check --require-hashes -r requirements/uv.txt
 uv="$tmp/venv/bin/uv"
 fp=$(python3 scripts/lock_fingerprint.py)
+# uv keeps the versions of an existing output file unless asked to upgrade: start from the current lock so a
+# change of one input moves only what it must (LORA_CITY_LOCK_UPGRADE=1 re-resolves everything to the newest)
+if [ -z "${LORA_CITY_LOCK_UPGRADE:-}" ]; then
+  cp requirements/dev.txt "$tmp/dev.txt"
+  cp requirements/runtime.txt "$tmp/runtime.txt"
+fi
 common=(--universal --python-version 3.11 --generate-hashes --no-header --quiet
         --index-url "${LORA_CITY_LOCK_INDEX:-https://pypi.org/simple}")
 "$uv" pip compile "${common[@]}" pyproject.toml requirements/build.in --extra dev -o "$tmp/dev.txt"
