@@ -348,7 +348,7 @@ class TargetStatus:
     last_command: LightingCommand | None
 
 
-def _target_name(session: Session, kind: str, target_id: str) -> str:
+def target_name(session: Session, kind: str, target_id: str) -> str:
     row: Any = session.get(MulticastGroup, target_id) if kind == "group" else session.get(Device, target_id)
     return str(row.name) if row is not None else target_id
 
@@ -365,7 +365,7 @@ def statuses(session: Session, principal: Principal, *, now: datetime, default_p
         last = session.scalar(select(LightingCommand).where(
             LightingCommand.target_kind == assignment.target_kind, LightingCommand.target_id == assignment.target_id)
             .order_by(LightingCommand.sent_at.desc()).limit(1))
-        out.append(TargetStatus(assignment, schedule, _target_name(session, assignment.target_kind,
+        out.append(TargetStatus(assignment, schedule, target_name(session, assignment.target_kind,
                                                                   assignment.target_id),
                                 current_step(plan, utc(now), place.zone), next_step(plan, utc(now), place.zone),
                                 active_override(session, schedule.tenant_id), last))

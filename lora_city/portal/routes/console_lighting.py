@@ -35,6 +35,7 @@ READINGS = 20_000
 class LampState:
     dev_eui: str
     name: str
+    tenant_id: str
     district: str
     latitude: float | None
     longitude: float | None
@@ -57,9 +58,10 @@ def _value(measurements: dict[str, Any], name: str) -> Any:
     return item.get("value") if isinstance(item, dict) else item
 
 
-def lamp_states(db: Session, user: PortalUser, codec_family: Any) -> list[LampState]:
+def lamp_states(db: Session, user: PortalUser, page: Page) -> list[LampState]:
     """Streetlight lamps (their codec's family, or members of a multicast group) with their latest reported
     level, on/off state and fault."""
+    codec_family = family_of(page)
     only = user.principal.tenant_filter()
     stmt = select(Device).order_by(Device.name, Device.dev_eui).limit(LAMPS)
     if only is not None:
@@ -80,12 +82,12 @@ def lamp_states(db: Session, user: PortalUser, codec_family: Any) -> list[LampSt
     out = []
     for d in devices:
         seen = latest[d.dev_eui]
-        out.append(LampState(d.dev_eui, d.name, str((d.tags or {}).get("district", "")), d.latitude, d.longitude,
+        out.append(LampState(d.dev_eui, d.name, d.tenant_id, str((d.tags or {}).get("district", "")), d.latitude, d.longitude,
                              seen.get("dim_level"), seen.get("lamp_on"), seen.get("lamp_failure"), seen.get("time")))
     return out
 
 
-def _family_of(page: Page) -> Any:
+def family_of(page: Page) -> Any:
     codecs = page.ctx.codecs
 
     def family(codec_id: str | None) -> str | None:
@@ -96,22 +98,22 @@ def _family_of(page: Page) -> Any:
     return family
 
 
-def _place(page: Page) -> Place:
+def place_of(page: Page) -> Place:
     return Place(page.ctx.settings.lighting_latitude, page.ctx.settings.lighting_longitude)
 
 
 def _render(page: Page, db: Session, user: PortalUser, status: int = 200, **values: Any) -> Response:
     now = page.ctx.clock()
     statuses = {(s.assignment.target_kind, s.assignment.target_id): s
-                for s in lighting.statuses(db, user.principal, now=now, default_place=_place(page))}
+                for s in lighting.statuses(db, user.principal, now=now, default_place=place_of(page))}
     groups = multicast.list_groups(db, user.principal, limit=1000)
-    lamps = lamp_states(db, user, _family_of(page))
+    lamps = lamp_states(db, user, page)
     schedules = [(s, parse_steps(s.steps)) for s in lighting.list_schedules(db, user.principal, limit=1000)]
     override = None
     if user.principal.tenant_id is not None:
         override = lighting.active_override(db, user.principal.tenant_id)
     local = now.astimezone(Place(0, 0).zone)
-    savings = lighting.energy_saved(db, user.principal, local.date().replace(day=1), _place(page))
+    savings = lighting.energy_saved(db, user.principal, local.date().replace(day=1), place_of(page))
     markers = [{"id": lamp.dev_eui, "name": lamp.name, "lat": lamp.latitude, "lon": lamp.longitude,
                 "state": lamp.state, "level": lamp.level} for lamp in lamps if lamp.latitude is not None]
     return page.render("console/lighting.html", status=status, groups=groups, statuses=statuses, lamps=lamps,
@@ -132,7 +134,7 @@ def _sender(page: Page) -> CommandSender:
                          getattr(api, "group_notifier", None))
 
 
-def _wake(page: Page) -> None:
+def wake_scheduler(page: Page) -> None:
     wake = getattr(page.request.app.state, "lighting_wake", None)
     if wake is not None:
         wake()
@@ -152,7 +154,7 @@ def dim_now(page: PageDep, user: StaffDep, db: DbDep, target: Annotated[str, For
     except ValidationError:
         return _render(page, db, user, 422, error=page.t("lighting.level_invalid"), error_target=target)
     except LoraCityError as exc:
-        return _render(page, db, user, 422, error=exc.message, error_target=target)
+        return _render(page, db, user, 422, error=page.error_text(exc), error_target=target)
     return page.redirect(f"/console/lighting?done=dim:{value}")
 
 
@@ -161,16 +163,17 @@ def start_override(page: PageDep, user: StaffDep, db: DbDep,
                    reason: Annotated[str, Form(max_length=500)] = "") -> Response:
     try:
         lighting.start_override(db, user.principal, lighting.OverrideStart(reason=reason.strip()),
-                                now=page.ctx.clock(), on_change=lambda: _wake(page))
+                                now=page.ctx.clock(), on_change=lambda: wake_scheduler(page))
     except LoraCityError as exc:
-        return _render(page, db, user, 409, error=exc.message)
+        return _render(page, db, user, 409, error=page.error_text(exc))
     return page.redirect("/console/lighting?done=override")
 
 
 @router.post("/override/release", dependencies=[CsrfChecked])
 def release_override(page: PageDep, user: StaffDep, db: DbDep) -> Response:
     try:
-        lighting.release_override(db, user.principal, None, now=page.ctx.clock(), on_change=lambda: _wake(page))
+        lighting.release_override(db, user.principal, None, now=page.ctx.clock(),
+                                  on_change=lambda: wake_scheduler(page))
     except LoraCityError as exc:
-        return _render(page, db, user, 404, error=exc.message)
+        return _render(page, db, user, 404, error=page.error_text(exc))
     return page.redirect("/console/lighting?done=released")
