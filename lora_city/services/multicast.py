@@ -36,6 +36,7 @@ from lora_city.services.common import (
 )
 from lora_city.services.devices import check_codec, find_device
 from lora_city.services.principal import Perm, Principal
+from lora_city.services.queue import payload_of
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import (
     Application,
@@ -311,37 +312,13 @@ def group_codec(session: Session, group: MulticastGroup) -> str | None:
     return next(iter(codecs), None)
 
 
-def _payload(codecs: CodecRegistry | None, codec: str | None, data: GroupQueueItemCreate) -> tuple[int, bytes]:
-    if (data.data_hex is None) == (data.object is None):
-        raise InvalidInput("give exactly one of data_hex and object", code="invalid_payload")
-    if data.data_hex is not None:
-        try:
-            payload = bytes.fromhex(data.data_hex)
-        except ValueError:
-            raise InvalidInput("data_hex is not hexadecimal", code="invalid_payload") from None
-        if data.f_port is None:
-            raise InvalidInput("f_port is required with data_hex", code="invalid_f_port")
-        return data.f_port, payload
-    if codec is None or codecs is None or codec not in codecs:
-        raise InvalidInput("the group has no codec to encode an object", code="no_codec")
-    assert data.object is not None
-    result = codecs.encode_downlink(codec, data.object)
-    if result.errors or result.payload is None:
-        raise InvalidInput("codec refused the object: " + "; ".join(result.errors or ["no bytes"]),
-                           code="encode_failed")
-    f_port = data.f_port or result.f_port
-    if f_port is None or not 1 <= f_port <= 223:
-        raise InvalidInput("codec gave no usable f_port", code="invalid_f_port")
-    return f_port, result.payload
-
-
 def enqueue(
     session: Session, principal: Principal, group_id: str, data: GroupQueueItemCreate, *,
     codecs: CodecRegistry | None, notifier: GroupNotifier | None, now: datetime, region: Region = EU868,
 ) -> MulticastQueueItem:
     principal.require(Perm.QUEUE_WRITE)
     group = find_group(session, principal, group_id)
-    f_port, payload = _payload(codecs, group_codec(session, group), data)
+    f_port, payload = payload_of(codecs, group_codec(session, group), data, owner="group")
     max_n = region.max_payload_size(group.dr)[1]
     if len(payload) > max_n:
         raise InvalidInput(f"payload of {len(payload)} bytes exceeds the {max_n} bytes DR{group.dr} carries",

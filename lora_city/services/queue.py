@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
@@ -38,7 +38,18 @@ class QueueItemCreate(BaseModel):
     confirmed: bool = False
 
 
-def _payload(codecs: CodecRegistry | None, codec: str | None, data: QueueItemCreate) -> tuple[int, bytes]:
+class PayloadRequest(Protocol):
+    """A queue request's payload part, for a device or a multicast group."""
+
+    f_port: int | None
+    data_hex: str | None
+    object: dict[str, Any] | None
+
+
+def payload_of(
+    codecs: CodecRegistry | None, codec: str | None, data: PayloadRequest, owner: str = "device"
+) -> tuple[int, bytes]:
+    """(FPort, bytes) of a queue request: its hex as given, or its object through the codec's encodeDownlink."""
     if (data.data_hex is None) == (data.object is None):
         raise InvalidInput("give exactly one of data_hex and object", code="invalid_payload")
     if data.data_hex is not None:
@@ -50,7 +61,7 @@ def _payload(codecs: CodecRegistry | None, codec: str | None, data: QueueItemCre
             raise InvalidInput("f_port is required with data_hex", code="invalid_f_port")
         return data.f_port, payload
     if codec is None or codecs is None or codec not in codecs:
-        raise InvalidInput("the device has no codec to encode an object", code="no_codec")
+        raise InvalidInput(f"the {owner} has no codec to encode an object", code="no_codec")
     assert data.object is not None
     result = codecs.encode_downlink(codec, data.object)
     if result.errors or result.payload is None:
@@ -68,7 +79,7 @@ def enqueue(
 ) -> DeviceQueueItem:
     principal.require(Perm.QUEUE_WRITE)
     view = get_device(session, principal, dev_eui)
-    f_port, payload = _payload(codecs, view.codec, data)
+    f_port, payload = payload_of(codecs, view.codec, data)
     if len(payload) > MAX_PAYLOAD:
         raise InvalidInput(f"payload longer than {MAX_PAYLOAD} bytes", code="payload_too_long")
     item = DeviceQueueItem(
