@@ -11,6 +11,7 @@ import pytest
 from lora_city.sinks.events import LogEvent
 from tests.integration.conformance.network import Network, network, wait_until
 from tests.support.emulator.device import MAX_MAC_PAYLOAD, Device
+from tests.support.emulator.mac import Command
 from tests.support.services import Service
 
 pytestmark = pytest.mark.integration
@@ -71,6 +72,30 @@ async def maximum_payload_per_data_rate(net: Network) -> None:
                                            if e.code == "DOWNLINK_PAYLOAD_SIZE"]) == d + 1)
 
 
+async def maximum_payload_per_data_rate_with_f_opts(net: Network) -> None:
+    """§2.4.6: M counts FHDR with its FOpts. With LinkCheckAns (3 bytes of FOpts) to send, an item of N - 3
+    bytes goes beside it in one frame of exactly M; an item of N - 2 would exceed M, so the answer goes alone
+    (FPending set) and the item on the next uplink (TS001-1.0.4 §4.3.1.4, §5)."""
+    dev = await quiet_abp(net, "26011063")
+    dev.adr = False  # no LinkADRReq competing for the FOpts in these 18 uplinks
+    for dr in range(6):
+        n = MAX_MAC_PAYLOAD[dr] - 8
+        check = [Command("LinkCheckReq")]
+        await net.enqueue(dev, 10, bytes(n - 3))
+        got = await net.exchange(dev, dev.uplink(2, PAYLOAD, dr=dr, commands=check))
+        assert got is not None and got.window == "rx1" and got.downlink is not None, dr
+        down = got.downlink
+        assert (down.f_opts_size, len(down.payload), down.mac_payload_size) == (3, n - 3, MAX_MAC_PAYLOAD[dr]), dr
+        await net.enqueue(dev, 10, bytes(n - 2))
+        got = await net.exchange(dev, dev.uplink(2, PAYLOAD, dr=dr, commands=check))
+        assert got is not None and got.downlink is not None, dr
+        down = got.downlink
+        assert "LinkCheckAns" in [c.name for c in down.commands] and down.payload == b"" and down.f_pending, dr
+        got = await net.exchange(dev, dev.uplink(2, PAYLOAD, dr=dr))
+        assert got is not None and got.downlink is not None and len(got.downlink.payload) == n - 2, dr
+        assert got.downlink.mac_payload_size == MAX_MAC_PAYLOAD[dr] - 2  # FHDR 7 + FPort 1 + N - 2
+
+
 async def gateway_power_rx1_and_rx2(net: Network) -> None:
     """§2.4.3 with ETSI EN 300 220: the gateway transmits at 14 dBm (25 mW) in RX1's g1 sub-band and 27 dBm
     (500 mW) in g3 where RX2 sits; the forwarder's TOO_LATE on RX1 makes the server offer RX2."""
@@ -104,6 +129,7 @@ CASES: dict[str, Case] = {
     "2.4.4 CFList channels in the join-accept": cf_list_in_the_join_accept,
     "2.4.7 RX1 on the uplink channel": rx1_on_the_uplink_channel_for_every_channel,
     "2.4.6 maximum payload per DR": maximum_payload_per_data_rate,
+    "2.4.6 maximum payload per DR with FOpts": maximum_payload_per_data_rate_with_f_opts,
     "2.4.3 gateway power RX1 14 dBm RX2 27 dBm": gateway_power_rx1_and_rx2,
     "2.4 g1 duty cycle spent: RX2": rx1_duty_cycle_spent_moves_to_rx2,
 }

@@ -82,10 +82,10 @@ async def dev_nonce_1_0_3_random_not_monotonic(net: Network) -> None:
     await wait_until(lambda: net.drops("dev_nonce_replay") == 1)
 
 
-async def dev_nonce_1_0_4_counter_per_join_eui(net: Network) -> None:
-    """1.0.4 §6.2.5: DevNonce is a counter per JoinEUI; the server ignores one that did not grow. Another
-    JoinEUI starts its own counter."""
-    dev = Device.generate("1.0.4")
+async def dev_nonce_counter_per_join_eui(net: Network, version: str = "1.0.4") -> None:
+    """1.0.4 §6.2.5 (1.1 §6.2.2 alike): DevNonce is a counter per JoinEUI; the server ignores one that did not
+    grow. Another JoinEUI starts its own counter."""
+    dev = Device.generate(version)
     await net.register(dev, codec="dragino-ldds75")
     await net.join(dev)  # DevNonce 0
     await net.join(dev)  # DevNonce 1
@@ -343,7 +343,7 @@ async def uplink_over_the_regional_maximum_is_flagged(net: Network) -> None:
 CASES: dict[str, tuple[Case, dict[str, Any]]] = {
     "4.3.1.5 FCnt 16 to 32 bits at 65535": (f_cnt_rolls_from_16_to_32_bits, {}),
     "6.2.4 (1.0.3) DevNonce random, not monotonic": (dev_nonce_1_0_3_random_not_monotonic, {}),
-    "6.2.5 DevNonce counter per JoinEUI": (dev_nonce_1_0_4_counter_per_join_eui, {}),
+    "6.2.5 DevNonce counter per JoinEUI": (dev_nonce_counter_per_join_eui, {}),
     "6.2.6 JoinNonce grows": (join_nonce_grows_with_every_join, {}),
     "late copy of a handled join is not a replay": (late_copy_of_a_handled_join_is_not_a_replay, {}),
     "RP002 3 join-accept RX1 5 s RX2 6 s": (join_accept_in_rx1_at_5_s_rx2_at_6_s, {}),

@@ -7,12 +7,14 @@ connector (and mosquitto for the server's MQTT backend and API side); what the d
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from tests.integration.conformance.network import Network, network, wait_until
+from tests.integration.conformance.test_ts001_104 import dev_nonce_counter_per_join_eui
 from tests.support.emulator.device import Device
 from tests.support.emulator.mac import Command
 from tests.support.services import Service
@@ -249,6 +251,21 @@ async def mac_commands_of_1_1_never_reach_a_1_0_device(net: Network) -> None:
     assert {"ADRParamSetupReq", "RejoinParamSetupReq"} <= {c.name for c in new.received}
 
 
+async def ack_of_a_confirmed_uplink_carries_conf_f_cnt(net: Network) -> None:
+    """§4.4.1: the MIC of a downlink with ACK=1 covers ConfFCnt, the acknowledged uplink's FCnt modulo 2^16 (in
+    B0); with FCntUp past 65,535 (§4.3.1.5) the 16 low bits differ from the counter. The device accepts the ACK
+    only when the server put exactly that in: 65,541 -> 5."""
+    dev = Device.generate("1.1")
+    await net.activate_abp(dev, "26011113", f_cnt_up=65_540, codec="dragino-ldds75")
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD))  # ResetInd -> ResetConf (and DevStatusReq)
+    assert got is not None and got.accepted and not dev.reset_pending
+    up = dev.uplink(2, PAYLOAD, confirmed=True)
+    assert up.f_cnt == 65_541
+    got = await net.exchange(dev, up)
+    assert got is not None and got.accepted and got.downlink is not None and got.downlink.ack
+    assert [r["f_cnt"] for r in await net.wait_readings(dev.dev_eui, 2)].count(65_541) == 1
+
+
 NETWORK_11 = {"adr_ack_limit_exp": 2, "adr_ack_delay_exp": 1, "rejoin_max_count_n": 0, "rejoin_max_time_n": 3}
 
 CASES: dict[str, Case | tuple[Case, dict[str, Any]]] = {
@@ -268,6 +285,8 @@ CASES: dict[str, Case | tuple[Case, dict[str, Any]]] = {
     "5.14 RejoinParamSetupReq periodic rejoin type 0": (
         rejoin_param_setup_periodic_rejoin, {"rejoin_max_count_n": 0, "rejoin_max_time_n": 3}),
     "5 1.1-only MAC commands never sent to 1.0.4": (mac_commands_of_1_1_never_reach_a_1_0_device, NETWORK_11),
+    "6.2.2 DevNonce counter per JoinEUI": functools.partial(dev_nonce_counter_per_join_eui, version="1.1"),
+    "4.4.1 ACK downlink MIC carries ConfFCnt (FCnt mod 2^16)": ack_of_a_confirmed_uplink_carries_conf_f_cnt,
 }
 
 
