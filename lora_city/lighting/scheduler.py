@@ -4,7 +4,8 @@ once per step, through the one downlink queue (``CommandSender``).
     tick(now)
       ├─ for each assignment: the step in force now (exceptions by date applied), or the crisis override
       │    key = what is being sent ("step:<target>:<instant>:<level>", "override:<id>:<target>", …)
-      │    a key already in lighting_commands was sent: nothing to do
+      │    a key already in lighting_commands was sent: nothing to do, unless the target was told something
+      │      else since by the scheduler (an exception deleted, a step edited back): then sent again, once
       │    else: record the key (unique: two scheduler processes never both send it), then enqueue
       └─ for each command not yet confirmed: after ``confirm_after``, lamps whose readings since the command do
            not show the level get it again, one by one (at most ``max_retries`` times); then it is "confirmed"
@@ -218,7 +219,10 @@ class LightingScheduler:
         key, level, reason, step_at = wanted
         with self._factory() as db:
             if db.scalar(select(LightingCommand.id).where(LightingCommand.key == key)) is not None:
-                return None
+                again = self._restated(db, target, key)
+                if again is None:
+                    return None
+                key = again
             command = LightingCommand(
                 key=key, tenant_id=target.tenant_id, schedule_id=target.schedule.id, target_kind=target.kind,
                 target_id=target.id, reason=reason, level=level, step_at=step_at, sent_at=now, state="sent",
@@ -240,6 +244,28 @@ class LightingScheduler:
             db.commit()
             log.info("lighting: %s %s -> %d %% (%s)", target.kind, target.id, level, reason)
             return command
+
+    @staticmethod
+    def _latest(db: Session, target: Target) -> LightingCommand | None:
+        """The last command the target was sent (among equal instants, the one not superseded)."""
+        rows = list(db.scalars(select(LightingCommand).where(
+            LightingCommand.target_kind == target.kind, LightingCommand.target_id == target.id)
+            .order_by(LightingCommand.sent_at.desc()).limit(10)))
+        if not rows:
+            return None
+        newest = [r for r in rows if r.sent_at == rows[0].sent_at]
+        return next((r for r in newest if r.state != "superseded"), newest[0])
+
+    def _restated(self, db: Session, target: Target, key: str) -> str | None:
+        """``key`` went out before, but the target was told something else since by the scheduler (an exception
+        or an edited step now undone, e.g. a festival night deleted while it ran): the key under which to send
+        it again, the same in every scheduler process so it still goes once. None while it holds, or after an
+        operator's "dim now", which holds until the next step."""
+        latest = self._latest(db, target)
+        if latest is None or latest.reason == "manual" or latest.key == key or latest.key.startswith(
+                f"{key}:after:"):
+            return None
+        return f"{key}:after:{latest.id}"
 
     def _supersede(self, db: Session, target: Target, newest: str) -> None:
         db.execute(update(LightingCommand).where(

@@ -344,6 +344,7 @@ def test_operator_writes_a_schedule_assigns_it_and_adds_a_festival_night_in_fren
         expect(page.get_by_role("status")).to_have_text("Exception supprimée.")
         expect(page.locator("#exceptions")).to_contain_text("Aucune exception.")
         assert len(_tonight(page)) == 6
+        assert _queued(site)[0] == ["01fe32", "01fe64", "01fe32"]  # the schedule's 50 % restored at once
 
         # edit: the 22:45 step now dims to 30 %
         page.get_by_role("link", name="Modifier les étapes").click()

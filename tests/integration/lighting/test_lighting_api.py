@@ -13,6 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from lora_city.codec.registry import CodecRegistry
+from lora_city.lighting.commands import CommandSender
+from lora_city.lighting.scheduler import LightingScheduler
+from lora_city.lighting.steps import Place
 from lora_city.settings import Settings
 from lora_city.storage.models import DeviceQueueItem, MulticastQueueItem
 from lora_city.storage.models.lighting import LightingCommand
@@ -162,3 +165,49 @@ def test_energy_saved_per_district_for_a_month(api: Api) -> None:
     assert pissevin["saved_kwh"] == pytest.approx(0.080 * (full - sched), abs=0.2)
     assert 40 < ecusson["saved_percent"] < 60
     api.call("GET", "/lighting/energy-saved", params={"month": "2026-13"}, expect=422)
+
+
+def test_an_undone_change_is_sent_again_once(api: Api) -> None:
+    """What the lamps should show follows every change at once, in both directions: a festival exception for
+    tonight dims them to its level, and deleting it while it runs restores the schedule's level (already sent
+    once that night, so it must go out again), once; a step edited and edited back likewise. An operator's
+    "dim now" holds until the next step."""
+    lamp(api, "0000000000000001")
+    lamp(api, "0000000000000002")
+    gid = group(api, ["0000000000000001", "0000000000000002"])
+    sid = api.call("POST", "/lighting/schedules", json={"name": "Nuit", "steps": NIGHT}, expect=201).json()["id"]
+    api.call("POST", f"/lighting/schedules/{sid}/assignments", json={"group_id": gid}, expect=200)
+    codecs = CodecRegistry.load(Settings().codecs_path, entry_points=False)
+    scheduler = LightingScheduler(api.factory, CommandSender(codecs), clock=api.clock,
+                                  default_place=Place(43.8367, 4.3601))
+
+    def sent() -> list[str]:
+        with api.factory() as db:
+            return [bytes(i.payload).hex() for i in db.scalars(
+                select(MulticastQueueItem).where(MulticastQueueItem.group_id == gid).order_by(MulticastQueueItem.f_cnt))]
+
+    def tick(minutes: int = 1) -> list[int]:
+        api.clock.now += timedelta(minutes=minutes)
+        return [c.level for c in scheduler.tick()]
+
+    api.clock.now = datetime(2026, 1, 15, 21, 30, tzinfo=UTC)  # 22:30 in Paris: 100 % since dusk
+    assert tick() == [100] and tick() == []
+    exc = api.call("POST", f"/lighting/schedules/{sid}/exceptions", expect=201, json={
+        "start_date": "2026-01-15", "end_date": "2026-01-15", "note": "concert",
+        "steps": [{"at": "dusk", "level": 30}, {"at": "dawn", "level": 0}]}).json()
+    assert tick() == [30] and tick() == []
+    api.call("DELETE", f"/lighting/schedules/{sid}/exceptions/{exc['id']}", expect=204)
+    assert tick() == [100] and tick() == [] and tick() == []
+    # a step edited, then edited back
+    api.call("PATCH", f"/lighting/schedules/{sid}", json={"steps": [{"at": "dusk", "level": 80}, *NIGHT[1:]]},
+             expect=200)
+    assert tick() == [80]
+    api.call("PATCH", f"/lighting/schedules/{sid}", json={"steps": NIGHT}, expect=200)
+    assert tick() == [100] and tick() == []
+    # "dim now" holds until the next step (23:00 in Paris), which then goes out
+    api.call("POST", "/lighting/dim", json={"group_id": gid, "level": 10}, expect=201)
+    assert tick() == [] and tick(5) == []
+    api.clock.now = datetime(2026, 1, 15, 22, 0, tzinfo=UTC)
+    assert tick() == [50] and tick() == []
+    # the multicast queue holds each of those frames once, in order (NAS UL20x2 manual dimming: 01 FE <level>)
+    assert sent() == ["01fe64", "01fe1e", "01fe64", "01fe50", "01fe64", "01fe0a", "01fe32"]
