@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from lora_city.portal import traffic
+from lora_city.portal import alerts_page, traffic
 from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import DbDep, PageDep, PortalUser, roles
 from lora_city.services import assets, gateways, overview
@@ -53,6 +53,6 @@ def gateways_page(page: PageDep, user: StaffDep, db: DbDep, notice: str = "") ->
 
 
 @router.get("/alerts")
-def alerts_page(page: PageDep, user: StaffDep) -> Response:
-    rows = page.ctx.alerts.list_alerts(state="open", limit=500)
-    return page.render("alerts.html", alerts=rows, can_ack=True)
+def alerts(page: PageDep, user: StaffDep, db: DbDep, state: str = "open", severity: str = "", q: str = "",
+           every: str = "", notice: str = "") -> Response:
+    return alerts_page.render(page, db, user, state=state, severity=severity, q=q, every=every, notice=notice)

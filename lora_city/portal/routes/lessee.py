@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
-from lora_city.errors import NotFound, PermissionDenied
-from lora_city.portal import activity_csv, device_status
+from lora_city.errors import NotFound
+from lora_city.portal import activity_csv, alerts_page, device_status
 from lora_city.portal.extras import QuotaGauge
 from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import CsrfChecked, DbDep, PageDep, PortalUser, roles
@@ -46,20 +46,16 @@ def dashboard(page: PageDep, user: LesseeDep, db: DbDep) -> Response:
 
 
 @router.get("/alerts")
-def alerts_page(page: PageDep, user: LesseeDep) -> Response:
-    tenant = None if user.principal.sees_all_tenants else user.tenant_id
-    rows = page.ctx.alerts.list_alerts(tenant_id=tenant, state="open", limit=200)
-    return page.render("alerts.html", alerts=rows, can_ack=user.role != Role.TENANT_VIEWER)
+def alerts(page: PageDep, user: LesseeDep, db: DbDep, state: str = "open", severity: str = "", q: str = "",
+           every: str = "", notice: str = "") -> Response:
+    return alerts_page.render(page, db, user, state=state, severity=severity, q=q, every=every, notice=notice)
 
 
 @router.post("/alerts/{alert_id}/ack", dependencies=[CsrfChecked])
-def acknowledge(page: PageDep, user: LesseeDep, alert_id: str) -> Response:
-    if user.role == Role.TENANT_VIEWER:
-        raise PermissionDenied("a read-only user may not acknowledge alerts")
-    tenant = None if user.principal.sees_all_tenants else user.tenant_id
-    page.ctx.alerts.acknowledge(alert_id, user.email, tenant_id=tenant)
-    back = "/console/alerts" if user.is_city_staff else "/alerts"
-    return page.redirect(back)
+def acknowledge(page: PageDep, user: LesseeDep, db: DbDep, alert_id: str, state: Annotated[str, Form()] = "open",
+                severity: Annotated[str, Form()] = "", q: Annotated[str, Form()] = "",
+                every: Annotated[str, Form()] = "") -> Response:
+    return alerts_page.acknowledge(page, db, user, alert_id, state=state, severity=severity, q=q, every=every)
 
 
 @router.get("/invoices")
