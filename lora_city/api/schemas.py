@@ -45,7 +45,15 @@ class TenantOut(Out):
     email: str | None
     language: str
     plan_id: str | None
+    description: str
+    can_have_gateways: bool
+    max_gateway_count: int
+    max_device_count: int
+    private_gateways_up: bool
+    private_gateways_down: bool
+    tags: dict[str, str]
     created_at: UtcTime
+    updated_at: UtcTime
 
 
 class ApiKeyOut(Out):

@@ -10,7 +10,7 @@ from lora_city.errors import InvalidInput, NotFound
 from lora_city.services.common import INPUT_CONFIG, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.sinks.broker_sync import bump_broker_generation
-from lora_city.storage.models import Application
+from lora_city.storage.models import Application, utcnow
 
 
 class ApplicationFields(BaseModel):
@@ -60,6 +60,7 @@ def update_application(
         if value is None:
             raise InvalidInput(f"{name} may not be null")
         setattr(app, name, value)
+    app.updated_at = utcnow()
     session.commit()
     return app
 

@@ -25,7 +25,7 @@ from lora_city.services.common import (
     target_tenant,
 )
 from lora_city.services.principal import Perm, Principal
-from lora_city.services.profiles import profile_for_model
+from lora_city.services.profiles import default_profile, profile_for_model
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Application, Device, DeviceKeys, DeviceProfile, DeviceSession
 
@@ -132,6 +132,8 @@ def add_device(
         profile_id = profile_for_model(session, tenant, data.catalogue_model, data.firmware_version).id
     elif data.firmware_version is not None:
         raise InvalidInput("firmware_version needs catalogue_model", code="invalid_catalogue_model")
+    elif profile_id is None:
+        profile_id = default_profile(session, tenant, data.codec, data.device_class).id
     if session.get(Device, dev_eui) is not None:
         # Deliberately the same answer whoever owns it: registering is how a DevEUI's owner is settled.
         raise AlreadyExists(f"device {dev_eui} already exists")
@@ -251,6 +253,7 @@ def update_device(
         changes["codec_id"] = changes.pop("codec")
     for name, value in changes.items():
         setattr(device, name, value)
+    device.updated_at = now
     session.commit()
     return _views(session, [device])[0]
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from lora_city.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from lora_city.services.common import INPUT_CONFIG, hex_id, page_limit, target_tenant
 from lora_city.services.principal import Perm, Principal
-from lora_city.storage.models import Gateway, UnknownGateway
+from lora_city.storage.models import Gateway, UnknownGateway, utcnow
 
 Latitude = Field(default=None, ge=-90, le=90)
 Longitude = Field(default=None, ge=-180, le=180)
@@ -90,6 +90,7 @@ def update_gateway(session: Session, principal: Principal, gateway_id: str, data
         if value is None and name in {"name", "private_up", "private_down", "description"}:
             raise InvalidInput(f"{name} may not be null")
         setattr(gw, name, value)
+    gw.updated_at = utcnow()
     session.commit()
     return gw
 

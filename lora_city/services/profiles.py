@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lora_city.applayer.profile import parse_app_layer
 from lora_city.codec.registry import CodecRegistry
-from lora_city.errors import InvalidInput, NotFound
+from lora_city.errors import Conflict, InvalidInput, NotFound
 from lora_city.services.catalogue import profile_from_model
 from lora_city.services.common import INPUT_CONFIG, target_tenant
 from lora_city.services.principal import Perm, Principal
-from lora_city.storage.models import Device, DeviceProfile
+from lora_city.storage.models import Device, DeviceProfile, utcnow
 
 MacVersion = Literal["1.0.2", "1.0.3", "1.0.4", "1.1.0"]
 
@@ -115,6 +115,23 @@ def profile_for_model(session: Session, tenant_id: str, model: str, firmware: st
     return profile
 
 
+def default_profile(session: Session, tenant_id: str, codec_id: str | None, device_class: str | None
+                    ) -> DeviceProfile:
+    """The tenant's profile for a device registered with a codec and class but no profile (the simple API), made
+    on first use and shared by such devices: every device then has a profile, as ChirpStack's API expects."""
+    cls = (device_class or "A").upper()
+    name = f"{codec_id or 'no codec'} (class {cls})"
+    existing = session.scalars(select(DeviceProfile).where(
+        DeviceProfile.tenant_id == tenant_id, DeviceProfile.name == name, DeviceProfile.catalogue_model.is_(None),
+    ).order_by(DeviceProfile.created_at)).first()
+    if existing is not None:
+        return existing
+    profile = DeviceProfile(tenant_id=tenant_id, name=name, codec_id=codec_id, device_class=cls)
+    session.add(profile)
+    session.flush()
+    return profile
+
+
 def get_profile(session: Session, principal: Principal, profile_id: str) -> DeviceProfile:
     principal.require(Perm.PROFILES_READ)
     profile = session.get(DeviceProfile, profile_id)
@@ -143,6 +160,7 @@ def update_profile(session: Session, principal: Principal, profile_id: str, data
         if value is None and name in _NOT_NULL:
             raise InvalidInput(f"{name} may not be null")
         setattr(profile, name, _app_layer(value) if name == "app_layer" else value)
+    profile.updated_at = utcnow()
     session.commit()
     return profile
 
@@ -153,6 +171,13 @@ def devices_of(session: Session, profile_id: str) -> list[str]:
 
 
 def delete_profile(session: Session, principal: Principal, profile_id: str) -> None:
+    """A profile some devices use is not deleted (their codec, class and radio settings come from it): 409 with
+    how many, so the operator moves them to another profile first."""
     principal.require(Perm.PROFILES_WRITE)
-    session.delete(get_profile(session, principal, profile_id))
+    profile = get_profile(session, principal, profile_id)
+    in_use = session.scalar(select(func.count()).select_from(Device).where(Device.device_profile_id == profile.id))
+    if in_use:
+        raise Conflict(f"{in_use} device(s) use this device profile: give them another profile first",
+                       code="profile_in_use")
+    session.delete(profile)
     session.commit()

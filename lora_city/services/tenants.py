@@ -13,10 +13,12 @@ from lora_city.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from lora_city.services.common import INPUT_CONFIG
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.bootstrap import CITY_SLUG
-from lora_city.storage.models import Tenant
+from lora_city.storage.models import Tenant, utcnow
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 KINDS = ("city", "city_service", "lessee")
+_NOT_NULL = {"name", "kind", "is_critical", "language", "description", "can_have_gateways", "max_gateway_count",
+             "max_device_count", "private_gateways_up", "private_gateways_down", "tags"}
 
 
 class TenantFields(BaseModel):
@@ -31,6 +33,14 @@ class TenantFields(BaseModel):
     address: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=200)
     language: Literal["fr", "en"] | None = None  # of the tenant's invoices and documents
+    # ChirpStack's tenant settings (storage/limits.py enforces the limits; 0 = no limit)
+    description: str | None = Field(default=None, max_length=1000)
+    can_have_gateways: bool | None = None
+    max_gateway_count: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    max_device_count: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    private_gateways_up: bool | None = None
+    private_gateways_down: bool | None = None
+    tags: dict[str, str] | None = None
 
 
 class TenantCreate(TenantFields):
@@ -70,9 +80,10 @@ def update_tenant(session: Session, principal: Principal, tenant_id: str, data: 
     principal.require(Perm.TENANTS_WRITE)
     tenant = get_tenant(session, principal, tenant_id)
     for name, value in data.model_dump(exclude_unset=True).items():
-        if value is None and name in {"name", "kind", "is_critical", "language"}:
+        if value is None and name in _NOT_NULL:
             raise InvalidInput(f"{name} may not be null")
         setattr(tenant, name, value)
+    tenant.updated_at = utcnow()
     session.commit()
     return tenant
 

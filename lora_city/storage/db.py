@@ -37,7 +37,13 @@ SessionFactory = sessionmaker[Session]
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions of the product: tenants' own limits are checked before every new device or gateway is
+    written (lora_city/storage/limits.py), whatever path creates it."""
+    from lora_city.storage.limits import check_tenant_limits
+
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "before_flush", check_tenant_limits)
+    return factory
 
 
 @contextmanager

@@ -32,6 +32,7 @@ class Gateway(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)  # latest counters from the health tracker
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)  # its settings' last change (not its traffic)
 
 
 class UnknownGateway(Base):
@@ -69,6 +70,7 @@ class DeviceProfile(Base):
     # FPort 202), "multicast_setup" (TS005, 200), "fragmentation" (TS004, 201). Empty: those ports go to the codec.
     app_layer: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Device(Base):
@@ -99,6 +101,7 @@ class Device(Base):
     external_power: Mapped[bool | None] = mapped_column(default=None)  # DevStatusAns battery 0 (1.0.4 §5.6)
     tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)  # its settings' last change (not its traffic)
 
 
 class DeviceKeys(Base):

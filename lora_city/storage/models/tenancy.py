@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,7 +29,16 @@ class Tenant(Base):
     address: Mapped[str | None] = mapped_column(String(500), default=None)
     email: Mapped[str | None] = mapped_column(String(200), default=None)
     language: Mapped[str] = mapped_column(String(5), default="fr")  # of its invoices and documents: fr | en
+    # ChirpStack's tenant settings, kept for its API's clients and enforced (storage/limits.py): 0 = no limit.
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    can_have_gateways: Mapped[bool] = mapped_column(default=True)
+    max_gateway_count: Mapped[int] = mapped_column(default=0)
+    max_device_count: Mapped[int] = mapped_column(default=0)
+    private_gateways_up: Mapped[bool] = mapped_column(default=False)
+    private_gateways_down: Mapped[bool] = mapped_column(default=False)
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)  # set by the services on every change
 
 
 class User(Base):
@@ -88,3 +98,4 @@ class Application(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
