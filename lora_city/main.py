@@ -44,6 +44,8 @@ from lora_city.gateway.journal import CopyJournal
 from lora_city.gateway.mqtt_backend import MqttGatewayBackend
 from lora_city.gateway.udp_backend import UdpGatewayBackend
 from lora_city.grpc_api import start_grpc_server
+from lora_city.grpc_api.live import ServerLiveState
+from lora_city.grpc_api.streams import EventStream, FrameStream
 from lora_city.lighting.commands import CommandSender
 from lora_city.lighting.scheduler import LightingScheduler
 from lora_city.lighting.steps import Place
@@ -128,7 +130,8 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     hub = sinks_build.build_sinks(settings, factory, metrics, mqtt=publisher, vault=vault)
     alerts = AlertSink(AlertService(factory, utcnow), load_feed(factory, publisher, http), utcnow)
     app_layer = AppLayerService(factory)  # TS003 clock sync answered, TS004/TS005 answers to the FUOTA campaigns
-    sinks: list[Sink] = [hub, UsageMeter(factory, metrics), alerts, app_layer]
+    event_stream = EventStream()  # the gRPC API's StreamDeviceEvents (nothing is done unless someone streams)
+    sinks: list[Sink] = [hub, UsageMeter(factory, metrics), alerts, app_layer, event_stream]
     quota = PlanQuotaPolicy(metrics, hub.submit)  # QUOTA warnings travel with the device's other events
     with factory() as db:
         quota.load(db)
@@ -165,9 +168,14 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     # In a cluster the device's owning member must hear of a queued downlink, not whichever member serves the API
     notifier = cluster.downlink_notifier() if cluster is not None else server.downlink_notifier()
     app_layer.set_notifier(notifier)
-    grpc = (start_grpc_server(settings, factory, vault, codecs=codecs, notifier=notifier,
-                              on_gateway_change=server.gateway_change_notifier())
-            if settings.grpc_listen else None)
+    grpc = None
+    if settings.grpc_listen:  # ChirpStack's API; its live streams and counters come from this server
+        frames = FrameStream()
+        server.frame_taps.append(frames)
+        grpc = start_grpc_server(settings, factory, vault, codecs=codecs, notifier=notifier,
+                                 on_gateway_change=server.gateway_change_notifier(),
+                                 on_device_change=server.device_change_notifier(),
+                                 live=ServerLiveState(server, event_stream, frames))
     broker_sync: BrokerAccessSync | None = None
     try:
         app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics,

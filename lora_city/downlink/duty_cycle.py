@@ -73,3 +73,13 @@ class DutyCycleTracker:
         while sent and sent[0][0] <= limit:
             used -= sent.popleft()[1]
         self._used[key] = max(used, 0.0)
+
+    def usage(self, gateway_id: str) -> list[tuple[SubBand, float]]:
+        """(sub-band, airtime s used in the last hour) for every sub-band of the region. Read-only, so another
+        thread (the gRPC API) may call it while the event loop records transmissions."""
+        since = self._clock() - WINDOW_S
+        out = []
+        for band in self._region.sub_bands:
+            sent = list(self._sent.get((gateway_id, band.name), ()))  # a copy: the loop may append meanwhile
+            out.append((band, sum(airtime for at, airtime in sent if at > since)))
+        return out

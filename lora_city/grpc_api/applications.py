@@ -8,7 +8,7 @@ from chirpstack_api.api import application_pb2, application_pb2_grpc
 from google.protobuf.empty_pb2 import Empty
 
 from lora_city.grpc_api.call import Call, Handler, rpc
-from lora_city.grpc_api.convert import matches, timestamp, window
+from lora_city.grpc_api.convert import matches, optional_uuid, timestamp, uuid_id, window
 from lora_city.services import applications as svc
 from lora_city.storage.models import Application
 
@@ -27,42 +27,43 @@ class ApplicationService(Handler, application_pb2_grpc.ApplicationServiceService
     ) -> application_pb2.CreateApplicationResponse:
         a = request.application
         call.ignore(a, _FIELDS, "application")
-        data = svc.ApplicationCreate(name=a.name, description=a.description, tenant_id=a.tenant_id or None)
+        data = svc.ApplicationCreate(name=a.name, description=a.description,
+                                     tenant_id=optional_uuid(a.tenant_id, "application.tenant_id"))
         return application_pb2.CreateApplicationResponse(id=svc.create_application(
             call.session, call.principal, data).id)
 
     @rpc
     def Get(self, call: Call, request: application_pb2.GetApplicationRequest) -> application_pb2.GetApplicationResponse:
-        app = svc.get_application(call.session, call.principal, request.id)
-        created = timestamp(app.created_at)
-        return application_pb2.GetApplicationResponse(application=_message(app), created_at=created,
-                                                      updated_at=created)
+        app = svc.get_application(call.session, call.principal, uuid_id(request.id))
+        return application_pb2.GetApplicationResponse(application=_message(app), created_at=timestamp(app.created_at),
+                                                      updated_at=timestamp(app.updated_at))
 
     @rpc
     def Update(self, call: Call, request: application_pb2.UpdateApplicationRequest) -> Empty:
         a = request.application
         call.ignore(a, _FIELDS, "application")
-        svc.update_application(call.session, call.principal, a.id,
+        svc.update_application(call.session, call.principal, uuid_id(a.id, "application.id"),
                                svc.ApplicationFields(name=a.name, description=a.description))
         return Empty()
 
     @rpc
     def Delete(self, call: Call, request: application_pb2.DeleteApplicationRequest) -> Empty:
-        svc.delete_application(call.session, call.principal, request.id)
+        svc.delete_application(call.session, call.principal, uuid_id(request.id))
         return Empty()
 
     @rpc
     def List(
         self, call: Call, request: application_pb2.ListApplicationsRequest
     ) -> application_pb2.ListApplicationsResponse:
+        tenant_id = optional_uuid(request.tenant_id, "tenant_id")
         rows = [
             a for a in svc.list_applications(call.session, call.principal)
-            if (not request.tenant_id or a.tenant_id == request.tenant_id) and matches(request.search, a.name)
-        ]
+            if (not tenant_id or a.tenant_id == tenant_id) and matches(request.search, a.name)
+        ]  # by name, as ChirpStack
         items: list[Any] = [
             application_pb2.ApplicationListItem(id=a.id, name=a.name, description=a.description,
                                                 created_at=timestamp(a.created_at),
-                                                updated_at=timestamp(a.created_at))
+                                                updated_at=timestamp(a.updated_at))
             for a in window(rows, request.offset, request.limit)
         ]
         return application_pb2.ListApplicationsResponse(total_count=len(rows), result=items)

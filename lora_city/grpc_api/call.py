@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -66,6 +66,23 @@ class Deps:
     notifier: DownlinkNotifier | None = None
     net_id: str = "000000"  # DevAddrs handed out by GetRandomDevAddr carry this NetID's prefix
     on_gateway_change: Callable[[str], None] | None = None  # the network server reloads that gateway at once
+    on_device_change: Callable[[str], None] | None = None  # the network server forgets the device's cache
+    live: LiveState | None = None  # the network server's in-memory state (frame counters, duty cycle, streams)
+    map_tile_url: str | None = None  # InternalService.Settings' tile server
+
+
+class LiveState(Protocol):
+    """What the running network server can tell the API that the database does not (yet) hold."""
+
+    def next_f_cnt_down(self, dev_eui: str) -> int | None:
+        """The frame counter the device's next application downlink will carry; None: no live session."""
+
+    def duty_cycle(self, gateway_id: str) -> list[tuple[str, float, float, float]]:
+        """Per sub-band of the region: (name, duty-cycle limit, airtime used in the last hour s, budget s)."""
+
+    def stream_events(self, dev_eui: str, context: grpc.ServicerContext) -> Iterator[Any]: ...
+
+    def stream_frames(self, gateway_id: str, context: grpc.ServicerContext) -> Iterator[Any]: ...
 
 
 @dataclass(slots=True)
@@ -76,6 +93,7 @@ class Call:
     now: datetime
     ignored: list[str] = field(default_factory=list)
     withheld: list[str] = field(default_factory=list)
+    context: grpc.ServicerContext | None = None  # for the streams, which follow the client's lifetime
 
     @property
     def principal(self) -> Principal:
@@ -122,7 +140,7 @@ def _run(deps: Deps, name: str, context: grpc.ServicerContext, body: Callable[[C
             principal = None
             if auth:
                 principal = authenticate(session, bearer(context), admin_token=deps.admin_token, now=now)
-            call = Call(session, principal, deps, now)
+            call = Call(session, principal, deps, now, context=context)
             response = body(call)
             trailers = []
             if call.ignored:
@@ -151,6 +169,38 @@ def rpc(fn: Callable[[Self, Call, Req], Resp]) -> Callable[[Self, Req, grpc.Serv
     def method(self: Self, request: Req, context: grpc.ServicerContext) -> Resp:
         result: Resp = _run(self.deps, fn.__qualname__, context, lambda call: fn(self, call, request), True)
         return result
+
+    return method
+
+
+def stream_rpc(fn: Callable[[Self, Call, Req], Iterator[Resp]]
+               ) -> Callable[[Self, Req, grpc.ServicerContext], Iterator[Resp]]:
+    """A server-streaming method: authenticated and checked like ``rpc`` (its database session closed before the
+    first item), then the items of the generator it returns."""
+
+    @functools.wraps(fn)
+    def method(self: Self, request: Req, context: grpc.ServicerContext) -> Iterator[Resp]:
+        items: Iterator[Resp] = _run(self.deps, fn.__qualname__, context, lambda call: fn(self, call, request), True)
+        yield from items
+
+    return method
+
+
+def quiet_unimplemented(servicer: type[Any]) -> type[Any]:
+    """Every method of ChirpStack's service that lora_city does not offer answers UNIMPLEMENTED through
+    ``context.abort``: the generated servicer's default raises NotImplementedError, which grpcio logs as an
+    ERROR with a traceback for every call."""
+    for base in servicer.__mro__:
+        if base.__module__.startswith("chirpstack_api") and base.__name__.endswith("Servicer"):
+            for name, fn in vars(base).items():
+                if callable(fn) and not name.startswith("_") and getattr(servicer, name) is fn:
+                    setattr(servicer, name, _unimplemented(f"{base.__name__.removesuffix('Servicer')}.{name}"))
+    return servicer
+
+
+def _unimplemented(name: str) -> Callable[[Any, Any, grpc.ServicerContext], Any]:
+    def method(_self: Any, _request: Any, context: grpc.ServicerContext) -> Any:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{name} is not offered by lora_city")
 
     return method
 

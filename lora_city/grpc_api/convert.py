@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -49,6 +50,26 @@ def region(value: int) -> str:
     except KeyError:
         name = common.Region.Name(value) if value in common.Region.values() else str(value)
         raise InvalidInput(f"region {name} is not supported (EU868 is)", code="unsupported_region") from None
+
+
+def uuid_id(value: str, field: str = "id") -> str:
+    """A ChirpStack UUID argument, canonical; a malformed one is INVALID_ARGUMENT (not NOT_FOUND), as ChirpStack."""
+    try:
+        return str(uuid.UUID(value.strip()))
+    except (ValueError, AttributeError):
+        raise InvalidInput(f"{field} is not a UUID: {value!r}", code="invalid_id") from None
+
+
+def optional_uuid(value: str, field: str) -> str | None:
+    return uuid_id(value, field) if value else None
+
+
+def eui_id(value: str, field: str = "dev_eui") -> str:
+    """An EUI-64 argument (DevEUI, gateway id): 16 hex digits, lowercase; else INVALID_ARGUMENT."""
+    text = value.strip().lower()
+    if len(text) != 16 or any(c not in "0123456789abcdef" for c in text):
+        raise InvalidInput(f"{field} must be 16 hex digits: {value!r}", code="invalid_id")
+    return text
 
 
 def timestamp(value: datetime | None) -> Timestamp | None:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from lora_city.errors import AlreadyExists, NotFound, PermissionDenied
 from lora_city.grpc_api.call import Call, Handler, rpc
+from lora_city.grpc_api.convert import eui_id
 from lora_city.grpc_api.mapping import abp_activation, root_keys
 from lora_city.services import activation
 from lora_city.services.devices import find_device, get_device, update_device
@@ -41,7 +42,7 @@ def _has_keys(call: Call, device: Device) -> bool:
 class DeviceKeysMixin(Handler):
     @rpc
     def CreateKeys(self, call: Call, request: pb.CreateDeviceKeysRequest) -> Empty:
-        device = get_device(call.session, call.principal, request.device_keys.dev_eui).device
+        device = get_device(call.session, call.principal, eui_id(request.device_keys.dev_eui, "device_keys.dev_eui")).device
         if _has_keys(call, device):
             raise AlreadyExists("device-keys already exist")
         update_device(call.session, call.principal, call.deps.vault, device.dev_eui,
@@ -50,7 +51,7 @@ class DeviceKeysMixin(Handler):
 
     @rpc
     def UpdateKeys(self, call: Call, request: pb.UpdateDeviceKeysRequest) -> Empty:
-        device = get_device(call.session, call.principal, request.device_keys.dev_eui).device
+        device = get_device(call.session, call.principal, eui_id(request.device_keys.dev_eui, "device_keys.dev_eui")).device
         if not _has_keys(call, device):
             raise NotFound("device-keys not found")
         update_device(call.session, call.principal, call.deps.vault, device.dev_eui,
@@ -59,7 +60,7 @@ class DeviceKeysMixin(Handler):
 
     @rpc
     def GetKeys(self, call: Call, request: pb.GetDeviceKeysRequest) -> pb.GetDeviceKeysResponse:
-        device = get_device(call.session, call.principal, request.dev_eui).device
+        device = get_device(call.session, call.principal, eui_id(request.dev_eui)).device
         if not _has_keys(call, device):
             raise NotFound("device-keys not found")
         raise PermissionDenied("lora_city keys are write-only: they are stored encrypted and never returned "
@@ -68,7 +69,7 @@ class DeviceKeysMixin(Handler):
     @rpc
     def DeleteKeys(self, call: Call, request: pb.DeleteDeviceKeysRequest) -> Empty:
         call.principal.require(Perm.DEVICES_WRITE)
-        device = find_device(call.session, call.principal, request.dev_eui)
+        device = find_device(call.session, call.principal, eui_id(request.dev_eui))
         keys = call.session.get(DeviceKeys, device.dev_eui)
         if keys is None:
             raise NotFound("device-keys not found")
@@ -79,7 +80,7 @@ class DeviceKeysMixin(Handler):
     @rpc
     def Activate(self, call: Call, request: pb.ActivateDeviceRequest) -> Empty:
         a = request.device_activation
-        device = get_device(call.session, call.principal, a.dev_eui).device
+        device = get_device(call.session, call.principal, eui_id(a.dev_eui, "device_activation.dev_eui")).device
         data = abp_activation(mac_version_of(call, device), a, call.ignored)
         activation.activate_abp(call.session, call.principal, call.deps.vault, device.dev_eui, data, now=call.now)
         return Empty()
@@ -87,17 +88,17 @@ class DeviceKeysMixin(Handler):
     @rpc
     def GetRandomDevAddr(self, call: Call, request: pb.GetRandomDevAddrRequest) -> pb.GetRandomDevAddrResponse:
         """A DevAddr for an ABP activation, under the network's NetID (ChirpStack uses the tenant's prefixes)."""
-        get_device(call.session, call.principal, request.dev_eui)
+        get_device(call.session, call.principal, eui_id(request.dev_eui))
         return pb.GetRandomDevAddrResponse(dev_addr=allocate_dev_addr(call.deps.net_id))
 
     @rpc
     def Deactivate(self, call: Call, request: pb.DeactivateDeviceRequest) -> Empty:
-        activation.deactivate(call.session, call.principal, request.dev_eui)
+        activation.deactivate(call.session, call.principal, eui_id(request.dev_eui))
         return Empty()
 
     @rpc
     def GetActivation(self, call: Call, request: pb.GetDeviceActivationRequest) -> pb.GetDeviceActivationResponse:
-        device = get_device(call.session, call.principal, request.dev_eui).device
+        device = get_device(call.session, call.principal, eui_id(request.dev_eui)).device
         active = call.session.scalar(
             select(DeviceSession).where(DeviceSession.dev_eui == device.dev_eui, DeviceSession.is_active.is_(True))
             .order_by(DeviceSession.created_at.desc()).limit(1)

@@ -10,7 +10,7 @@ from google.protobuf.json_format import MessageToDict
 
 from lora_city.errors import InvalidInput
 from lora_city.grpc_api.call import Call, Handler, rpc
-from lora_city.grpc_api.convert import timestamp
+from lora_city.grpc_api.convert import eui_id, timestamp
 from lora_city.services import queue as svc
 
 _FIELDS = {"dev_eui", "confirmed", "f_port", "data", "object"}
@@ -31,13 +31,13 @@ class DeviceQueueMixin(Handler):
             data_hex=None if has_object else q.data.hex(),
             object=MessageToDict(q.object) if has_object else None,
         )
-        item = svc.enqueue(call.session, call.principal, q.dev_eui, data, codecs=call.deps.codecs,
+        item = svc.enqueue(call.session, call.principal, eui_id(q.dev_eui, "queue_item.dev_eui"), data, codecs=call.deps.codecs,
                            notifier=call.deps.notifier, now=call.now)
         return pb.EnqueueDeviceQueueItemResponse(id=item.id)
 
     @rpc
     def GetQueue(self, call: Call, request: pb.GetDeviceQueueItemsRequest) -> pb.GetDeviceQueueItemsResponse:
-        items = svc.list_queue(call.session, call.principal, request.dev_eui)
+        items = svc.list_queue(call.session, call.principal, eui_id(request.dev_eui))
         if request.count_only:
             return pb.GetDeviceQueueItemsResponse(total_count=len(items))
         result: list[Any] = [
@@ -50,5 +50,5 @@ class DeviceQueueMixin(Handler):
 
     @rpc
     def FlushQueue(self, call: Call, request: pb.FlushDeviceQueueRequest) -> Empty:
-        svc.flush_queue(call.session, call.principal, request.dev_eui)
+        svc.flush_queue(call.session, call.principal, eui_id(request.dev_eui))
         return Empty()

@@ -1,4 +1,5 @@
-"""InternalService: Login and API keys (CreateApiKey, DeleteApiKey, ListApiKeys).
+"""InternalService: Login, API keys (CreateApiKey, DeleteApiKey, ListApiKeys), GetVersion, Settings and the
+live streams (StreamDeviceEvents, StreamGatewayFrames: grpc_api/streams.py).
 
 Login: ChirpStack answers a JWT. lora_city answers, in the same ``jwt`` field, a short-lived lora_city API key
 (``LOGIN_TTL``) bound to the user (role and tenant of the user's account). It is used exactly like ChirpStack's
@@ -12,18 +13,23 @@ granted more than was asked. DeleteApiKey revokes (lora_city keeps revoked keys 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import grpc
 from chirpstack_api.api import internal_pb2 as pb
 from chirpstack_api.api import internal_pb2_grpc as pb_grpc
 from google.protobuf.empty_pb2 import Empty
 from sqlalchemy import select
 
-from lora_city.errors import InvalidInput, Unauthenticated
-from lora_city.grpc_api.call import Call, Handler, public_rpc, rpc
-from lora_city.grpc_api.convert import window
+from lora_city import __version__
+from lora_city.errors import Conflict, InvalidInput, Unauthenticated
+from lora_city.grpc_api.call import Call, Handler, LiveState, public_rpc, rpc, stream_rpc
+from lora_city.grpc_api.convert import eui_id, window
 from lora_city.services import api_keys as svc
+from lora_city.services.devices import find_device
+from lora_city.services.gateways import get_gateway
 from lora_city.services.passwords import verify_password
 from lora_city.services.principal import Principal, Role
 from lora_city.storage.models import ApiKey, User
@@ -88,3 +94,43 @@ class InternalService(Handler, pb_grpc.InternalServiceServicer):  # type: ignore
         ]
         items: list[Any] = [_message(k) for k in window(rows, request.offset, request.limit)]
         return pb.ListApiKeysResponse(total_count=len(rows), result=items)
+
+    @rpc
+    def GetVersion(self, call: Call, request: Empty) -> pb.GetVersionResponse:
+        call.principal  # noqa: B018 - any authenticated caller may ask, as ChirpStack
+        return pb.GetVersionResponse(version=f"lora_city {__version__}")
+
+    @rpc
+    def Settings(self, call: Call, request: Empty) -> pb.SettingsResponse:
+        """No OpenID Connect or OAuth2 login (lora_city's users log in with a password); the portal's map tiles."""
+        call.principal  # noqa: B018
+        return pb.SettingsResponse(
+            openid_connect=pb.OpenIdConnect(enabled=False), oauth2=pb.OAuth2(enabled=False),
+            tileserver_url=call.deps.map_tile_url or "",
+            map_attribution="© OpenStreetMap contributors" if call.deps.map_tile_url else "",
+        )
+
+    @stream_rpc
+    def StreamDeviceEvents(self, call: Call, request: pb.StreamDeviceEventsRequest) -> Iterator[pb.LogItem]:
+        """The device's events as they happen (this process's network server), until the client goes away."""
+        device = find_device(call.session, call.principal, eui_id(request.dev_eui))
+        live = _live(call)
+        return live.stream_events(device.dev_eui, _context(call))
+
+    @stream_rpc
+    def StreamGatewayFrames(self, call: Call, request: pb.StreamGatewayFramesRequest) -> Iterator[pb.LogItem]:
+        """The gateway's uplink copies and downlinks as they pass (this process), until the client goes away."""
+        gateway = get_gateway(call.session, call.principal, eui_id(request.gateway_id, "gateway_id"))
+        live = _live(call)
+        return live.stream_frames(gateway.gateway_id, _context(call))
+
+
+def _live(call: Call) -> LiveState:
+    if call.deps.live is None:
+        raise Conflict("no network server runs in this process to stream from", code="no_live_stream")
+    return call.deps.live
+
+
+def _context(call: Call) -> grpc.ServicerContext:
+    assert call.context is not None
+    return call.context

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chirpstack_api.api import device_pb2, device_profile_pb2, gateway_pb2
+from chirpstack_api.api import device_pb2, device_profile_pb2, gateway_pb2, tenant_pb2
 
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import InvalidInput
@@ -19,7 +19,10 @@ from lora_city.grpc_api.convert import REG_PARAMS_REVISION, mac_version, region,
 from lora_city.services.activation import AbpActivation
 from lora_city.services.devices import DeviceFields
 
-CAYENNE = "cayenne-lpp"
+# ChirpStack's CAYENNE_LPP runtime: lora_city's Cayenne LPP codec in ChirpStack's object shape
+# (codecs/cayenne-lpp-chirpstack). The other one (cayenne-lpp: one field per channel) reads back as CAYENNE_LPP.
+CAYENNE = "cayenne-lpp-chirpstack"
+CAYENNE_CODECS = frozenset({CAYENNE, "cayenne-lpp"})
 CODEC_TAG = "lora_city_codec"
 _PROFILE = {"id", "tenant_id", "name", "region", "mac_version", "supports_otaa", "supports_class_c",
             "uplink_interval", "payload_codec_runtime"}
@@ -28,11 +31,26 @@ _DEVICE = {"dev_eui", "name", "description", "application_id", "device_profile_i
 _GATEWAY = {"gateway_id", "name", "description", "location", "tenant_id"}
 
 
+TENANT_FIELDS = frozenset({"id", "name", "description", "can_have_gateways", "max_gateway_count", "max_device_count",
+                           "private_gateways_up", "private_gateways_down", "tags"})
+
+
+def tenant_settings(t: tenant_pb2.Tenant) -> dict[str, Any]:
+    """TenantCreate/TenantFields values of ChirpStack's tenant settings (kept and enforced by lora_city)."""
+    return {"description": t.description, "can_have_gateways": t.can_have_gateways,
+            "max_gateway_count": t.max_gateway_count, "max_device_count": t.max_device_count,
+            "private_gateways_up": t.private_gateways_up, "private_gateways_down": t.private_gateways_down,
+            "tags": dict(t.tags)}
+
+
 def profile_fields(p: device_profile_pb2.DeviceProfile, ignored: list[str],
-                   codecs: CodecRegistry | None) -> dict[str, Any]:
-    """ProfileFields values. A JavaScript script is reported (``payload_codec_script``): only the importer can
-    turn it into a codec folder."""
+                   codecs: CodecRegistry | None, *, accept_script: bool = False) -> dict[str, Any]:
+    """ProfileFields values. A JavaScript script (``payload_codec_script``) is the caller's to store
+    (``accept_script``: the gRPC API stores it with the profile, services/profile_codecs.py); otherwise it is
+    reported as ignored (the importer writes it as a codec folder instead)."""
     supported = set(_PROFILE)
+    if accept_script and p.payload_codec_runtime == device_profile_pb2.JS:
+        supported.add("payload_codec_script")
     if p.reg_params_revision == REG_PARAMS_REVISION:
         supported.add("reg_params_revision")
     if p.adr_algorithm_id == "default":

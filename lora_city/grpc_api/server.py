@@ -25,7 +25,7 @@ from chirpstack_api.api import (
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import ConfigurationError
 from lora_city.grpc_api.applications import ApplicationService
-from lora_city.grpc_api.call import Deps
+from lora_city.grpc_api.call import Deps, LiveState, quiet_unimplemented
 from lora_city.grpc_api.devices import DeviceService
 from lora_city.grpc_api.gateways import GatewayService
 from lora_city.grpc_api.internal import InternalService
@@ -54,6 +54,9 @@ def _utcnow() -> datetime:
 
 
 def add_services(server: grpc.Server, deps: Deps) -> None:
+    for servicer in (TenantService, ApplicationService, DeviceProfileService, DeviceService, GatewayService,
+                     InternalService):
+        quiet_unimplemented(servicer)
     tenant_pb2_grpc.add_TenantServiceServicer_to_server(TenantService(deps), server)
     application_pb2_grpc.add_ApplicationServiceServicer_to_server(ApplicationService(deps), server)
     device_profile_pb2_grpc.add_DeviceProfileServiceServicer_to_server(DeviceProfileService(deps), server)
@@ -66,13 +69,15 @@ def start_grpc_server(
     settings: Settings, session_factory: SessionFactory, vault: KeyVault, *,
     codecs: CodecRegistry | None = None, notifier: DownlinkNotifier | None = None, clock: Clock | None = None,
     max_workers: int = 8, on_gateway_change: Callable[[str], None] | None = None,
+    on_device_change: Callable[[str], None] | None = None, live: LiveState | None = None,
 ) -> GrpcApi:
     """Serve the API on ``settings.grpc_listen`` (``host:port``; plaintext, put TLS in front as for HTTP).
-    The caller checks that ``grpc_listen`` is set and stops the returned server on shutdown."""
+    The caller checks that ``grpc_listen`` is set and stops the returned server on shutdown. ``live``: the
+    network server of this process (frame counters, duty cycle, live streams), when there is one."""
     if not settings.grpc_listen:
         raise ConfigurationError("grpc_listen is empty: the gRPC API is disabled")
     deps = Deps(session_factory, vault, settings.admin_token, clock or _utcnow, codecs, notifier, settings.net_id,
-                on_gateway_change)
+                on_gateway_change, on_device_change, live, settings.map_tile_url)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc-api"))
     add_services(server, deps)
     try:

@@ -31,11 +31,13 @@ from lora_city.codec.js import JsLimits
 from lora_city.errors import LoraCityError
 from lora_city.grpc_api.convert import slugify, unsupported
 from lora_city.grpc_api.mapping import (
+    TENANT_FIELDS,
     abp_activation,
     device_fields,
     gateway_fields,
     profile_fields,
     root_keys,
+    tenant_settings,
 )
 from lora_city.migration import codecs as codec_folders
 from lora_city.migration.source import DeviceExport, Export, TenantExport
@@ -124,8 +126,7 @@ class ChirpStackImporter:
     # -- tenants ---------------------------------------------------------------------------------------------
     def _tenant(self, session: Session, t: TenantExport) -> None:
         what = f"tenant {t.tenant.name!r}"
-        self._lost(what, unsupported(t.tenant, {"id", "name", "private_gateways_up", "private_gateways_down"},
-                                     "tenant"))
+        self._lost(what, unsupported(t.tenant, TENANT_FIELDS, "tenant"))
         slug = slugify(t.tenant.name)
         row = session.scalar(select(Tenant).where(Tenant.slug == slug))
         tenant_id: str | None
@@ -133,7 +134,8 @@ class ChirpStackImporter:
             self.report.matched["tenant"] += 1
             tenant_id = row.id
         else:
-            data = self._attempt(session, what, lambda: tenant_svc.TenantCreate(name=t.tenant.name, slug=slug))
+            data = self._attempt(session, what, lambda: tenant_svc.TenantCreate(name=t.tenant.name, slug=slug,
+                                                                                **tenant_settings(t.tenant)))
             tenant_id = None if self._dry or data is None else self._attempt(
                 session, what, lambda: tenant_svc.create_tenant(session, OPERATOR, data).id)
             if data is None or (tenant_id is None and not self._dry):

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from lora_city.codec.registry import CodecRegistry
 from lora_city.downlink.answer import DeviceDownlinks
@@ -69,6 +69,18 @@ from lora_city.uplink.rejoin import RejoinHandler
 log = logging.getLogger(__name__)
 CLASS_C_BURST = 16  # queue items sent to a class C device per notification (the rest: the next notification)
 GATEWAY_RELOAD_S = 30.0
+
+
+
+
+class FrameTap(Protocol):
+    """Told of every gateway copy and every downlink sent (the gRPC API's live frame stream)."""
+
+    def uplink(self, frame: UplinkFrame) -> None: ...
+
+    def downlink(self, frame: DownlinkFrame) -> None: ...
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # An unregistered gateway is looked up in the database again at most this often (another process may have
 # registered it); and at most this many such lookups run per second, whatever a spoofer invents.
@@ -144,6 +156,8 @@ class NetworkServer:
         self._uplinks_data = metrics.uplinks.labels("data")
         self._latency = metrics.uplink_latency
         self._drops: dict[str, Any] = {}
+        # Told of every gateway copy and every downlink sent (the gRPC API's live frame stream); must be cheap.
+        self.frame_taps: list[FrameTap] = []
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -251,6 +265,8 @@ class NetworkServer:
             return
         if frame.rx_info.gps_time_s is not None:
             self.gps_gateways.saw(frame.rx_info.gateway_id)
+        for tap in self.frame_taps:
+            tap.uplink(frame)
         if not self.dedup.add(frame):
             self._late.inc()
             self._copy_done(frame)
@@ -333,6 +349,8 @@ class NetworkServer:
         for backend in self._backends:
             if backend.knows(frame.gateway_id):
                 await backend.send_downlink(frame)
+                for tap in self.frame_taps:
+                    tap.downlink(frame)
                 return
         raise ConnectionError(f"no backend reaches gateway {frame.gateway_id}")
 

@@ -79,7 +79,8 @@ class Grpc:
         return api.InternalServiceStub(self.channel)
 
     def tenant(self, name: str) -> str:
-        return str(self.tenants.Create(api.CreateTenantRequest(tenant=api.Tenant(name=name)),
+        # can_have_gateways: a ChirpStack tenant created without it may not have gateways (enforced)
+        return str(self.tenants.Create(api.CreateTenantRequest(tenant=api.Tenant(name=name, can_have_gateways=True)),
                                        metadata=auth(ADMIN)).id)
 
     def key(self, tenant_id: str, *, read_only: bool = False) -> str:
