@@ -42,7 +42,8 @@ def _has_keys(call: Call, device: Device) -> bool:
 class DeviceKeysMixin(Handler):
     @rpc
     def CreateKeys(self, call: Call, request: pb.CreateDeviceKeysRequest) -> Empty:
-        device = get_device(call.session, call.principal, eui_id(request.device_keys.dev_eui, "device_keys.dev_eui")).device
+        dev_eui = eui_id(request.device_keys.dev_eui, "device_keys.dev_eui")
+        device = get_device(call.session, call.principal, dev_eui).device
         if _has_keys(call, device):
             raise AlreadyExists("device-keys already exist")
         update_device(call.session, call.principal, call.deps.vault, device.dev_eui,
@@ -51,7 +52,8 @@ class DeviceKeysMixin(Handler):
 
     @rpc
     def UpdateKeys(self, call: Call, request: pb.UpdateDeviceKeysRequest) -> Empty:
-        device = get_device(call.session, call.principal, eui_id(request.device_keys.dev_eui, "device_keys.dev_eui")).device
+        dev_eui = eui_id(request.device_keys.dev_eui, "device_keys.dev_eui")
+        device = get_device(call.session, call.principal, dev_eui).device
         if not _has_keys(call, device):
             raise NotFound("device-keys not found")
         update_device(call.session, call.principal, call.deps.vault, device.dev_eui,

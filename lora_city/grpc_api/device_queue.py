@@ -31,7 +31,8 @@ class DeviceQueueMixin(Handler):
             data_hex=None if has_object else q.data.hex(),
             object=MessageToDict(q.object) if has_object else None,
         )
-        item = svc.enqueue(call.session, call.principal, eui_id(q.dev_eui, "queue_item.dev_eui"), data, codecs=call.deps.codecs,
+        item = svc.enqueue(call.session, call.principal, eui_id(q.dev_eui, "queue_item.dev_eui"), data,
+                           codecs=call.deps.codecs,
                            notifier=call.deps.notifier, now=call.now)
         return pb.EnqueueDeviceQueueItemResponse(id=item.id)
 

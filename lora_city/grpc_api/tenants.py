@@ -26,7 +26,8 @@ def _message(tenant: Tenant) -> tenant_pb2.Tenant:
         id=tenant.id, name=tenant.name, description=tenant.description,
         can_have_gateways=tenant.can_have_gateways, max_gateway_count=tenant.max_gateway_count,
         max_device_count=tenant.max_device_count, private_gateways_up=tenant.private_gateways_up,
-        private_gateways_down=tenant.private_gateways_down, tags={str(k): str(v) for k, v in (tenant.tags or {}).items()},
+        private_gateways_down=tenant.private_gateways_down,
+        tags={str(k): str(v) for k, v in (tenant.tags or {}).items()},
     )
 
 
