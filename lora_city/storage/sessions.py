@@ -383,6 +383,19 @@ class SessionStore:
                 update(DeviceSession).where(DeviceSession.dev_eui == session.dev_eui, DeviceSession.is_active)
                 .values(is_active=False)
             )
+            # The application queue survives a join (as ChirpStack's default: no flush on activation); payloads
+            # are encrypted when sent, so the new session's keys and counters apply. A confirmed item sent under
+            # the old session can no longer be acknowledged (the device reset its frame counters on the join-accept,
+            # TS001-1.0.4 and 1.1 §4.3.1.5): it goes back to unsent, to go out again under the new session.
+            db.execute(
+                update(DeviceQueueItem).where(DeviceQueueItem.dev_eui == session.dev_eui, DeviceQueueItem.is_pending)
+                .values(is_pending=False, f_cnt_down=None, retries=0)
+            )
+        # The new session looks at the queue at its first uplink: items queued before the join are not
+        # left waiting for the next enqueue (issue 22: they stayed queued for a whole run).
+        session.has_queue = db.scalar(
+            select(DeviceQueueItem.id).where(DeviceQueueItem.dev_eui == session.dev_eui).limit(1)
+        ) is not None
         ctx = session.dev_eui.encode()
         enc = self._vault.encrypt
         db.add(DeviceSession(
@@ -399,6 +412,9 @@ class SessionStore:
             db.execute(update(Device).where(Device.dev_eui == session.dev_eui).values(dev_addr=session.dev_addr))
 
     def install(self, session: NetworkSession) -> None:
+        old = self._by_eui.get(session.dev_eui)
+        if old is not None and old.has_queue:  # an enqueue notified while the join was being stored
+            session.has_queue = True
         self.forget(session.dev_eui)
         self._unknown.pop(session.dev_addr, None)
         self._index(session)
@@ -423,6 +439,8 @@ class SessionStore:
             self._retired.add(old.id)  # its row stays active until retire_others commits: never reload it
         session.pending_rejoin = False
         session.dirty = True
+        if old is not None and old.has_queue:  # enqueued while the rejoin's session waited: it sends them
+            session.has_queue = True
         self._by_eui[session.dev_eui] = session
 
     def retire_others(self, session: NetworkSession) -> None:
