@@ -133,7 +133,8 @@ def add_device(
     elif data.firmware_version is not None:
         raise InvalidInput("firmware_version needs catalogue_model", code="invalid_catalogue_model")
     elif profile_id is None:
-        profile_id = default_profile(session, tenant, data.codec, data.device_class).id
+        profile_id = default_profile(session, tenant, data.codec, data.device_class,
+                                     "1.1.0" if data.nwk_key is not None else "1.0.3").id
     if session.get(Device, dev_eui) is not None:
         # Deliberately the same answer whoever owns it: registering is how a DevEUI's owner is settled.
         raise AlreadyExists(f"device {dev_eui} already exists")

@@ -115,18 +115,21 @@ def profile_for_model(session: Session, tenant_id: str, model: str, firmware: st
     return profile
 
 
-def default_profile(session: Session, tenant_id: str, codec_id: str | None, device_class: str | None
-                    ) -> DeviceProfile:
+def default_profile(session: Session, tenant_id: str, codec_id: str | None, device_class: str | None,
+                    mac_version: str = "1.0.3") -> DeviceProfile:
     """The tenant's profile for a device registered with a codec and class but no profile (the simple API), made
-    on first use and shared by such devices: every device then has a profile, as ChirpStack's API expects."""
+    on first use and shared by such devices: every device then has a profile, as ChirpStack's API expects.
+    ``mac_version``: what the network server assumed for a device without a profile (1.1.0 when registered
+    with a NwkKey, else 1.0.3: uplink/join.py ``mac_version_of``), so the profile changes nothing on the air."""
     cls = (device_class or "A").upper()
-    name = f"{codec_id or 'no codec'} (class {cls})"
+    name = f"{codec_id or 'no codec'} (class {cls}, LoRaWAN {mac_version})"
     existing = session.scalars(select(DeviceProfile).where(
         DeviceProfile.tenant_id == tenant_id, DeviceProfile.name == name, DeviceProfile.catalogue_model.is_(None),
     ).order_by(DeviceProfile.created_at)).first()
     if existing is not None:
         return existing
-    profile = DeviceProfile(tenant_id=tenant_id, name=name, codec_id=codec_id, device_class=cls)
+    profile = DeviceProfile(tenant_id=tenant_id, name=name, codec_id=codec_id, device_class=cls,
+                            mac_version=mac_version)
     session.add(profile)
     session.flush()
     return profile

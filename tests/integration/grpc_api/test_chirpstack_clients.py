@@ -273,6 +273,16 @@ def test_device_created_over_http_has_a_profile_over_grpc(world: World) -> None:
     prof = w.stub("DeviceProfileServiceStub").Get(api.GetDeviceProfileRequest(id=got.device_profile_id),
                                                   metadata=md()).device_profile
     assert prof.tenant_id == t and prof.tags["lora_city_codec"] == "milesight-em300-di"
+    # the profile keeps the MAC version the server assumed without one: 1.1 for a device with a NwkKey
+    assert prof.mac_version == common.LORAWAN_1_0_3
+    r = http.post("/api/v1/devices", headers={"Authorization": f"Bearer {ADMIN}"}, json={
+        "dev_eui": "70b3d57ed00000ab", "name": "lampe", "tenant_id": t, "codec": "milesight-em300-di",
+        "app_key": "2b7e151628aed2a6abf7158809cf4f3c", "nwk_key": "000102030405060708090a0b0c0d0e0f"})
+    assert r.status_code == 201, r.text
+    got = w.stub("DeviceServiceStub").Get(api.GetDeviceRequest(dev_eui="70b3d57ed00000ab"), metadata=md()).device
+    prof = w.stub("DeviceProfileServiceStub").Get(api.GetDeviceProfileRequest(id=got.device_profile_id),
+                                                  metadata=md()).device_profile
+    assert prof.mac_version == common.LORAWAN_1_1_0
 
 
 def test_metrics_from_stored_readings(world: World) -> None:
