@@ -175,7 +175,8 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         grpc = start_grpc_server(settings, factory, vault, codecs=codecs, notifier=notifier,
                                  on_gateway_change=server.gateway_change_notifier(),
                                  on_device_change=server.device_change_notifier(),
-                                 live=ServerLiveState(server, event_stream, frames))
+                                 live=ServerLiveState(server, event_stream, frames),
+                                 group_notifier=server.group_notifier())
     broker_sync: BrokerAccessSync | None = None
     try:
         app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics,

@@ -344,7 +344,7 @@ class FuotaOrchestrator:
     def _params(self, db: Session, campaign: FuotaCampaign) -> CampaignParams:
         group = db.get(MulticastGroup, campaign.multicast_group_id) if campaign.multicast_group_id else None
         mc_key = (self._vault.decrypt(group.mc_key_enc, context=group_key_context(group.id))
-                  if group is not None else bytes(16))
+                  if group is not None and group.mc_key_enc is not None else bytes(16))  # (refused at creation)
         layout = plan.plan(self._region, campaign.image_size, campaign.frag_size, campaign.redundancy_pct,
                            campaign.dr, campaign.frequency)
         start = _aware(campaign.session_start_at)

@@ -84,6 +84,9 @@ def _members(session: Session, principal: Principal, tenant: str, data: Campaign
         group = session.get(MulticastGroup, data.multicast_group_id)
         if group is None or not principal.sees(group.tenant_id) or group.tenant_id != tenant:
             raise NotFound("multicast group not found", code="group_not_found")
+        if group.mc_key_enc is None:  # TS005 McGroupSetupReq carries the McKey the devices derive from
+            raise InvalidInput("the multicast group was given session keys, not a McKey: its devices cannot be "
+                               "set up remotely (TS005)", code="group_without_mc_key")
         euis = list(session.scalars(select(MulticastGroupDevice.dev_eui)
                                     .where(MulticastGroupDevice.group_id == group.id)))
     else:

@@ -69,6 +69,7 @@ class Deps:
     on_device_change: Callable[[str], None] | None = None  # the network server forgets the device's cache
     live: LiveState | None = None  # the network server's in-memory state (frame counters, duty cycle, streams)
     map_tile_url: str | None = None  # InternalService.Settings' tile server
+    group_notifier: Callable[[str], None] | None = None  # the network server sends a group's new item at once
 
 
 class LiveState(Protocol):

@@ -19,6 +19,7 @@ from chirpstack_api.api import (
     device_profile_pb2_grpc,
     gateway_pb2_grpc,
     internal_pb2_grpc,
+    multicast_group_pb2_grpc,
     tenant_pb2_grpc,
 )
 
@@ -29,6 +30,7 @@ from lora_city.grpc_api.call import Deps, LiveState, quiet_unimplemented
 from lora_city.grpc_api.devices import DeviceService
 from lora_city.grpc_api.gateways import GatewayService
 from lora_city.grpc_api.internal import InternalService
+from lora_city.grpc_api.multicast import MulticastGroupService
 from lora_city.grpc_api.profiles import DeviceProfileService
 from lora_city.grpc_api.tenants import TenantService
 from lora_city.services.common import Clock
@@ -55,7 +57,7 @@ def _utcnow() -> datetime:
 
 def add_services(server: grpc.Server, deps: Deps) -> None:
     for servicer in (TenantService, ApplicationService, DeviceProfileService, DeviceService, GatewayService,
-                     InternalService):
+                     InternalService, MulticastGroupService):
         quiet_unimplemented(servicer)
     tenant_pb2_grpc.add_TenantServiceServicer_to_server(TenantService(deps), server)
     application_pb2_grpc.add_ApplicationServiceServicer_to_server(ApplicationService(deps), server)
@@ -63,6 +65,7 @@ def add_services(server: grpc.Server, deps: Deps) -> None:
     device_pb2_grpc.add_DeviceServiceServicer_to_server(DeviceService(deps), server)
     gateway_pb2_grpc.add_GatewayServiceServicer_to_server(GatewayService(deps), server)
     internal_pb2_grpc.add_InternalServiceServicer_to_server(InternalService(deps), server)
+    multicast_group_pb2_grpc.add_MulticastGroupServiceServicer_to_server(MulticastGroupService(deps), server)
 
 
 def start_grpc_server(
@@ -70,6 +73,7 @@ def start_grpc_server(
     codecs: CodecRegistry | None = None, notifier: DownlinkNotifier | None = None, clock: Clock | None = None,
     max_workers: int = 8, on_gateway_change: Callable[[str], None] | None = None,
     on_device_change: Callable[[str], None] | None = None, live: LiveState | None = None,
+    group_notifier: Callable[[str], None] | None = None,
 ) -> GrpcApi:
     """Serve the API on ``settings.grpc_listen`` (``host:port``; plaintext, put TLS in front as for HTTP).
     The caller checks that ``grpc_listen`` is set and stops the returned server on shutdown. ``live``: the
@@ -77,7 +81,7 @@ def start_grpc_server(
     if not settings.grpc_listen:
         raise ConfigurationError("grpc_listen is empty: the gRPC API is disabled")
     deps = Deps(session_factory, vault, settings.admin_token, clock or _utcnow, codecs, notifier, settings.net_id,
-                on_gateway_change, on_device_change, live, settings.map_tile_url)
+                on_gateway_change, on_device_change, live, settings.map_tile_url, group_notifier)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc-api"))
     add_services(server, deps)
     try:

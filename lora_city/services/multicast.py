@@ -3,7 +3,9 @@ flush the group's queue. Tenant rules are those of devices: a group belongs to o
 devices of that tenant, and another tenant's group or device is a 404.
 
 McKey is given or drawn at random; McNwkSKey and McAppSKey are derived from it and the McAddr as TS005-1.0.0
-§4.3 specifies (``lorawan.applayer.multicast_setup``). The three keys are stored encrypted and never returned.
+§4.3 specifies (``lorawan.applayer.multicast_setup``). Or the two session keys are given instead (as ChirpStack's
+MulticastGroupService takes them; the devices were given them another way): such a group has no McKey, so no
+TS005 remote setup (a FUOTA campaign refuses it). The keys are stored encrypted and never returned.
 An enqueued item takes the group's next frame counter at once (so the counter order is the queue order) and
 expires (``expires_in_s``, one hour by default) if no gateway could send it by then.
 """
@@ -76,6 +78,8 @@ class GroupCreate(GroupFields):
     tenant_id: str | None = None
     mc_addr: str | None = Field(default=None, min_length=8, max_length=11)
     mc_key: str | None = Field(default=None, min_length=32, max_length=47)  # write-only
+    mc_nwk_s_key: str | None = Field(default=None, min_length=32, max_length=47)  # write-only, with mc_app_s_key
+    mc_app_s_key: str | None = Field(default=None, min_length=32, max_length=47)
 
 
 class MembersAdd(BaseModel):
@@ -158,6 +162,14 @@ def _set_keys(vault: KeyVault, group: MulticastGroup, mc_key: bytes) -> None:
     group.mc_app_s_key_enc = vault.encrypt(mc_app_s_key, context=ctx)
 
 
+def set_session_keys(vault: KeyVault, group: MulticastGroup, mc_nwk_s_key: str, mc_app_s_key: str) -> None:
+    """The group's session keys as given (no McKey: it stays unknown)."""
+    ctx = group_key_context(group.id)
+    group.mc_key_enc = None
+    group.mc_nwk_s_key_enc = vault.encrypt(key_bytes(mc_nwk_s_key, "mc_nwk_s_key"), context=ctx)
+    group.mc_app_s_key_enc = vault.encrypt(key_bytes(mc_app_s_key, "mc_app_s_key"), context=ctx)
+
+
 def create_group(
     session: Session, principal: Principal, vault: KeyVault, data: GroupCreate, *, net_id: str,
     codecs: CodecRegistry | None, now: datetime, region: Region = EU868,
@@ -174,6 +186,9 @@ def create_group(
             raise AlreadyExists(f"mc_addr {mc_addr} is already in use", code="mc_addr_taken")
     else:
         mc_addr = _free_mc_addr(session, net_id)
+    session_keys = (data.mc_nwk_s_key, data.mc_app_s_key)
+    if any(k is not None for k in session_keys) and (None in session_keys or data.mc_key is not None):
+        raise InvalidInput("give mc_key, or both mc_nwk_s_key and mc_app_s_key", code="invalid_mc_key")
     mc_key = key_bytes(data.mc_key, "mc_key") if data.mc_key is not None else secrets.token_bytes(16)
     group = MulticastGroup(
         tenant_id=tenant, application_id=data.application_id, name=data.name, mc_addr=mc_addr,
@@ -182,7 +197,10 @@ def create_group(
         codec_id=data.codec, latitude=data.latitude, longitude=data.longitude, created_at=now, updated_at=now,
     )
     group.id = new_id()  # the keys' AEAD context is the id: known before the first flush
-    _set_keys(vault, group, mc_key)
+    if data.mc_nwk_s_key is not None and data.mc_app_s_key is not None:
+        set_session_keys(vault, group, data.mc_nwk_s_key, data.mc_app_s_key)
+    else:
+        _set_keys(vault, group, mc_key)
     session.add(group)
     session.commit()
     return GroupView(group, 0, 0)

@@ -26,7 +26,8 @@ class MulticastGroup(Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     mc_addr: Mapped[str] = mapped_column(String(8), unique=True)  # MSB-first hex, like a DevAddr
-    mc_key_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # None: the group was given its session keys (ChirpStack's API), not a McKey: no TS005 remote setup for it
+    mc_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     mc_nwk_s_key_enc: Mapped[bytes] = mapped_column(LargeBinary)
     mc_app_s_key_enc: Mapped[bytes] = mapped_column(LargeBinary)
     f_cnt: Mapped[int] = mapped_column(default=0)  # the next McFCnt

@@ -1,5 +1,6 @@
-"""ChirpStack's tenant settings (limits, private gateways, description, tags) and updated_at on tenants,
-applications, device profiles, devices and gateways
+"""ChirpStack's tenant settings (limits, private gateways, description, tags), updated_at on tenants,
+applications, device profiles, devices and gateways, and multicast groups without a McKey (given their session
+keys through ChirpStack's API)
 
 Revision ID: 0017_chirpstack_fields
 Revises: 0016_lighting
@@ -40,9 +41,15 @@ def upgrade() -> None:
         for column in ('description', 'can_have_gateways', 'max_gateway_count', 'max_device_count',
                        'private_gateways_up', 'private_gateways_down'):
             batch_op.alter_column(column, server_default=None)
+    with op.batch_alter_table('multicast_groups', schema=None) as batch_op:
+        batch_op.alter_column('mc_key_enc', existing_type=sa.LargeBinary(), nullable=True)
 
 
 def downgrade() -> None:
+    # A group without a McKey cannot be represented before this revision: such groups are removed.
+    op.execute("DELETE FROM multicast_groups WHERE mc_key_enc IS NULL")
+    with op.batch_alter_table('multicast_groups', schema=None) as batch_op:
+        batch_op.alter_column('mc_key_enc', existing_type=sa.LargeBinary(), nullable=False)
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('updated_at')
