@@ -103,6 +103,8 @@ class AlertEngine:
                 continue
             if rule.scope.kind not in ("all", "tenant") or (rule.scope.kind == "tenant" and rule.scope.value != tenant_id):
                 continue
+            if not rule.covers_tenant(tenant_id):
+                continue
             cause = f"{rule.id}:{gateway_id}"
             if online:
                 changes += self._resolve(cause, rule, gateway_id, tenant_id, None, now, "gateway back online")
@@ -118,7 +120,7 @@ class AlertEngine:
             if rule.kind is not RuleKind.ABSENCE or not rule.enabled:
                 continue
             for dev_eui, (device, seen) in self._last_seen.items():
-                if not rule.scope.matches(device):
+                if not rule.applies_to(device):
                     continue
                 silent = (now - seen).total_seconds()
                 if silent > rule.max_silence_s:

@@ -92,6 +92,13 @@ class Rule:
     day_end_h: int = 16
     escalate_after_s: float | None = None  # not acknowledged within this: escalated
     enabled: bool = True
+    # A lessee's rule watches the lessee's own devices and gateways whatever its scope says ("all", a family, a
+    # DevEUI typed by hand): its alerts would otherwise land on another tenant's things. The city's rules
+    # supervise the whole network. Set by the service from the rule's tenant kind.
+    tenant_only: bool = False
+
+    def covers_tenant(self, tenant_id: str) -> bool:
+        return not self.tenant_only or tenant_id == self.tenant_id
 
     def applies_to(self, device: DeviceInfo) -> bool:
-        return self.enabled and self.scope.matches(device)
+        return self.enabled and self.covers_tenant(device.tenant_id) and self.scope.matches(device)

@@ -19,12 +19,14 @@ from lora_city.alerts.feed import AlertMessage
 from lora_city.alerts.rules import Level, Rule, RuleKind, Scope, Severity
 from lora_city.errors import Conflict, NotFound
 from lora_city.storage.db import SessionFactory, transaction
-from lora_city.storage.models import Alert, AlertAudit, AlertRule
+from lora_city.storage.models import Alert, AlertAudit, AlertRule, Tenant
 
 Clock = Callable[[], datetime]
 
 
-def rule_from_row(row: AlertRule) -> Rule:
+def rule_from_row(row: AlertRule, tenant_kind: str = "city") -> Rule:
+    """``tenant_kind``: the kind of the rule's tenant; any other than the city's limits the rule to its tenant's
+    own devices and gateways (``Rule.tenant_only``)."""
     p: dict[str, Any] = row.params or {}
     return Rule(
         id=row.id, name=row.name, kind=RuleKind(row.kind), tenant_id=row.tenant_id,
@@ -35,8 +37,15 @@ def rule_from_row(row: AlertRule) -> Rule:
         delta=float(p.get("delta", 0.0)), window_s=float(p.get("window_s", 0.0)),
         max_silence_s=float(p.get("max_silence_s", 0.0)), severity=Severity(p.get("severity", "warning")),
         day_start_h=int(p.get("day_start_h", 10)), day_end_h=int(p.get("day_end_h", 16)),
-        escalate_after_s=row.escalate_after_s, enabled=row.enabled,
+        escalate_after_s=row.escalate_after_s, enabled=row.enabled, tenant_only=tenant_kind != "city",
     )
+
+
+def _rules(s: Session) -> list[Rule]:
+    """Every stored rule, each told whether its tenant is the city (a rule whose tenant row is gone keeps to
+    that tenant: it can reach nothing)."""
+    rows = s.execute(select(AlertRule, Tenant.kind).outerjoin(Tenant, Tenant.id == AlertRule.tenant_id)).all()
+    return [rule_from_row(rule, kind or "unknown") for rule, kind in rows]
 
 
 def _message(alert: Alert, transition: str, rule_name: str, time: datetime, actor: str = "system") -> AlertMessage:
@@ -54,12 +63,12 @@ class AlertService:
 
     def load_rules(self) -> list[Rule]:
         with self._sessions() as s:
-            return [rule_from_row(r) for r in s.scalars(select(AlertRule))]
+            return _rules(s)
 
     def build_engine(self) -> AlertEngine:
         """An engine with every enabled rule, its open alerts restored (a restart raises nothing twice)."""
         with self._sessions() as s:
-            engine = AlertEngine(rule_from_row(r) for r in s.scalars(select(AlertRule)))
+            engine = AlertEngine(_rules(s))
             for alert in s.scalars(select(Alert).where(Alert.state != "resolved")):
                 engine.restore_open(alert.cause, alert.level, Severity(alert.severity))
         return engine

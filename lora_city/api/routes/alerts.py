@@ -20,8 +20,11 @@ from lora_city.api.schemas import ERROR_RESPONSES, Out, UtcTime
 from lora_city.codec.measurements import CATALOGUE
 from lora_city.errors import InvalidInput, NotFound
 from lora_city.opendata.export import build_rows, to_csv, to_geojson
+from lora_city.services import measurement_catalogue
+from lora_city.services.common import target_tenant
+from lora_city.services.measurement_catalogue import MeasurementOut
 from lora_city.services.principal import Perm, Principal
-from lora_city.storage.models import AlertRule, FeedSubscription, Tenant
+from lora_city.storage.models import AlertRule, FeedSubscription
 
 router = APIRouter(tags=["alerts"], responses=ERROR_RESPONSES)
 
@@ -159,6 +162,14 @@ def resolve_alert(ctx: ContextDep, principal: CurrentPrincipal, alert_id: str) -
     return {"id": msg.alert_id, "state": msg.state}
 
 
+@router.get("/measurements")
+def list_measurements(ctx: ContextDep, principal: CurrentPrincipal) -> list[MeasurementOut]:
+    """The names alert rules (and dashboards) use: unit, number or flag, meaning, and the device families whose
+    codecs write each one."""
+    principal.require(Perm.ALERTS_READ)
+    return measurement_catalogue.catalogue(ctx.codecs.list() if ctx.codecs is not None else [])
+
+
 @router.get("/alert-rules")
 def list_rules(session: SessionDep, principal: CurrentPrincipal) -> list[RuleOut]:
     principal.require(Perm.ALERTS_READ)
@@ -171,12 +182,8 @@ def list_rules(session: SessionDep, principal: CurrentPrincipal) -> list[RuleOut
 @router.post("/alert-rules", status_code=201)
 def create_rule(session: SessionDep, principal: CurrentPrincipal, body: RuleIn) -> RuleOut:
     principal.require(Perm.ALERTS_WRITE)
-    tenant_id = body.tenant_id or principal.tenant_id
-    if tenant_id is None:
-        raise InvalidInput("tenant_id is required for the built-in administrator")
-    principal.check_visible(tenant_id, "tenant")
-    if session.get(Tenant, tenant_id) is None:
-        raise NotFound("tenant not found")
+    # by id or slug, the caller's own by default, the city's for the built-in administrator (as every route)
+    tenant_id = target_tenant(session, principal, body.tenant_id)
     params: dict[str, Any] = {
         "levels": [lv.model_dump(mode="json") for lv in body.levels], "direction": body.direction,
         "hysteresis": body.hysteresis, "delta": body.delta, "window_s": body.window_s,

@@ -78,3 +78,41 @@ def test_opendata_download(api: Api) -> None:
     g = api.call("GET", "/opendata/daily?date=2026-11-21&format=geojson", expect=200).json()
     assert g == {"type": "FeatureCollection", "features": []}
     api.call("GET", "/opendata/daily?date=yesterday", expect=422)
+
+
+def test_measurement_catalogue_names_units_and_the_families_that_write_them(database_url: str) -> None:
+    """GET /measurements: what a rule form picks from. The families come from the shipped codecs' manifests
+    (codecs/milesight-em500-swl writes water_level for the flood family, codecs/nas-ul20x2 lamp_failure for
+    streetlights); every name is one a rule accepts."""
+    from lora_city.codec.registry import CodecRegistry
+    from lora_city.settings import Settings
+
+    codecs = CodecRegistry.load(Settings().codecs_path, entry_points=False)
+    for api in build_api(database_url, codecs=codecs):
+        viewer = api.key("tenant_viewer", api.tenant("aquanim"))
+        rows = {r["name"]: r for r in api.call("GET", "/measurements", viewer, expect=200).json()}
+        assert rows["water_level"]["unit"] == "m" and rows["water_level"]["kind"] == "number"
+        assert "flood" in rows["water_level"]["families"] and rows["water_level"]["codecs"] >= 1
+        assert rows["lamp_failure"]["kind"] == "flag" and rows["lamp_failure"]["unit"] is None
+        assert "streetlight" in rows["lamp_failure"]["families"]
+        assert list(rows) == sorted(rows)
+        admin_key = api.key("tenant_admin", api.tenant("lumisud"))
+        for name in rows:  # each name is one the rule API takes
+            kind = "flag" if rows[name]["kind"] == "flag" else "threshold"
+            body = {"name": name, "kind": kind, "measurement": name,
+                    "levels": [{"name": "high", "value": 1.0}] if kind == "threshold" else []}
+            api.call("POST", "/alert-rules", admin_key, json=body, expect=201)
+        api.call("GET", "/measurements", expect=200)  # the administrator too
+        assert api.client.get("/api/v1/measurements").status_code == 401
+
+
+def test_rules_take_the_tenant_as_other_routes_do(api: Api) -> None:
+    """Like devices and gateways: the tenant by slug or id, the caller's own by default, the city's for the
+    built-in administrator (it was a 422 "tenant_id is required" before)."""
+    lessee = api.tenant("aquanim")
+    by_slug = api.call("POST", "/alert-rules", json={**FLOOD_RULE, "tenant_id": "aquanim"}, expect=201).json()
+    assert by_slug["tenant_id"] == lessee
+    default = api.call("POST", "/alert-rules", json=FLOOD_RULE, expect=201).json()
+    city = next(t for t in api.call("GET", "/tenants", expect=200).json() if t["slug"] == "city")
+    assert default["tenant_id"] == city["id"]
+    api.call("POST", "/alert-rules", json={**FLOOD_RULE, "tenant_id": "nobody"}, expect=404)

@@ -8,7 +8,7 @@ import pytest
 from lora_city.alerts.service import AlertService
 from lora_city.errors import Conflict, NotFound
 from lora_city.storage.db import SessionFactory, transaction
-from lora_city.storage.models import AlertRule
+from lora_city.storage.models import AlertRule, Tenant
 from tests.integration.alerts.conftest import FakeClock
 from tests.unit.alerts.factories import device, uplink
 
@@ -95,3 +95,36 @@ def test_tenant_cannot_touch_another_tenants_alert(sessions: SessionFactory, cit
     with pytest.raises(NotFound):
         service.acknowledge(raised.alert_id, "intruder", tenant_id="another-tenant")
     assert service.list_alerts(tenant_id="another-tenant") == []
+
+
+def test_a_lessees_rule_watches_only_its_own_devices_and_gateways(sessions: SessionFactory, city_id: str,
+                                                                  clock: FakeClock) -> None:
+    """A lessee may write rules (issue 21); whatever scope it types ("all", a family, another tenant's DevEUI),
+    its rule never raises on another tenant's device or gateway, while the city's rules supervise everything."""
+    with transaction(sessions) as s:
+        lessee, rival = Tenant(name="Aquaréseau", slug="aquareseau"), Tenant(name="Rival", slug="rival")
+        s.add_all([lessee, rival])
+        s.flush()
+        lessee_id, rival_id = lessee.id, rival.id
+        levels = {"levels": [{"name": "high", "value": 1.0, "severity": "warning"}]}
+        for tenant_id, scope_kind, scope_value in ((lessee_id, "all", ""), (lessee_id, "family", "flood"),
+                                                   (lessee_id, "device", "00000000000000c3")):
+            s.add(AlertRule(tenant_id=tenant_id, name=f"lessee {scope_kind}", kind="threshold", scope_kind=scope_kind,
+                            scope_value=scope_value, measurement="water_level", params=levels))
+        s.add(AlertRule(tenant_id=lessee_id, name="lessee gateways", kind="gateway_offline", params={}))
+        s.add(AlertRule(tenant_id=city_id, name="city", kind="threshold", measurement="water_level", params=levels))
+    service = AlertService(sessions, clock)
+    engine = service.build_engine()
+    own = device("00000000000000a1", tenant=lessee_id)
+    others = [device("00000000000000b2", tenant=city_id), device("00000000000000c3", tenant=rival_id)]
+    raised = service.record(engine.on_uplink(uplink(own, 0, water_level=1.5)))
+    assert sorted(m.rule_name for m in raised) == ["city", "lessee all", "lessee family"]
+    for other in others:
+        assert [m.rule_name for m in service.record(engine.on_uplink(uplink(other, 0, water_level=1.5)))] == ["city"]
+    assert service.record(engine.on_gateway_state("aa555a0000000001", city_id, False, clock())) == []
+    [down] = service.record(engine.on_gateway_state("aa555a0000000002", lessee_id, False, clock()))
+    assert (down.rule_name, down.tenant_id) == ("lessee gateways", lessee_id)
+    # the same after a restart, and with the rules reloaded as the sink does every tick
+    engine.set_rules(service.load_rules())
+    assert [m.rule_name for m in service.record(engine.on_uplink(uplink(others[1], 60, water_level=0.2)))] == [
+        "city"]  # the city's alert on the rival's gauge resolves; no lessee rule ever looked at it
