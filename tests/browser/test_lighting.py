@@ -25,7 +25,13 @@ from lora_city.services.devices import DeviceCreate, register_device
 from lora_city.services.principal import Role
 from lora_city.settings import Settings
 from lora_city.storage.bootstrap import ensure_city_tenant
-from lora_city.storage.models import DeviceQueueItem, MulticastQueueItem, Reading
+from lora_city.storage.models import (
+    DeviceQueueItem,
+    MulticastGroup,
+    MulticastGroupDevice,
+    MulticastQueueItem,
+    Reading,
+)
 from lora_city.storage.models.lighting import LightingException, LightingOverride, LightingSchedule
 from tests.browser.conftest import ServerThread, Site
 from tests.browser.helpers import shots, tab_to
@@ -194,7 +200,7 @@ NIMES = (Settings().lighting_latitude, Settings().lighting_longitude)
 
 @pytest.fixture(scope="module")
 def schedule_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """Lamps and their group, no schedule. 21:50 UTC on 15 January: 22:50 in Nîmes (winter time). A real
+    """Three lamps registered, nothing else. 21:50 UTC on 15 January: 22:50 in Nîmes (winter time). A real
     scheduler pass runs whenever a page says a schedule changed (the wake-up the composition root wires)."""
     clock = Clock(datetime(2026, 1, 15, 21, 50, tzinfo=UTC))
     codecs = CodecRegistry.load(Settings().codecs_path, entry_points=False)
@@ -209,10 +215,6 @@ def schedule_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             register_device(s, ROOT, portal.vault, DeviceCreate(
                 dev_eui=dev_eui, name=name, tenant_id=city, codec="nas-ul20x2", device_class="C", latitude=lat,
                 longitude=lon, tags={"district": district, "lamp_power_w": "90"}), now=clock())
-        group = multicast.create_group(s, ROOT, portal.vault, multicast.GroupCreate(name="Quartier de l'Écusson"),
-                                       net_id="000000", codecs=codecs, now=clock())
-        multicast.add_members(s, ROOT, group.group.id, multicast.MembersAdd(dev_euis=[x[0] for x in LAMPS[:2]]),
-                              now=clock())
     scheduler = LightingScheduler(portal.factory, CommandSender(codecs), clock=clock,
                                   default_place=Place(*NIMES))
     portal.app.state.lighting_wake = scheduler.tick
@@ -250,6 +252,36 @@ def test_operator_writes_a_schedule_assigns_it_and_adds_a_festival_night_in_fren
     try:
         _login(site, page, "sami@city.test", "Mot de passe", "Se connecter", "Adresse e-mail")
         page.get_by_role("navigation").get_by_role("link", name="Éclairage").click()
+
+        # the district's lamps become one multicast group (class C at RX2), one lamp added then taken out again
+        expect(page.locator("#groups")).to_have_text("Aucun groupe de lampadaires.")
+        page.get_by_role("link", name="Nouveau groupe").click()
+        page.get_by_label("Lampadaire Maison Carrée 1").check()
+        page.get_by_role("button", name="Créer le groupe").click()
+        expect(page.locator("#f-name-error")).to_have_text("Ce champ est obligatoire.")
+        expect(page.get_by_label("Lampadaire Maison Carrée 1")).to_be_checked()  # the ticks are kept
+        page.get_by_label("Nom du groupe").fill("Quartier de l'Écusson")
+        page.get_by_label("Lampadaire Maison Carrée 2").check()
+        page.get_by_role("button", name="Créer le groupe").click()
+        expect(page.get_by_role("status")).to_have_text("Groupe créé.")
+        expect(page.locator("#group-facts")).to_contain_text("869,525 MHz · DR0")  # RP002-1.0.4 EU868 RX2
+        expect(page.locator("#members-table tbody tr")).to_have_count(2)
+        page.get_by_role("button", name="Ajouter au groupe").click()
+        expect(page.locator("#members-error")).to_have_text("Cochez au moins un lampadaire.")
+        page.get_by_label("Lampadaire Arènes").check()
+        page.get_by_role("button", name="Ajouter au groupe").click()
+        expect(page.get_by_role("status")).to_have_text("Lampadaires ajoutés au groupe.")
+        expect(page.locator("#members-table tbody tr")).to_have_count(3)
+        page.get_by_role("button", name="Retirer Lampadaire Arènes").click()
+        expect(page.get_by_role("status")).to_have_text("Lampadaire retiré du groupe.")
+        expect(page.locator('#members-table tr[data-dev-eui="70b3d54750000003"]')).to_have_count(0)
+        with site.portal.factory() as s:
+            group = s.scalars(select(MulticastGroup)).one()
+            assert (group.name, group.group_class, group.frequency, group.dr) == (
+                "Quartier de l'Écusson", "C", 869_525_000, 0)
+            assert sorted(s.scalars(select(MulticastGroupDevice.dev_eui))) == [x[0] for x in LAMPS[:2]]
+        shots(page, screenshots, "lighting-group-fr")
+        page.get_by_role("link", name="← Éclairage public").click()
         expect(page.locator("section[aria-labelledby=h-schedules] p.muted")).to_have_text("Aucun programme.")
         page.get_by_role("link", name="Nouveau programme").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Nouveau programme")
@@ -356,6 +388,14 @@ def test_operator_writes_a_schedule_assigns_it_and_adds_a_festival_night_in_fren
         expect(page.locator("#schedule-steps li").nth(1)).to_have_text("22:45 → 30 %")
         assert _queued(site)[0][-1] == "01fe1e"  # the changed step in force, sent at once
 
+        # the group's queue: each frame the schedule sent, newest first
+        page.get_by_role("link", name="← Éclairage public").click()
+        page.get_by_role("link", name="Quartier de l'Écusson").click()
+        expect(page.locator("#queue-table tbody tr td code")).to_have_text(
+            ["60 · 01fe1e", "60 · 01fe32", "60 · 01fe64", "60 · 01fe32"])
+        expect(page.locator("#queue-table tbody tr").first).to_contain_text("en attente")
+        page.get_by_role("link", name="Nuit de l'Écusson").click()
+
         # delete, after a confirmation
         page.get_by_role("link", name="Supprimer le programme").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Supprimer « Nuit de l'Écusson »")
@@ -377,6 +417,18 @@ def test_the_schedule_journey_in_english_on_a_phone(schedule_site: Site, browser
     try:
         _login(site, page, "sue@city.test", "Password", "Log in", "E-mail address")
         page.goto(f"{site.url}/portal/console/lighting")
+        page.get_by_role("link", name="New group").click()
+        page.get_by_label("Group name").fill("Arènes")
+        page.get_by_label("Group class").select_option("B")
+        page.get_by_label("Lampadaire Arènes").check()
+        page.get_by_role("button", name="Create the group").click()
+        expect(page.get_by_role("status")).to_have_text("Group created.")
+        expect(page.locator("#group-facts")).to_contain_text("B: beacon-synchronised receive slots")
+        expect(page.locator("#queue-table")).to_contain_text("Nothing has been sent to this group yet.")
+        shots(page, screenshots, "lighting-group-en")
+        page.get_by_role("link", name="Delete the group").click()
+        page.get_by_role("button", name="Delete the group").click()
+        expect(page.get_by_role("status")).to_have_text("Group deleted.")
         page.get_by_role("link", name="New schedule").click()
         page.get_by_label("Schedule name").fill("Arènes, late events")
         page.locator("#step-4-offset").fill("400")
