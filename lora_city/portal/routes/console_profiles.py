@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lora_city.errors import InvalidInput, NotFound
+from lora_city.errors import Conflict, InvalidInput, NotFound
 from lora_city.portal import codec_choice, forms
 from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalUser, roles
@@ -117,21 +117,29 @@ def save_profile(page: PageDep, user: StaffDep, db: DbDep, profile_id: str, post
     return page.redirect("/console/profiles?notice=saved")
 
 
+def _confirm(page: PageDep, profile: DeviceProfile, used: int, error: str | None, status: int = 200) -> Response:
+    """A profile that devices use is not deleted (their codec, class and radio settings come from it): the page
+    says how many and offers no delete button; the operator moves them to another profile first."""
+    question = (page.t("profiles.in_use", name=profile.name, n=used) if used
+                else page.t("profiles.delete_question", name=profile.name))
+    return page.render("confirm.html", title=page.t("profiles.delete_title", name=profile.name),
+                       question=question, error=error,
+                       action=page.url(f"/console/profiles/{profile.id}/delete"), confirm=page.t("profiles.delete"),
+                       cancel=page.url(f"/console/profiles/{profile.id}"), allowed=not used, status=status)
+
+
 @router.get("/{profile_id}/delete")
 def confirm_delete(page: PageDep, user: StaffDep, db: DbDep, profile_id: str) -> Response:
     profile = profiles.get_profile(db, user.principal, profile_id)
-    used = len(profiles.devices_of(db, profile.id))
-    return page.render("confirm.html", title=page.t("profiles.delete_title", name=profile.name),
-                       question=page.t("profiles.delete_question", name=profile.name, n=used), error=None,
-                       action=page.url(f"/console/profiles/{profile.id}/delete"), confirm=page.t("profiles.delete"),
-                       cancel=page.url(f"/console/profiles/{profile.id}"), allowed=True)
+    return _confirm(page, profile, len(profiles.devices_of(db, profile.id)), None)
 
 
 @router.post("/{profile_id}/delete", dependencies=[CsrfChecked])
 def delete_profile(page: PageDep, user: StaffDep, db: DbDep, profile_id: str) -> Response:
     profile = profiles.get_profile(db, user.principal, profile_id)
-    devices = profiles.devices_of(db, profile.id)
-    profiles.delete_profile(db, user.principal, profile.id)
-    for dev_eui in devices:
-        page.device_changed(dev_eui)
+    try:
+        profiles.delete_profile(db, user.principal, profile.id)
+    except Conflict as exc:  # a device was given this profile since the confirmation page
+        db.rollback()
+        return _confirm(page, profile, len(profiles.devices_of(db, profile.id)), page.error_text(exc), 409)
     return page.redirect("/console/profiles?notice=deleted")
