@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from lora_city.downlink.class_b import ping_slot_window
+from lora_city.downlink.class_b import gps_now, ping_slot_window
 from lora_city.downlink.frame import MAX_F_OPTS, build_data_downlink
 from lora_city.downlink.scheduler import (
     DownlinkScheduler,
@@ -85,7 +85,14 @@ class DeviceDownlinks:
         windows = class_a_windows(self._region, ctx.dr, ctx.frequency, session.rx_delay, session.rx1_dr_offset,
                                   session.rx2_dr, rx2_frequency=session.rx2_frequency)
         mac = self._fit_mac(ctx.mac_answers, self._largest_payload(windows))
-        item, more = self._item_beside(session, mac, windows)
+        if self._ping_slot_ahead(session):
+            # A class B frame handed to a gateway for a ping slot still to come carries the last FCntDown: a queue
+            # item sent now would take a higher counter, reach the device first, and the device would then discard
+            # the ping-slot frame as a replay (TS001-1.0.4 §4.3.1.5, FCntDown only increases). The next item
+            # waits for the next ping slot (the class B loop looks at the queue once the slot has passed).
+            item, more = None, session.has_queue
+        else:
+            item, more = self._item_beside(session, mac, windows)
         if not (ctx.confirmed or mac or item is not None or ctx.answer_required):
             return False
         size = len(mac) + (len(item.payload) if item is not None else 0)
@@ -106,6 +113,10 @@ class DeviceDownlinks:
         heard = [Heard(h.gateway_id, h.snr) for h in session.heard_by]
         return await self._send(session, item, more, b"", ack=False, ack_f_cnt=0, heard=heard,
                                 uplink_dr=session.last_uplink_dr, windows=windows, kind="class_c")
+
+    @staticmethod
+    def _ping_slot_ahead(session: NetworkSession) -> bool:
+        return session.device_class == "B" and session.last_ping_slot > gps_now()
 
     # --- payload sizes (RP002-1.0.4 §2.4.6) ----------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from typing import ParamSpec, TypeVar
 from lora_city.downlink.scheduler import DownlinkScheduler, Window
 from lora_city.gateway.frames import TimingKind
 from lora_city.lorawan import class_b
+from lora_city.lorawan.gps_time import from_gps_seconds
 from lora_city.lorawan.multicast import build_multicast_downlink
 from lora_city.storage.multicast import McGroup, McItem, MulticastStore
 from lora_city.storage.sessions import SessionStore
@@ -305,7 +306,9 @@ class MulticastDownlinks:
         report.state = "sent"
         detail = (f"{len(members) - len(cover.unreached)}/{len(members)} members reached through "
                   f"{len(report.gateways)} gateway(s)")
+        # sent_at is when the frame is on the air: a class B frame at its last ping slot (handed over ahead)
+        on_air = from_gps_seconds(max(report.gps_times)) if report.gps_times else self._utcnow()
         await self._db(self._store.finish, item.id, "sent", gateways=report.gateways, detail=detail,
-                       now=self._utcnow())
+                       now=on_air)
         log.info("multicast sent: group_id=%s f_cnt=%d %s", group.id, item.f_cnt, detail)
         return report

@@ -39,7 +39,7 @@ from lora_city.fuota import plan, steps
 from lora_city.fuota.steps import CampaignParams, DeviceParams
 from lora_city.lorawan.applayer import clock_sync, fragmentation, multicast_setup
 from lora_city.lorawan.applayer.commands import AppCommand
-from lora_city.lorawan.gps_time import gps_seconds
+from lora_city.lorawan.gps_time import from_gps_seconds, gps_seconds
 from lora_city.lorawan.region import Region
 from lora_city.services import multicast as groups
 from lora_city.services.principal import Principal, Role
@@ -189,6 +189,10 @@ class FuotaOrchestrator:
             campaign.step = "setup"
             if all(r.step == "mc_session_start" for r in live):
                 campaign.session_start_at = now + self._session_lead
+                if campaign.group_class == "B":
+                    # a class B session starts at a beacon period's start (TS005 McClassBSessionReq SessionTime)
+                    campaign.session_start_at = from_gps_seconds(
+                        plan.class_b_start_gps(gps_seconds(campaign.session_start_at)))
                 campaign.step = "session"
                 campaign.detail = f"session starts at {campaign.session_start_at.isoformat()}"
         if campaign.step == "session":
@@ -206,8 +210,14 @@ class FuotaOrchestrator:
                 MulticastQueueItem.group_id == campaign.multicast_group_id,
                 MulticastQueueItem.state.in_(("queued", "sending")))) or 0
             start = _aware(campaign.session_start_at) or now
-            ended = now >= start + timedelta(seconds=2 ** campaign.session_timeout_exp)
-            if waiting == 0 or ended:
+            ended = now >= start + timedelta(seconds=self._session_length_s(campaign))
+            # A class B fragment is handed to its gateway ahead of its ping slot and goes on the air at that GPS
+            # time (its ``sent_at``): the status requests wait until the last one has been transmitted, or the
+            # devices would be asked before they could have heard everything.
+            last_on_air = _aware(db.scalar(select(func.max(MulticastQueueItem.sent_at)).where(
+                MulticastQueueItem.group_id == campaign.multicast_group_id, MulticastQueueItem.state == "sent")))
+            on_air = last_on_air is None or now >= last_on_air
+            if (waiting == 0 and on_air) or ended:
                 campaign.fragments_sent = db.scalar(select(func.count()).select_from(MulticastQueueItem).where(
                     MulticastQueueItem.group_id == campaign.multicast_group_id,
                     MulticastQueueItem.state == "sent")) or 0
@@ -341,6 +351,11 @@ class FuotaOrchestrator:
 
     # --- building blocks -----------------------------------------------------------------------------------
 
+    @staticmethod
+    def _session_length_s(campaign: FuotaCampaign) -> int:
+        """The multicast session's length: 2^TimeOut s in class C, 2^TimeOut beacon periods in class B (TS005)."""
+        return plan.session_length_s(campaign.session_timeout_exp, campaign.group_class)
+
     def _params(self, db: Session, campaign: FuotaCampaign) -> CampaignParams:
         group = db.get(MulticastGroup, campaign.multicast_group_id) if campaign.multicast_group_id else None
         mc_key = (self._vault.decrypt(group.mc_key_enc, context=group_key_context(group.id))
@@ -426,7 +441,7 @@ class FuotaOrchestrator:
         frames = plan.fragments(params.image, campaign.frag_size, layout.redundancy, version)
         group = db.get(MulticastGroup, campaign.multicast_group_id)
         assert group is not None
-        expires = now + timedelta(seconds=2 ** campaign.session_timeout_exp)
+        expires = now + timedelta(seconds=self._session_length_s(campaign))
         package = fragmentation.VERSIONS[version]
         port = self._frag_port(db, campaign)
         f_cnt = group.f_cnt

@@ -13,6 +13,7 @@ from lora_city.lorawan.applayer import fec, fragmentation
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.region import Region
 
+BEACON_PERIOD_S = 128  # class B (TS001-1.0.4 §13.1 / 1.1 §15.1): a TS005 class B session counts in these
 DATA_FRAGMENT_OVERHEAD = 3  # CID (1) + IndexAndN (2), TS004 DataFragment
 FRAME_OVERHEAD = 13  # MHDR (1) + FHDR without FOpts (7) + FPort (1) + MIC (4)
 
@@ -77,10 +78,30 @@ def fragments(image: bytes, frag_size: int, redundancy: int, version: int) -> li
     return uncoded + fec.encode(uncoded, redundancy, version)
 
 
-def session_timeout_exponent(duration_s: float) -> int:
-    """The class C session's TimeOut n (the session lasts 2^n s, TS005 McClassCSessionReq): the smallest that
-    covers ``duration_s``, at most 15 (9 h)."""
-    n = max(0, math.ceil(math.log2(max(1.0, duration_s))))
+def session_timeout_exponent(duration_s: float, group_class: str = "C") -> int:
+    """The session's TimeOut n, the smallest that covers ``duration_s``, at most 15: a class C session lasts 2^n s
+    (TS005 McClassCSessionReq), a class B session 2^n beacon periods of 128 s (McClassBSessionReq TimeOut)."""
+    unit = BEACON_PERIOD_S if group_class == "B" else 1
+    n = max(0, math.ceil(math.log2(max(1.0, duration_s / unit))))
     if n > 15:
-        raise LoRaWANError("session", f"{duration_s:.0f} s exceeds the longest class C session (2^15 s)")
+        raise LoRaWANError("session", f"{duration_s:.0f} s exceeds the longest class {group_class} session "
+                                      f"(2^15 {'beacon periods' if unit > 1 else 's'})")
     return n
+
+
+def session_length_s(timeout_exp: int, group_class: str) -> int:
+    """How long a session with TimeOut ``timeout_exp`` lasts (see ``session_timeout_exponent``)."""
+    return int(2 ** timeout_exp) * (BEACON_PERIOD_S if group_class == "B" else 1)
+
+
+def ping_period_s(periodicity: int) -> float:
+    """Seconds between two ping slots of one address (TS001-1.1 §15.2: pingPeriod = 2^12 / pingNb slots of
+    30 ms, pingNb = 2^(7 - periodicity)): a class B group carries at most one frame per gateway this often."""
+    return 0.96 * float(2 ** periodicity)
+
+
+def class_b_start_gps(earliest_gps_s: float) -> int:
+    """A class B session starts at a beacon period (TS005-1.0.0 §4.6 / TS005-2.0.0 McClassBSessionReq: the
+    SessionTime of a class B session is the start of a beacon period, a multiple of 128 s): the first at or after
+    ``earliest_gps_s``."""
+    return math.ceil(earliest_gps_s / BEACON_PERIOD_S) * BEACON_PERIOD_S

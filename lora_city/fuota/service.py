@@ -146,8 +146,11 @@ def create_campaign(session: Session, principal: Principal, data: CampaignCreate
     image = _decode_image(data, max_image_bytes)
     try:
         layout = planning.plan(region, len(image), data.frag_size, data.redundancy_pct, data.dr, data.frequency)
+        duration = layout.min_duration_s
+        if data.group_class == "B":  # one frame per ping slot of the group at most (TS001-1.1 §15.2)
+            duration = max(duration, layout.frames * planning.ping_period_s(data.ping_slot_periodicity))
         timeout_exp = (data.session_timeout_exp if data.session_timeout_exp is not None
-                       else planning.session_timeout_exponent(layout.min_duration_s * 1.5 + 60))
+                       else planning.session_timeout_exponent(duration * 1.5 + 60, data.group_class))
     except LoRaWANError as exc:
         raise InvalidInput(str(exc), code="invalid_fragmentation") from None
     euis = _members(session, principal, tenant, data)

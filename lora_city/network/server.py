@@ -144,6 +144,7 @@ class NetworkServer:
                                            gateways=self.gateways, region=region)
         self.downlinks = DeviceDownlinks(self.scheduler, self.queue, self.emit, quota, region=region)
         self.gps_gateways = GpsGateways(clock)  # gateways with a GPS fix: class B transmits through them
+        self._class_b_in_flight: set[str] = set()  # devices with a ping-slot frame handed over and not yet sent
         self.multicast = MulticastDownlinks(self.scheduler, MulticastStore(factory, vault), self.sessions,
                                             clock=clock, gps_gateways=self.gps_gateways,
                                             utcnow=utcnow or (lambda: datetime.now(UTC)))
@@ -375,11 +376,27 @@ class NetworkServer:
             log.exception("queue notification failed: dev_eui=%s", dev_eui)
 
     async def _send_class_b(self, session: NetworkSession) -> None:
-        """One queue item per ping slot: after a slot is given out, look at the queue again once it has passed."""
-        slot = await self.downlinks.send_class_b(session, gps_now(), self.gps_gateways)
-        if slot is not None and session.has_queue:
-            delay = max(0.0, slot - gps_now())
-            asyncio.get_running_loop().call_later(delay, self._spawn, self.notify_queue(session.dev_eui))
+        """One queue item per ping slot: after a slot is given out, look at the queue again once it has passed.
+        Until then other notifications for the device wait: two passes at once would both take the queue's head
+        and the device would get the same item twice (a TS003 AppTimeAns applied twice puts its clock off again)."""
+        dev_eui = session.dev_eui
+        if dev_eui in self._class_b_in_flight:
+            return  # the pass after the slot in flight looks at the queue
+        self._class_b_in_flight.add(dev_eui)
+        slot: float | None = None
+        try:
+            slot = await self.downlinks.send_class_b(session, gps_now(), self.gps_gateways)
+        finally:
+            if slot is None:
+                self._class_b_in_flight.discard(dev_eui)
+        if slot is None:
+            return
+
+        def slot_passed() -> None:
+            self._class_b_in_flight.discard(dev_eui)
+            self._spawn(self.notify_queue(dev_eui))
+
+        asyncio.get_running_loop().call_later(max(0.0, slot - gps_now()), slot_passed)
 
     def downlink_notifier(self) -> Callable[[str], None]:
         """The API's ``DownlinkNotifier``: callable from any thread (the API runs handlers in a thread pool)."""

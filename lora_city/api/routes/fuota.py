@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from lora_city.api.deps import ContextDep, CurrentPrincipal, NowDep, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, Out, UtcTime
-from lora_city.fuota import service
+from lora_city.fuota import plan, service
 from lora_city.fuota.service import CampaignCreate, CampaignView
 
 router = APIRouter(prefix="/fuota/campaigns", tags=["firmware updates"], responses=ERROR_RESPONSES,
@@ -71,7 +71,7 @@ def _out(v: CampaignView) -> CampaignOut:
         image_sha256=c.image_sha256, frag_size=c.frag_size, redundancy_pct=c.redundancy_pct,
         nb_frag=v.layout.nb_frag, parity_fragments=v.layout.redundancy, airtime_s=round(v.layout.airtime_s, 3),
         group_class=c.group_class, dr=c.dr, frequency=c.frequency, multicast_group_id=c.multicast_group_id,
-        session_start_at=c.session_start_at, session_timeout_s=2 ** c.session_timeout_exp,
+        session_start_at=c.session_start_at, session_timeout_s=plan.session_length_s(c.session_timeout_exp, c.group_class),
         fragments_sent=c.fragments_sent, detail=c.detail, devices_total=len(v.devices),
         devices_ok=sum(1 for d in v.devices if d.status == "ok"),
         devices_failed=sum(1 for d in v.devices if d.status == "failed"), created_at=c.created_at,

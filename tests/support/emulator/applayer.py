@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 from tests.support.emulator import crypto as c
 from tests.support.emulator.device import UNCONFIRMED_DOWN, Device, Downlink
+from tests.support.lamps import ping_slot_gps_times
 
 CLOCK_PORT, MULTICAST_PORT, FRAG_PORT = 202, 200, 201
 PACKAGE_ID = {CLOCK_PORT: 1, MULTICAST_PORT: 2, FRAG_PORT: 3}
 GPS_UTC_OFFSET = 315_964_800 - 18  # Unix time of 1980-01-06 minus the 18 leap seconds since
+BEACON_PERIOD_S = 128  # TS001-1.0.4 §13.1 / 1.1 §15: class B beacon period
 
 
 def gps_now(unix_time: float) -> float:
@@ -98,6 +100,31 @@ class McGroup:
     max_f_cnt: int
     last_f_cnt: int | None = None
     class_c: tuple[int, int, int, int] | None = None  # (start GPS s, timeout exponent, frequency, dr)
+    class_b: ClassBSession | None = None
+
+
+@dataclass(frozen=True)
+class ClassBSession:
+    """A class B multicast session (TS005 McClassBSessionReq): the device opens the group's ping slots (McAddr in
+    place of DevAddr, ``periodicity``) from ``start`` (GPS s, a beacon period's start) for 2^timeout beacon
+    periods, on ``frequency`` at ``dr``."""
+
+    start: int
+    timeout: int
+    periodicity: int
+    frequency: int
+    dr: int
+
+    @property
+    def end(self) -> int:
+        return self.start + BEACON_PERIOD_S * 2 ** self.timeout
+
+    def listens_at(self, mc_addr: str, gps_time: float) -> bool:
+        """A ping slot of the group inside the session (to the ms: slots are 30 ms wide)."""
+        if not self.start <= gps_time < self.end:
+            return False
+        beacon = int(gps_time) - int(gps_time) % BEACON_PERIOD_S
+        return round(gps_time, 3) in ping_slot_gps_times(beacon, mc_addr, self.periodicity)
 
 
 @dataclass
@@ -120,6 +147,7 @@ class AppLayerFirmware:
     root_key: bytes  # GenAppKey (1.0.x) or AppKey (1.1)
     versions: dict[int, int] = field(default_factory=lambda: {1: 2, 2: 2, 3: 2})  # package id -> version
     clock_offset_s: float = 0.0  # device clock minus true GPS time
+    clock_token: int = 1  # TS003 TokenReq of the next AppTimeReq (4 bits)
     loss: float = 0.0  # share of multicast frames this device misses
     answers_clock_at_all: bool = True
     mute: bool = False  # a device that never answers (tests that a campaign does not wait for it forever)
@@ -129,12 +157,17 @@ class AppLayerFirmware:
     outbox: list[tuple[int, bytes]] = field(default_factory=list)  # (port, payload) answers for the next uplinks
     received_fragments: int = 0
     dropped_fragments: int = 0
+    missed_slots: int = 0  # class B frames for our group outside its session's ping slots (never heard)
 
     # --- what the device sends -----------------------------------------------------------------------------
 
-    def app_time_req(self, unix_time: float, token: int = 1, ans_required: bool = True) -> bytes:
+    def app_time_req(self, unix_time: float, token: int | None = None, ans_required: bool = True) -> bytes:
+        """AppTimeReq with the device's TokenReq (``token`` sets it first)."""
+        if token is not None:
+            self.clock_token = token & 0x0F
         device_time = int(gps_now(unix_time) + self.clock_offset_s) & 0xFFFFFFFF
-        return bytes((0x01,)) + struct.pack("<I", device_time) + bytes(((token & 0x0F) | (0x10 if ans_required else 0),))
+        return (bytes((0x01,)) + struct.pack("<I", device_time)
+                + bytes((self.clock_token | (0x10 if ans_required else 0),)))
 
     def next_answer(self) -> tuple[int, bytes] | None:
         return None if self.mute or not self.outbox else self.outbox.pop(0)
@@ -157,8 +190,13 @@ class AppLayerFirmware:
                 continue
             if port == CLOCK_PORT:
                 if cid == 0x01:  # AppTimeAns: TimeCorrection (signed 32) | TokenAns
+                    # TS003 §3.2 (AppTimeAns): only the answer to the current TokenReq is applied, and the token
+                    # then moves on; an answer to an older request (a retransmission, a second AppTimeReq sent
+                    # before the first was answered) carries the same correction and is discarded.
                     correction = struct.unpack_from("<i", data, i)[0]
-                    self.clock_offset_s += correction
+                    if data[i + 4] & 0x0F == self.clock_token:
+                        self.clock_offset_s += correction
+                        self.clock_token = (self.clock_token + 1) & 0x0F
                     i += 5
                 elif cid == 0x02:  # DeviceAppTimePeriodicityReq
                     i += 1
@@ -217,6 +255,19 @@ class AppLayerFirmware:
             now = int(gps_now(unix_time) + self.clock_offset_s) & 0xFFFFFFFF
             time_to_start = max(0, session_time - now)
             return 10, bytes((0x04, group_id)) + min(time_to_start, 0xFFFFFF).to_bytes(3, "little")
+        if cid == 0x05:  # McClassBSessionReq (10 octets): TimeOutPeriodicity = Periodicity bits 6:4, TimeOut 3:0
+            group_id = body[0] & 0x03
+            session_time = struct.unpack_from("<I", body, 1)[0]
+            timeout, periodicity = body[5] & 0x0F, (body[5] >> 4) & 0x07
+            freq = int.from_bytes(body[6:9], "little") * 100
+            dr = body[9] & 0x0F
+            group = self.groups.get(group_id)
+            if group is None:
+                return 10, bytes((0x05, group_id | 0x10))
+            group.class_b = ClassBSession(session_time, timeout, periodicity, freq, dr)
+            now = int(gps_now(unix_time) + self.clock_offset_s) & 0xFFFFFFFF
+            time_to_start = max(0, session_time - now)
+            return 10, bytes((0x05, group_id)) + min(time_to_start, 0xFFFFFF).to_bytes(3, "little")
         return len(body), b""  # unknown: stop parsing this payload
 
     def _fragmentation(self, cid: int, body: bytes) -> tuple[int, bytes]:
@@ -272,14 +323,19 @@ class AppLayerFirmware:
                       + struct.pack("<I", len(image)))
                 session.mic_ok = c.cmac(int_key, b0 + image)[:4] == session.mic
 
-    def on_multicast(self, phy: bytes) -> bool:
-        """A multicast data frame on the air: decoded when it is for one of our groups (else ignored)."""
+    def on_multicast(self, phy: bytes, gps_time: float | None = None, dr: int | None = None) -> bool:
+        """A multicast data frame on the air: decoded when it is for one of our groups (else ignored). A class B
+        group's frame is heard only when sent at ``gps_time`` in one of the session's ping slots at its DR."""
         if len(phy) < 12 or phy[0] >> 5 != UNCONFIRMED_DOWN:
             return False
         addr = phy[1:5][::-1].hex()
         for group in self.groups.values():
             if group.mc_addr != addr:
                 continue
+            if group.class_b is not None and (gps_time is None or (dr is not None and dr != group.class_b.dr)
+                                              or not group.class_b.listens_at(addr, gps_time)):
+                self.missed_slots += 1
+                return False
             if self.rng.random() < self.loss:
                 self.dropped_fragments += 1
                 return False

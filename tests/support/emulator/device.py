@@ -334,7 +334,10 @@ class Device:
             adr_ack_req = adr_ack_req or self.adr_ack_cnt >= self.adr_ack_limit
         if f_cnt is None:
             self.uplinks_since_rejoin += 1
-        f_ctrl = (0x80 if self.adr else 0) | (0x40 if adr_ack_req else 0) | (0x20 if ack else 0) | len(f_opts)
+        # FCtrl bit 4 on an uplink is ClassB: a class B device locked on the beacon opens its ping slots
+        # (TS001-1.0.4 §10 / 1.1 §4.3.1)
+        f_ctrl = ((0x80 if self.adr else 0) | (0x40 if adr_ack_req else 0) | (0x20 if ack else 0)
+                  | (0x10 if self.device_class == "B" else 0) | len(f_opts))
         mtype = CONFIRMED_UP if confirmed else UNCONFIRMED_UP
         msg = (bytes((mtype << 5,)) + c.le(self.dev_addr) + bytes((f_ctrl,)) + (count & 0xFFFF).to_bytes(2, "little")
                + f_opts + (bytes((port,)) if port is not None else b"") + frm)

@@ -1,7 +1,9 @@
 """Gateways for the emulated devices, written from the wire protocols, not from lora_city.gateway:
 
 - ``UdpForwarder``: a Semtech packet forwarder (PROTOCOL.TXT v2): PUSH_DATA with ``rxpk``, PULL_DATA keep-alive,
-  PULL_RESP ``txpk`` answered by TX_ACK.
+  PULL_RESP ``txpk`` answered by TX_ACK. With a GPS fix (``gps_clock``) its receptions carry ``tmms`` (GPS time,
+  ms since 1980-01-06, PROTOCOL.TXT §4) and it transmits at a txpk's ``tmms`` (§6, class B); without one it
+  refuses such a txpk with TX_ACK error GPS_UNLOCKED (§5), as the reference forwarder does.
 - ``MqttGateway``: a ChirpStack MQTT forwarder: protobuf ``event/up`` and ``event/ack``, ``command/down`` in,
   through a stock paho client.
 
@@ -18,6 +20,7 @@ import json
 import random
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +58,7 @@ class Transmission:
     context_tmst: int | None  # the concentrator time of the transmission (delayed), µs
     options: int = 1
     alternatives: tuple[tuple[int, int | None, float], ...] = ()  # (frequency, dr, delay s) of the other items
+    gps_time_s: float | None = None  # transmit at this GPS time (txpk "tmms"; class B ping slots)
 
     def delay_after(self, uplink_tmst: int) -> float | None:
         """Seconds between the uplink's reception and this transmission, on the gateway's own clock."""
@@ -75,8 +79,10 @@ class _Clock:
 
 class UdpForwarder:
     def __init__(self, server: tuple[str, int], gateway_id: str | None = None, *,
-                 tx_ack_errors: list[str] | None = None) -> None:
+                 tx_ack_errors: list[str] | None = None, gps_clock: Callable[[], float] | None = None) -> None:
         self.server = server
+        self.gps_clock = gps_clock  # GPS seconds now (a GPS fix), or None
+        self.refused: list[dict[str, Any]] = []  # txpks refused (GPS timing without a GPS fix)
         self.gateway_id = gateway_id or f"{random.getrandbits(64):016x}"
         self.downlinks: asyncio.Queue[Transmission] = asyncio.Queue()
         self.push_acks = 0
@@ -122,6 +128,8 @@ class UdpForwarder:
             "datr": datr(sf, bw), "codr": "4/5", "rssi": rssi, "lsnr": snr, "size": len(uplink.phy),
             "data": base64.b64encode(uplink.phy).decode(),
         }
+        if self.gps_clock is not None:
+            pk["tmms"] = round(self.gps_clock() * 1000)
         pk.update(override)
         return pk
 
@@ -147,10 +155,15 @@ class UdpForwarder:
             txpk = json.loads(data[4:])["txpk"]
             sf, bw = (int(x) for x in txpk["datr"][2:].split("BW"))
             bw *= 1000
-            self.downlinks.put_nowait(Transmission(
-                self.gateway_id, base64.b64decode(txpk["data"]), round(txpk["freq"] * 1e6), dr_of(sf, bw), sf, bw,
-                int(txpk.get("powe", 0)), bool(txpk.get("imme")), txpk.get("tmst")))
             error = self.tx_ack_errors.pop(0) if self.tx_ack_errors else "NONE"
+            if "tmms" in txpk and self.gps_clock is None:
+                error = "GPS_UNLOCKED"
+                self.refused.append(txpk)
+            else:
+                self.downlinks.put_nowait(Transmission(
+                    self.gateway_id, base64.b64decode(txpk["data"]), round(txpk["freq"] * 1e6), dr_of(sf, bw), sf,
+                    bw, int(txpk.get("powe", 0)), bool(txpk.get("imme")), txpk.get("tmst"),
+                    gps_time_s=txpk["tmms"] / 1000 if "tmms" in txpk else None))
             ack = json.dumps({"txpk_ack": {"error": error}}).encode()
             assert self._transport is not None
             self._transport.sendto(data[:3] + bytes((TX_ACK,)) + bytes.fromhex(self.gateway_id) + ack)

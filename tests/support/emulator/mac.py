@@ -13,14 +13,16 @@ UP: dict[str, tuple[int, int]] = {
     "RXParamSetupAns": (0x05, 1), "DevStatusAns": (0x06, 2), "NewChannelAns": (0x07, 1),
     "RXTimingSetupAns": (0x08, 0), "TxParamSetupAns": (0x09, 0), "DlChannelAns": (0x0A, 1),
     "RekeyInd": (0x0B, 1), "ADRParamSetupAns": (0x0C, 0), "DeviceTimeReq": (0x0D, 0),
-    "RejoinParamSetupAns": (0x0F, 1), "DeviceModeInd": (0x20, 1),
+    "RejoinParamSetupAns": (0x0F, 1), "PingSlotInfoReq": (0x10, 1), "PingSlotChannelAns": (0x11, 1),
+    "BeaconFreqAns": (0x13, 1), "DeviceModeInd": (0x20, 1),
 }
 DOWN: dict[str, tuple[int, int]] = {
     "ResetConf": (0x01, 1), "LinkCheckAns": (0x02, 2), "LinkADRReq": (0x03, 4), "DutyCycleReq": (0x04, 1),
     "RXParamSetupReq": (0x05, 4), "DevStatusReq": (0x06, 0), "NewChannelReq": (0x07, 5),
     "RXTimingSetupReq": (0x08, 1), "TxParamSetupReq": (0x09, 1), "DlChannelReq": (0x0A, 4),
     "RekeyConf": (0x0B, 1), "ADRParamSetupReq": (0x0C, 1), "DeviceTimeAns": (0x0D, 5),
-    "ForceRejoinReq": (0x0E, 2), "RejoinParamSetupReq": (0x0F, 1), "DeviceModeConf": (0x20, 1),
+    "ForceRejoinReq": (0x0E, 2), "RejoinParamSetupReq": (0x0F, 1), "PingSlotInfoAns": (0x10, 0),
+    "PingSlotChannelReq": (0x11, 4), "BeaconFreqReq": (0x13, 3), "DeviceModeConf": (0x20, 1),
 }
 _DOWN_BY_CID = {cid: (name, n) for name, (cid, n) in DOWN.items()}
 _UP_BY_CID = {cid: (name, n) for name, (cid, n) in UP.items()}
