@@ -39,7 +39,7 @@ class FuotaCampaign(Base):
     frag_index: Mapped[int] = mapped_column(default=0)  # FragIndex on the devices (0..3)
     descriptor: Mapped[str] = mapped_column(String(8), default="00000000")  # TS004 Descriptor, 4 octets hex
     session_cnt: Mapped[int] = mapped_column(default=0)  # TS004 v2 SessionCnt
-    session_timeout_exp: Mapped[int] = mapped_column(default=12)  # class C session lasts 2^n s
+    session_timeout_exp: Mapped[int] = mapped_column(default=12)  # class C: 2^n s; class B: 2^n beacon periods
     session_start_at: Mapped[datetime | None] = mapped_column(default=None)
     unicast_timeout_s: Mapped[int] = mapped_column(default=120)
     max_attempts: Mapped[int] = mapped_column(default=3)

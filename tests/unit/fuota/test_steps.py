@@ -48,6 +48,30 @@ def test_session_timeout_is_the_smallest_power_of_two_covering_it(seconds: float
     assert plan.session_timeout_exponent(seconds) == n
 
 
+@pytest.mark.parametrize(("seconds", "n"), [(1, 0), (128, 0), (129, 1), (256, 1), (1000, 3), (128 * 2**15, 15)])
+def test_class_b_session_timeout_counts_beacon_periods(seconds: float, n: int) -> None:
+    """TS005 McClassBSessionReq: a class B session lasts 2^TimeOut beacon periods of 128 s (TS001-1.1 §15.1)."""
+    assert plan.session_timeout_exponent(seconds, "B") == n
+    assert plan.session_length_s(n, "B") == 128 * 2**n and plan.session_length_s(n, "C") == 2**n
+    with pytest.raises(LoRaWANError):
+        plan.session_timeout_exponent(128 * 2**15 + 1, "B")
+
+
+@pytest.mark.parametrize(("earliest", "start"), [(1_400_000_000.0, 1_400_000_000), (1_400_000_000.5, 1_400_000_128),
+                                                 (1_400_000_127.9, 1_400_000_128), (0.0, 0)])
+def test_class_b_session_starts_at_a_beacon_period(earliest: float, start: int) -> None:
+    """The class B SessionTime is a beacon period's start: GPS seconds, a multiple of 128 (1_400_000_000 is
+    128 x 10_937_500), the first at or after the earliest time."""
+    assert plan.class_b_start_gps(earliest) == start
+
+
+def test_ping_period_of_a_periodicity() -> None:
+    """TS001-1.1 §15.2: pingNb = 2^(7 - periodicity) slots in the 122.88 s beacon window, 4096/pingNb slots of
+    30 ms apart: 0.96 s at periodicity 0, 122.88 s at 7."""
+    assert plan.ping_period_s(0) == pytest.approx(0.96)
+    assert plan.ping_period_s(7) == pytest.approx(122.88)
+
+
 def _params(**kw: object) -> CampaignParams:
     base: dict[str, object] = dict(
         mc_group_index=1, mc_addr="01020304", mc_key=bytes(range(16)), frag_index=2, nb_frag=5, frag_size=40,
