@@ -149,6 +149,17 @@ def test_operator_dims_a_group_now_and_sees_the_schedules_in_french(lighting_sit
         row.get_by_role("button", name="Appliquer maintenant").click()
         expect(page.get_by_role("status")).to_have_text("Ordre envoyé : 0 %.")
         assert _queued(site) == (["01fe1e"], ["01fe00"])
+        # what was sent, by whom, and how many lamps have confirmed it so far
+        commands = page.locator("#commands-table tbody tr")
+        expect(commands).to_have_count(2)
+        lamp_row = commands.filter(has_text="Lampadaire Maison Carrée 2")
+        expect(lamp_row).to_contain_text("ordre manuel")
+        expect(lamp_row.locator("td").nth(3)).to_have_text("0 %")
+        expect(lamp_row.locator("td").nth(5)).to_have_text("0 sur 1")
+        group_row = commands.filter(has_text="Quartier de l'Écusson")
+        expect(group_row.locator("td").nth(3)).to_have_text("30 %")
+        expect(group_row.locator("td").nth(4)).to_have_text("envoyé")
+        expect(group_row.locator("td").nth(5)).to_have_text("0 sur 3")
 
         # the crisis override, triggered then released
         page.get_by_label("Motif").fill("Inondation du Vistre")
@@ -370,6 +381,8 @@ def test_operator_writes_a_schedule_assigns_it_and_adds_a_festival_night_in_fren
         card = page.locator("article.group-card", has_text="Quartier de l'Écusson")
         expect(card).to_contain_text("Nuit de l'Écusson")
         expect(card.locator(".now-step")).to_contain_text("100 %")
+        steps_sent = page.locator("#commands-table tbody tr", has_text="étape du programme")
+        expect(steps_sent).to_have_count(3)  # the group's 50 % then 100 % (festival), the lamp's 50 % while assigned
         card.get_by_role("link", name="Nuit de l'Écusson").click()
 
         page.get_by_role("button", name="Supprimer 15/01/2026").click()

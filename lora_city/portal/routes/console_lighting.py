@@ -29,6 +29,7 @@ router = APIRouter(route_class=PortalRoute, prefix="/console/lighting")
 StaffDep = Annotated[PortalUser, Depends(roles(Role.ADMIN, Role.OPERATOR))]
 LAMPS = 2000  # lamps shown on the map; the API pages through the rest
 READINGS = 20_000
+COMMANDS_SHOWN = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +115,12 @@ def _render(page: Page, db: Session, user: PortalUser, status: int = 200, **valu
         override = lighting.active_override(db, user.principal.tenant_id)
     local = now.astimezone(Place(0, 0).zone)
     savings = lighting.energy_saved(db, user.principal, local.date().replace(day=1), place_of(page))
+    commands = [(c, lighting.target_name(db, c.target_kind, c.target_id))
+                for c in lighting.list_commands(db, user.principal, limit=COMMANDS_SHOWN)]
     markers = [{"id": lamp.dev_eui, "name": lamp.name, "lat": lamp.latitude, "lon": lamp.longitude,
                 "state": lamp.state, "level": lamp.level} for lamp in lamps if lamp.latitude is not None]
     return page.render("console/lighting.html", status=status, groups=groups, statuses=statuses, lamps=lamps,
-                       schedules=schedules, override=override, markers=markers, savings=savings,
+                       schedules=schedules, override=override, markers=markers, savings=savings, commands=commands,
                        month=local.date().replace(day=1),
                        tile_url=page.ctx.settings.map_tile_url, **{"error": None, "error_target": None,
                                                                     "done": None, **values})
@@ -125,7 +128,9 @@ def _render(page: Page, db: Session, user: PortalUser, status: int = 200, **valu
 
 @router.get("")
 def lighting_page(page: PageDep, user: StaffDep, db: DbDep, done: str | None = None) -> Response:
-    return _render(page, db, user, done=done)
+    known = done in ("override", "released", "schedule_deleted", "group_deleted") or (
+        done is not None and done.startswith("dim:") and done[4:].isdigit())
+    return _render(page, db, user, done=done if known else None)
 
 
 def _sender(page: Page) -> CommandSender:

@@ -92,7 +92,7 @@ def _page(page: Page, db: Session, user: PortalUser, group: MulticastGroup, stat
 
 @router.get("/{group_id}")
 def group_page(page: PageDep, user: StaffDep, db: DbDep, group_id: str, done: str | None = None) -> Response:
-    return _page(page, db, user, multicast.find_group(db, user.principal, group_id), done=done)
+    return _page(page, db, user, multicast.find_group(db, user.principal, group_id), done=done if done in ("group_created", "members_added", "member_removed") else None)
 
 
 @router.post("/{group_id}/members", dependencies=[CsrfChecked])

@@ -205,7 +205,7 @@ def _page(page: Page, db: Session, user: PortalUser, schedule: LightingSchedule,
 @router.get("/{schedule_id}")
 def schedule_page(page: PageDep, user: StaffDep, db: DbDep, schedule_id: str, done: str | None = None) -> Response:
     schedule = lighting.get_schedule(db, user.principal, schedule_id)
-    return _page(page, db, user, schedule, done=done)
+    return _page(page, db, user, schedule, done=done if done in ("created", "saved", "assigned", "unassigned", "exception", "exception_deleted") else None)
 
 
 @router.post("/{schedule_id}/assign", dependencies=[CsrfChecked])
