@@ -84,7 +84,7 @@ def _events(base: str, cursor: str | None, wanted: int) -> list[tuple[str, dict[
 
 def test_device_frames_stream_and_resume(served: tuple[str, Any]) -> None:
     base, factory = served
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN}"}) as api:
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30) as api:
         tenant = api.post("/api/v1/devices", json={"dev_eui": DEV, "name": "gauge"}).json()["tenant_id"]
         with transaction(factory) as s:
             s.add(Gateway(gateway_id=GW, tenant_id=tenant, name="Mairie"))

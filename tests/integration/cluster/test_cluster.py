@@ -43,7 +43,7 @@ class ServerProcess:
             env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
         )
 
-    async def ready(self, timeout: float = 30.0) -> None:
+    async def ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {ADMIN}"}) as api:
             while time.monotonic() < deadline:
