@@ -89,12 +89,12 @@ def invoicing_router() -> APIRouter:
         try:
             result = run_billing(page.ctx.session_factory, period, today=paris_day(page.ctx.clock()))
         except InvalidInput as exc:
-            message = page.t("billing.period_open", period=period) if exc.code == "period_open" else exc.message
+            message = page.t("billing.period_open", period=period) if exc.code == "period_open" else page.error_text(exc)
             return _render(page, db, user, status=422, period=period, error=message)
         except LoraCityError as exc:  # the issuer is not set yet: say where to set it
             return _render(page, db, user, status=409, period=period,
                            error=page.t("billing.not_configured") if exc.code == "billing_not_configured"
-                           else exc.message)
+                           else page.error_text(exc))
         return _render(page, db, user, result=result, period=period, shown_period=period)
 
     @router.get("/invoices/{invoice_id}.{fmt}")

@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from lora_city.storage.models import Reading
 
 PARIS = ZoneInfo("Europe/Paris")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-HEADER = ["dev_eui", "day", "uplinks", "payload_bytes", "airtime_ms"]
+HEADER = ["dev_eui", "day", "uplinks", "payload_bytes", "airtime_ms"]  # keys of the headers' messages (csv.*)
 
 
 def month_bounds(period: str) -> tuple[datetime, datetime]:
@@ -35,7 +36,8 @@ def month_bounds(period: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def activity_csv(session: Session, tenant_id: str, period: str) -> str:
+def activity_csv(session: Session, tenant_id: str, period: str, t: Callable[[str], str] | None = None) -> str:
+    """``t``: the reader's language for the header row (``csv.<column>``); without it, the column keys."""
     start, end = month_bounds(period)
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0])
     stmt = (select(Reading.dev_eui, Reading.time, Reading.payload, Reading.tx)
@@ -52,7 +54,7 @@ def activity_csv(session: Session, tenant_id: str, period: str) -> str:
         row[2] += float(airtime) if isinstance(airtime, int | float) else 0.0
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
+    writer.writerow([t(f"csv.{c}") for c in HEADER] if t is not None else HEADER)
     for (dev_eui, day), (uplinks, size, airtime) in sorted(totals.items()):
         writer.writerow([dev_eui, day, int(uplinks), int(size), f"{airtime:.1f}"])
     return out.getvalue()

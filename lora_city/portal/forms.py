@@ -160,8 +160,9 @@ def field_error(form: FormResult, exc: LoraCityError, fields_by_code: Mapping[st
     """A product error shown beside the field it concerns (by its code), else at the top of the form.
     ``messages`` maps a code to a catalogue key for a translated text; otherwise the service's message."""
     name = fields_by_code.get(exc.code, "_form")
-    key = (messages or {}).get(exc.code)
-    form.errors[name] = t(key) if key else exc.message
+    key = (messages or {}).get(exc.code) or f"error.{exc.code}"
+    text = t(key)
+    form.errors[name] = exc.message if text == key else text  # the catalogue's, else the service's words
 
 
 async def posted(request: Request) -> dict[str, str]:

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from lora_city.alerts.service import AlertService
 from lora_city.codec.registry import CodecRegistry
-from lora_city.portal import measures
+from lora_city.portal import alert_text, measures
 from lora_city.portal.context import PortalContext
 from lora_city.portal.cookies import SessionSigner
 from lora_city.portal.extras import PortalExtras
@@ -92,6 +92,7 @@ def mount_portal(
         extras=extras, clock=clock, signer=SessionSigner(settings.secret_key, session_max_age_s),
         templates=_templates(tuple(extras.template_dirs)), prefix=prefix, secure_cookies=secure_cookies,
     )
+    app.state.portal.templates.globals["alert_message"] = alert_text.jinja_global(session_factory)
     # Static files first, the catch-all 404 page last: routes are matched in the order they were added.
     app.mount(f"{prefix}/static", StaticFiles(directory=HERE / "static"), name="portal-static")
     # technician_assets before technician: /install/assets/... must not be taken for /install/{dev_eui}/...

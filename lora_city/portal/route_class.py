@@ -33,7 +33,7 @@ def _set_cookie(request: Request, response: Response) -> None:
     )
 
 
-def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+def _error_page(request: Request, status: int, message: str, code: str) -> HTMLResponse:
     ctx = get_portal(request)
     web = getattr(request.state, "portal_session_out", None) or ctx.signer.loads(
         request.cookies.get(COOKIE_NAME), ctx.clock().timestamp())
@@ -41,6 +41,8 @@ def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
     user = get_optional_user(ctx, web) if web is not None else None
     language = i18n.choose(user.language if user else None, web.language if web else None,
                            request.headers.get("accept-language"))
+    # The page's language, not the service's English: the message of the error's code from the catalogue.
+    message = i18n.error_text(language, code, message)
     html = ctx.templates.get_template("error.html").render(
         t=lambda key, **v: i18n.translate(language, key, **v), url=lambda p="": ctx.prefix + p, user=user,
         lang=language, csrf=web.csrf if web else "", path=request.url.path, status=status, message=message,
@@ -64,11 +66,11 @@ class PortalRoute(APIRoute):
                 target = quote(request.url.path, safe="/")
                 response = RedirectResponse(f"{ctx.prefix}/login?next={target}", status_code=303)
             except LoraCityError as exc:
-                response = _error_page(request, status_for(exc), exc.message)
+                response = _error_page(request, status_for(exc), exc.message, exc.code)
             except RequestValidationError as exc:
                 first = exc.errors()[0] if exc.errors() else {}
                 where = ".".join(str(p) for p in first.get("loc", ()))
-                response = _error_page(request, 422, f"{where}: {first.get('msg', 'invalid')}")
+                response = _error_page(request, 422, f"{where}: {first.get('msg', 'invalid')}", "validation_error")
             _set_cookie(request, response)
             return response
 

@@ -113,10 +113,10 @@ def test_usage_export_downloads_this_tenants_csv(site: Site, page: Page, tmp_pat
     info.value.save_as(target)
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
     assert rows, "empty export"
-    assert {r["dev_eui"] for r in rows} <= {OWN, OWN_SILENT}
+    assert {r["DevEUI"] for r in rows} <= {OWN, OWN_SILENT}  # French headers in a French session
     assert RIVAL not in target.read_text()
-    in_month = [r for r in rows if r["day"].startswith(period)]
-    assert all(int(r["uplinks"]) > 0 for r in in_month)
+    in_month = [r for r in rows if r["Jour"].startswith(period)]
+    assert all(int(r["Messages montants"]) > 0 for r in in_month)
 
 
 def test_api_key_is_shown_once_and_works_against_the_rest_api(site: Site, page: Page, screenshots: Path) -> None:

@@ -176,5 +176,5 @@ def close_lease(page: PageDep, user: StaffDep, db: DbDep, tenant_id: str) -> Res
     try:
         saved = closer(db, user.principal, tenant.id)
     except Conflict as exc:
-        return _confirm_close(page, tenant, exc.message, 409)
+        return _confirm_close(page, tenant, page.error_text(exc), 409)
     return page.redirect(f"/console/tenants?notice=closed&file={quote(saved)}")

@@ -92,7 +92,7 @@ def usage_csv(page: PageDep, user: LesseeDep, db: DbDep, period: str) -> Respons
     activity_csv.month_bounds(period)  # validates the period before either exporter sees it
     exporter = page.ctx.extras.usage_export
     text = (exporter(db, user.tenant_id, period) if exporter is not None
-            else activity_csv.activity_csv(db, user.tenant_id, period))
+            else activity_csv.activity_csv(db, user.tenant_id, period, page.t))
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="usage-{period}.csv"'})
 

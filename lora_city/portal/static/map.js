@@ -21,7 +21,8 @@
   // Assets (poles, meters, gauges) as small squares under the gateways' dots.
   var assets = parsed.assets.map(function (a) {
     var icon = L.divIcon({ className: "asset-dot asset-" + a.kind, iconSize: [10, 10] });
-    var label = a.name + " (" + a.kind + ")";
+    var kind = el.dataset["kind" + a.kind.charAt(0).toUpperCase() + a.kind.slice(1)] || a.kind;
+    var label = a.name + " (" + kind + ")";
     return L.marker([a.lat, a.lon], { icon: icon, title: label, alt: label, keyboard: false, zIndexOffset: -100 })
       .bindPopup(document.createTextNode(label)).addTo(map);
   });

@@ -95,7 +95,7 @@ def test_usage_export_counts_only_own_uplinks(ann: TestClient, portal: Portal) -
     r = ann.get(f"/portal/usage.csv?period={period}")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     lines = r.text.strip().splitlines()
-    assert lines[0] == "dev_eui,day,uplinks,payload_bytes,airtime_ms"
+    assert lines[0] == "DevEUI,Jour,Messages montants,Octets de données,Temps d'émission (ms)"  # the user's language
     assert {line.split(",")[0] for line in lines[1:]} == {OWN}
     assert sum(int(line.split(",")[2]) for line in lines[1:]) == 12
     assert ann.get("/portal/usage.csv?period=2026-13").status_code == 422
