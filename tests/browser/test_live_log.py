@@ -167,7 +167,7 @@ def test_a_lessee_follows_its_own_device_in_english_on_a_phone(
         assert width <= 390, f"page is {width}px wide"
         page.screenshot(path=screenshots / "live-log-device-390-en.png", full_page=True)
         # another tenant's device: no stream
-        other = page.request.get(f"{site.url}/portal/devices/{'0' * 15}1/live")
+        other = page.request.get(f"{site.url}/portal/devices/{'0' * 15}1/live/stream")
         assert other.status == 404
     finally:
         ctx.close()

@@ -42,7 +42,7 @@ def _gateway_poll(page: Page, principal: Principal, gateway_id: str) -> Poll:
     return poll
 
 
-@router.get("/devices/{dev_eui}/live")
+@router.get("/devices/{dev_eui}/live/stream")
 def device_stream(
     request: Request, page: PageDep, user: UserDep, db: DbDep, dev_eui: str,
     last_event_id: Annotated[str | None, Header()] = None,
