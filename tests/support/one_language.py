@@ -44,7 +44,8 @@ class _Visible(HTMLParser):
             for name, value in attrs:
                 if not value:
                     continue
-                if name in _READ_ATTRS or (name == "value" and values.get("type") in ("submit", "button", "reset")):
+                if name in _READ_ATTRS or (tag == "input" and name == "value"
+                                           and values.get("type") in ("submit", "button", "reset")):
                     self.parts.append(value)
                 elif name.startswith("data-") and " " in value.strip() and not name.endswith("url"):
                     self.parts.append(value)  # a phrase a script shows (messages, labels)

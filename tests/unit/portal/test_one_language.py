@@ -10,6 +10,7 @@ language-neutral (a device is "Q7"), so what is found is the pages' own words.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,13 +32,19 @@ from billing.run import run_billing
 from lora_city.alerts.engine import AlertChange, ChangeKind
 from lora_city.alerts.rules import Level, Rule, RuleKind, Severity
 from lora_city.alerts.service import AlertService
+from lora_city.codec.catalogue.importer import import_repository
+from lora_city.codec.js import JsLimits
+from lora_city.fuota import service as fuota_service
 from lora_city.lorawan.tr005 import QRCode
 from lora_city.metrics import Metrics
+from lora_city.portal import accounts
 from lora_city.portal.formatting import Formatter
 from lora_city.portal.i18n import translate
 from lora_city.services import api_keys
+from lora_city.services.devices import DeviceCreate, register_device
 from lora_city.services.live_log import Entry, GatewaySeen
 from lora_city.services.principal import Principal, Role
+from lora_city.services.profiles import ProfileCreate, create_profile
 from lora_city.sinks.events import DeviceInfo, GatewayRx, UplinkEvent
 from lora_city.sinks.store import write_batch
 from lora_city.storage.bootstrap import ensure_city_tenant
@@ -46,6 +53,7 @@ from lora_city.storage.models import AlertRule, Asset, AssetDevice, Gateway, Use
 from tenants.plans import PlanCreate, assign_plan, create_plan
 from tenants.quota import PlanQuotaPolicy
 from tests.integration.network.harness import codecs
+from tests.support.device_repository import DeviceRepo
 from tests.support.one_language import foreign_words, give_away_words
 from tests.support.schema import all_migration_locations
 from tests.unit.portal.build import PASSWORD, Clock, Portal, build_portal, seed_device
@@ -71,7 +79,37 @@ class World:
     queries: dict[str, dict[str, str]]
 
 
-def _seed(portal: Portal, factory: Any) -> World:
+def _seed_others(portal: Portal, factory: Any, city: str, catalogue_root: Path) -> dict[str, str]:
+    """What the other consoles show: a portal account and an invitation, a device profile running the FUOTA
+    packages and a campaign on one of its devices, a catalogue vendor and model (our own neutral repository)."""
+    with portal.factory() as s:
+        account = s.query(User).filter(User.email == "taen@x.example").one().id
+        _row, token = accounts.invite(s, ROOT, accounts.InviteIn(email="inv@x.example", role=Role.TENANT_VIEWER,
+                                                                  tenant="acme"), actor="admfr@x.example", now=NOW)
+        s.commit()
+        profile = create_profile(s, ROOT, ProfileCreate.model_validate({
+            "name": "PR1", "tenant_id": city, "device_class": "C", "mac_version": "1.0.4",
+            "app_layer": {"clock_sync": 2, "multicast_setup": 2, "fragmentation": 2}}))
+        register_device(s, ROOT, portal.vault, DeviceCreate.model_validate({
+            "dev_eui": "70b3d57ed0000a03", "name": "L3", "tenant_id": city, "device_profile_id": profile.id,
+            "app_key": "00" * 16, "gen_app_key": "11" * 16}), now=NOW)
+        campaign = fuota_service.create_campaign(s, ROOT, fuota_service.CampaignCreate(
+            name="C1", tenant_id=city, image_base64=base64.b64encode(bytes(range(256)) * 2).decode(),
+            dev_euis=["70b3d57ed0000a03"]), max_image_bytes=1 << 20, now=NOW)
+        profile_id, campaign_id = profile.id, campaign.campaign.id
+    repo = DeviceRepo(catalogue_root)
+    repo.vendor("zeta", "Zeta", 0x0C33)
+    repo.profile("zeta", "zp-eu868", vendor_profile_id=1, mac="1.0.3", regional="RP002-1.0.1")
+    repo.script("zeta", "z.js", "function decodeUplink(input) { return { data: { v: input.bytes[0] } }; }\n")
+    repo.codec("zeta", "z-codec", uplink="z.js", uplink_examples=[
+        {"description": "Z1", "input": {"fPort": 1, "bytes": [1]}, "output": {"data": {"v": 1}}}])
+    repo.device("zeta", "z-1", "Z-1", sensors=["level"], firmware=[("1.0", {"EU863-870": ("zp-eu868", "z-codec")})])
+    import_repository(repo.save(), factory, limits=JsLimits(), now=NOW)
+    return {"user_id": account, "token": token, "profile_id": profile_id, "campaign_id": campaign_id,
+            "vendor": "zeta", "model": "z-1"}
+
+
+def _seed(portal: Portal, factory: Any, catalogue_root: Path) -> World:
     with transaction(portal.factory) as s:
         city = ensure_city_tenant(s)
         city.name = "Rivebourg"  # "Ville" would be a French word in English pages
@@ -133,9 +171,10 @@ def _seed(portal: Portal, factory: Any) -> World:
 
         invoice_id = s.query(Invoice).filter(Invoice.tenant_id == acme).one().id
     unknown = QRCode(join_eui="0000000000000000", dev_eui="70b3d57ed0000aff", profile_id="00000000").to_string()
+    others = _seed_others(portal, factory, city_id, catalogue_root)
     return World(portal, params={
         "dev_eui": LAMP, "gateway_id": GW, "asset_id": asset_id, "tenant_id": acme, "invoice_id": invoice_id,
-        "fmt": "pdf", "plan_id": plan_id, "key_id": key_id, "rest": "no/such/page",
+        "fmt": "pdf", "plan_id": plan_id, "key_id": key_id, "rest": "no/such/page", **others,
     }, queries={
         "/portal/install/register": {"qr": unknown},
         "/portal/install/assets/{asset_id}/replace": {"old": LAMP},
@@ -169,7 +208,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     portal = build_portal(url, clock=clock, migrations=all_migration_locations(), codecs=codecs(),
                           extras=billing_extras(factory, clock, policy, None,
                                                 export_dir=tmp_path_factory.mktemp("exports")))
-    world = _seed(portal, factory)
+    world = _seed(portal, factory, tmp_path_factory.mktemp("catalogue"))
     with factory() as s:
         policy.load(s)  # the plan's quotas on the dashboard's gauges
     yield world
