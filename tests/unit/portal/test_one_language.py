@@ -35,12 +35,14 @@ from lora_city.alerts.service import AlertService
 from lora_city.codec.catalogue.importer import import_repository
 from lora_city.codec.js import JsLimits
 from lora_city.fuota import service as fuota_service
+from lora_city.lighting.commands import CommandSender
+from lora_city.lighting.steps import Step
 from lora_city.lorawan.tr005 import QRCode
 from lora_city.metrics import Metrics
 from lora_city.portal import accounts
 from lora_city.portal.formatting import Formatter
 from lora_city.portal.i18n import translate
-from lora_city.services import api_keys
+from lora_city.services import api_keys, lighting, multicast
 from lora_city.services.devices import DeviceCreate, register_device
 from lora_city.services.live_log import Entry, GatewaySeen
 from lora_city.services.principal import Principal, Role
@@ -49,7 +51,7 @@ from lora_city.sinks.events import DeviceInfo, GatewayRx, UplinkEvent
 from lora_city.sinks.store import write_batch
 from lora_city.storage.bootstrap import ensure_city_tenant
 from lora_city.storage.db import make_engine, make_session_factory, transaction
-from lora_city.storage.models import AlertRule, Asset, AssetDevice, Gateway, User
+from lora_city.storage.models import AlertRule, Asset, AssetDevice, Gateway, Reading, User
 from tenants.plans import PlanCreate, assign_plan, create_plan
 from tenants.quota import PlanQuotaPolicy
 from tests.integration.network.harness import codecs
@@ -105,8 +107,33 @@ def _seed_others(portal: Portal, factory: Any, city: str, catalogue_root: Path) 
         {"description": "Z1", "input": {"fPort": 1, "bytes": [1]}, "output": {"data": {"v": 1}}}])
     repo.device("zeta", "z-1", "Z-1", sensors=["level"], firmware=[("1.0", {"EU863-870": ("zp-eu868", "z-codec")})])
     import_repository(repo.save(), factory, limits=JsLimits(), now=NOW)
+    _seed_lighting(portal, city)
     return {"user_id": account, "token": token, "profile_id": profile_id, "campaign_id": campaign_id,
             "vendor": "zeta", "model": "z-1"}
+
+
+def _seed_lighting(portal: Portal, city: str) -> None:
+    """What the lighting console shows: a lamp on the map with its last status, a group on a schedule with the
+    step in force, the next one and the last command, and the month's savings for the lamp's district."""
+    registry = codecs()
+    with portal.factory() as s:
+        register_device(s, ROOT, portal.vault, DeviceCreate(
+            dev_eui="70b3d57ed0000a04", name="L4", tenant_id=city, codec="nas-ul20x2", device_class="C",
+            latitude=43.61, longitude=3.88, tags={"district": "Z1", "lamp_power_w": "90"}), now=NOW)
+        s.add(Reading(uplink_id="walk-lamp", dev_eui="70b3d57ed0000a04", tenant_id=city, family="streetlight",
+                      codec_id="nas-ul20x2", time=NOW - timedelta(minutes=20), f_cnt=1, f_port=23,
+                      measurements={"dim_level": {"value": 50, "unit": "%"}, "lamp_on": {"value": True, "unit": None},
+                                    "lamp_failure": {"value": False, "unit": None}}))
+        s.commit()
+        group = multicast.create_group(s, ROOT, portal.vault, multicast.GroupCreate(name="G1"), net_id="000000",
+                                       codecs=registry, now=NOW)
+        multicast.add_members(s, ROOT, group.group.id, multicast.MembersAdd(dev_euis=["70b3d57ed0000a04"]), now=NOW)
+        schedule = lighting.create_schedule(s, ROOT, lighting.ScheduleCreate(name="S1", steps=[
+            Step.model_validate(x) for x in ({"at": "dusk", "level": 100}, {"at": "23:00", "level": 50},
+                                             {"at": "dawn", "offset_min": -30, "level": 0})]), now=NOW)
+        lighting.assign(s, ROOT, schedule.id, lighting.Target(group_id=group.group.id), now=NOW)
+        lighting.dim_now(s, ROOT, lighting.DimNow(group_id=group.group.id, level=30), CommandSender(registry),
+                         now=NOW)
 
 
 def _seed(portal: Portal, factory: Any, catalogue_root: Path) -> World:
@@ -287,6 +314,16 @@ def test_every_page_speaks_one_language(world: World) -> None:
     every = {name for name in env.loader.list_templates() if name.endswith(".html")}
     unrendered = every - recorder.loaded - STREAMED_TEMPLATES
     assert not unrendered, f"templates no walked page rendered: {sorted(unrendered)} (seed what shows them)"
+
+
+def test_the_walk_sees_the_lighting_console_filled(world: World) -> None:
+    """The seed is what the walk reads: the console's group card with its last command, the lamp's row, the
+    district's savings and the schedule's steps are on the page (an empty console would hide their words)."""
+    for language, command in (("fr", "envoyé"), ("en", "sent")):
+        html = _login(world.portal, f"opr{language}@x.example").get("/portal/console/lighting").text
+        assert 'data-group="' in html and 'data-dev-eui="70b3d57ed0000a04"' in html
+        assert 'data-district="Z1"' in html and 'class="last-command"' in html and 'data-schedule="' in html
+        assert command in html.split('class="last-command">')[1].split("</dd>")[0]
 
 
 def _sample_entry() -> Entry:
