@@ -43,10 +43,12 @@ from lora_city.portal import accounts
 from lora_city.portal.formatting import Formatter
 from lora_city.portal.i18n import translate
 from lora_city.services import api_keys, lighting, multicast
+from lora_city.services import integrations as core_integrations
 from lora_city.services.devices import DeviceCreate, register_device
 from lora_city.services.live_log import Entry, GatewaySeen
 from lora_city.services.principal import Principal, Role
 from lora_city.services.profiles import ProfileCreate, create_profile
+from lora_city.sinks.deliveries import Attempt, write_attempts
 from lora_city.sinks.events import DeviceInfo, GatewayRx, UplinkEvent
 from lora_city.sinks.store import write_batch
 from lora_city.storage.bootstrap import ensure_city_tenant
@@ -81,7 +83,7 @@ class World:
     queries: dict[str, dict[str, str]]
 
 
-def _seed_others(portal: Portal, factory: Any, city: str, catalogue_root: Path) -> dict[str, str]:
+def _seed_others(portal: Portal, factory: Any, city: str, acme: str, catalogue_root: Path) -> dict[str, str]:
     """What the other consoles show: a portal account and an invitation, a device profile running the FUOTA
     packages and a campaign on one of its devices, a catalogue vendor and model (our own neutral repository)."""
     with portal.factory() as s:
@@ -108,8 +110,21 @@ def _seed_others(portal: Portal, factory: Any, city: str, catalogue_root: Path) 
     repo.device("zeta", "z-1", "Z-1", sensors=["level"], firmware=[("1.0", {"EU863-870": ("zp-eu868", "z-codec")})])
     import_repository(repo.save(), factory, limits=JsLimits(), now=NOW)
     _seed_lighting(portal, city)
-    return {"user_id": account, "token": token, "profile_id": profile_id, "campaign_id": campaign_id,
+    integration_id = _seed_integration(portal, acme)
+    return {"integration_id": integration_id, "user_id": account, "token": token, "profile_id": profile_id, "campaign_id": campaign_id,
             "vendor": "zeta", "model": "z-1"}
+
+
+def _seed_integration(portal: Portal, acme: str) -> str:
+    """A lessee's webhook with one delivered event and one failed (the sender's own words for the failure)."""
+    with portal.factory() as s:
+        row, _secret = core_integrations.create(s, portal.vault, ROOT, core_integrations.IntegrationCreate(
+            kind="webhook", url="https://hooks.x.example/in", name="H1", tenant_id=acme))
+        write_attempts(s, [Attempt(row.id, "up", True, dev_eui=LAMP, status=204, duration_ms=41.0, time=NOW),
+                           Attempt(row.id, "up", False, dev_eui=LAMP, status=503, attempt=2, duration_ms=87.0,
+                                   error="HTTP 503 from https://hooks.x.example/in", time=NOW)])
+        s.commit()
+        return row.id
 
 
 def _seed_lighting(portal: Portal, city: str) -> None:
@@ -198,7 +213,7 @@ def _seed(portal: Portal, factory: Any, catalogue_root: Path) -> World:
 
         invoice_id = s.query(Invoice).filter(Invoice.tenant_id == acme).one().id
     unknown = QRCode(join_eui="0000000000000000", dev_eui="70b3d57ed0000aff", profile_id="00000000").to_string()
-    others = _seed_others(portal, factory, city_id, catalogue_root)
+    others = _seed_others(portal, factory, city_id, acme, catalogue_root)
     return World(portal, params={
         "dev_eui": LAMP, "gateway_id": GW, "asset_id": asset_id, "tenant_id": acme, "invoice_id": invoice_id,
         "fmt": "pdf", "plan_id": plan_id, "key_id": key_id, "rest": "no/such/page", **others,
