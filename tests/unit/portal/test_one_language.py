@@ -109,9 +109,9 @@ def _seed_others(portal: Portal, factory: Any, city: str, acme: str, catalogue_r
         {"description": "Z1", "input": {"fPort": 1, "bytes": [1]}, "output": {"data": {"v": 1}}}])
     repo.device("zeta", "z-1", "Z-1", sensors=["level"], firmware=[("1.0", {"EU863-870": ("zp-eu868", "z-codec")})])
     import_repository(repo.save(), factory, limits=JsLimits(), now=NOW)
-    _seed_lighting(portal, city)
+    schedule_id = _seed_lighting(portal, city)
     integration_id = _seed_integration(portal, acme)
-    return {"integration_id": integration_id, "user_id": account, "token": token, "profile_id": profile_id, "campaign_id": campaign_id,
+    return {"integration_id": integration_id, "schedule_id": schedule_id, "user_id": account, "token": token, "profile_id": profile_id, "campaign_id": campaign_id,
             "vendor": "zeta", "model": "z-1"}
 
 
@@ -127,9 +127,10 @@ def _seed_integration(portal: Portal, acme: str) -> str:
         return row.id
 
 
-def _seed_lighting(portal: Portal, city: str) -> None:
+def _seed_lighting(portal: Portal, city: str) -> str:
     """What the lighting console shows: a lamp on the map with its last status, a group on a schedule with the
-    step in force, the next one and the last command, and the month's savings for the lamp's district."""
+    step in force, the next one and the last command, and the month's savings for the lamp's district; the
+    schedule has an exception for tonight. The schedule's id."""
     registry = codecs()
     with portal.factory() as s:
         register_device(s, ROOT, portal.vault, DeviceCreate(
@@ -149,6 +150,10 @@ def _seed_lighting(portal: Portal, city: str) -> None:
         lighting.assign(s, ROOT, schedule.id, lighting.Target(group_id=group.group.id), now=NOW)
         lighting.dim_now(s, ROOT, lighting.DimNow(group_id=group.group.id, level=30), CommandSender(registry),
                          now=NOW)
+        lighting.add_exception(s, ROOT, schedule.id, lighting.ExceptionCreate(
+            start_date=date(2026, 11, 19), end_date=date(2026, 11, 20), note="N1",
+            steps=[Step.model_validate({"at": "sunset", "offset_min": 15, "level": 80})]), now=NOW)
+        return schedule.id
 
 
 def _seed(portal: Portal, factory: Any, catalogue_root: Path) -> World:
@@ -333,12 +338,16 @@ def test_every_page_speaks_one_language(world: World) -> None:
 
 def test_the_walk_sees_the_lighting_console_filled(world: World) -> None:
     """The seed is what the walk reads: the console's group card with its last command, the lamp's row, the
-    district's savings and the schedule's steps are on the page (an empty console would hide their words)."""
+    district's savings and the schedule's steps are on the page, and the schedule's page shows tonight's
+    exception (an empty console would hide their words)."""
     for language, command in (("fr", "envoyé"), ("en", "sent")):
         html = _login(world.portal, f"opr{language}@x.example").get("/portal/console/lighting").text
         assert 'data-group="' in html and 'data-dev-eui="70b3d57ed0000a04"' in html
         assert 'data-district="Z1"' in html and 'class="last-command"' in html and 'data-schedule="' in html
         assert command in html.split('class="last-command">')[1].split("</dd>")[0]
+        client = _login(world.portal, f"opr{language}@x.example")
+        html = client.get(f"/portal/console/lighting/schedules/{world.params['schedule_id']}").text
+        assert 'id="tonight-exception"' in html and 'data-exception="' in html
 
 
 def _sample_entry() -> Entry:
