@@ -109,9 +109,9 @@ def _seed_others(portal: Portal, factory: Any, city: str, acme: str, catalogue_r
         {"description": "Z1", "input": {"fPort": 1, "bytes": [1]}, "output": {"data": {"v": 1}}}])
     repo.device("zeta", "z-1", "Z-1", sensors=["level"], firmware=[("1.0", {"EU863-870": ("zp-eu868", "z-codec")})])
     import_repository(repo.save(), factory, limits=JsLimits(), now=NOW)
-    schedule_id = _seed_lighting(portal, city)
+    lamps = _seed_lighting(portal, city)
     integration_id = _seed_integration(portal, acme)
-    return {"integration_id": integration_id, "schedule_id": schedule_id, "user_id": account, "token": token, "profile_id": profile_id, "campaign_id": campaign_id,
+    return {"integration_id": integration_id, **lamps, "user_id": account, "token": token, "profile_id": profile_id, "campaign_id": campaign_id,
             "vendor": "zeta", "model": "z-1"}
 
 
@@ -127,10 +127,10 @@ def _seed_integration(portal: Portal, acme: str) -> str:
         return row.id
 
 
-def _seed_lighting(portal: Portal, city: str) -> str:
+def _seed_lighting(portal: Portal, city: str) -> dict[str, str]:
     """What the lighting console shows: a lamp on the map with its last status, a group on a schedule with the
     step in force, the next one and the last command, and the month's savings for the lamp's district; the
-    schedule has an exception for tonight. The schedule's id."""
+    schedule has an exception for tonight. The group's and the schedule's ids."""
     registry = codecs()
     with portal.factory() as s:
         register_device(s, ROOT, portal.vault, DeviceCreate(
@@ -153,7 +153,7 @@ def _seed_lighting(portal: Portal, city: str) -> str:
         lighting.add_exception(s, ROOT, schedule.id, lighting.ExceptionCreate(
             start_date=date(2026, 11, 19), end_date=date(2026, 11, 20), note="N1",
             steps=[Step.model_validate({"at": "sunset", "offset_min": 15, "level": 80})]), now=NOW)
-        return schedule.id
+        return {"schedule_id": schedule.id, "group_id": group.group.id}
 
 
 def _seed(portal: Portal, factory: Any, catalogue_root: Path) -> World:
