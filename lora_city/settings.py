@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     adr_ack_delay_exp: int | None = Field(default=None, ge=0, le=15)
     rejoin_max_count_n: int | None = Field(default=None, ge=0, le=15)
     rejoin_max_time_n: int | None = Field(default=None, ge=0, le=15)
+    # RX1 on another frequency than the uplink's channel (DlChannelReq, TS001-1.0.4 §5.10): channel index -> Hz,
+    # e.g. LORA_CITY_DL_CHANNELS_HZ='{"3": 869100000}'; empty: RX1 on the uplink channel (RP002-1.0.4 §2.4.7).
+    dl_channels_hz: dict[int, int] = Field(default_factory=dict)
     class_c_lock_ms: int = 0
     # Frames from gateways nobody registered are dropped and the gateways listed for the operator (GET
     # /api/v1/gateways/unknown); True accepts them (a community network). Issue 23, defect 11.

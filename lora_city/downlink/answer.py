@@ -33,6 +33,7 @@ from lora_city.storage.device_queue import DeviceQueue, QueueItem
 from lora_city.storage.sessions import NetworkSession
 from lora_city.uplink.context import UplinkContext
 from lora_city.uplink.dedup import CollectedUplink
+from lora_city.uplink.mac_requests import rx1_frequency
 from lora_city.uplink.quota import AllowAll, QuotaPolicy
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,9 @@ class DeviceDownlinks:
         if current is None:
             windows = class_a_windows(region, uplink_dr, collected.first.modulation.frequency, 0, 0, 0, join=True)
         else:
-            windows = class_a_windows(region, uplink_dr, collected.first.modulation.frequency, current.rx_delay,
-                                      current.rx1_dr_offset, current.rx2_dr, rx2_frequency=current.rx2_frequency)
+            windows = class_a_windows(region, uplink_dr,
+                                      rx1_frequency(current, region, collected.first.modulation.frequency),
+                                      current.rx_delay, current.rx1_dr_offset, current.rx2_dr, rx2_frequency=current.rx2_frequency)
         return await self._scheduler.transmit("join_accept", device, accept, heard_from(collected), uplink_dr,
                                               windows)
 
@@ -82,7 +84,8 @@ class DeviceDownlinks:
         """The class-A answer in RX1 and/or RX2, as soon as the dedup window closed."""
         session = ctx.session
         assert session is not None
-        windows = class_a_windows(self._region, ctx.dr, ctx.frequency, session.rx_delay, session.rx1_dr_offset,
+        windows = class_a_windows(self._region, ctx.dr, rx1_frequency(session, self._region, ctx.frequency),
+                                  session.rx_delay, session.rx1_dr_offset,
                                   session.rx2_dr, rx2_frequency=session.rx2_frequency)
         mac = self._fit_mac(ctx.mac_answers, self._largest_payload(windows))
         if self._ping_slot_ahead(session):

@@ -109,6 +109,7 @@ class NetworkSession:
     rejoin_max_count_n: int | None = None
     rejoin_max_time_n: int | None = None
     rejoin_time_ok: bool | None = None
+    dl_channels: dict[int, int] = field(default_factory=dict)  # channel index -> RX1 Hz the device took (§5.10)
     pending_rejoin: bool = False  # a rejoin's session the device has not used yet: the old one stays valid
     transmissions: int = 0  # how many times the last frame has been seen (retransmission allowance)
     heard_by: tuple[HeardBy, ...] = ()
@@ -154,7 +155,7 @@ class NetworkSession:
             "mac_refused": list(self.mac_refused),
             "adr_ack_limit_exp": self.adr_ack_limit_exp, "adr_ack_delay_exp": self.adr_ack_delay_exp,
             "rejoin_max_count_n": self.rejoin_max_count_n, "rejoin_max_time_n": self.rejoin_max_time_n,
-            "rejoin_time_ok": self.rejoin_time_ok,
+            "rejoin_time_ok": self.rejoin_time_ok, "dl_channels": {str(i): f for i, f in self.dl_channels.items()},
             "heard_by": [[h.gateway_id, h.snr, h.rssi] for h in self.heard_by],
             "last_uplink_dr": self.last_uplink_dr, "last_uplink_frequency": self.last_uplink_frequency,
             "ping_slot_periodicity": self.ping_slot_periodicity, "ping_slot_frequency": self.ping_slot_frequency,
@@ -175,6 +176,7 @@ class NetworkSession:
                 setattr(self, name, state[name])
         self.extra_channels = {int(i): int(f) for i, f in state.get("extra_channels", {}).items()}
         self.mac_refused = tuple(state.get("mac_refused", ()))
+        self.dl_channels = {int(i): int(f) for i, f in state.get("dl_channels", {}).items()}
         self.adr_history = tuple(UplinkSample(int(a), float(b), int(c)) for a, b, c in state.get("adr_history", ()))
         self.heard_by = tuple(HeardBy(str(g), float(s), float(r)) for g, s, r in state.get("heard_by", ()))
 

@@ -106,6 +106,7 @@ def reset_radio_parameters(session: NetworkSession, region: Region) -> None:
     session.adr_ack_limit_exp = mac_requests.DEFAULT_ADR_ACK_LIMIT_EXP
     session.adr_ack_delay_exp = mac_requests.DEFAULT_ADR_ACK_DELAY_EXP
     session.rejoin_max_count_n = session.rejoin_max_time_n = session.rejoin_time_ok = None
+    session.dl_channels = {}
 
 
 def request_link_adr(ctx: UplinkContext, region: Region) -> None:

@@ -8,6 +8,7 @@ device is compared with the ``RadioPlan`` and the missing requests are added to 
 - RXTimingSetupReq (§5.8) for the RX1 delay; RXParamSetupReq (§5.5) for RX1DROffset, RX2 DR and frequency;
 - NewChannelReq (§5.7) for each channel of the plan the device does not know (indexes 3..7 in EU868);
 - DutyCycleReq (§5.4) for MaxDCycle;
+- DlChannelReq (§5.10) for an RX1 frequency other than the uplink channel's, once the device has the channel;
 - LoRaWAN 1.1 devices only (the CIDs 0x0C and 0x0F mean nothing to a 1.0 device, which would stop reading its
   FOpts there): ADRParamSetupReq (1.1 §5.11) for the ADR back-off, RejoinParamSetupReq (1.1 §5.14) for a
   periodic rejoin-request type 0.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from lora_city.errors import ConfigurationError
 from lora_city.lorawan.mac import MacCommand
 from lora_city.lorawan.region import Region
 from lora_city.settings import Settings
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 
 RESEND_AFTER = 3  # uplinks without an answer before a request is sent again
 ANSWERS = frozenset({"RXTimingSetupAns", "RXParamSetupAns", "DutyCycleAns", "NewChannelAns", "ADRParamSetupAns",
-                     "RejoinParamSetupAns"})
+                     "RejoinParamSetupAns", "DlChannelAns"})
 # RP002-1.0.4 §3 (every region): ADR_ACK_LIMIT 64 = 2^6 and ADR_ACK_DELAY 32 = 2^5, what a device starts with
 DEFAULT_ADR_ACK_LIMIT_EXP, DEFAULT_ADR_ACK_DELAY_EXP = 6, 5
 LONGEST_REJOIN_PERIOD_N = 15  # MaxCountN / MaxTimeN range 0..15 (1.1 §5.14): the least air time
@@ -51,12 +53,18 @@ class RadioPlan:
     adr_ack_limit_exp: int = DEFAULT_ADR_ACK_LIMIT_EXP  # 1.1 §5.11: ADR_ACK_LIMIT = 2^exp
     adr_ack_delay_exp: int = DEFAULT_ADR_ACK_DELAY_EXP  # ADR_ACK_DELAY = 2^exp
     rejoin: tuple[int, int] | None = None  # 1.1 §5.14 (MaxCountN, MaxTimeN); None: no periodic rejoin asked
+    dl_channels: tuple[tuple[int, int], ...] = ()  # (channel index, RX1 Hz) for DlChannelReq (§5.10)
 
     @classmethod
     def from_settings(cls, settings: Settings, region: Region) -> RadioPlan:
         region.rx1_data_rate(0, settings.rx1_dr_offset)  # validates the offset for the region
         rx2_dr = region.rx2_data_rate if settings.rx2_dr is None else settings.rx2_dr
         region.data_rate(rx2_dr)
+        channels = len(region.default_channels) + len(region.extra_channels_hz)
+        for index, frequency in settings.dl_channels_hz.items():
+            if not (0 <= index < channels and region.in_band(frequency)):
+                raise ConfigurationError(f"dl_channels_hz: channel {index} -> {frequency} Hz is not a channel of the "
+                                 f"{region.name} plan (0..{channels - 1}) with a frequency in its band")
         rejoin = None
         if settings.rejoin_max_count_n is not None or settings.rejoin_max_time_n is not None:
             rejoin = (LONGEST_REJOIN_PERIOD_N if settings.rejoin_max_count_n is None else settings.rejoin_max_count_n,
@@ -66,7 +74,7 @@ class RadioPlan:
                    settings.max_duty_cycle,
                    DEFAULT_ADR_ACK_LIMIT_EXP if settings.adr_ack_limit_exp is None else settings.adr_ack_limit_exp,
                    DEFAULT_ADR_ACK_DELAY_EXP if settings.adr_ack_delay_exp is None else settings.adr_ack_delay_exp,
-                   rejoin)
+                   rejoin, tuple(sorted(settings.dl_channels_hz.items())))
 
 
 def channel_mask(session: NetworkSession, region: Region) -> int:
@@ -101,6 +109,10 @@ def request_radio_plan(ctx: UplinkContext, plan: RadioPlan, region: Region) -> N
         max_dr = region.max_adr_data_rate
         wanted += [MacCommand("NewChannelReq", {"ch_index": i, "frequency": f, "min_dr": 0, "max_dr": max_dr})
                    for i, f in missing]
+    if "DlChannelReq" not in pending and "NewChannelReq" not in pending:
+        known = set(range(len(region.default_channels))) | set(session.extra_channels)
+        wanted += [MacCommand("DlChannelReq", {"ch_index": i, "frequency": f}) for i, f in plan.dl_channels
+                   if i in known and session.dl_channels.get(i) != f]
     if session.is_11:
         wanted += _requests_11(session, plan)
     for command in wanted:
@@ -111,6 +123,17 @@ def request_radio_plan(ctx: UplinkContext, plan: RadioPlan, region: Region) -> N
         entry["requests"].append(dict(command.fields))
     if wanted:
         session.dirty = True
+
+
+def rx1_frequency(session: NetworkSession, region: Region, uplink_frequency: int) -> int:
+    """RX1's frequency after an uplink on ``uplink_frequency``: the channel's own, or the one DlChannelReq gave
+    it (1.0.4 §5.10; RP002-1.0.4 §2.4.7)."""
+    if not session.dl_channels:
+        return uplink_frequency
+    plan = {f: i for i, f in enumerate(c.frequency_hz for c in region.default_channels)}
+    plan |= {f: i for i, f in session.extra_channels.items()}
+    index = plan.get(uplink_frequency)
+    return session.dl_channels.get(index, uplink_frequency) if index is not None else uplink_frequency
 
 
 def _requests_11(session: NetworkSession, plan: RadioPlan) -> list[MacCommand]:
@@ -158,6 +181,10 @@ def apply_answer(ctx: UplinkContext, command: MacCommand) -> None:
         session.max_duty_cycle = int(request["max_duty_cycle"])
     elif name == "NewChannelReq":
         session.extra_channels = {**session.extra_channels, int(request["ch_index"]): int(request["frequency"])}
+        # a channel created or changed anew answers on its uplink frequency until told otherwise (§5.10)
+        session.dl_channels = {i: f for i, f in session.dl_channels.items() if i != int(request["ch_index"])}
+    elif name == "DlChannelReq":
+        session.dl_channels = {**session.dl_channels, int(request["ch_index"]): int(request["frequency"])}
     elif name == "ADRParamSetupReq":
         session.adr_ack_limit_exp, session.adr_ack_delay_exp = int(request["limit_exp"]), int(request["delay_exp"])
     elif name == "RejoinParamSetupReq":

@@ -139,6 +139,7 @@ class RejoinHandler:
             session.adr_ack_limit_exp, session.adr_ack_delay_exp = current.adr_ack_limit_exp, current.adr_ack_delay_exp
             session.rejoin_max_count_n, session.rejoin_max_time_n = current.rejoin_max_count_n, current.rejoin_max_time_n
             session.rejoin_time_ok = current.rejoin_time_ok
+            session.dl_channels = dict(current.dl_channels)
         else:
             apply_join_accept_plan(session, self._region, self._radio_plan)
         return session

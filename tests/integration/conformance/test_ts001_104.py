@@ -285,6 +285,27 @@ async def network_brings_the_device_to_its_radio_plan(net: Network) -> None:
     assert got.transmission.delay_after(sent.tmsts[got.transmission.gateway_id]) == 2.0
 
 
+async def dl_channel_req_moves_rx1(net: Network) -> None:
+    """§5.10: with an RX1 frequency set for channel 3 the network sends DlChannelReq (ChIndex, Freq in 100 Hz)
+    once the device has the channel (CFList); the device answers DlChannelAns until a downlink comes (sticky),
+    and from then on RX1 after an uplink on channel 3 is on 869.1 MHz, on the other channels still the
+    uplink's own (RP002-1.0.4 §2.4.7)."""
+    dev = await otaa(net)
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD, channel=0))
+    assert got is not None and got.downlink is not None
+    assert [c.payload for c in got.downlink.commands if c.name == "DlChannelReq"] == [
+        bytes((3,)) + (869_100_000 // 100).to_bytes(3, "little")]
+    assert dev.channels[3].dl_frequency == 869_100_000 and [c.name for c in dev.sticky] == ["DlChannelAns"]
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD, channel=0))  # the sticky answer is answered
+    assert got is not None and got.accepted and dev.sticky == []
+    for channel, rx1 in ((3, 869_100_000), (0, 868_100_000), (4, 867_300_000)):
+        sent = net.send(dev.uplink(2, PAYLOAD, confirmed=True, channel=channel))
+        got = await net.air.receive(dev, sent)  # the device's own window check: RX1 where it listens
+        assert got is not None and got.window == "rx1" and got.downlink is not None and got.downlink.ack, channel
+        assert got.transmission.frequency == rx1
+    assert await net.exchange(dev, dev.uplink(2, PAYLOAD), timeout=1.0) is None  # applied: not asked again
+
+
 # --- confirmed downlinks and classes --------------------------------------------------------------------------
 
 async def confirmed_downlink_retried_then_nacked(net: Network) -> None:
@@ -358,6 +379,7 @@ CASES: dict[str, tuple[Case, dict[str, Any]]] = {
     "5.4 5.5 5.7 5.8 radio plan by MAC commands": (
         network_brings_the_device_to_its_radio_plan,
         {"rx1_delay_s": 2, "rx1_dr_offset": 1, "rx2_dr": 3, "max_duty_cycle": 2}),
+    "5.10 DlChannelReq moves RX1 of one channel": (dl_channel_req_moves_rx1, {"dl_channels_hz": {3: 869_100_000}}),
     "4.3.1.2 confirmed downlink retried then NACK": (confirmed_downlink_retried_then_nacked, {}),
     "6 class C immediate after the first uplink": (class_c_immediately_after_the_first_uplink, {}),
     "RP002 2.4.6 uplink over the maximum flagged": (uplink_over_the_regional_maximum_is_flagged, {}),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from lora_city.errors import ConfigurationError
 from lora_city.gateway.frames import LoRaModulation, RxInfo, Transport, UplinkFrame
 from lora_city.lorawan.frames import DataFrame, FCtrl, MType
 from lora_city.lorawan.mac import MacCommand
@@ -24,7 +25,7 @@ from lora_city.uplink.mac_commands import (
     request_dev_status,
     request_link_adr,
 )
-from lora_city.uplink.mac_requests import RadioPlan
+from lora_city.uplink.mac_requests import RadioPlan, rx1_frequency
 
 T = datetime(2026, 11, 22, 1, 0, 0, 500_000, tzinfo=UTC)
 
@@ -130,3 +131,20 @@ def test_lorawan_11_adr_and_rejoin_parameters_plan_state_and_reset() -> None:
     assert (restored.adr_ack_limit_exp, restored.rejoin_max_count_n, restored.rejoin_time_ok) == (2, 0, False)
     answer_device_commands(ctx, EU868)
     assert (session.adr_ack_limit_exp, session.adr_ack_delay_exp, session.rejoin_max_count_n) == (6, 5, None)
+
+
+def test_dl_channels_plan_validation_and_rx1_frequency() -> None:
+    """TS001-1.0.4 §5.10 settings: a DlChannelReq target must be a channel of the region's plan (EU868: 0..7)
+    with a frequency in the band (863-870 MHz); RX1 follows what the device accepted, per channel."""
+    plan = RadioPlan.from_settings(Settings(dl_channels_hz={3: 869_100_000}), EU868)
+    assert plan.dl_channels == ((3, 869_100_000),)
+    for bad in ({8: 869_100_000}, {3: 870_100_000}):
+        with pytest.raises(ConfigurationError):
+            RadioPlan.from_settings(Settings(dl_channels_hz=bad), EU868)
+    session = _ctx([]).session
+    assert session is not None
+    session.extra_channels = {3: 867_100_000}
+    assert rx1_frequency(session, EU868, 867_100_000) == 867_100_000
+    session.dl_channels = {3: 869_100_000, 0: 869_000_000}
+    assert [rx1_frequency(session, EU868, f) for f in (867_100_000, 868_100_000, 868_300_000, 867_300_000)] == [
+        869_100_000, 869_000_000, 868_300_000, 867_300_000]
