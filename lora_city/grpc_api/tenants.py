@@ -49,8 +49,11 @@ class TenantService(Handler, tenant_pb2_grpc.TenantServiceServicer):  # type: ig
     @rpc
     def Update(self, call: Call, request: tenant_pb2.UpdateTenantRequest) -> Empty:
         call.ignore(request.tenant, TENANT_FIELDS, "tenant")
-        svc.update_tenant(call.session, call.principal, uuid_id(request.tenant.id, "tenant.id"),
-                          svc.TenantFields(name=request.tenant.name, **tenant_settings(request.tenant)))
+        tenant = svc.update_tenant(call.session, call.principal, uuid_id(request.tenant.id, "tenant.id"),
+                                   svc.TenantFields(name=request.tenant.name, **tenant_settings(request.tenant)))
+        if call.deps.on_gateway_change is not None:  # private_gateways_up/down apply to the next frame
+            for gateway_id in svc.gateways_of(call.session, tenant.id):
+                call.deps.on_gateway_change(gateway_id)
         return Empty()
 
     @rpc

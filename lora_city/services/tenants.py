@@ -13,7 +13,7 @@ from lora_city.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from lora_city.services.common import INPUT_CONFIG
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.bootstrap import CITY_SLUG
-from lora_city.storage.models import Tenant, utcnow
+from lora_city.storage.models import Gateway, Tenant, utcnow
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 KINDS = ("city", "city_service", "lessee")
@@ -95,3 +95,8 @@ def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> Non
         raise Conflict("the city's own tenant cannot be deleted", code="city_tenant")
     session.delete(tenant)
     session.commit()
+
+
+def gateways_of(session: Session, tenant_id: str) -> list[str]:
+    """The tenant's gateways: told to the network server when the tenant's private-gateway settings change."""
+    return list(session.scalars(select(Gateway.gateway_id).where(Gateway.tenant_id == tenant_id)))

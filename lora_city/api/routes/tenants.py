@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from lora_city.api.deps import CurrentPrincipal, SessionDep, SingleQueryValues
+from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, TenantOut
 from lora_city.services import tenants
 from lora_city.services.tenants import TenantCreate, TenantFields
@@ -27,8 +27,13 @@ def get_tenant(session: SessionDep, principal: CurrentPrincipal, tenant_id: str)
 
 
 @router.patch("/{tenant_id}")
-def update_tenant(session: SessionDep, principal: CurrentPrincipal, tenant_id: str, body: TenantFields) -> TenantOut:
-    return TenantOut.model_validate(tenants.update_tenant(session, principal, tenant_id, body))
+def update_tenant(ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, tenant_id: str,
+                  body: TenantFields) -> TenantOut:
+    out = TenantOut.model_validate(tenants.update_tenant(session, principal, tenant_id, body))
+    if {"private_gateways_up", "private_gateways_down"} & body.model_fields_set:
+        for gateway_id in tenants.gateways_of(session, out.id):  # the next frame obeys the tenant's setting
+            ctx.gateway_changed(gateway_id)
+    return out
 
 
 @router.delete("/{tenant_id}", status_code=204)

@@ -80,7 +80,8 @@ def world(database_url: str) -> Iterator[World]:
     registry = CodecRegistry.load(settings.codecs_path, entry_points=False, catalogue=catalogue)
     server = NetworkServer(settings, Metrics(), factory, vault, codecs=registry, preload=False)
     live = ServerLiveState(server, EventStream(), FrameStream())
-    running = start_grpc_server(settings, factory, vault, codecs=registry, live=live, max_workers=6)
+    running = start_grpc_server(settings, factory, vault, codecs=registry, live=live, max_workers=6,
+                                on_gateway_change=lambda gid: server.gateways.reload(factory, gid))
     channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
     try:
         yield World(channel, factory, registry, server, live, settings)
@@ -182,6 +183,34 @@ def test_tenant_limits_are_kept_and_enforced_everywhere(world: World) -> None:
     tenants.Update(api.UpdateTenantRequest(tenant=api.Tenant(id=no_gw, name="Sans passerelle",
                                                              max_device_count=2)), metadata=md())
     device_(w, a, p, "70b3d57ed0000002")
+
+
+def test_tenant_private_gateways_apply_to_its_gateways_at_once(world: World) -> None:
+    """ChirpStack's tenant private_gateways_up/down: the tenant's gateways carry only its own devices' uplinks
+    and downlinks, from the next frame after the setting changes (gRPC or HTTP), whatever the gateway's own flag."""
+    w = world
+    tenants, gateways = w.stub("TenantServiceStub"), w.stub("GatewayServiceStub")
+    owner = tenant(w, "Eau", private_gateways_up=True)
+    other = tenant(w, "Voirie")
+    gateways.Create(api.CreateGatewayRequest(gateway=api.Gateway(
+        gateway_id="0016c001ff10a235", name="toit", tenant_id=owner)), metadata=md())
+    directory = w.server.gateways
+    assert directory.may_receive_for("0016c001ff10a235", owner)
+    assert not directory.may_receive_for("0016c001ff10a235", other)
+    assert directory.may_transmit_for("0016c001ff10a235", other)  # downlinks stay shared
+    tenants.Update(api.UpdateTenantRequest(tenant=api.Tenant(
+        id=owner, name="Eau", can_have_gateways=True, private_gateways_down=True)), metadata=md())
+    assert directory.may_receive_for("0016c001ff10a235", other)
+    assert not directory.may_transmit_for("0016c001ff10a235", other)
+    http = TestClient(create_app(w.settings, w.factory, KeyVault(SECRET),
+                                 on_gateway_change=lambda gid: directory.reload(w.factory, gid)),
+                      raise_server_exceptions=False)
+    r = http.patch(f"/api/v1/tenants/{owner}", headers={"Authorization": f"Bearer {ADMIN}"},
+                   json={"private_gateways_down": False, "private_gateways_up": True})
+    assert r.status_code == 200, r.text
+    assert r.json()["private_gateways_up"] is True
+    assert not directory.may_receive_for("0016c001ff10a235", other)
+    assert directory.may_transmit_for("0016c001ff10a235", other)
 
 
 def test_updated_at_moves_and_malformed_ids_are_invalid(world: World) -> None:
