@@ -10,7 +10,9 @@ Three processes and a real mosquitto (started here, tests/support/services.py):
 
 Figures: sustained unique uplinks/s (sent vs handled vs lost), server CPU µs per uplink (process_time of the
 server process, all threads, incl. the readings store), p50/p99 ACK latency at the latency rate with the dedup
-window, server RSS before/after loading N sessions, and the broker ceiling in the same run for scale.
+window, the cyclic collector's full collections (count, longest pause, from ``gc.callbacks``), server RSS
+before/after loading N sessions, the sessions' memory in steady state (a separate process where every one of
+``--memory-devices`` devices has sent 20 uplinks through 3 gateways), and the broker ceiling in the same run.
 
     python3 bench/ingest.py [--devices 100000] [--rate 5000] [--duration 20] [--latency-rate 1000]
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -80,7 +83,20 @@ def provision(database_url: str, n: int) -> float:
         tenant_id = ensure_city_tenant(db).id
         # the server drops frames of unregistered gateways (issue 23)
         db.execute(insert(Gateway), [{"gateway_id": gw, "tenant_id": tenant_id, "name": gw} for gw in GATEWAYS])
-    state = {"uplinks_since_status": 2, "status_requested": False}  # sessions that already asked DevStatus
+    # Devices in steady state: they already answered DevStatus and took the network's radio plan (RX settings,
+    # extra channels), so their uplinks carry no MAC requests: downlinks are the ACKs of confirmed uplinks only
+    # (otherwise NewChannelReq to every device spends the gateways' duty-cycle budget before the ACK phase).
+    from lora_city.lorawan.region import region_named
+    from lora_city.settings import Settings
+    from lora_city.uplink.mac_requests import RadioPlan
+
+    region = region_named(Settings(database_url=database_url, secret_key=SECRET).region)
+    plan = RadioPlan.from_settings(Settings(database_url=database_url, secret_key=SECRET), region)
+    first = len(region.default_channels)
+    state = {"uplinks_since_status": 2, "status_requested": False, "rx_delay": plan.rx_delay,
+             "rx1_dr_offset": plan.rx1_dr_offset, "rx2_dr": plan.rx2_dr, "rx2_frequency": plan.rx2_frequency,
+             "max_duty_cycle": plan.max_duty_cycle,
+             "extra_channels": {str(first + i): f for i, f in enumerate(plan.extra_channels)}}
     for start in range(0, n, 10_000):
         devices, sessions = [], []
         for i in range(start, min(n, start + 10_000)):
@@ -136,14 +152,18 @@ async def server_role(args: argparse.Namespace) -> None:
         return {s.labels["reason"]: s.value for m in metrics.uplink_drops.collect() for s in m.samples
                 if s.name.endswith("_total")}
 
+    collections = CollectionTimer()
+    gc.callbacks.append(collections)
     while not stop.is_set():
         stats = {
             "ready": True, "cpu": time.process_time(), "rss_base_mb": rss_base, "rss_mb": rss_mb(),
-            "sessions": len(server.sessions.cached()), "load_s": load_s,
+            "sessions": server.sessions.count(), "load_s": load_s, **collections.stats(),
             "uplinks": sample("lora_city_uplinks_total", kind="data"),
             "downlinks": sum(s.value for m in metrics.downlinks.collect() for s in m.samples
                              if s.name.endswith("_total")),
             "drops": drops(), "copies": sample("lora_city_dedup_copies_total"),
+            "refused": {s.labels["reason"]: s.value for m in metrics.downlink_refused.collect() for s in m.samples
+                        if s.name.endswith("_total")},
         }
         tmp = stats_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(stats))
@@ -151,6 +171,37 @@ async def server_role(args: argparse.Namespace) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.25)
     await server.stop()
+
+
+class CollectionTimer:
+    """``gc.callbacks`` hook: how many full (generation 2) collections ran, their total and longest pause, in
+    wall time and in the collecting thread's CPU time (on a loaded machine the wall time includes waiting for a
+    core; the CPU time is the collector's own work)."""
+
+    def __init__(self) -> None:
+        self.started = (0.0, 0.0)
+        self.full = 0
+        self.full_s = 0.0
+        self.full_max_s = 0.0
+        self.full_max_cpu_s = 0.0
+        self.young_s = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = (time.perf_counter(), time.thread_time())
+            return
+        took, cpu = time.perf_counter() - self.started[0], time.thread_time() - self.started[1]
+        if info["generation"] == 2:
+            self.full += 1
+            self.full_s += cpu
+            self.full_max_s = max(self.full_max_s, took)
+            self.full_max_cpu_s = max(self.full_max_cpu_s, cpu)
+        else:
+            self.young_s += cpu
+
+    def stats(self) -> dict[str, float]:
+        return {"gc_full": self.full, "gc_full_s": self.full_s, "gc_full_max_ms": 1000 * self.full_max_s,
+                "gc_full_max_cpu_ms": 1000 * self.full_max_cpu_s, "gc_young_s": self.young_s}
 
 
 # --- simulator role -----------------------------------------------------------------------------------------
@@ -276,6 +327,55 @@ async def inproc_role(args: argparse.Namespace) -> None:
     print(json.dumps({"handled": handled, "cpu_us_per_uplink": 1e6 * cpu / max(handled, 1.0)}), flush=True)
 
 
+async def memory_role(args: argparse.Namespace) -> None:
+    """Sessions in steady state: every device sends 20 uplinks through 3 gateways (ADR history full, heard-by
+    set), through the real pipeline (no sink, so no queue holds events); RSS before loading, after loading, and
+    after the traffic with the session flushes done and a full collection."""
+    from lora_city.codec.registry import CodecRegistry
+    from lora_city.gateway import chirpstack as cs
+    from lora_city.gateway.frames import Transport
+    from lora_city.metrics import Metrics
+    from lora_city.network.server import NetworkServer
+    from lora_city.settings import Settings
+    from lora_city.storage.db import make_engine, make_session_factory
+    from lora_city.storage.keys import KeyVault
+
+    settings = Settings(database_url=args.db, udp_listen="", secret_key=SECRET, dedup_window_ms=20)
+    metrics = Metrics()
+    factory = make_session_factory(make_engine(args.db))
+    server = NetworkServer(settings, metrics, factory, KeyVault(SECRET),
+                           codecs=CodecRegistry.load(settings.codecs_path, entry_points=False))
+    rss_base = rss_mb()
+    await server.start()
+    rss_loaded = rss_mb()
+    n = server.sessions.count()  # every loaded session gets the traffic: nothing measured half-filled
+    sent = 0
+    for r in range(20):
+        for start in range(0, n, 500):
+            for i in range(start, min(n, start + 500)):
+                phy = build_uplink(i, args.fcnt_base + r, False)
+                for _topic, payload in gateway_messages(phy, r * n + i):
+                    pb = gw_pb2.UplinkFrame()
+                    pb.ParseFromString(payload)
+                    await server.on_uplink(cs.uplink_from_pb(pb, pb.rx_info.gateway_id, Transport.MQTT_PROTOBUF,
+                                                             time.monotonic()))
+            await asyncio.sleep(0.03)  # the dedup windows close
+            sent += 500
+            if sent % 5000 == 0:  # the server flushes every second: 5,000 sessions a flush at 5,000 uplinks/s
+                await server.flush()
+        await asyncio.sleep(0.05)
+        await server.flush()
+    gc.collect()
+    rss_steady = rss_mb()
+    handled = metrics.registry.get_sample_value("lora_city_uplinks_total", {"kind": "data"}) or 0.0
+    drops = {s.labels["reason"]: s.value for m in metrics.uplink_drops.collect() for s in m.samples
+             if s.name.endswith("_total") and s.value}
+    sessions = server.sessions.count()
+    await server.stop()
+    print(json.dumps({"devices": n, "sessions": sessions, "handled": handled, "drops": drops, "rss_base_mb": rss_base,
+                      "rss_loaded_mb": rss_loaded, "rss_steady_mb": rss_steady}), flush=True)
+
+
 # --- broker ceiling ----------------------------------------------------------------------------------------
 
 async def count_role(args: argparse.Namespace) -> None:
@@ -385,10 +485,15 @@ def run_phase(mqtt: str, stats: Path, *, rate: float, duration: float, devices: 
         "sent_rate": result["sent"] / result["send_s"], "handled": handled, "drops": drops,
         "lost": result["sent"] - handled - sum(drops.values()), "cpu_s": cpu,
         "cpu_us_per_uplink": 1e6 * cpu / handled if handled else float("nan"),
+        "downlinks": after["downlinks"] - before["downlinks"],
+        "refused": {k: v - before["refused"].get(k, 0.0) for k, v in after["refused"].items()
+                    if v - before["refused"].get(k, 0.0)},
         "confirmed_sent": result["confirmed_sent"], "acks": len(lat),
         "p50_ms": 1000 * statistics.median(lat) if lat else float("nan"),
         "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else float("nan"),
-        "rss_mb": after["rss_mb"],
+        "rss_mb": after["rss_mb"], "gc_full": after["gc_full"] - before["gc_full"],
+        "gc_full_s": after["gc_full_s"] - before["gc_full_s"], "gc_young_s": after["gc_young_s"] - before["gc_young_s"],
+        "gc_full_max_ms_so_far": after["gc_full_max_ms"], "gc_full_max_cpu_ms_so_far": after["gc_full_max_cpu_ms"],
     }
 
 
@@ -445,6 +550,11 @@ def main(args: argparse.Namespace) -> None:
                 capture_output=True, text=True, check=True).stdout
             inproc[label] = json.loads(out.strip().splitlines()[-1])
             fcnt_base += 1
+        memory_db = f"sqlite:///{workdir / 'memory.db'}"
+        provision(memory_db, args.memory_devices)
+        memory = json.loads(subprocess.run(
+            [sys.executable, __file__, "--role", "memory", "--db", memory_db, "--devices", str(args.memory_devices)],
+            capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
         mem_per_100k = (s0["rss_mb"] - s0["rss_base_mb"]) * 100_000 / max(args.devices, 1)
         print(f"\n=== ingest benchmark (server in one process; dedup window {args.dedup_ms} ms) ===")
         print(f"provisioning: {args.devices} devices in {prov_s:.1f} s")
@@ -455,7 +565,10 @@ def main(args: argparse.Namespace) -> None:
                   f"CPU {r['cpu_us_per_uplink']:6.1f} µs/uplink, ACK p50 {r['p50_ms']:.0f} ms p99 {r['p99_ms']:.0f} ms "
                   f"({r['acks']}/{r['confirmed_sent']} confirmed answered); server load "
                   f"{r['cpu_s'] / r['send_s']:.2f} CPU-s/s; ratio to broker ceiling "
-                  f"{3 * r['sent_rate'] / ceiling:.2f}")
+                  f"{3 * r['sent_rate'] / ceiling:.2f}; downlinks {r['downlinks']:.0f}, refused {r['refused']}; "
+                  f"full collections {r['gc_full']} taking {r['gc_full_s']:.2f} CPU-s (young ones "
+                  f"{r['gc_young_s']:.2f} CPU-s), longest so far {r['gc_full_max_cpu_ms_so_far']:.0f} ms CPU, "
+                  f"{r['gc_full_max_ms_so_far']:.0f} ms wall")
         for label, r in inproc.items():
             print(f"in-process {label:15s}: {r['cpu_us_per_uplink']:6.1f} µs CPU per uplink (3 copies each, "
                   f"{r['handled']:.0f} uplinks over {args.devices} sessions, no MQTT)")
@@ -463,6 +576,12 @@ def main(args: argparse.Namespace) -> None:
         print(f"memory: {s0['rss_base_mb']:.0f} MB before sessions, {s0['rss_mb']:.0f} MB with {s0['sessions']} "
               f"sessions -> {mem_per_100k:.0f} MB per 100,000 devices; {final['rss_mb']:.0f} MB at the end "
               f"(incl. sink queues)")
+        m = memory
+        per_device = (m["rss_steady_mb"] - m["rss_base_mb"]) / max(m["sessions"], 1)  # incl. the fixed costs
+        print(f"memory in steady state: {m['sessions']} sessions after 20 uplinks each through 3 gateways "
+              f"({m['handled']:.0f} handled): {m['rss_base_mb']:.0f} MB before, {m['rss_loaded_mb']:.0f} MB loaded, "
+              f"{m['rss_steady_mb']:.0f} MB steady -> {per_device * 100_000:.0f} MB per 100,000 devices "
+              f"(empty sessions: {(m['rss_loaded_mb'] - m['rss_base_mb']) / max(m['sessions'], 1) * 100_000:.0f})")
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
@@ -479,7 +598,7 @@ def main(args: argparse.Namespace) -> None:
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--role", default="main", choices=("main", "server", "sim", "count", "publish", "inproc"))
+    p.add_argument("--role", default="main", choices=("main", "server", "sim", "count", "publish", "inproc", "memory"))
     p.add_argument("--devices", type=int, default=100_000)
     p.add_argument("--rates", type=float, nargs="+", default=[5000.0])
     p.add_argument("--rate", type=float, default=5000.0)
@@ -498,6 +617,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--keep", action="store_true")
     p.add_argument("--store", action="store_true")
     p.add_argument("--inproc-uplinks", type=int, default=20_000)
+    p.add_argument("--memory-devices", type=int, default=10_000)
     return p.parse_args()
 
 
@@ -511,6 +631,8 @@ if __name__ == "__main__":
         asyncio.run(sim_role(a))
     elif a.role == "inproc":
         asyncio.run(inproc_role(a))
+    elif a.role == "memory":
+        asyncio.run(memory_role(a))
     elif a.role == "count":
         asyncio.run(count_role(a))
     else:

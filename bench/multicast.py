@@ -79,21 +79,15 @@ def city(lamps: int, groups: int, gateways: int, rng: random.Random, range_km: f
 
 
 @dataclass(frozen=True, slots=True)
-class _Heard:
-    gateway_id: str
-    snr: float
-
-
-@dataclass(frozen=True, slots=True)
 class _Session:
-    heard_by: tuple[_Heard, ...]
+    heard_by: tuple[tuple[str, float, float], ...]  # (gateway_id, snr, rssi), as NetworkSession.heard_by
 
 
 class Sessions:
     """Each lamp's last uplink: the gateways that heard it (what ``SessionStore.for_dev_eui`` gives the sender)."""
 
     def __init__(self, reach: dict[str, dict[str, float]]) -> None:
-        self._by_eui = {lamp: _Session(tuple(_Heard(g, snr) for g, snr in heard.items()))
+        self._by_eui = {lamp: _Session(tuple((g, snr, -100.0) for g, snr in heard.items()))
                         for lamp, heard in reach.items()}
 
     def for_dev_eui(self, dev_eui: str) -> _Session | None:

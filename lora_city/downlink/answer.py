@@ -113,7 +113,7 @@ class DeviceDownlinks:
         item, more = self._item_beside(session, b"", windows)
         if item is None or item.is_pending:
             return False  # nothing, or a confirmed item waiting for its ACK (resent on the next uplink)
-        heard = [Heard(h.gateway_id, h.snr) for h in session.heard_by]
+        heard = [Heard(gateway_id, snr) for gateway_id, snr, _rssi in session.heard_by]
         return await self._send(session, item, more, b"", ack=False, ack_f_cnt=0, heard=heard,
                                 uplink_dr=session.last_uplink_dr, windows=windows, kind="class_c")
 
@@ -174,7 +174,7 @@ class DeviceDownlinks:
         item then waits for the device's next class A window)."""
         if not session.class_b_locked:
             return None
-        heard = [Heard(h.gateway_id, h.snr) for h in session.heard_by if has_gps(h.gateway_id)]
+        heard = [Heard(gateway_id, snr) for gateway_id, snr, _rssi in session.heard_by if has_gps(gateway_id)]
         if not heard:
             return None
         if session.last_f_cnt_up is None:

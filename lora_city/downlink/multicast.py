@@ -255,7 +255,7 @@ class MulticastDownlinks:
         reach: dict[str, dict[str, float]] = {}
         for dev_eui in members:
             session = self._sessions.for_dev_eui(dev_eui)
-            reach[dev_eui] = {h.gateway_id: h.snr for h in session.heard_by} if session is not None else {}
+            reach[dev_eui] = {gw: snr for gw, snr, _rssi in session.heard_by} if session is not None else {}
         return reach
 
     async def _send(self, group: McGroup, item: McItem) -> SendReport:

@@ -6,6 +6,7 @@ Each step either fills the context or raises ``DropFrame(reason)``; the server c
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -24,7 +25,7 @@ from lora_city.metrics import Metrics
 from lora_city.network.gateway_directory import GatewayDirectory
 from lora_city.sinks.events import AckEvent, LogEvent, UplinkEvent
 from lora_city.storage.device_queue import DeviceQueue
-from lora_city.storage.sessions import HeardBy, NetworkSession, SessionStore
+from lora_city.storage.sessions import NetworkSession, SessionStore
 from lora_city.uplink.adr import UplinkSample
 from lora_city.uplink.class_b import ClassBPlan, handle_class_b
 from lora_city.uplink.context import UplinkContext
@@ -175,7 +176,8 @@ class DataUplinkHandler:
             session.transmissions = 1
             frames = ctx.collected.frames
             session.add_sample(UplinkSample(ctx.f_cnt, frames[0].rx_info.snr, len(frames)))
-        session.heard_by = tuple(HeardBy(f.rx_info.gateway_id, f.rx_info.snr, f.rx_info.rssi)
+        # interned: 100,000 sessions share the few gateway ids instead of a string per session and copy
+        session.heard_by = tuple((sys.intern(f.rx_info.gateway_id), f.rx_info.snr, f.rx_info.rssi)
                                  for f in ctx.collected.frames[:3])
         session.last_uplink_dr, session.last_uplink_frequency = ctx.dr, ctx.frequency
         session.last_seen_at = ctx.time
