@@ -4,7 +4,10 @@ portal's charts.
 
 Writes are batched (up to ``batch_size`` events or every ``flush_interval_s``) in one transaction on the sink's
 own thread, never a commit per uplink. ``uplink_id`` is unique and inserted with ON CONFLICT DO NOTHING, so a
-replayed uplink is a no-op. A failed commit (database restarting) keeps the batch in memory and retries it with
+replayed uplink is a no-op. Readings go to the driver in one ``executemany`` of plain tuples with their JSON
+columns serialised by orjson: SQLAlchemy's per-row bind processing and the standard library's JSON were most of
+the store's cost (issue 18); the other columns take SQLAlchemy's own bind processors, so a row is stored exactly
+as the ORM would store it. A failed commit (database restarting) keeps the batch in memory and retries it with
 backoff; the radio side never waits. A batch refused for its data (an event the database cannot store) is
 written event by event, so only the offending event is dropped (logged and counted), never its neighbours.
 """
@@ -17,10 +20,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
+import orjson
+from sqlalchemy import Dialect, Table, insert, or_, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -35,6 +38,49 @@ log = logging.getLogger(__name__)
 
 # The database is away or busy: retry the whole batch later. Any other error is about the data.
 TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
+
+
+_READINGS = cast(Table, Reading.__table__)
+_READING_COLUMNS = ("uplink_id", "dev_eui", "tenant_id", "application_id", "family", "codec_id", "time", "f_cnt",
+                    "f_port", "payload", "data", "measurements", "rx", "tx")
+_JSON_COLUMNS = frozenset({"data", "measurements", "rx", "tx"})
+
+
+def _dumps(value: Any) -> str:
+    """JSON text of a column, as readers parse it back. Non-string keys become strings as with ``json.dumps``."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+class _ReadingInsert:
+    """The readings INSERT of one dialect and the bind processors of its columns, prepared once."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        pg = dialect.name == "postgresql"
+        marks = ", ".join(("%s::json" if pg else "?") if c in _JSON_COLUMNS else ("%s" if pg else "?")
+                          for c in _READING_COLUMNS)
+        self.sql = (f"INSERT INTO readings ({', '.join(_READING_COLUMNS)}) VALUES ({marks}) "
+                    "ON CONFLICT (uplink_id) DO NOTHING")
+        self.processors = tuple(
+            (i, proc) for i, c in enumerate(_READING_COLUMNS) if c not in _JSON_COLUMNS
+            and (proc := _READINGS.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        )
+
+    def values(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        out = [_dumps(v) if c in _JSON_COLUMNS and v is not None else v
+               for c, v in ((c, row[c]) for c in _READING_COLUMNS)]
+        for i, proc in self.processors:
+            out[i] = proc(out[i])
+        return tuple(out)
+
+
+_INSERTS: dict[str, _ReadingInsert] = {}
+
+
+def _reading_insert(dialect: Dialect) -> _ReadingInsert:
+    found = _INSERTS.get(dialect.name)
+    if found is None:
+        found = _INSERTS[dialect.name] = _ReadingInsert(dialect)
+    return found
 
 
 def reading_row(event: UplinkEvent) -> dict[str, Any]:
@@ -91,9 +137,9 @@ def write_batch(session: Session, events: list[DeviceEvent]) -> None:
     readings = [reading_row(e) for e in events if isinstance(e, UplinkEvent)]
     others = [event_row(e) for e in events if not isinstance(e, UplinkEvent)]
     if readings:
-        dialect = session.get_bind().dialect.name
-        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(dialect_insert(Reading).on_conflict_do_nothing(index_elements=["uplink_id"]), readings)
+        conn = session.connection()
+        statement = _reading_insert(conn.dialect)
+        conn.exec_driver_sql(statement.sql, [statement.values(r) for r in readings])
     if others:
         session.execute(insert(Event), others)
     for status in events:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from datetime import timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 from lora_city.metrics import Metrics
 from lora_city.sinks.events import AckEvent, JoinEvent, LogEvent, StatusEvent, TxAckEvent
-from lora_city.sinks.store import ReadingStoreSink
+from lora_city.sinks.store import ReadingStoreSink, reading_row, write_batch
 from lora_city.storage.db import SessionFactory
 from lora_city.storage.models import Event, Reading
 from tests.unit.sinks.factories import T0, device, uplink
@@ -75,3 +77,29 @@ def test_an_event_the_database_refuses_is_dropped_alone(db_factory: SessionFacto
     assert (sink.written, sink.dropped) == (9, 1)
     with db_factory() as s:
         assert sorted(s.scalars(select(Reading.f_cnt))) == [0, 1, 2, 3, 4, 6, 7, 8, 9]
+
+
+def test_the_stores_fast_insert_stores_what_the_orm_would(db_factory: SessionFactory) -> None:
+    """The store writes readings through the driver (orjson, SQLAlchemy's own bind processors for the rest);
+    readers must get exactly what the ORM's insert of the same row gives them: the stored time text on SQLite,
+    the bytes, and equal JSON values (unicode, non-string keys, nested lists, null data)."""
+    paris = timezone(timedelta(hours=1))
+    base = uplink(3, time=T0.astimezone(paris), measurements={"température": (-3.5, "°C"), "ok": (True, None)})
+    odd = dataclasses.replace(base, data={"nested": [1, 2.5, None, {"é": "ü"}], 7: "int key", "big": 2**53 + 1})
+    pairs = [(odd, "a"), (dataclasses.replace(base, data=None), "b")]
+    with db_factory() as s, s.begin():
+        for event, tag in pairs:
+            s.execute(insert(Reading), [reading_row(dataclasses.replace(event, uplink_id=f"orm-{tag}"))])
+            write_batch(s, [dataclasses.replace(event, uplink_id=f"fast-{tag}")])
+    columns = [c.name for c in Reading.__table__.columns if c.name not in ("id", "uplink_id")]
+    with db_factory() as s:
+        for _event, tag in pairs:
+            orm = s.scalars(select(Reading).where(Reading.uplink_id == f"orm-{tag}")).one()
+            fast = s.scalars(select(Reading).where(Reading.uplink_id == f"fast-{tag}")).one()
+            assert {c: getattr(fast, c) for c in columns} == {c: getattr(orm, c) for c in columns}
+            raw = s.execute(text("SELECT uplink_id, time FROM readings WHERE uplink_id IN (:a, :b) ORDER BY uplink_id"),
+                            {"a": f"fast-{tag}", "b": f"orm-{tag}"}).all()
+            assert raw[0][1] == raw[1][1]  # the stored time itself (SQLite: its text), not only once parsed
+        odd_row = s.scalars(select(Reading).where(Reading.uplink_id == "fast-a")).one()
+        assert odd_row.data == {"nested": [1, 2.5, None, {"é": "ü"}], "7": "int key", "big": 2**53 + 1}
+        assert odd_row.measurements["température"] == {"value": -3.5, "unit": "°C"}
