@@ -30,6 +30,10 @@ StaffDep = Annotated[PortalUser, Depends(roles(Role.ADMIN, Role.OPERATOR))]
 LAMPS = 2000  # lamps shown on the map; the API pages through the rest
 READINGS = 20_000
 COMMANDS_SHOWN = 30
+# why a "dim now" was refused, in the page's language (the services' codes)
+DIM_ERRORS = {"no_codec": "lighting.no_codec", "mixed_codecs": "lighting.mixed_codecs",
+              "encode_failed": "lighting.encode_failed", "group_not_found": "lighting.target_gone",
+              "not_found": "lighting.target_gone"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,9 @@ def _render(page: Page, db: Session, user: PortalUser, status: int = 200, **valu
                 for c in lighting.list_commands(db, user.principal, limit=COMMANDS_SHOWN)]
     markers = [{"id": lamp.dev_eui, "name": lamp.name, "lat": lamp.latitude, "lon": lamp.longitude,
                 "state": lamp.state, "level": lamp.level} for lamp in lamps if lamp.latitude is not None]
+    shown = {f"group:{v.group.id}" for v in groups} | {f"device:{lamp.dev_eui}" for lamp in lamps}
+    if values.get("error_target") not in shown:
+        values["error_target"] = None  # no form on the page for it: the error goes at the top
     return page.render("console/lighting.html", status=status, groups=groups, statuses=statuses, lamps=lamps,
                        schedules=schedules, override=override, markers=markers, savings=savings, commands=commands,
                        month=local.date().replace(day=1),
@@ -159,7 +166,9 @@ def dim_now(page: PageDep, user: StaffDep, db: DbDep, target: Annotated[str, For
     except ValidationError:
         return _render(page, db, user, 422, error=page.t("lighting.level_invalid"), error_target=target)
     except LoraCityError as exc:
-        return _render(page, db, user, 422, error=page.error_text(exc), error_target=target)
+        db.rollback()
+        key = DIM_ERRORS.get(exc.code)
+        return _render(page, db, user, 422, error=page.t(key) if key else page.error_text(exc), error_target=target)
     return page.redirect(f"/console/lighting?done=dim:{value}")
 
 

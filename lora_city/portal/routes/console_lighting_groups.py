@@ -61,6 +61,7 @@ async def create_group(page: PageDep, user: StaffDep, db: DbDep, name: Annotated
         errors["group_class"] = page.t("form.invalid_choice")
     if errors:
         return _form(page, db, user, values, errors, 422)
+    view = None
     try:
         view = multicast.create_group(db, user.principal, page.ctx.vault, multicast.GroupCreate(
             name=name, group_class="B" if group_class == "B" else "C"), net_id=page.ctx.settings.net_id, codecs=page.ctx.codecs,
@@ -70,6 +71,8 @@ async def create_group(page: PageDep, user: StaffDep, db: DbDep, name: Annotated
                                   now=page.ctx.clock())
     except LoraCityError as exc:
         db.rollback()
+        if view is not None:  # all or nothing: a group refused one of its lamps is not left half made
+            multicast.delete_group(db, user.principal, view.group.id)
         return _form(page, db, user, values, {"members": _member_error(page, exc)}, 422)
     return page.redirect(f"/console/lighting/groups/{view.group.id}?done=group_created")
 
