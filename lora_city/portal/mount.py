@@ -18,6 +18,7 @@ from lora_city.portal.cookies import SessionSigner
 from lora_city.portal.extras import PortalExtras
 from lora_city.portal.routes import (
     accounts,
+    alert_rules,
     auth,
     catalogue,
     console,
@@ -97,9 +98,10 @@ def mount_portal(
     app.mount(f"{prefix}/static", StaticFiles(directory=HERE / "static"), name="portal-static")
     # technician_assets before technician: /install/assets/... must not be taken for /install/{dev_eui}/...
     # device_admin before devices: /devices/new and /devices/import are not device pages
-    for module in (auth, accounts, lessee, device_admin, device_downlinks, devices, live, keys, integrations,
-                   console, console_gateways, console_lighting, console_lighting_groups, console_lighting_schedules,
-                   console_profiles, console_tenants, catalogue, console_fuota, technician_assets, technician):
+    for module in (auth, accounts, alert_rules, lessee, device_admin, device_downlinks, devices, live, keys,
+                   integrations, console, console_gateways, console_lighting, console_lighting_groups,
+                   console_lighting_schedules, console_profiles, console_tenants, catalogue, console_fuota,
+                   technician_assets, technician):
         app.include_router(module.router, prefix=prefix, include_in_schema=False)
     for router in extras.routers:  # plugins' pages, before the catch-all
         app.include_router(router, prefix=prefix, include_in_schema=False)

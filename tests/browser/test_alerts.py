@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import httpx
@@ -21,8 +22,10 @@ from sqlalchemy import select
 
 from lora_city.alerts.engine import AlertEngine
 from lora_city.alerts.service import AlertService
+from lora_city.codec.registry import CodecRegistry
 from lora_city.services import gateways
 from lora_city.services.principal import Role
+from lora_city.settings import Settings
 from lora_city.sinks.events import DeviceInfo
 from lora_city.storage.bootstrap import ensure_city_tenant
 from lora_city.storage.models import Alert
@@ -56,9 +59,16 @@ class Network:
         self.service.record(self.engine.on_gateway_state(gateway_id, tenant_id, online, at))
 
 
+@cache
+def _codecs() -> CodecRegistry:
+    """The shipped codecs (the rule form lists the families whose codecs send each measurement)."""
+    return CodecRegistry.load(Settings().codecs_path, entry_points=False)
+
+
 @pytest.fixture()
 def alerts_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Network]]:
-    portal = build_portal(f"sqlite:///{tmp_path_factory.mktemp('alerts') / 'portal.db'}", clock=Clock(T0))
+    portal = build_portal(f"sqlite:///{tmp_path_factory.mktemp('alerts') / 'portal.db'}", clock=Clock(T0),
+                          codecs=_codecs())
     lessee = portal.tenant("aquareseau")
     with portal.factory() as s:
         city = ensure_city_tenant(s).id
@@ -70,6 +80,7 @@ def alerts_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site
     portal.user("otto@city.test", Role.OPERATOR, "city")
     portal.user("lea@aquareseau.test", Role.TENANT_ADMIN, "aquareseau", language="en")
     portal.user("max@aquareseau.test", Role.TENANT_ADMIN, "aquareseau", language="en")
+    portal.user("ines@aquareseau.test", Role.TENANT_ADMIN, "aquareseau")
     server = ServerThread(portal.app)
     server.start()
     site = Site(portal, server.url)
@@ -214,4 +225,76 @@ def test_lessee_sees_its_own_alerts_and_a_colleagues_acknowledgement(alerts_site
     expect(page.locator("#alerts-table tbody tr")).to_have_count(1)
     expect(page.locator("#alerts-table tbody tr").first.locator(".state")).to_contain_text("resolved")
     shots(page, screenshots, "alerts-lessee-history")
+    ctx.close()
+
+
+def test_lessee_writes_a_rule_for_its_own_gauge(alerts_site: tuple[Site, Network], browser: Browser,
+                                                screenshots: Path) -> None:
+    """Inès (French, 1366 px) writes a flood rule from the catalogue with the keyboard: each mistake beside its
+    field, then the rule; the alert engine, reloading the stored rules as the alert sink does, raises it on her
+    gauge (below the API-written rule's level) and not on the city's; Lea (English, 390 px) reads it; Inès deletes it after a confirmation."""
+    site, net = alerts_site
+    ctx = _context(browser, "fr-FR", 1366)
+    page = ctx.new_page()
+    site.login(page, "ines@aquareseau.test")
+    page.get_by_role("navigation").get_by_role("link", name="Alertes").click()
+    page.get_by_role("link", name="Règles d'alerte").click()
+    expect(page.locator('#rules-table tr[data-rule="Crue du Vistre"]')).to_contain_text(
+        "avertissement 0,5, critique 0,8")  # the one written through the API
+    expect(page.locator("#rules-table")).not_to_contain_text("Crue des cadereaux")  # the city's own
+    measurement = page.get_by_label("Mesure", exact=True)
+    options = measurement.locator("option")
+    # the families whose shipped codecs send it (codecs/milesight-em500-swl for water_level)
+    expect(options.filter(has_text="water_level (m)")).to_contain_text("water_level (m) · nombre · inondation")
+    keyboard_fill(page, [(page.get_by_label("Nom de la règle"), "Vistre en crue"),
+                         (measurement, "lamp_failure")], page.get_by_role("button", name="Créer la règle"))
+    expect(page.locator("#r-measurement-error")).to_have_text(
+        "Choisissez une mesure numérique (un seuil se compare à un nombre).")
+    expect(page.locator("#r-warning-error")).to_have_text("Donnez au moins un seuil (avertissement ou critique).")
+    expect(page.get_by_label("Nom de la règle")).to_have_value("Vistre en crue")  # what was typed is kept
+    keyboard_fill(page, [(page.get_by_label("Mesure", exact=True), "water_level"),
+                         (page.get_by_label("Seuil d'avertissement"), "0,9"),
+                         (page.get_by_label("Seuil critique"), "0,6")], page.get_by_role("button", name="Créer la règle"))
+    expect(page.locator("#r-critical-error")).to_have_text(
+        "Le seuil critique doit être au-dessus du seuil d'avertissement.")
+    shots(page, screenshots, "alert-rules-errors")
+    keyboard_fill(page, [(page.get_by_label("Seuil d'avertissement"), "0,4"),
+                         (page.get_by_label("Seuil critique"), "0,7"),
+                         (page.get_by_label("Hystérésis"), "0,05")], page.get_by_role("button", name="Créer la règle"))
+    expect(page.get_by_role("status")).to_have_text("Règle créée : elle s'applique aux prochains messages.")
+    row = page.locator('#rules-table tr[data-rule="Vistre en crue"]')
+    expect(row).to_contain_text("avertissement 0,4, critique 0,7")
+    expect(row).to_contain_text("tous mes capteurs")
+    shots(page, screenshots, "alert-rules")
+
+    # The alert sink reloads the stored rules; her rule watches her gauge only
+    net.engine.set_rules(net.service.load_rules())
+    net.water(VISTRE, 0.45, T0)
+    net.water(UZES, 0.45, T0)
+    page.get_by_role("link", name="Retour aux alertes").click()
+    rows = page.locator("#alerts-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".rule")).to_have_text("Vistre en crue")
+    expect(rows.first).to_contain_text("Limnimètre du Vistre")
+    with site.portal.factory() as s:
+        assert s.scalar(select(Alert.id).where(Alert.subject == UZES)) is None  # her rule never looked at it
+
+    lea = _context(browser, "en-GB", 390)
+    other = lea.new_page()
+    other.goto(f"{site.url}/portal/login")
+    keyboard_fill(other, [(other.get_by_label("E-mail address"), "lea@aquareseau.test"),
+                          (other.get_by_label("Password"), PASSWORD)], other.get_by_role("button", name="Log in"))
+    expect(other.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    other.goto(f"{site.url}/portal/alert-rules")
+    expect(other.locator('#rules-table tr[data-rule="Vistre en crue"]')).to_contain_text(
+        "warning 0.4, critical 0.7")
+    shots(other, screenshots, "alert-rules-en")
+    lea.close()
+
+    page.get_by_role("link", name="Règles d'alerte").click()
+    page.locator('#rules-table tr[data-rule="Vistre en crue"]').get_by_role("link", name="Supprimer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Supprimer la règle")
+    page.get_by_role("button", name="Supprimer").click()
+    expect(page.get_by_role("status")).to_have_text("Règle supprimée.")
+    expect(page.locator('#rules-table tr[data-rule="Vistre en crue"]')).to_have_count(0)
     ctx.close()

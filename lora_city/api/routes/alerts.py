@@ -10,21 +10,20 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from lora_city.alerts.rules import RuleKind, Severity
-from lora_city.alerts.service import AlertService, rule_from_row
+from lora_city.alerts.rules import Severity
+from lora_city.alerts.service import AlertService
 from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep
 from lora_city.api.schemas import ERROR_RESPONSES, Out, UtcTime
-from lora_city.codec.measurements import CATALOGUE
 from lora_city.errors import InvalidInput, NotFound
 from lora_city.opendata.export import build_rows, to_csv, to_geojson
-from lora_city.services import measurement_catalogue
-from lora_city.services.common import target_tenant
+from lora_city.services import alert_rules, measurement_catalogue
+from lora_city.services.alert_rules import RuleIn
 from lora_city.services.measurement_catalogue import MeasurementOut
 from lora_city.services.principal import Perm, Principal
-from lora_city.storage.models import AlertRule, FeedSubscription
+from lora_city.storage.models import FeedSubscription
 
 router = APIRouter(tags=["alerts"], responses=ERROR_RESPONSES)
 
@@ -52,44 +51,6 @@ class AuditOut(Out):
     action: str
     actor: str
     detail: str
-
-
-class LevelIn(BaseModel):
-    name: str = Field(min_length=1, max_length=30)
-    value: float
-    severity: Severity = Severity.WARNING
-
-
-class RuleIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    kind: RuleKind
-    tenant_id: str | None = None
-    service: str = Field(default="supervision", min_length=1, max_length=50)
-    scope_kind: Literal["all", "device", "asset", "group", "family", "tenant"] = "all"
-    scope_value: str = Field(default="", max_length=100)
-    measurement: str | None = None
-    levels: list[LevelIn] = Field(default_factory=list, max_length=10)
-    direction: Literal["above", "below"] = "above"
-    hysteresis: float = Field(default=0.0, ge=0)
-    delta: float = 0.0
-    window_s: float = Field(default=0.0, ge=0)
-    max_silence_s: float = Field(default=0.0, ge=0)
-    severity: Severity = Severity.WARNING
-    escalate_after_s: float | None = Field(default=None, gt=0)
-    enabled: bool = True
-
-    @model_validator(mode="after")
-    def _consistent(self) -> RuleIn:
-        needs_measurement = self.kind in (RuleKind.THRESHOLD, RuleKind.RATE, RuleKind.FLAG)
-        if needs_measurement and self.measurement not in CATALOGUE:
-            raise ValueError(f"{self.kind.value} rules need a measurement from the catalogue")
-        if self.kind is RuleKind.THRESHOLD and not self.levels:
-            raise ValueError("threshold rules need at least one level")
-        if self.kind is RuleKind.RATE and (self.delta == 0 or self.window_s == 0):
-            raise ValueError("rate rules need a non-zero delta and window_s")
-        if self.kind is RuleKind.ABSENCE and self.max_silence_s <= 0:
-            raise ValueError("absence rules need max_silence_s > 0")
-        return self
 
 
 class RuleOut(Out):
@@ -172,41 +133,17 @@ def list_measurements(ctx: ContextDep, principal: CurrentPrincipal) -> list[Meas
 
 @router.get("/alert-rules")
 def list_rules(session: SessionDep, principal: CurrentPrincipal) -> list[RuleOut]:
-    principal.require(Perm.ALERTS_READ)
-    q = select(AlertRule).order_by(AlertRule.created_at)
-    if (tenant := principal.tenant_filter()) is not None:
-        q = q.where(AlertRule.tenant_id == tenant)
-    return [RuleOut.model_validate(r) for r in session.scalars(q)]
+    return [RuleOut.model_validate(r) for r in alert_rules.list_rules(session, principal)]
 
 
 @router.post("/alert-rules", status_code=201)
 def create_rule(session: SessionDep, principal: CurrentPrincipal, body: RuleIn) -> RuleOut:
-    principal.require(Perm.ALERTS_WRITE)
-    # by id or slug, the caller's own by default, the city's for the built-in administrator (as every route)
-    tenant_id = target_tenant(session, principal, body.tenant_id)
-    params: dict[str, Any] = {
-        "levels": [lv.model_dump(mode="json") for lv in body.levels], "direction": body.direction,
-        "hysteresis": body.hysteresis, "delta": body.delta, "window_s": body.window_s,
-        "max_silence_s": body.max_silence_s, "severity": body.severity.value,
-    }
-    row = AlertRule(tenant_id=tenant_id, name=body.name, kind=body.kind.value, service=body.service,
-                    scope_kind=body.scope_kind, scope_value=body.scope_value, measurement=body.measurement,
-                    params=params, escalate_after_s=body.escalate_after_s, enabled=body.enabled)
-    rule_from_row(row)  # the engine must be able to read what we store
-    session.add(row)
-    session.commit()
-    return RuleOut.model_validate(row)
+    return RuleOut.model_validate(alert_rules.create_rule(session, principal, body))
 
 
 @router.delete("/alert-rules/{rule_id}", status_code=204)
 def delete_rule(session: SessionDep, principal: CurrentPrincipal, rule_id: str) -> Response:
-    principal.require(Perm.ALERTS_WRITE)
-    row = session.get(AlertRule, rule_id)
-    if row is None:
-        raise NotFound("alert rule not found")
-    principal.check_visible(row.tenant_id, "alert rule")
-    session.delete(row)
-    session.commit()
+    alert_rules.delete_rule(session, principal, rule_id)
     return Response(status_code=204)
 
 
