@@ -243,9 +243,8 @@ def test_lessee_writes_a_rule_for_its_own_gauge(alerts_site: tuple[Site, Network
         "avertissement 0,5, critique 0,8")  # the one written through the API
     expect(page.locator("#rules-table")).not_to_contain_text("Crue des cadereaux")  # the city's own
     measurement = page.get_by_label("Mesure", exact=True)
-    options = measurement.locator("option")
     # the families whose shipped codecs send it (codecs/milesight-em500-swl for water_level)
-    expect(options.filter(has_text="water_level (m)")).to_contain_text("water_level (m) · nombre · inondation")
+    expect(measurement.locator('option[value="water_level"]')).to_have_text("Hauteur d'eau (m) · nombre · inondation")
     keyboard_fill(page, [(page.get_by_label("Nom de la règle"), "Vistre en crue"),
                          (measurement, "lamp_failure")], page.get_by_role("button", name="Créer la règle"))
     expect(page.locator("#r-measurement-error")).to_have_text(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from lora_city.alerts.rules import RuleKind, Severity
 from lora_city.errors import InvalidInput, NotFound
-from lora_city.portal import forms
+from lora_city.portal import forms, measures
 from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalUser, roles
 from lora_city.services import alert_rules, measurement_catalogue
@@ -47,15 +47,19 @@ def _render(page: Page, db: Session, user: PortalUser, values: dict[str, str], e
     tenants = {t.id: t.name for t in db.scalars(select(Tenant))} if user.principal.sees_all_tenants else {}
     codecs = page.ctx.codecs.list() if page.ctx.codecs is not None else []
     options = [(m.name, _label(page, m)) for m in measurement_catalogue.catalogue(codecs)]
-    return page.render("alert_rules.html", status=status, rules=rules, tenants=tenants, values=values,
+    names = {m: measures.label(page.t, m) for m in {r.measurement for r in rules if r.measurement}}
+    return page.render("alert_rules.html", status=status, rules=rules, tenants=tenants, values=values, names=names,
                        errors=errors, notice=notice, measurement_options=options,
                        devices=_devices(db, user), can_write=user.principal.can(Perm.ALERTS_WRITE),
                        staff=user.is_city_staff, kinds=KINDS, severities=[s.value for s in Severity])
 
 
 def _label(page: Page, m: MeasurementOut) -> str:
-    """"water_level (m) · nombre · inondation": the name rules use, its unit, and who sends it."""
-    parts = [f"{m.name} ({m.unit})" if m.unit else m.name, page.t(f"rules.kind_{m.kind}")]
+    """"Niveau d'eau (m) · nombre · inondation": the measurement in the page's language, its unit, and who
+    sends it (the catalogue name itself is the option's value)."""
+    name = measures.label(page.t, m.name)
+    unit = measures.unit_label(page.t, m.unit)
+    parts = [f"{name} ({unit})" if unit else name, page.t(f"rules.kind_{m.kind}")]
     if m.families:
         parts.append(", ".join(page.t(f"family.{f}") for f in m.families))
     return " · ".join(parts)

@@ -221,7 +221,7 @@ def _seed(portal: Portal, factory: Any, catalogue_root: Path) -> World:
     others = _seed_others(portal, factory, city_id, acme, catalogue_root)
     return World(portal, params={
         "dev_eui": LAMP, "gateway_id": GW, "asset_id": asset_id, "tenant_id": acme, "invoice_id": invoice_id,
-        "fmt": "pdf", "plan_id": plan_id, "key_id": key_id, "rest": "no/such/page", **others,
+        "fmt": "pdf", "plan_id": plan_id, "key_id": key_id, "rest": "no/such/page", "rule_id": rule_id, **others,
     }, queries={
         "/portal/install/register": {"qr": unknown},
         "/portal/install/assets/{asset_id}/replace": {"old": LAMP},
