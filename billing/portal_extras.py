@@ -45,7 +45,7 @@ def billing_extras(
                                     .order_by(Invoice.issued_on.desc(), Invoice.number.desc())))
         found = payments.states(session, rows, paris_day(clock()))
         return [InvoiceSummary(i.id, i.number, i.period, euros(i.total_cents), found[i.id].status, i.kind,
-                               i.due_on.isoformat() if i.due_on else "") for i in rows]
+                               i.due_on.isoformat() if i.due_on else "", i.total_cents) for i in rows]
 
     def invoice_file(session: Session, tenant_id: str, invoice_id: str, fmt: InvoiceFormat) -> InvoiceDocument:
         inv = session.get(Invoice, invoice_id)

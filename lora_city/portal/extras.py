@@ -37,10 +37,15 @@ class InvoiceSummary:
     id: str
     number: str
     period: str  # "2026-10"
-    total: str  # already formatted with its currency, e.g. "1 234,56 €"
+    total: str  # already formatted with its currency, e.g. "1 234,56 €" (shown when total_cents is None)
     status: str  # looked up as ``invoice_status.<status>``: unpaid, overdue, paid, credited, credit_note, internal
     kind: str = "invoice"  # looked up as ``invoice_kind.<kind>``: invoice, credit_note, chargeback
     due_on: str = ""  # ISO date, or empty
+    total_cents: int | None = None  # in euro cents: the page writes it in the reader's language
+
+    @property
+    def due_date(self) -> date | None:
+        return date.fromisoformat(self.due_on) if self.due_on else None
 
 
 @dataclass(frozen=True, slots=True)

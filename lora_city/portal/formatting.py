@@ -86,6 +86,15 @@ class Formatter:
             return f"{text}{NNBSP}%" if self.french else f"{text}%"
         return f"{text}\u00a0{unit}"
 
+    def money(self, cents: int) -> str:
+        """Euros as CLDR writes them: ``1 234,56 €`` in French (narrow no-break space between thousands, no-break
+        space before the sign), ``€1,234.56`` in English."""
+        sign = "-" if cents < 0 else ""
+        whole, frac = divmod(abs(cents), 100)
+        if self.french:
+            return f"{sign}{whole:,}".replace(",", NNBSP) + f",{frac:02d}\u00a0€"
+        return f"{sign}€{whole:,}.{frac:02d}"
+
     def ago(self, value: datetime | None, now: datetime) -> str:
         """``il y a 12 s`` / ``12 s ago`` (minutes, hours and days beyond a minute)."""
         if value is None:

@@ -405,7 +405,7 @@ def _lessee_a_month_later(browser: Browser, journey: Journey, screenshots: Path,
     usage = tmp_path / "usage.csv"
     info.value.save_as(usage)
     rows = list(csv.DictReader(io.StringIO(usage.read_text())))
-    assert [(r["day"], r["dev_eui"], r["name"], r["uplinks"]) for r in rows] == [
+    assert [(r["Day"], r["DevEUI"], r["Name"], r["Uplinks"]) for r in rows] == [  # columns in her language
         ("2026-10-10", LAMPS[0], "Parking Église - rangée 1", "5"),
         ("2026-10-20", LAMPS[1], "Parking Église - rangée 2", "1")]
 

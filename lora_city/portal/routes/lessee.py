@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
 from lora_city.errors import NotFound
-from lora_city.portal import activity_csv, alerts_page, device_status
+from lora_city.portal import activity_csv, alerts_page, csv_header, device_status
 from lora_city.portal.extras import QuotaGauge
 from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import CsrfChecked, DbDep, PageDep, PortalUser, roles
@@ -73,7 +73,9 @@ def invoice_file(page: PageDep, user: LesseeDep, db: DbDep, invoice_id: str, fmt
         raise NotFound("invoice not found")
     document = render(db, user.tenant_id, invoice_id, "pdf" if fmt == "pdf" else "csv")
     media = "application/pdf" if fmt == "pdf" else "text/csv; charset=utf-8"
-    return Response(document.body, media_type=media,
+    # The PDF is the invoice as issued, in its customer's language; the CSV's columns are named for the reader.
+    body = document.body if fmt == "pdf" else csv_header.localised(document.body.decode(), page.t).encode()
+    return Response(body, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{document.name}"'})
 
 
@@ -91,7 +93,7 @@ def usage_page(page: PageDep, user: LesseeDep, db: DbDep, period: str = "") -> R
 def usage_csv(page: PageDep, user: LesseeDep, db: DbDep, period: str) -> Response:
     activity_csv.month_bounds(period)  # validates the period before either exporter sees it
     exporter = page.ctx.extras.usage_export
-    text = (exporter(db, user.tenant_id, period) if exporter is not None
+    text = (csv_header.localised(exporter(db, user.tenant_id, period), page.t) if exporter is not None
             else activity_csv.activity_csv(db, user.tenant_id, period, page.t))
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="usage-{period}.csv"'})
