@@ -20,6 +20,7 @@ from billing.pages.common import StaffDep
 from billing.pages.money import money
 from billing.run import RunResult, credit_note, find_config, run_billing
 from lora_city.errors import Conflict, InvalidInput, LoraCityError, NotFound
+from lora_city.portal import csv_header
 from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalUser
 from lora_city.storage.models import Tenant
@@ -104,7 +105,9 @@ def invoicing_router() -> APIRouter:
         inv = _invoice(db, invoice_id)
         lines = list(db.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
                                 .order_by(InvoiceLine.position)))
-        body = invoice_pdf(inv, lines) if fmt == "pdf" else invoice_csv(inv, lines)
+        # The PDF as issued, in its customer's language; the CSV's columns named in the reader's (issue 17).
+        body = (invoice_pdf(inv, lines) if fmt == "pdf"
+                else csv_header.localised(invoice_csv(inv, lines).decode(), page.t).encode())
         media = "application/pdf" if fmt == "pdf" else "text/csv; charset=utf-8"
         return Response(body, media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{file_name(inv, fmt)}"'})

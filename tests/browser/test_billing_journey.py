@@ -169,6 +169,14 @@ def test_operator_invoices_a_lessee_from_the_console(billing_site: Site, browser
                    "IBAN FR76 3000 6000 0112 3456 7890 189 - BIC AGRIFRPP", "Due date: 2026-12-03",
                    "SIRET: 21990001200018", "40 EUR"):
         assert needle in text, needle
+    # Its CSV: the columns named in the operator's language (French), the lines as billing wrote them (English)
+    with page.expect_download() as info:
+        invoice.get_by_role("link", name="CSV F2026-000001").click()
+    sheet = tmp_path / "invoice.csv"
+    info.value.save_as(sheet)
+    header, _, lines = sheet.read_text(encoding="utf-8").partition("\n")
+    assert header.startswith("Numéro,Type de document,Période,Date d'émission,Ligne,Code,Désignation,Quantité,")
+    assert "Plan pro: monthly fee" in lines and lines.splitlines()[-1].split(",")[5] == "total"
 
     invoice.get_by_role("button", name="Marquer payée F2026-000001").click()
     expect(page.locator("#billing-notice")).to_have_text("Paiement enregistré.")
