@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, select, update
+import orjson
+from sqlalchemy import Dialect, Select, Table, select, update
 from sqlalchemy.orm import Session
 
 from lora_city.applayer.profile import AppLayer, parse_app_layer
@@ -41,16 +42,28 @@ log = logging.getLogger(__name__)
 
 _SESSIONS = cast(Table, DeviceSession.__table__)
 _DEVICES = cast(Table, Device.__table__)
-_UPDATE_SESSION = (
-    update(_SESSIONS).where(_SESSIONS.c.id == bindparam("b_id")).values(
-        f_cnt_up=bindparam("b_f_cnt_up"), last_f_cnt_up=bindparam("b_last_f_cnt_up"),
-        n_f_cnt_down=bindparam("b_n_f_cnt_down"), a_f_cnt_down=bindparam("b_a_f_cnt_down"),
-        state=bindparam("b_state"), updated_at=bindparam("b_updated_at"),
-    )
-)
-_UPDATE_SEEN = (
-    update(_DEVICES).where(_DEVICES.c.dev_eui == bindparam("b_dev_eui")).values(last_seen_at=bindparam("b_last_seen_at"))
-)
+
+
+class _WriteBehind:
+    """The flush's two UPDATEs for one dialect, handed to the driver as one executemany of tuples each: the state
+    JSON by orjson, the times through SQLAlchemy's own bind processors (so rows read back exactly as before).
+    SQLAlchemy Core's per-row bind processing and the stdlib JSON were most of the flush's cost (issue 18)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        m = "%s" if dialect.name == "postgresql" else "?"
+        state = "%s::json" if dialect.name == "postgresql" else "?"
+        self.sessions = (f"UPDATE device_sessions SET f_cnt_up = {m}, last_f_cnt_up = {m}, n_f_cnt_down = {m}, "
+                         f"a_f_cnt_down = {m}, state = {state}, updated_at = {m} WHERE id = {m}")
+        self.seen = f"UPDATE devices SET last_seen_at = {m} WHERE dev_eui = {m}"
+        self.updated_at = _SESSIONS.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect) or _same
+        self.last_seen_at = _DEVICES.c.last_seen_at.type.dialect_impl(dialect).bind_processor(dialect) or _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_WRITES: dict[str, _WriteBehind] = {}
 _NO_TAGS: dict[str, str] = {}  # shared by every device without tags; events are read-only
 _UNKNOWN_TTL_S = 30.0  # a DevAddr nobody has: remembered this long so garbage cannot hammer the database
 _HISTORY_LEN = 20
@@ -488,18 +501,22 @@ class SessionStore:
         }
 
     def write_rows(self, rows: list[dict[str, Any]]) -> int:
-        """One Core executemany per table: tens of µs a row (the ORM's bulk path costs several times more)."""
+        """One driver executemany per table (see ``_WriteBehind``)."""
         if not rows:
             return 0
-        now = datetime.now(UTC)
-        for r in rows:
-            r["updated_at"] = now
-        seen = [{"b_dev_eui": r["dev_eui"], "b_last_seen_at": r["last_seen_at"]} for r in rows if r["last_seen_at"]]
         with transaction(self._factory) as db:
             conn = db.connection()
-            conn.execute(_UPDATE_SESSION, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+            sql = _WRITES.get(conn.dialect.name)
+            if sql is None:
+                sql = _WRITES[conn.dialect.name] = _WriteBehind(conn.dialect)
+            now = sql.updated_at(datetime.now(UTC))
+            dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS
+            conn.exec_driver_sql(sql.sessions, [
+                (r["f_cnt_up"], r["last_f_cnt_up"], r["n_f_cnt_down"], r["a_f_cnt_down"],
+                 dumps(r["state"], option=option).decode(), now, r["id"]) for r in rows])
+            seen = [(sql.last_seen_at(r["last_seen_at"]), r["dev_eui"]) for r in rows if r["last_seen_at"]]
             if seen:
-                conn.execute(_UPDATE_SEEN, seen)
+                conn.exec_driver_sql(sql.seen, seen)
         return len(rows)
 
     # --- internals -------------------------------------------------------------------------------------
