@@ -19,9 +19,11 @@ from lora_city.alerts.feed import AlertMessage
 from lora_city.alerts.rules import Level, Rule, RuleKind, Scope, Severity
 from lora_city.errors import Conflict, NotFound
 from lora_city.storage.db import SessionFactory, transaction
+from lora_city.storage.generations import read_generation
 from lora_city.storage.models import Alert, AlertAudit, AlertRule, Tenant
 
 Clock = Callable[[], datetime]
+RULES_GENERATION = "alert_rules"  # bumped by every rule change (lora_city/storage/generations.py)
 
 
 def rule_from_row(row: AlertRule, tenant_kind: str = "city") -> Rule:
@@ -64,6 +66,19 @@ class AlertService:
     def load_rules(self) -> list[Rule]:
         with self._sessions() as s:
             return _rules(s)
+
+    def rules_generation(self) -> int:
+        with self._sessions() as s:
+            return read_generation(s, RULES_GENERATION)
+
+    def rules_if_changed(self, known: int | None) -> tuple[int, list[Rule]] | None:
+        """(generation, every rule) when the rules changed since generation ``known``; None when they did not.
+        One small read when nothing changed; the counter and the rules come from one transaction."""
+        with self._sessions() as s, s.begin():
+            generation = read_generation(s, RULES_GENERATION)
+            if generation == known:
+                return None
+            return generation, _rules(s)
 
     def build_engine(self) -> AlertEngine:
         """An engine with every enabled rule, its open alerts restored (a restart raises nothing twice)."""

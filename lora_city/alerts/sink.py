@@ -1,5 +1,9 @@
 """``AlertSink``: the alert engine plugged into the sink hub. It evaluates every uplink, records the changes,
-announces them on the supervision feed, and every ``tick_s`` checks silent devices and escalations."""
+announces them on the supervision feed, and every ``tick_s`` checks silent devices and escalations.
+
+A rule created or deleted through the API or the portal applies to the next uplink, in every process: before
+evaluating what it took from its queue, the sink reads the rules' change counter (one row) and reloads the rules
+when it moved (lora_city/storage/generations.py). The tick reloads them too, as a fallback."""
 
 from __future__ import annotations
 
@@ -29,9 +33,11 @@ class AlertSink:
         self._queue: asyncio.Queue[UplinkEvent] = asyncio.Queue(queue_size)
         self.engine: AlertEngine = AlertEngine()
         self._tasks: list[asyncio.Task[None]] = []
+        self._rules_generation: int | None = None
         self.dropped = 0
 
     async def start(self) -> None:
+        self._rules_generation = await asyncio.to_thread(self._service.rules_generation)
         self.engine = await asyncio.to_thread(self._service.build_engine)
         self._tasks = [asyncio.create_task(self._consume()), asyncio.create_task(self._ticker())]
 
@@ -59,17 +65,36 @@ class AlertSink:
         await self._apply(self.engine.tick(self._clock()))
         await self._announce(await asyncio.to_thread(self._service.escalate_due))
 
+    async def _refresh_rules(self) -> None:
+        """Reload the rules if any changed since the last look (an event taken after the change was committed is
+        evaluated under it)."""
+        try:
+            changed = await asyncio.to_thread(self._service.rules_if_changed, self._rules_generation)
+        except Exception:
+            log.exception("alert rules not reloaded; the previous ones stay in force")
+            return
+        if changed is not None:
+            self._rules_generation, rules = changed
+            self.engine.set_rules(rules)
+
     async def _consume(self) -> None:
         while True:
-            event = await self._queue.get()
-            try:
-                await self._apply(self.engine.on_uplink(event))
-                if self._feed is not None:
-                    await self._feed.publish_reading(event)
-            except Exception:
-                log.exception("alert evaluation failed", extra={"dev_eui": event.device.dev_eui})
-            finally:
-                self._queue.task_done()
+            batch = [await self._queue.get()]
+            while len(batch) < 500:  # one look at the rules' counter per batch, not per uplink
+                try:
+                    batch.append(self._queue.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            await self._refresh_rules()
+            for event in batch:
+                try:
+                    await self._apply(self.engine.on_uplink(event))
+                    if self._feed is not None:
+                        await self._feed.publish_reading(event)
+                except Exception:
+                    log.exception("alert evaluation failed", extra={"dev_eui": event.device.dev_eui})
+                finally:
+                    self._queue.task_done()
 
     async def _ticker(self) -> None:
         while True:

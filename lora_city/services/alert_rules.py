@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.alerts.rules import RuleKind, Severity
-from lora_city.alerts.service import rule_from_row
+from lora_city.alerts.service import RULES_GENERATION, rule_from_row
 from lora_city.codec.measurements import CATALOGUE
 from lora_city.errors import NotFound
 from lora_city.services.common import target_tenant
 from lora_city.services.principal import Perm, Principal
+from lora_city.storage.generations import bump_generation
 from lora_city.storage.models import AlertRule
 
 
@@ -69,6 +70,7 @@ def create_rule(session: Session, principal: Principal, body: RuleIn) -> AlertRu
                     params=params, escalate_after_s=body.escalate_after_s, enabled=body.enabled)
     rule_from_row(row)  # the engine must be able to read what we store
     session.add(row)
+    bump_generation(session, RULES_GENERATION)  # every alert engine applies it to its next uplink
     session.commit()
     return row
 
@@ -94,4 +96,5 @@ def delete_rule(session: Session, principal: Principal, rule_id: str) -> None:
     principal.require(Perm.ALERTS_WRITE)
     row = get_rule(session, principal, rule_id)
     session.delete(row)
+    bump_generation(session, RULES_GENERATION)
     session.commit()

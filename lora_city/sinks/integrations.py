@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from lora_city.storage import generations
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import ConfigGeneration, Integration, new_id, utcnow
@@ -43,12 +43,8 @@ def unseal(vault: KeyVault, integration_id: str, blob: bytes | None) -> bytes | 
 
 
 def bump_generation(session: Session, name: str = GENERATION) -> None:
-    """Call in the transaction that changes an integration (or, with another ``name``, another cached
-    configuration): every process applies it before its next use of the cache."""
-    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(ConfigGeneration).values(name=name, value=1)
-    session.execute(stmt.on_conflict_do_update(index_elements=["name"],
-                                               set_={"value": ConfigGeneration.value + 1}))
+    """Call in the transaction that changes an integration: every process applies it before its next event."""
+    generations.bump_generation(session, name)
 
 
 @dataclass(frozen=True, slots=True)

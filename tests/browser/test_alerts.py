@@ -260,7 +260,7 @@ def test_lessee_writes_a_rule_for_its_own_gauge(alerts_site: tuple[Site, Network
     keyboard_fill(page, [(page.get_by_label("Seuil d'avertissement"), "0,4"),
                          (page.get_by_label("Seuil critique"), "0,7"),
                          (page.get_by_label("Hystérésis"), "0,05")], page.get_by_role("button", name="Créer la règle"))
-    expect(page.get_by_role("status")).to_have_text("Règle créée : le moteur d'alertes l'applique dans la minute (il relit les règles toutes les 30 s).")
+    expect(page.get_by_role("status")).to_have_text("Règle créée : elle s'applique dès la prochaine mesure.")
     row = page.locator('#rules-table tr[data-rule="Vistre en crue"]')
     expect(row).to_contain_text("avertissement 0,4, critique 0,7")
     expect(row).to_contain_text("tous mes capteurs")
