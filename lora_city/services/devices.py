@@ -25,6 +25,7 @@ from lora_city.services.common import (
     target_tenant,
 )
 from lora_city.services.principal import Perm, Principal
+from lora_city.services.profile_codecs import is_profile_codec
 from lora_city.services.profiles import default_profile, profile_for_model
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Application, Device, DeviceKeys, DeviceProfile, DeviceSession
@@ -76,6 +77,11 @@ class DeviceView:
 
 
 def check_codec(codecs: CodecRegistry | None, codec: str | None) -> None:
+    if is_profile_codec(codec):
+        # A device profile's own script (ChirpStack's payload_codec_script) belongs to that profile, maybe another
+        # tenant's: a device or a group uses it only by using the profile.
+        raise InvalidInput(f"codec {codec!r} is a device profile's own script: use that profile",
+                           code="unknown_codec")
     if codec is not None and codecs is not None and codec not in codecs:
         raise InvalidInput(f"no codec {codec!r}", code="unknown_codec")
 

@@ -32,6 +32,13 @@ def is_profile_codec(ref: str | None) -> bool:
     return bool(ref) and str(ref).startswith(VENDOR + "/")
 
 
+def profile_of(ref: str | None) -> str | None:
+    """The profile a profile codec reference belongs to (None for any other codec)."""
+    if ref is None or not is_profile_codec(ref):
+        return None
+    return split_ref(ref)[0].removeprefix(VENDOR + "/")
+
+
 def store_script(session: Session, profile_id: str, script: str, limits: JsLimits | None = None) -> str:
     """Check the script loads in QuickJS (INVALID_ARGUMENT with the JavaScript error if not), store it, and
     return the pinned reference the profile's ``codec_id`` takes. Runs in the caller's transaction."""

@@ -14,6 +14,7 @@ from lora_city.errors import Conflict, InvalidInput, NotFound
 from lora_city.services.catalogue import profile_from_model
 from lora_city.services.common import INPUT_CONFIG, target_tenant
 from lora_city.services.principal import Perm, Principal
+from lora_city.services.profile_codecs import is_profile_codec, profile_of
 from lora_city.storage.models import Device, DeviceProfile, utcnow
 
 MacVersion = Literal["1.0.2", "1.0.3", "1.0.4", "1.1.0"]
@@ -75,9 +76,12 @@ def _from_model(session: Session, model: str | None, firmware: str | None) -> di
     return fields
 
 
-def check_codec(codecs: CodecRegistry | None, codec: str | None) -> None:
+def check_codec(codecs: CodecRegistry | None, codec: str | None, profile_id: str | None = None) -> None:
     """A profile names a codec its devices will decode with: one the registry knows (a codec folder, an entry
-    point or a catalogue codec ``vendor/codec[@N]``), the rule devices follow (issue 21: profiles took any)."""
+    point or a catalogue codec ``vendor/codec[@N]``), the rule devices follow (issue 21: profiles took any).
+    A profile's own script (``device-profiles/<id>``) is named by that profile only, never by another tenant's."""
+    if is_profile_codec(codec) and profile_of(codec) != profile_id:
+        raise InvalidInput(f"codec {codec!r} is another device profile's own script", code="unknown_codec")
     if codec is not None and codecs is not None and codec not in codecs:
         raise InvalidInput(f"no codec {codec!r}", code="unknown_codec")
 
@@ -155,7 +159,7 @@ def update_profile(session: Session, principal: Principal, profile_id: str, data
                    codecs: CodecRegistry | None = None) -> DeviceProfile:
     principal.require(Perm.PROFILES_WRITE)
     profile = get_profile(session, principal, profile_id)
-    check_codec(codecs, data.codec_id)
+    check_codec(codecs, data.codec_id, profile.id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("catalogue_model") is not None:  # re-fill from the model; fields given beside it win
         changes = {**_from_model(session, changes["catalogue_model"], changes.get("firmware_version")), **changes}

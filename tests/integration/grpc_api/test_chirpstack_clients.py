@@ -151,6 +151,19 @@ def test_javascript_codec_is_stored_with_the_profile_and_runs(world: World) -> N
         profile(w, t, name="broken", payload_codec_runtime=api.JS, payload_codec_script="function decodeUplink( {")
     assert code_of(broken) == grpc.StatusCode.INVALID_ARGUMENT
     assert "does not load" in broken.value.details()  # type: ignore[attr-defined]
+    # the script is the profile's own: another tenant's device, group or profile cannot name it over HTTP
+    other = tenant(w, "Bailleur")
+    http = TestClient(create_app(w.settings, w.factory, KeyVault(SECRET)), raise_server_exceptions=False)
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    for path, body in (("/api/v1/devices", {"dev_eui": "70b3d57ed00000f1", "name": "x", "tenant_id": other,
+                                             "codec": second}),
+                       ("/api/v1/multicast-groups", {"name": "g", "tenant_id": other, "codec": second}),
+                       ("/api/v1/device-profiles", {"name": "copie", "tenant_id": other, "codec_id": second})):
+        r = http.post(path, headers=admin, json=body)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_codec", (path, r.text)
+    # while the profile itself may name its own script again
+    r = http.patch(f"/api/v1/device-profiles/{pid}", headers=admin, json={"codec_id": first})
+    assert r.status_code == 200, r.text
 
 
 def test_tenant_limits_are_kept_and_enforced_everywhere(world: World) -> None:
