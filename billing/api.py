@@ -4,10 +4,10 @@ notes and billing runs for operators. ``install(app)`` adds them after ``create_
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, FastAPI, Query, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,15 +18,16 @@ from billing.exports import device_day_usage_csv, device_usage_csv
 from billing.issuer import FIELDS, IssuerIn, save_issuer
 from billing.models import Invoice, InvoiceLine
 from billing.prices import PricesIn, PricesOut
-from lora_city.api.deps import ContextDep, CurrentPrincipal, NowDep, SessionDep
+from lora_city.api.deps import ContextDep, CurrentPrincipal, NowDep, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, Out, UtcTime
 from lora_city.errors import NotFound
 from lora_city.services import tenants as core_tenants
+from lora_city.services.common import INPUT_CONFIG
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import Device
 from tenants.calendar import paris_day, parse_period, period_of
 
-router = APIRouter(prefix="/api/v1", tags=["billing"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", tags=["billing"], responses=ERROR_RESPONSES, dependencies=[SingleQueryValues])
 
 
 def install(app: FastAPI) -> None:
@@ -87,9 +88,12 @@ class InvoiceDetail(InvoiceOut):
     lines: list[LineOut]
 
 
+Period = Annotated[str | None, Query(pattern=r"^[1-9]\d{3}-(0[1-9]|1[0-2])$", description="A month, YYYY-MM")]
+
+
 class RunRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    period: str = Field(pattern=r"^\d{4}-\d{2}$")
+    model_config = INPUT_CONFIG  # strict: true is not 1, "1" is not 1
+    period: str = Field(pattern=r"^[1-9]\d{3}-(0[1-9]|1[0-2])$")
 
 
 class SkipOut(BaseModel):
@@ -108,7 +112,7 @@ class RunOut(BaseModel):
 
 
 class CreditRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG  # strict: true is not 1, "1" is not 1
     reason: str = Field(min_length=1, max_length=300)
 
 
@@ -130,7 +134,7 @@ def _scope(session: Session, principal: Principal, tenant_id: str | None, period
 
 
 @router.get("/usage")
-def period_usage(session: SessionDep, principal: CurrentPrincipal, now: NowDep, period: str | None = None,
+def period_usage(session: SessionDep, principal: CurrentPrincipal, now: NowDep, period: Period = None,
                  tenant_id: str | None = None) -> PeriodOut:
     """A month's metered usage (default: the current Paris month, as flushed by the meter) and its days."""
     tid, period, first, end = _scope(session, principal, tenant_id, period, now)
@@ -142,14 +146,14 @@ def period_usage(session: SessionDep, principal: CurrentPrincipal, now: NowDep, 
 
 
 @router.get("/usage/devices")
-def devices_usage(session: SessionDep, principal: CurrentPrincipal, now: NowDep, period: str | None = None,
+def devices_usage(session: SessionDep, principal: CurrentPrincipal, now: NowDep, period: Period = None,
                   tenant_id: str | None = None) -> list[UsageOut]:
     tid, _, first, end = _scope(session, principal, tenant_id, period, now)
     return [_row(r) for r in usage.by_device(session, tid, first, end)]
 
 
 @router.get("/usage/devices.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def devices_usage_csv(session: SessionDep, principal: CurrentPrincipal, now: NowDep, period: str | None = None,
+def devices_usage_csv(session: SessionDep, principal: CurrentPrincipal, now: NowDep, period: Period = None,
                       tenant_id: str | None = None, per: Literal["month", "day"] = "month") -> Response:
     """Per device for the month; ``per=day``: per device and per day, with the devices' names."""
     tid, period, first, end = _scope(session, principal, tenant_id, period, now)
@@ -161,7 +165,7 @@ def devices_usage_csv(session: SessionDep, principal: CurrentPrincipal, now: Now
 
 @router.get("/usage/devices/{dev_eui}")
 def device_usage(session: SessionDep, principal: CurrentPrincipal, now: NowDep, dev_eui: str,
-                 period: str | None = None) -> list[UsageOut]:
+                 period: Period = None) -> list[UsageOut]:
     """One device's days in the period."""
     principal.require(Perm.READINGS_READ)
     device = session.get(Device, dev_eui.lower())
@@ -191,7 +195,7 @@ def _with_states(session: Session, rows: list[Invoice], now: datetime) -> list[I
 
 @router.get("/invoices")
 def list_invoices(session: SessionDep, principal: CurrentPrincipal, now: NowDep, tenant_id: str | None = None,
-                  period: str | None = None) -> list[InvoiceOut]:
+                  period: Period = None) -> list[InvoiceOut]:
     principal.require(Perm.TENANTS_READ)
     stmt = select(Invoice).order_by(Invoice.issued_on.desc(), Invoice.number.desc())
     if (only := principal.tenant_filter()) is not None:

@@ -22,7 +22,7 @@ from billing.models import BillingConfig, Invoice, InvoiceLine, PriceTable
 from billing.numbering import allocate
 from billing.rating import Line, Prices, rate, vat_of, wording
 from billing.usage import tenant_period_usage
-from lora_city.errors import ConfigurationError, Conflict, InvalidInput, NotFound
+from lora_city.errors import Conflict, InvalidInput, NotFound
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.models import Tenant
 from tenants.calendar import parse_period
@@ -70,7 +70,9 @@ def customer_of(tenant: Tenant) -> dict[str, Any]:
             "language": tenant.language or "fr"}
 
 
-class NotConfigured(ConfigurationError):
+class NotConfigured(Conflict):
+    """The operator's setup is incomplete, not the server broken: a 409 the API documents, never a 500."""
+
     code = "billing_not_configured"
 
 

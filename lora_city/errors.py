@@ -50,6 +50,17 @@ class Conflict(LoraCityError):
     code = "conflict"
 
 
+class TooManyRequests(LoraCityError):
+    """Slow down: an API rate limit, or too many failed authentications. ``retry_after_s`` becomes the HTTP
+    Retry-After header (RFC 9110 §10.2.3)."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: float, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
+
+
 class ConfigurationError(LoraCityError):
     """A startup problem: bad manifest, duplicate codec id, unusable setting."""
 

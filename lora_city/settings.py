@@ -64,6 +64,12 @@ class Settings(BaseSettings):
 
     # Security
     admin_token: str | None = None  # bearer token of the built-in administrator
+    # API rate limits (token buckets, requests per second and burst), per API key and per tenant; a tenant's plan
+    # may set its own. Generous: they stop a runaway script, not a busy integration.
+    api_rate_per_key: float = 100.0
+    api_burst_per_key: int = 500
+    api_rate_per_tenant: float = 200.0
+    api_burst_per_tenant: int = 1000
     secret_key: str = "insecure-development-key-change-me"  # master key for keys at rest
 
     # InfluxDB sink (absent URL: embedded store only)

@@ -9,19 +9,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-from lora_city.api.deps import CurrentPrincipal, SessionDep
+from lora_city.api.deps import CurrentPrincipal, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, Out, TenantOut
 from lora_city.errors import ConfigurationError, NotFound
 from lora_city.services import tenants as core_tenants
+from lora_city.services.common import INPUT_CONFIG
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import Device
 from tenants import lifecycle, plans
 from tenants.lifecycle import ExportPart, OnChange
 from tenants.quota import PlanQuotaPolicy
 
-router = APIRouter(prefix="/api/v1", tags=["tenancy"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", tags=["tenancy"], responses=ERROR_RESPONSES, dependencies=[SingleQueryValues])
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,9 @@ def install(app: FastAPI, *, quota: PlanQuotaPolicy | None = None, export_dir: P
     """Add the routes. ``quota`` is the network server's live policy (gauges, reload after a status change);
     ``export_dir`` receives the export written before a tenant is deleted; ``export_parts`` add files to it."""
     app.state.tenancy = TenancyContext(quota, export_dir, export_parts)
+    limiter = getattr(app.state, "rate_limiter", None)
+    if quota is not None and limiter is not None:
+        limiter.limits_for = quota.api_limit  # a plan's own API rate limit, live with the plan reloads
     app.include_router(router)
 
 
@@ -65,10 +69,12 @@ class PlanOut(Out):
     over_quota_action: str
     private_up_allowed: bool
     private_down_allowed: bool
+    api_requests_per_s: int | None
+    api_burst: int | None
 
 
 class PlanAssign(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG  # strict: true is not 1, "1" is not 1
     plan_id: str | None
 
 

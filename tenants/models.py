@@ -31,4 +31,7 @@ class Plan(Base):
     # May the tenant keep its own gateways to itself (not shared for uplinks / downlinks)?
     private_up_allowed: Mapped[bool] = mapped_column(default=False)
     private_down_allowed: Mapped[bool] = mapped_column(default=False)
+    # The tenant's API rate limit (requests per second, burst); None: the server's defaults (Settings.api_rate_*)
+    api_requests_per_s: Mapped[int | None] = mapped_column(default=None)
+    api_burst: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,13 +4,14 @@ device and gateway services are limited without knowing this package."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied, QuotaExceeded
+from lora_city.services.common import INPUT_CONFIG, NotNull
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.db import SessionFactory
 from lora_city.storage.models import Device, Gateway, Tenant
@@ -20,7 +21,7 @@ INT32 = 2_147_483_647  # the columns are 32-bit integers on PostgreSQL and SQLit
 
 
 class PlanCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG  # strict: true is not 1, "1" is not 1
 
     name: str = Field(min_length=1, max_length=100)
     max_devices: int | None = Field(default=None, ge=0, le=INT32)
@@ -31,22 +32,26 @@ class PlanCreate(BaseModel):
     over_quota_action: str = Field(default="drop", pattern="^(drop|bill)$")
     private_up_allowed: bool = False
     private_down_allowed: bool = False
+    api_requests_per_s: int | None = Field(default=None, ge=1, le=100_000)
+    api_burst: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class PlanPatch(BaseModel):
     """Fields to change; a limit set to null becomes unlimited."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG  # strict: true is not 1
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: Annotated[str, Field(min_length=1, max_length=100)] | NotNull = None
     max_devices: int | None = Field(default=None, ge=0, le=INT32)
     max_gateways: int | None = Field(default=None, ge=0, le=INT32)
     airtime_s_per_device_day: int | None = Field(default=None, ge=0, le=86_400)
     uplinks_per_device_day: int | None = Field(default=None, ge=0, le=INT32)
     downlinks_per_device_day: int | None = Field(default=None, ge=0, le=INT32)
-    over_quota_action: str | None = Field(default=None, pattern="^(drop|bill)$")
-    private_up_allowed: bool | None = None
-    private_down_allowed: bool | None = None
+    over_quota_action: Annotated[str, Field(pattern="^(drop|bill)$")] | NotNull = None
+    private_up_allowed: bool | NotNull = None
+    private_down_allowed: bool | NotNull = None
+    api_requests_per_s: int | None = Field(default=None, ge=1, le=100_000)
+    api_burst: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 def create_plan(session: Session, principal: Principal, data: PlanCreate) -> Plan:

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lora_city.api.rate_limit import Limit
 from lora_city.metrics import Metrics
 from lora_city.sinks.events import DeviceEvent, DeviceInfo, LogEvent
 from lora_city.storage.db import SessionFactory
@@ -43,6 +44,8 @@ class Allowance:
     airtime_ms: float | None = None
     downlinks: int | None = None
     action: str = "drop"
+    api_per_s: int | None = None  # the plan's API rate limit (None: the server's default)
+    api_burst: int | None = None
 
     def limit(self, kind: str) -> float | None:
         return self.uplinks if kind == UPLINKS else self.airtime_ms if kind == AIRTIME else self.downlinks
@@ -51,7 +54,7 @@ class Allowance:
     def of_plan(cls, plan: Plan) -> Allowance:
         airtime = plan.airtime_s_per_device_day
         return cls(plan.uplinks_per_device_day, None if airtime is None else airtime * 1000.0,
-                   plan.downlinks_per_device_day, plan.over_quota_action)
+                   plan.downlinks_per_device_day, plan.over_quota_action, plan.api_requests_per_s, plan.api_burst)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,14 @@ class PlanQuotaPolicy:
 
     def set_tenants(self, tenants: dict[str, TenantQuota]) -> None:
         self._tenants = tenants  # one assignment: the radio side sees the old or the new map, never half
+
+    def api_limit(self, tenant_id: str) -> Limit | None:
+        """The tenant's plan's API rate limit (api/rate_limit.py), None for the server's default."""
+        quota = self._tenants.get(tenant_id)
+        allowance = quota.allowance if quota is not None else None
+        if allowance is None or allowance.api_per_s is None:
+            return None
+        return Limit(float(allowance.api_per_s), float(allowance.api_burst or 5 * allowance.api_per_s))
 
     async def refresh_loop(self, factory: SessionFactory, interval_s: float = 30.0) -> None:
         """Reload limits and statuses periodically (run as a task by the composition root), so tenants and plans

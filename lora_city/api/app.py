@@ -12,6 +12,7 @@ from lora_city import __version__
 from lora_city.api import errors
 from lora_city.api.deps import AppContext
 from lora_city.api.docs import install_docs
+from lora_city.api.rate_limit import Limit, RateLimiter
 from lora_city.api.routes import (
     alerts,
     api_keys,
@@ -30,10 +31,13 @@ from lora_city.api.routes import (
     onboarding,
     overview,
     profiles,
+    security,
     tenants,
 )
+from lora_city.api.strict import IntegralNumbers
 from lora_city.codec.registry import CodecRegistry
 from lora_city.metrics import Metrics
+from lora_city.services.auth_throttle import AuthThrottle
 from lora_city.services.queue import DownlinkNotifier
 from lora_city.settings import Settings
 from lora_city.storage.db import SessionFactory
@@ -70,11 +74,17 @@ def create_app(
     )
     app.state.lora_city = AppContext(settings, session_factory, vault, codecs, notifier, metrics, clock,
                                      on_device_change, group_notifier, on_gateway_change, fuota_wake)
+    app.state.auth_throttle = AuthThrottle(session_factory, clock)  # shared with the portal's login
+    app.state.rate_limiter = RateLimiter(
+        Limit(settings.api_rate_per_key, settings.api_burst_per_key),
+        Limit(settings.api_rate_per_tenant, settings.api_burst_per_tenant),
+    )  # tenants/ sets limits_for: a plan's own limits
     errors.install(app)
+    app.add_middleware(IntegralNumbers)  # 2.0 is an integer to JSON Schema: api/strict.py
     install_docs(app, PREFIX)
     api = APIRouter(prefix=PREFIX)
     for module in (tenants, api_keys, gateways, profiles, applications, devices, multicast, lighting, assets,
-                   onboarding, overview, alerts, integrations, broker, catalogue, fuota, live):
+                   onboarding, overview, alerts, integrations, broker, catalogue, fuota, live, security):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

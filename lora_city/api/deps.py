@@ -13,10 +13,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
+from lora_city.api.rate_limit import RateLimiter
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import InvalidInput, Unauthenticated
 from lora_city.metrics import Metrics
 from lora_city.services import api_keys
+from lora_city.services.auth_throttle import API_ADDRESS, API_KEY, AuthThrottle
 from lora_city.services.idempotency import IdempotencyRequest
 from lora_city.services.principal import Principal
 from lora_city.services.queue import DownlinkNotifier
@@ -79,13 +81,35 @@ NowDep = Annotated[datetime, Depends(get_now)]
 _bearer = HTTPBearer(auto_error=False, description="An API key, or the administrator token")
 
 
+def client_address(request: Request) -> str:
+    """The client's IP address as the HTTP server saw it (uvicorn's --forwarded-allow-ips behind a proxy)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def get_principal(
-    ctx: ContextDep, session: SessionDep, now: NowDep,
+    request: Request, ctx: ContextDep, session: SessionDep, now: NowDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """Authenticate the bearer token, within the guessing throttle (services/auth_throttle.py) and the rate
+    limits (api/rate_limit.py)."""
     if credentials is None:
         raise Unauthenticated("missing bearer token (Authorization: Bearer <key>)")
-    return api_keys.authenticate(session, credentials.credentials, admin_token=ctx.settings.admin_token, now=now)
+    token = credentials.credentials
+    throttle: AuthThrottle = request.app.state.auth_throttle
+    subjects = [(API_ADDRESS, client_address(request))]
+    prefix = api_keys.prefix_of(token)
+    if prefix is not None:
+        subjects.append((API_KEY, prefix))
+    throttle.check(subjects)
+    try:
+        principal = api_keys.authenticate(session, token, admin_token=ctx.settings.admin_token, now=now)
+    except Unauthenticated as exc:
+        if exc.code != "tenant_suspended":  # a valid key of a suspended tenant is no guess
+            throttle.failed("api_key", subjects, exc.message)
+        raise
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.admit(principal)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -93,7 +117,7 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 async def get_idempotency(
     request: Request, principal: CurrentPrincipal,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200, pattern=r"\S")] = None,  # not blank
 ) -> IdempotencyRequest | None:
     """The retry identity of an onboarding write: the key, the route and a hash of the exact request body."""
     if idempotency_key is None:

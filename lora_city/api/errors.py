@@ -4,6 +4,8 @@ same JSON body: ``{"error": {"code": "...", "message": "..."}}``."""
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,6 +27,7 @@ STATUS: dict[type[errors.LoraCityError], int] = {
     errors.AlreadyExists: 409,
     errors.Conflict: 409,
     errors.QuotaExceeded: 429,
+    errors.TooManyRequests: 429,
     errors.ConfigurationError: 500,
 }
 
@@ -58,16 +61,34 @@ async def _product_error(_request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("request failed: %s", exc.message)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, errors.TooManyRequests):
+        headers = {"Retry-After": str(retry_after(exc.retry_after_s))}
     return _response(status, exc.code, exc.message, headers, getattr(exc, "details", None))
+
+
+def retry_after(seconds: float) -> int:
+    """Whole seconds, rounded up and at least 1: a client that waits that long is let through."""
+    return max(1, math.ceil(seconds))
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     parts = []
-    for err in exc.errors()[:5]:
+    found = exc.errors()
+    for err in found[:5]:
         where = ".".join(str(p) for p in err.get("loc", ()))
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
-    return _response(422, "validation_error", "; ".join(parts) or "invalid request")
+    return _response(422, _validation_code(found), "; ".join(parts) or "invalid request")
+
+
+def _validation_code(found: Sequence[Any]) -> str:
+    """``invalid_<field>`` when the one problem is a field's pattern (a malformed DevEUI, key, slug …): the code
+    the services gave before the schema carried the pattern, so clients keep telling these cases apart."""
+    if len(found) == 1 and found[0].get("type") == "string_pattern_mismatch":
+        loc = found[0].get("loc", ())
+        if loc and isinstance(loc[-1], str):
+            return f"invalid_{loc[-1]}"
+    return "validation_error"
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

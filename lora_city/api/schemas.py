@@ -202,7 +202,11 @@ class Flushed(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422)
+    **{status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422)},
+    # rate limits (rate_limited), failed-authentication throttle (too_many_attempts), quotas (quota_exceeded)
+    429: {"model": ErrorBody, "description": "Too many requests",
+          "headers": {"Retry-After": {"description": "Seconds to wait before trying again",
+                                      "schema": {"type": "integer", "minimum": 1}}}},
 }
 
 

@@ -1,4 +1,4 @@
-"""``lora-city user create``: portal accounts (lessees, city staff, technicians). The password is asked twice
+"""``lora-city user create|disable|enable``: portal accounts (lessees, city staff, technicians). The password is asked twice
 on the terminal (never on the command line, where it would land in the shell history)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import typer
 
 from lora_city.cli.config import load_settings, open_database
 from lora_city.errors import LoraCityError
-from lora_city.portal.users import create_user
+from lora_city.portal.users import create_user, set_active
 from lora_city.services.principal import Role
 from lora_city.storage.bootstrap import CITY_SLUG, ensure_city_tenant
 from lora_city.storage.db import make_session_factory
@@ -43,3 +43,28 @@ def create(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
+
+
+def _set_active(ctx: typer.Context, email: str, active: bool) -> None:
+    engine = open_database(load_settings(ctx))
+    try:
+        with make_session_factory(engine)() as session:
+            user = set_active(session, email, active)
+            typer.echo(f"user {user.email} {'enabled' if active else 'disabled; its portal sessions ended'}")
+    except LoraCityError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+
+
+@users_app.command("disable")
+def disable(ctx: typer.Context, email: str = typer.Argument(..., help="Login e-mail")) -> None:
+    """Disable an account: it can no longer log in, and its open portal sessions end at once."""
+    _set_active(ctx, email, False)
+
+
+@users_app.command("enable")
+def enable(ctx: typer.Context, email: str = typer.Argument(..., help="Login e-mail")) -> None:
+    """Enable a disabled account again."""
+    _set_active(ctx, email, True)

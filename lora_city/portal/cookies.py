@@ -2,8 +2,9 @@
 ``Settings.secret_key``.
 
 Why not itsdangerous: it is not one of the product's declared dependencies, and the whole need is one HMAC, a
-timestamp and a constant-time comparison. The session is stateless; logging out drops the cookie, and every
-request re-reads the user so a deactivated account loses access at once.
+timestamp and a constant-time comparison. The cookie carries the user's session version: logging out or
+disabling the user bumps it, so every session issued before (a copied cookie too) ends at once; every request
+re-reads the user anyway, so a deactivated account loses access at once.
 """
 
 from __future__ import annotations
@@ -36,14 +37,16 @@ class PortalSession:
     issued_at: float
     user_id: str | None = None
     language: str | None = None
+    version: int = 0  # the user's session_version at login: a bumped version (logout, disable) ends this session
 
     @classmethod
     def anonymous(cls, now: float, language: str | None = None) -> PortalSession:
         return cls(csrf=secrets.token_urlsafe(32), issued_at=now, language=language)
 
-    def logged_in(self, user_id: str, now: float) -> PortalSession:
+    def logged_in(self, user_id: str, now: float, version: int = 0) -> PortalSession:
         # A fresh CSRF token at login: a token seen before authentication must not stay valid after it.
-        return PortalSession(csrf=secrets.token_urlsafe(32), issued_at=now, user_id=user_id, language=self.language)
+        return PortalSession(csrf=secrets.token_urlsafe(32), issued_at=now, user_id=user_id, language=self.language,
+                             version=version)
 
     def with_language(self, language: str) -> PortalSession:
         return replace(self, language=language)
@@ -57,7 +60,8 @@ class SessionSigner:
         self.max_age_s = max_age_s
 
     def dumps(self, session: PortalSession) -> str:
-        body: dict[str, Any] = {"c": session.csrf, "t": session.issued_at, "u": session.user_id, "l": session.language}
+        body: dict[str, Any] = {"c": session.csrf, "t": session.issued_at, "u": session.user_id, "l": session.language,
+                                "v": session.version}
         payload = _b64(json.dumps(body, separators=(",", ":")).encode())
         return f"{payload}.{self._sign(payload)}"
 
@@ -71,7 +75,7 @@ class SessionSigner:
         try:
             body = json.loads(_unb64(payload))
             session = PortalSession(csrf=str(body["c"]), issued_at=float(body["t"]), user_id=body["u"],
-                                    language=body["l"])
+                                    language=body["l"], version=int(body.get("v", 0)))
         except (ValueError, KeyError, TypeError, binascii.Error):
             return None
         if now - session.issued_at > self.max_age_s or session.issued_at > now + 60:

@@ -52,6 +52,26 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def end_sessions(session: Session, user_id: str) -> None:
+    """Every portal session of the user ends at once: its cookies carry the old session version."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.session_version += 1
+        session.commit()
+
+
+def set_active(session: Session, email: str, active: bool) -> User:
+    """Disable (or enable again) an account; disabling ends its sessions at once."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise NotFound(f"user {normalise_email(email)} not found", code="user_not_found")
+    user.is_active = active
+    if not active:
+        user.session_version += 1
+    session.commit()
+    return user
+
+
 def set_language(session: Session, user_id: str, language: str) -> None:
     if language not in LANGUAGES:
         raise InvalidInput("unsupported language", code="invalid_language")

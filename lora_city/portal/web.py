@@ -98,8 +98,8 @@ def get_optional_user(ctx: PortalDep, web: WebSessionDep) -> PortalUser | None:
         return None
     with ctx.session_factory() as session:
         row = session.get(User, web.user_id)
-        if row is None or not row.is_active:
-            return None
+        if row is None or not row.is_active or row.session_version != web.version:
+            return None  # gone, disabled, or logged out since this cookie was issued
         return PortalUser(row.id, row.email, row.display_name, Role(row.role), row.tenant_id, row.language)
 
 

@@ -14,13 +14,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput
-from lora_city.services.common import INPUT_CONFIG, hex_id, key_bytes
+from lora_city.services.common import INPUT_CONFIG, hex_field, hex_id, key_bytes
 from lora_city.services.devices import DeviceView, find_device, get_device
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Device, DeviceSession
 
-Key = Field(min_length=32, max_length=47)
+Key = hex_field(16)
 
 
 class AbpActivation(BaseModel):
@@ -35,12 +35,12 @@ class AbpActivation(BaseModel):
 
     model_config = INPUT_CONFIG
 
-    dev_addr: str = Field(min_length=8, max_length=11)
+    dev_addr: str = hex_field(4)
     mac_version: Literal["1.0.2", "1.0.3", "1.0.4", "1.1.0"] = "1.0.3"
-    nwk_s_key: str | None = Field(default=None, min_length=32, max_length=47)  # 1.0.x
-    f_nwk_s_int_key: str | None = Field(default=None, min_length=32, max_length=47)  # 1.1
-    s_nwk_s_int_key: str | None = Field(default=None, min_length=32, max_length=47)
-    nwk_s_enc_key: str | None = Field(default=None, min_length=32, max_length=47)
+    nwk_s_key: str | None = hex_field(16, default=None)  # 1.0.x
+    f_nwk_s_int_key: str | None = hex_field(16, default=None)  # 1.1
+    s_nwk_s_int_key: str | None = hex_field(16, default=None)
+    nwk_s_enc_key: str | None = hex_field(16, default=None)
     app_s_key: str = Key
     f_cnt_up: int = Field(
         default=0, ge=0, le=0xFFFFFFFF,

@@ -77,6 +77,14 @@ def revoke_key(session: Session, principal: Principal, key_id: str, *, now: date
     return row
 
 
+def prefix_of(token: str) -> str | None:
+    """The public prefix of something shaped like one of our keys (the throttle's account for it), else None."""
+    parts = token.split("_", 2)
+    if len(parts) == 3 and parts[0] == KEY_MARK and 0 < len(parts[1]) <= 16:
+        return parts[1]
+    return None
+
+
 def authenticate(
     session: Session, token: str, *, admin_token: str | None, now: datetime,
 ) -> Principal:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
-from lora_city.services.common import INPUT_CONFIG, target_tenant
+from lora_city.services.common import INPUT_CONFIG, NotNull, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.sinks.broker_sync import bump_broker_generation
 from lora_city.storage.models import Application, utcnow
@@ -16,8 +18,8 @@ from lora_city.storage.models import Application, utcnow
 class ApplicationFields(BaseModel):
     model_config = INPUT_CONFIG
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=1000)
+    name: Annotated[str, Field(min_length=1, max_length=200)] | NotNull = None
+    description: str | None = Field(default=None, max_length=1000)  # null clears it
 
 
 class ApplicationCreate(ApplicationFields):
@@ -57,7 +59,9 @@ def update_application(
     principal.require(Perm.APPLICATIONS_WRITE)
     app = get_application(session, principal, application_id)
     for name, value in data.model_dump(exclude_unset=True).items():
-        if value is None:
+        if value is None and name == "description":
+            value = ""
+        elif value is None:
             raise InvalidInput(f"{name} may not be null")
         setattr(app, name, value)
     app.updated_at = utcnow()

@@ -9,15 +9,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from lora_city.errors import InvalidInput, NotFound
+from lora_city.errors import AlreadyExists, InvalidInput, NotFound
 from lora_city.services import field_access
-from lora_city.services.common import INPUT_CONFIG, as_utc, target_tenant
+from lora_city.services.common import INPUT_CONFIG, NotNull, as_utc, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.services.readings import Page, TimeRange, readings_in_spans
 from lora_city.storage.models import Asset, AssetDevice, Reading
@@ -30,12 +30,12 @@ MAX_PHOTO = 5 * 1024 * 1024
 class AssetFields(BaseModel):
     model_config = INPUT_CONFIG
 
-    kind: AssetKind | None = None
-    name: str | None = Field(default=None, max_length=200)
+    kind: AssetKind | NotNull = None
+    name: Annotated[str, Field(max_length=200)] | NotNull = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     address: str | None = Field(default=None, max_length=500)
-    notes: str | None = Field(default=None, max_length=2000)
+    notes: str | None = Field(default=None, max_length=2000)  # null clears them
 
 
 class AssetCreate(AssetFields):
@@ -92,7 +92,7 @@ def new_asset(session: Session, principal: Principal, data: AssetCreate, *, now:
     """Create (flush, no commit): used alone and inside onboarding operations."""
     tenant = target_tenant(session, principal, data.tenant_id)
     if data.external_ref is not None and find_by_ref(session, tenant, data.external_ref) is not None:
-        raise InvalidInput(f"asset {data.external_ref!r} already exists", code="asset_exists")
+        raise AlreadyExists(f"asset {data.external_ref!r} already exists", code="asset_exists")  # 409
     asset = Asset(tenant_id=tenant, external_ref=data.external_ref, kind=data.kind or "other",
                   name=data.name or (data.external_ref or ""), latitude=data.latitude, longitude=data.longitude,
                   address=data.address, notes=data.notes or "", created_at=now)
@@ -103,7 +103,9 @@ def new_asset(session: Session, principal: Principal, data: AssetCreate, *, now:
 
 def apply_fields(asset: Asset, data: AssetFields) -> None:
     for name, value in data.model_dump(exclude_unset=True, exclude={"external_ref", "tenant_id"}).items():
-        if value is None and name in {"kind", "name", "notes"}:
+        if value is None and name == "notes":
+            value = ""
+        elif value is None and name in {"kind", "name"}:
             raise InvalidInput(f"{name} may not be null")
         setattr(asset, name, value)
 

@@ -21,7 +21,7 @@ from lora_city.codec.catalogue.lookup import (
 )
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import InvalidInput, NotFound
-from lora_city.services.common import INPUT_CONFIG
+from lora_city.services.common import DB_INT_MAX, INPUT_CONFIG
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import CatalogueCodec, CatalogueModel, CatalogueProfile, CatalogueVendor
 
@@ -121,7 +121,7 @@ class PreviewRequest(BaseModel):
 
     f_port: int = Field(ge=1, le=255)
     bytes_hex: str = Field(max_length=1024)
-    version: int | None = Field(default=None, ge=1, description="A version; default the latest")
+    version: int | None = Field(default=None, ge=1, le=DB_INT_MAX, description="A version; default the latest")
 
 
 def _page(limit: int, offset: int) -> tuple[int, int]:

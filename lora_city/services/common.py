@@ -10,7 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Strict
+from pydantic import BeforeValidator, ConfigDict, Field, Strict
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,10 +21,28 @@ from lora_city.storage.bootstrap import ensure_city_tenant
 from lora_city.storage.models import Tenant
 
 MAX_PAGE = 1000
+# The largest value of an sa.Integer column on every supported database (PostgreSQL's INTEGER is 4 bytes):
+# the bound of an integer field of the API that is stored in one, so the schema refuses what the database would.
+DB_INT_MAX = 2**31 - 1
 # Input models are strict: a schema says "boolean" or "number", so 0 is not false and false is not 0.0.
 INPUT_CONFIG = ConfigDict(extra="forbid", strict=True)
+# ``T | NotNull`` on a PATCH field: may be left out, but null is no value for it. The published schema says so
+# (no "null" in it), and the service refuses a null with a 422, as the schema then promises.
+NotNull = SkipJsonSchema[None]
 Clock = Callable[[], datetime]
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
+
+
+def hex_pattern(n_bytes: int) -> str:
+    """What ``hex_id`` takes, as a schema pattern: the hex digits, with spaces, tabs, colons or hyphens between
+    them (as key sheets print them). Explicit characters rather than ``\\s``: JSON Schema, Python and pydantic's
+    regex engines do not agree on what whitespace is."""
+    return rf"^[ \t]*[0-9A-Fa-f](?:[ \t:-]*[0-9A-Fa-f]){{{2 * n_bytes - 1}}}[ \t]*$"
+
+
+def hex_field(n_bytes: int, **kw: Any) -> Any:
+    """A ``Field`` for an EUI (8), DevAddr (4) or key (16) whose published schema says exactly what is accepted."""
+    return Field(min_length=2 * n_bytes, max_length=4 * n_bytes, pattern=hex_pattern(n_bytes), **kw)
 
 
 def hex_id(value: str, n_bytes: int, field: str) -> str:

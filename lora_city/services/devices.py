@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -18,6 +18,8 @@ from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import AlreadyExists, InvalidInput, NotFound
 from lora_city.services.common import (
     INPUT_CONFIG,
+    NotNull,
+    hex_field,
     hex_id,
     key_bytes,
     page_limit,
@@ -30,17 +32,17 @@ from lora_city.services.profiles import default_profile, profile_for_model
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Application, Device, DeviceKeys, DeviceProfile, DeviceSession
 
-Hex16 = Field(min_length=16, max_length=23)
-Key = Field(default=None, min_length=32, max_length=47)
+Hex16 = hex_field(8)
+Key = hex_field(16, default=None)
 
 
 class DeviceFields(BaseModel):
     model_config = INPUT_CONFIG
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=1000)
-    join_eui: str | None = Field(default=None, min_length=16, max_length=23)
-    app_key: str | None = Key
+    name: Annotated[str, Field(min_length=1, max_length=200)] | NotNull = None
+    description: str | None = Field(default=None, max_length=1000)  # null clears it
+    join_eui: Annotated[str, hex_field(8)] | NotNull = None
+    app_key: Annotated[str, hex_field(16)] | NotNull = None
     nwk_key: str | None = Key
     # LoRaWAN 1.0.x devices that run TS005/TS004 (firmware updates) derive those packages' keys from a GenAppKey
     gen_app_key: str | None = Key
@@ -50,8 +52,8 @@ class DeviceFields(BaseModel):
     device_profile_id: str | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    is_disabled: bool | None = None
-    tags: dict[str, str] | None = None
+    is_disabled: bool | NotNull = None
+    tags: dict[str, str] | NotNull = None
 
 
 class DeviceCreate(DeviceFields):
@@ -229,7 +231,7 @@ def list_devices(
     return _views(session, list(session.scalars(stmt)))
 
 
-_NOT_NULL = {"name", "description", "join_eui", "is_disabled", "tags", "app_key"}
+_NOT_NULL = {"name", "join_eui", "is_disabled", "tags", "app_key"}
 
 
 def update_device(
@@ -242,6 +244,8 @@ def update_device(
     for name, value in changes.items():
         if value is None and name in _NOT_NULL:
             raise InvalidInput(f"{name} may not be null")
+    if changes.get("description", "") is None:
+        changes["description"] = ""  # null clears it
     check_codec(codecs, data.codec)
     _check_refs(session, principal, device.tenant_id, data)
     if "app_key" in changes:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
-from lora_city.services.common import INPUT_CONFIG, hex_id, page_limit, target_tenant
+from lora_city.services.common import INPUT_CONFIG, NotNull, hex_id, page_limit, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import Gateway, UnknownGateway, utcnow
 
@@ -18,13 +20,13 @@ Longitude = Field(default=None, ge=-180, le=180)
 class GatewayFields(BaseModel):
     model_config = INPUT_CONFIG
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=1000)
+    name: Annotated[str, Field(min_length=1, max_length=200)] | NotNull = None
+    description: str | None = Field(default=None, max_length=1000)  # null clears it
     latitude: float | None = Latitude
     longitude: float | None = Longitude
     altitude: float | None = Field(default=None, ge=-1000, le=10000)
-    private_up: bool | None = None
-    private_down: bool | None = None
+    private_up: bool | NotNull = None
+    private_down: bool | NotNull = None
 
 
 class GatewayCreate(GatewayFields):
@@ -87,7 +89,9 @@ def update_gateway(session: Session, principal: Principal, gateway_id: str, data
     principal.require(Perm.GATEWAYS_WRITE)
     gw = get_gateway(session, principal, gateway_id)
     for name, value in data.model_dump(exclude_unset=True).items():
-        if value is None and name in {"name", "private_up", "private_down", "description"}:
+        if value is None and name == "description":
+            value = ""
+        elif value is None and name in {"name", "private_up", "private_down"}:
             raise InvalidInput(f"{name} may not be null")
         setattr(gw, name, value)
     gw.updated_at = utcnow()

@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, select
@@ -30,6 +30,8 @@ from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.region import EU868, Region
 from lora_city.services.common import (
     INPUT_CONFIG,
+    NotNull,
+    hex_field,
     hex_id,
     key_bytes,
     page_limit,
@@ -62,7 +64,7 @@ log = logging.getLogger(__name__)
 class GroupFields(BaseModel):
     model_config = INPUT_CONFIG
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=200)] | NotNull = None
     group_class: Literal["B", "C"] | None = None
     dr: int | None = Field(default=None, ge=0, le=15)
     frequency: int | None = Field(default=None, ge=100_000_000, le=1_670_000_000)
@@ -76,16 +78,16 @@ class GroupFields(BaseModel):
 class GroupCreate(GroupFields):
     name: str = Field(min_length=1, max_length=200)
     tenant_id: str | None = None
-    mc_addr: str | None = Field(default=None, min_length=8, max_length=11)
-    mc_key: str | None = Field(default=None, min_length=32, max_length=47)  # write-only
-    mc_nwk_s_key: str | None = Field(default=None, min_length=32, max_length=47)  # write-only, with mc_app_s_key
-    mc_app_s_key: str | None = Field(default=None, min_length=32, max_length=47)
+    mc_addr: str | None = hex_field(4, default=None)
+    mc_key: str | None = hex_field(16, default=None)  # write-only
+    mc_nwk_s_key: str | None = hex_field(16, default=None)  # write-only, with mc_app_s_key
+    mc_app_s_key: str | None = hex_field(16, default=None)
 
 
 class MembersAdd(BaseModel):
     model_config = INPUT_CONFIG
 
-    dev_euis: list[str] = Field(min_length=1, max_length=MAX_MEMBERS_PER_CALL)
+    dev_euis: list[Annotated[str, hex_field(8)]] = Field(min_length=1, max_length=MAX_MEMBERS_PER_CALL)
 
 
 class GroupQueueItemCreate(BaseModel):

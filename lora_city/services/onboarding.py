@@ -17,7 +17,14 @@ from lora_city.errors import AlreadyExists, Conflict, InvalidInput, LoraCityErro
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.tr005 import QRCode, parse_qr
 from lora_city.services import activation, assets
-from lora_city.services.common import INPUT_CONFIG, as_utc, hex_id, key_bytes, require_same_tenant
+from lora_city.services.common import (
+    INPUT_CONFIG,
+    as_utc,
+    hex_field,
+    hex_id,
+    key_bytes,
+    require_same_tenant,
+)
 from lora_city.services.devices import (
     DeviceCreate,
     DeviceView,
@@ -41,9 +48,9 @@ class Enrollment(BaseModel):
     model_config = INPUT_CONFIG
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    app_key: str | None = Field(default=None, min_length=32, max_length=64, description=(
+    app_key: str | None = hex_field(16, default=None, description=(
         "32 hex digits; spaces, colons and hyphens between them are ignored (as printed on key sheets)"))
-    nwk_key: str | None = Field(default=None, min_length=32, max_length=64)
+    nwk_key: str | None = hex_field(16, default=None)
     tenant_id: str | None = None
     application_id: str | None = None
     codec: str | None = Field(default=None, max_length=100, description=(
@@ -170,7 +177,7 @@ class AssetRef(assets.AssetFields):
 class BindRequest(BaseModel):
     model_config = INPUT_CONFIG
 
-    dev_eui: str = Field(min_length=16, max_length=23)
+    dev_eui: str = hex_field(8)
     asset_id: str | None = None
     asset: AssetRef | None = None
     use_existing: bool = Field(default=False, description=(
@@ -186,8 +193,8 @@ class SwapRequest(BaseModel):
     model_config = INPUT_CONFIG
 
     asset_id: str
-    old_dev_eui: str = Field(min_length=16, max_length=23)
-    new_dev_eui: str = Field(min_length=16, max_length=23)
+    old_dev_eui: str = hex_field(8)
+    new_dev_eui: str = hex_field(8)
     force: bool = Field(default=False, description=(
         "Swap even though the two devices are of different families (e.g. a street-light controller for a "
         "pulse counter), which mixes unrelated measurements in the asset's history. Without it, a 409 "

@@ -45,6 +45,7 @@ class Perm(StrEnum):
     ALERTS_READ = "alerts:read"
     ALERTS_WRITE = "alerts:write"
     FEED_ADMIN = "feed:admin"  # the supervision feed's subscriptions: the directorate only
+    SECURITY_ADMIN = "security:admin"  # failed-login audit and authentication locks: the directorate only
 
 
 _READ = {p for p in Perm if p.value.endswith(":read")} - {Perm.KEYS_READ}
@@ -58,7 +59,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         {Perm.ONBOARDING, Perm.DEVICES_READ, Perm.GATEWAYS_READ, Perm.PROFILES_READ, Perm.ASSETS_READ}
     ),
     # A lessee company installs its own devices too, hence onboarding within its tenant.
-    Role.TENANT_ADMIN: frozenset(Perm) - {Perm.TENANTS_WRITE, Perm.FEED_ADMIN},
+    Role.TENANT_ADMIN: frozenset(Perm) - {Perm.TENANTS_WRITE, Perm.FEED_ADMIN, Perm.SECURITY_ADMIN},
     Role.TENANT_VIEWER: frozenset(_READ),
 }
 

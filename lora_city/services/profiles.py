@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -12,7 +12,7 @@ from lora_city.applayer.profile import parse_app_layer
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import Conflict, InvalidInput, NotFound
 from lora_city.services.catalogue import profile_from_model
-from lora_city.services.common import INPUT_CONFIG, target_tenant
+from lora_city.services.common import INPUT_CONFIG, NotNull, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.services.profile_codecs import is_profile_codec, profile_of
 from lora_city.storage.models import Device, DeviceProfile, utcnow
@@ -41,14 +41,14 @@ def _app_layer(value: AppLayerSettings | dict[str, object] | None) -> dict[str, 
 class ProfileFields(BaseModel):
     model_config = INPUT_CONFIG
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    region: Literal["EU868"] | None = None
-    mac_version: MacVersion | None = None
-    device_class: Literal["A", "B", "C"] | None = None
-    supports_otaa: bool | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | NotNull = None
+    region: Literal["EU868"] | NotNull = None
+    mac_version: MacVersion | NotNull = None
+    device_class: Literal["A", "B", "C"] | NotNull = None
+    supports_otaa: bool | NotNull = None
     codec_id: str | None = Field(default=None, max_length=100)
-    adr_enabled: bool | None = None
-    uplink_interval_s: int | None = Field(default=None, ge=1, le=31 * 86400)
+    adr_enabled: bool | NotNull = None
+    uplink_interval_s: Annotated[int, Field(ge=1, le=31 * 86400)] | NotNull = None
     app_layer: AppLayerSettings | None = None
     catalogue_model: str | None = Field(
         default=None, max_length=80,

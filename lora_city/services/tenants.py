@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, Conflict, InvalidInput, NotFound
-from lora_city.services.common import INPUT_CONFIG
+from lora_city.services.common import INPUT_CONFIG, NotNull
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.bootstrap import CITY_SLUG
 from lora_city.storage.models import Gateway, Tenant, utcnow
@@ -24,9 +24,9 @@ _NOT_NULL = {"name", "kind", "is_critical", "language", "description", "can_have
 class TenantFields(BaseModel):
     model_config = INPUT_CONFIG
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    kind: str | None = Field(default=None, pattern="^(city_service|lessee)$")
-    is_critical: bool | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | NotNull = None
+    kind: Annotated[str, Field(pattern="^(city_service|lessee)$")] | NotNull = None
+    is_critical: bool | NotNull = None
     legal_name: str | None = Field(default=None, max_length=200)
     siret: str | None = Field(default=None, pattern=r"^\d{14}$")
     vat_number: str | None = Field(default=None, max_length=20)
@@ -45,7 +45,7 @@ class TenantFields(BaseModel):
 
 class TenantCreate(TenantFields):
     name: str = Field(min_length=1, max_length=200)
-    slug: str = Field(min_length=1, max_length=64)
+    slug: str = Field(min_length=1, max_length=64, pattern=_SLUG.pattern)
 
 
 def create_tenant(session: Session, principal: Principal, data: TenantCreate) -> Tenant:

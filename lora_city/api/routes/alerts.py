@@ -6,7 +6,6 @@ manages the feed subscriptions of the city's services.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -17,7 +16,8 @@ from lora_city.alerts.rules import Severity
 from lora_city.alerts.service import AlertService
 from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep
 from lora_city.api.schemas import ERROR_RESPONSES, Out, UtcTime
-from lora_city.errors import InvalidInput, NotFound
+from lora_city.api.strict import QueryDate
+from lora_city.errors import NotFound
 from lora_city.opendata.export import build_rows, to_csv, to_geojson
 from lora_city.services import alert_rules, measurement_catalogue
 from lora_city.services.alert_rules import RuleIn
@@ -177,15 +177,13 @@ def delete_subscription(session: SessionDep, principal: CurrentPrincipal, subscr
 @router.get("/opendata/daily", response_class=Response,
             responses={200: {"content": {"text/csv": {}, "application/geo+json": {}}}})
 def opendata_daily(ctx: ContextDep, principal: CurrentPrincipal,
-                   day: Annotated[str, Query(alias="date", pattern=r"^\d{4}-\d{2}-\d{2}$",
-                                             description="Local day (Europe/Paris), YYYY-MM-DD")],
+                   when: Annotated[QueryDate, Query(alias="date", description="Local day (Europe/Paris), YYYY-MM-DD")],
                    format: Literal["csv", "geojson"] = "csv") -> Response:
     principal.require(Perm.OVERVIEW_READ)
     try:
-        when = date.fromisoformat(day)
-    except ValueError:
-        raise InvalidInput(f"{day!r} is not a calendar date") from None
-    rows = build_rows(ctx.session_factory, when)
+        rows = build_rows(ctx.session_factory, when)
+    except OverflowError:  # 0001-01-01 and 9999-12-31 in Paris fall outside what a datetime holds: no readings
+        rows = []
     if format == "geojson":
         return Response(to_geojson(rows), media_type="application/geo+json")
     return Response(to_csv(rows), media_type="text/csv; charset=utf-8")

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from lora_city.api.deps import CurrentPrincipal, NowDep, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, ReadingOut, ReadingPage
+from lora_city.api.strict import QueryDateTime
 from lora_city.services import assets
 from lora_city.services.assets import AssetCreate, AssetFields, AssetView
 from lora_city.services.readings import TimeRange
@@ -50,8 +50,8 @@ def get_photo(session: SessionDep, principal: CurrentPrincipal, asset_id: str) -
 @router.get("/{asset_id}/readings")
 def asset_readings(
     session: SessionDep, principal: CurrentPrincipal, now: NowDep, asset_id: str, limit: Limit = 100,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None, cursor: str | None = None,
+    start: Annotated[QueryDateTime | None, Query(alias="from")] = None,
+    end: Annotated[QueryDateTime | None, Query(alias="to")] = None, cursor: str | None = None,
 ) -> ReadingPage:
     """The asset's history: each device's readings while it was bound, across swaps. A technician reads the
     assets it bound a device to (bind or swap) in the last 30 days."""

@@ -18,13 +18,14 @@ from lora_city.services.catalogue import (
     ProfileIdOut,
     VendorOut,
 )
+from lora_city.services.common import DB_INT_MAX
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"], responses=ERROR_RESPONSES,
                    dependencies=[SingleQueryValues])
 
 Search = Annotated[str | None, Query(max_length=200, description="Words that must all appear")]
 Limit = Annotated[int, Query(ge=1, le=catalogue.MAX_PAGE)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=DB_INT_MAX)]  # bounded as the database's integers are
 
 
 @router.get("/vendors")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
@@ -22,6 +21,7 @@ from lora_city.api.schemas import (
     device_out,
     queue_item_out,
 )
+from lora_city.api.strict import QueryBool, QueryDateTime
 from lora_city.services import activation, device_import, devices, queue, readings
 from lora_city.services.activation import AbpActivation
 from lora_city.services.device_import import decode_csv
@@ -33,8 +33,8 @@ router = APIRouter(prefix="/devices", tags=["devices"], responses=ERROR_RESPONSE
                    dependencies=[SingleQueryValues])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
-From = Annotated[datetime | None, Query(alias="from", description="Inclusive start (ISO 8601)")]
-To = Annotated[datetime | None, Query(alias="to", description="Exclusive end (ISO 8601)")]
+From = Annotated[QueryDateTime | None, Query(alias="from", description="Inclusive start (RFC 3339)")]
+To = Annotated[QueryDateTime | None, Query(alias="to", description="Exclusive end (RFC 3339)")]
 
 
 @router.post("", status_code=201)
@@ -49,7 +49,7 @@ def create_device(
 def import_devices(
     ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep,
     file: Annotated[UploadFile, File(description="CSV with a header row (see the CLI's `lora-city import`)")],
-    tenant_id: str | None = None, dry_run: bool = False,
+    tenant_id: str | None = None, dry_run: QueryBool = False,
 ) -> ImportOut:
     """All or nothing: any bad line rejects the file (422 ``import_rejected``; ``details`` lists every problem of
     every line: ``line``, ``field``, ``reason``). The separator (``,`` ``;`` tab) and the column names (French and

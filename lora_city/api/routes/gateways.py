@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES, GatewayOut, UnknownGatewayOut
+from lora_city.api.strict import QueryBool
 from lora_city.services import gateways
 from lora_city.services.gateways import GatewayCreate, GatewayFields
 
@@ -24,7 +25,7 @@ def create_gateway(ctx: ContextDep, session: SessionDep, principal: CurrentPrinc
 @router.get("")
 def list_gateways(
     session: SessionDep, principal: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: str | None = None, online: bool | None = None,
+    after: str | None = None, online: QueryBool | None = None,
 ) -> list[GatewayOut]:
     rows = gateways.list_gateways(session, principal, limit=limit, after=after, online=online)
     return [GatewayOut.model_validate(g) for g in rows]

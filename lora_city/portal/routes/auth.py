@@ -7,10 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
+from lora_city.api.deps import client_address
+from lora_city.api.errors import retry_after
+from lora_city.errors import TooManyRequests
 from lora_city.portal import i18n, users
 from lora_city.portal.cookies import PortalSession
 from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import CsrfChecked, DbDep, PageDep, save_session
+from lora_city.services.auth_throttle import ACCOUNT, ADDRESS, AuthThrottle
 from lora_city.services.principal import Role
 
 router = APIRouter(route_class=PortalRoute)
@@ -47,16 +51,33 @@ def login(
     page: PageDep, db: DbDep, email: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=500)] = "", next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    # Guessing is slowed per account and per address (services/auth_throttle.py); while throttled, the password
+    # is not even checked, so the right one is refused too and a guess teaches nothing.
+    throttle: AuthThrottle = page.request.app.state.auth_throttle
+    account = (ACCOUNT, users.normalise_email(email))
+    subjects = [account, (ADDRESS, client_address(page.request))]
+    try:
+        throttle.check(subjects)
+    except TooManyRequests as exc:
+        wait = retry_after(exc.retry_after_s)
+        response = page.render("login.html", status=429, next=next, error=page.t("login.too_many", seconds=wait),
+                               email=email)
+        response.headers["Retry-After"] = str(wait)
+        return response
     user = users.authenticate(db, email, password)
     if user is None:
+        throttle.failed("portal_login", subjects, "wrong e-mail or password")
         return page.render("login.html", status=401, next=next, error=page.t("login.failed"), email=email)
-    save_session(page.request, page.web.logged_in(user.id, page.ctx.clock().timestamp()))
+    throttle.succeeded(account)
+    save_session(page.request, page.web.logged_in(user.id, page.ctx.clock().timestamp(), user.session_version))
     target = _safe_next(page.ctx.prefix, next) or page.url(HOME_BY_ROLE[Role(user.role)])
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
-def logout(page: PageDep) -> Response:
+def logout(page: PageDep, db: DbDep) -> Response:
+    if page.user is not None:  # every session of this user ends now, this cookie's and any copy of it
+        users.end_sessions(db, page.user.id)
     save_session(page.request, PortalSession.anonymous(page.ctx.clock().timestamp(), page.language))
     return page.redirect("/login")
 

@@ -42,6 +42,7 @@ from lora_city.storage.models.network import (
 )
 from lora_city.storage.models.outbox import OutboxRow, RetentionPolicy
 from lora_city.storage.models.readings import Reading
+from lora_city.storage.models.security import AuthFailure, AuthLock
 from lora_city.storage.models.tenancy import ApiKey, Application, Tenant, User, UserInvitation
 
 __all__ = [
@@ -52,6 +53,8 @@ __all__ = [
     "Application",
     "Asset",
     "AssetDevice",
+    "AuthFailure",
+    "AuthLock",
     "Base",
     "BrokerAccount",
     "CatalogueCodec",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lora_city.storage.models.base import Base, new_id, utcnow
@@ -30,7 +30,7 @@ class MulticastGroup(Base):
     mc_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     mc_nwk_s_key_enc: Mapped[bytes] = mapped_column(LargeBinary)
     mc_app_s_key_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    f_cnt: Mapped[int] = mapped_column(default=0)  # the next McFCnt
+    f_cnt: Mapped[int] = mapped_column(BigInteger, default=0)  # the next McFCnt (32-bit unsigned)
     group_class: Mapped[str] = mapped_column(String(1), default="C")  # C | B
     dr: Mapped[int] = mapped_column(default=0)
     frequency: Mapped[int] = mapped_column(default=869_525_000)  # Hz
@@ -61,7 +61,7 @@ class MulticastQueueItem(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     group_id: Mapped[str] = mapped_column(ForeignKey("multicast_groups.id", ondelete="CASCADE"))
-    f_cnt: Mapped[int]
+    f_cnt: Mapped[int] = mapped_column(BigInteger)
     f_port: Mapped[int]
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(12), default="queued")  # queued | sending | sent | expired | failed

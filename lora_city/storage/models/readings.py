@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lora_city.storage.models.base import Base
@@ -27,7 +27,7 @@ class Reading(Base):
     family: Mapped[str | None] = mapped_column(String(20), default=None)
     codec_id: Mapped[str | None] = mapped_column(String(100), default=None)
     time: Mapped[datetime]
-    f_cnt: Mapped[int]
+    f_cnt: Mapped[int] = mapped_column(BigInteger)  # 32-bit unsigned
     f_port: Mapped[int | None] = mapped_column(default=None)
     payload: Mapped[bytes | None] = mapped_column(default=None)
     data: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # the codec's object

@@ -53,6 +53,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(5), default="fr")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Carried in every portal session cookie of this user; logging out or disabling the user bumps it, which
+    # ends every session issued before at once (the cookies are signed, not stored).
+    session_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -12,6 +12,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,7 +80,7 @@ def test_500_uplinks_per_second_for_a_minute_lose_nothing_unseen(
         began = time.monotonic()
         sent = asyncio.run(stream(targets))
         streamed_s = time.monotonic() - began
-        figures = {}
+        figures: dict[str, dict[str, Any]] = {}
         for name, s in servers.items():
             stored, waited = _settled(urls[name], sent[name])
             time.sleep(1.5)  # the kernel's counter is read every second
