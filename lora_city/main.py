@@ -54,6 +54,7 @@ from lora_city.mqtt.client import MqttClient
 from lora_city.network.gateway_status import GatewayStatusWriter
 from lora_city.network.server import NetworkServer
 from lora_city.portal import mount_portal
+from lora_city.services.auth_throttle import AuthThrottle
 from lora_city.settings import Settings
 from lora_city.simulate.demo import DemoWorld, run_fleet, seed_demo, welcome
 from lora_city.sinks import build as sinks_build
@@ -168,6 +169,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
     # In a cluster the device's owning member must hear of a queued downlink, not whichever member serves the API
     notifier = cluster.downlink_notifier() if cluster is not None else server.downlink_notifier()
     app_layer.set_notifier(notifier)
+    auth_throttle = AuthThrottle(factory)  # password/API-key guessing: one count for HTTP, portal and gRPC
     grpc = None
     if settings.grpc_listen:  # ChirpStack's API; its live streams and counters come from this server
         frames = FrameStream()
@@ -176,13 +178,13 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
                                  on_gateway_change=server.gateway_change_notifier(),
                                  on_device_change=server.device_change_notifier(),
                                  live=ServerLiveState(server, event_stream, frames),
-                                 group_notifier=server.group_notifier())
+                                 group_notifier=server.group_notifier(), auth_throttle=auth_throttle)
     broker_sync: BrokerAccessSync | None = None
     try:
         app = create_app(settings, factory, vault, codecs=codecs, notifier=notifier, metrics=metrics,
                          on_device_change=server.device_change_notifier(), group_notifier=server.group_notifier(),
                          on_gateway_change=server.gateway_change_notifier(),
-                         fuota_wake=fuota.wake_notifier())
+                         fuota_wake=fuota.wake_notifier(), auth_throttle=auth_throttle)
         tenants_api.install(app, quota=quota, export_dir=settings.export_dir, export_parts=(invoice_files,))
         billing_api.install(app)
         if mqtt_backend is not None:

@@ -63,6 +63,7 @@ def create_app(
     group_notifier: Callable[[str], None] | None = None,
     on_gateway_change: Callable[[str], None] | None = None,
     fuota_wake: Callable[[], None] | None = None,
+    auth_throttle: AuthThrottle | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="lora_city",
@@ -74,7 +75,8 @@ def create_app(
     )
     app.state.lora_city = AppContext(settings, session_factory, vault, codecs, notifier, metrics, clock,
                                      on_device_change, group_notifier, on_gateway_change, fuota_wake)
-    app.state.auth_throttle = AuthThrottle(session_factory, clock)  # shared with the portal's login
+    # shared with the portal's login (and, through the composition root, the gRPC API)
+    app.state.auth_throttle = auth_throttle or AuthThrottle(session_factory, clock)
     app.state.rate_limiter = RateLimiter(
         Limit(settings.api_rate_per_key, settings.api_burst_per_key),
         Limit(settings.api_rate_per_tenant, settings.api_burst_per_tenant),

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from lora_city import errors
 from lora_city.codec.registry import CodecRegistry
 from lora_city.grpc_api.convert import unsupported
-from lora_city.services.api_keys import authenticate
+from lora_city.services.api_keys import authenticate, prefix_of
+from lora_city.services.auth_throttle import API_ADDRESS, API_KEY, AuthThrottle, Subject
 from lora_city.services.common import Clock
 from lora_city.services.principal import Principal
 from lora_city.services.queue import DownlinkNotifier
@@ -33,6 +34,7 @@ from lora_city.storage.keys import KeyVault
 log = logging.getLogger(__name__)
 
 IGNORED_HEADER = "x-lora-city-ignored-fields"
+PUSHBACK_HEADER = "grpc-retry-pushback-ms"  # gRFC A6: the client waits this long before a retry
 WITHHELD_HEADER = "x-lora-city-withheld-fields"
 
 STATUS: dict[type[errors.LoraCityError], grpc.StatusCode] = {
@@ -42,6 +44,7 @@ STATUS: dict[type[errors.LoraCityError], grpc.StatusCode] = {
     errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     errors.QuotaExceeded: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.TooManyRequests: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.Conflict: grpc.StatusCode.FAILED_PRECONDITION,
     errors.ConfigurationError: grpc.StatusCode.INTERNAL,
 }
@@ -70,6 +73,7 @@ class Deps:
     live: LiveState | None = None  # the network server's in-memory state (frame counters, duty cycle, streams)
     map_tile_url: str | None = None  # InternalService.Settings' tile server
     group_notifier: Callable[[str], None] | None = None  # the network server sends a group's new item at once
+    throttle: AuthThrottle | None = None  # password and key guessing, shared with the HTTP API and the portal
 
 
 class LiveState(Protocol):
@@ -95,6 +99,7 @@ class Call:
     ignored: list[str] = field(default_factory=list)
     withheld: list[str] = field(default_factory=list)
     context: grpc.ServicerContext | None = None  # for the streams, which follow the client's lifetime
+    address: str = "unknown"  # the client's IP address (the guessing throttle counts per address)
 
     @property
     def principal(self) -> Principal:
@@ -114,6 +119,35 @@ def bearer(context: grpc.ServicerContext) -> str:
             if hmac.compare_digest(scheme.lower().encode(), b"bearer") and token.strip():
                 return token.strip()
     raise errors.Unauthenticated("authorization metadata with a bearer token is required")
+
+
+def peer_address(context: grpc.ServicerContext) -> str:
+    """The client's IP address from gRPC's peer string (``ipv4:127.0.0.1:50051``, ``ipv6:[::1]:50051``)."""
+    peer = context.peer() or ""
+    kind, _, rest = peer.partition(":")
+    if kind in ("ipv4", "ipv6"):
+        return rest.rsplit(":", 1)[0].strip("[]")
+    return peer or "unknown"
+
+
+def _authenticate(deps: Deps, session: Session, context: grpc.ServicerContext, address: str,
+                  now: datetime) -> Principal:
+    """The bearer token, within the same guessing throttle as the HTTP API (services/auth_throttle.py): per key
+    prefix and per client address, RESOURCE_EXHAUSTED while throttled, every failure audited."""
+    token = bearer(context)
+    if deps.throttle is None:
+        return authenticate(session, token, admin_token=deps.admin_token, now=now)
+    subjects: list[Subject] = [(API_ADDRESS, address)]
+    prefix = prefix_of(token)
+    if prefix is not None:
+        subjects.append((API_KEY, prefix))
+    deps.throttle.check(subjects)
+    try:
+        return authenticate(session, token, admin_token=deps.admin_token, now=now)
+    except errors.Unauthenticated as exc:
+        if exc.code != "tenant_suspended":  # a valid key of a suspended tenant is no guess
+            deps.throttle.failed("api_key", subjects, exc.message)
+        raise
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -139,9 +173,10 @@ def _run(deps: Deps, name: str, context: grpc.ServicerContext, body: Callable[[C
         with deps.factory() as session:
             now = deps.clock()
             principal = None
+            address = peer_address(context)
             if auth:
-                principal = authenticate(session, bearer(context), admin_token=deps.admin_token, now=now)
-            call = Call(session, principal, deps, now, context=context)
+                principal = _authenticate(deps, session, context, address, now)
+            call = Call(session, principal, deps, now, context=context, address=address)
             response = body(call)
             trailers = []
             if call.ignored:
@@ -155,6 +190,8 @@ def _run(deps: Deps, name: str, context: grpc.ServicerContext, body: Callable[[C
             return response
     except errors.LoraCityError as exc:
         code = status_for(exc)
+        if isinstance(exc, errors.TooManyRequests):  # gRFC A6 server pushback: when a retry may succeed
+            context.set_trailing_metadata(((PUSHBACK_HEADER, str(max(1, round(exc.retry_after_s * 1000)))),))
         if code is grpc.StatusCode.INTERNAL:
             log.error("grpc %s failed: %s", name, exc.message)
         context.abort(code, exc.message)

@@ -28,6 +28,7 @@ from lora_city.errors import Conflict, InvalidInput, Unauthenticated
 from lora_city.grpc_api.call import Call, Handler, LiveState, public_rpc, rpc, stream_rpc
 from lora_city.grpc_api.convert import eui_id, window
 from lora_city.services import api_keys as svc
+from lora_city.services.auth_throttle import ACCOUNT, ADDRESS, Subject
 from lora_city.services.devices import find_device
 from lora_city.services.gateways import get_gateway
 from lora_city.services.passwords import verify_password
@@ -59,10 +60,20 @@ class InternalService(Handler, pb_grpc.InternalServiceServicer):  # type: ignore
     @public_rpc
     def Login(self, call: Call, request: pb.LoginRequest) -> pb.LoginResponse:
         email = request.email.strip().lower()
+        # Guessing is slowed per account and per client address, as on the portal (services/auth_throttle.py):
+        # while throttled the password is not even checked, so a guess made then tells nothing.
+        throttle = call.deps.throttle
+        subjects: list[Subject] = [(ACCOUNT, email), (ADDRESS, call.address)]
+        if throttle is not None:
+            throttle.check(subjects)
         user = call.session.scalar(select(User).where(User.email == email))
         ok = verify_password(user.password_hash if user else None, request.password)
         if user is None or not ok or not user.is_active:
+            if throttle is not None:
+                throttle.failed("grpc_login", subjects, "wrong e-mail or password")
             raise Unauthenticated("invalid e-mail or password")
+        if throttle is not None:
+            throttle.succeeded((ACCOUNT, email))
         new = svc.create_key(call.session, _LOGIN_AUTHORITY, name=f"login {email}", role=Role(user.role),
                              tenant_id=user.tenant_id, expires_at=call.now + LOGIN_TTL, now=call.now)
         new.row.user_id = user.id

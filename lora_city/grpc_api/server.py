@@ -33,6 +33,7 @@ from lora_city.grpc_api.internal import InternalService
 from lora_city.grpc_api.multicast import MulticastGroupService
 from lora_city.grpc_api.profiles import DeviceProfileService
 from lora_city.grpc_api.tenants import TenantService
+from lora_city.services.auth_throttle import AuthThrottle
 from lora_city.services.common import Clock
 from lora_city.services.queue import DownlinkNotifier
 from lora_city.settings import Settings
@@ -74,14 +75,19 @@ def start_grpc_server(
     max_workers: int = 8, on_gateway_change: Callable[[str], None] | None = None,
     on_device_change: Callable[[str], None] | None = None, live: LiveState | None = None,
     group_notifier: Callable[[str], None] | None = None,
+    auth_throttle: AuthThrottle | None = None,
 ) -> GrpcApi:
     """Serve the API on ``settings.grpc_listen`` (``host:port``; plaintext, put TLS in front as for HTTP).
     The caller checks that ``grpc_listen`` is set and stops the returned server on shutdown. ``live``: the
     network server of this process (frame counters, duty cycle, live streams), when there is one."""
     if not settings.grpc_listen:
         raise ConfigurationError("grpc_listen is empty: the gRPC API is disabled")
-    deps = Deps(session_factory, vault, settings.admin_token, clock or _utcnow, codecs, notifier, settings.net_id,
-                on_gateway_change, on_device_change, live, settings.map_tile_url, group_notifier)
+    clock = clock or _utcnow
+    # One throttle per process, shared with the HTTP API and the portal (the composition root passes it): a
+    # guesser gains nothing by switching between them.
+    throttle = auth_throttle or AuthThrottle(session_factory, clock)
+    deps = Deps(session_factory, vault, settings.admin_token, clock, codecs, notifier, settings.net_id,
+                on_gateway_change, on_device_change, live, settings.map_tile_url, group_notifier, throttle=throttle)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc-api"))
     add_services(server, deps)
     try:
