@@ -11,7 +11,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -89,6 +89,30 @@ async def _get(net: Network, campaign_id: str) -> dict[str, Any]:
     return dict(r.json())
 
 
+class Pumped(Protocol):
+    async def pump(self, done: Callable[[], bool], timeout: float) -> None: ...
+
+
+async def run_to_end(net: Network, fleet: Pumped, campaign_id: str, timeout: float) -> dict[str, Any]:
+    """Start the campaign and carry the radio both ways until it is done or failed; its last state."""
+    started = await net.h.api.post(f"/api/v1/fuota/campaigns/{campaign_id}/start")
+    assert started.status_code == 200 and started.json()["state"] == "running"
+    state: dict[str, Any] = {}
+
+    def finished() -> bool:
+        return state.get("state") in ("done", "failed")
+
+    async def poll() -> None:
+        while not finished():
+            state.update(await _get(net, campaign_id))
+            await asyncio.sleep(0.3)
+
+    poller = asyncio.create_task(poll())
+    await fleet.pump(finished, timeout=timeout)
+    await poller
+    return state
+
+
 def test_campaign_to_20_class_c_devices_with_10_percent_loss(sqlite_url: str, mosquitto: Service) -> None:
     async def run() -> None:
         async with network(sqlite_url, mosquitto.url) as net:
@@ -112,22 +136,7 @@ def test_campaign_to_20_class_c_devices_with_10_percent_loss(sqlite_url: str, mo
                     descriptor="02010000", unicast_timeout_s=6, max_attempts=3, session_timeout_exp=7)
                 assert (campaign["nb_frag"], campaign["parity_fragments"]) == (15, 9)
                 assert campaign["image_sha256"] == hashlib.sha256(image).hexdigest()
-                cid = campaign["id"]
-                started = await net.h.api.post(f"/api/v1/fuota/campaigns/{cid}/start")
-                assert started.status_code == 200 and started.json()["state"] == "running"
-                state: dict[str, Any] = {}
-
-                def finished() -> bool:
-                    return state.get("state") in ("done", "failed")
-
-                async def poll() -> None:
-                    while not finished():
-                        state.update(await _get(net, cid))
-                        await asyncio.sleep(0.3)
-
-                poller = asyncio.create_task(poll())
-                await fleet.pump(finished, timeout=150)
-                await poller
+                state = await run_to_end(net, fleet, campaign["id"], timeout=150)
             finally:
                 await orchestrator.stop()
 

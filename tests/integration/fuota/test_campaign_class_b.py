@@ -28,13 +28,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from lora_city.fuota.orchestrator import FuotaOrchestrator, OrchestratorHooks
 from tests.integration.conformance.network import Network, network
-from tests.integration.fuota.test_campaign import _campaign, _get
+from tests.integration.fuota.test_campaign import _campaign, run_to_end
 from tests.support.emulator.applayer import AppLayerFirmware
 from tests.support.emulator.device import Device
 from tests.support.emulator.forwarder import Transmission
@@ -148,23 +147,8 @@ def test_class_b_campaign_through_gps_gateways_with_10_percent_loss(sqlite_url: 
                 assert (campaign["nb_frag"], campaign["parity_fragments"]) == (15, 9)
                 # 24 frames, one per ping slot (0.96 s), with margin: within one beacon period (TimeOut 0)
                 assert campaign["session_timeout_s"] == 128
-                cid = campaign["id"]
-                started = await net.h.api.post(f"/api/v1/fuota/campaigns/{cid}/start")
-                assert started.status_code == 200 and started.json()["state"] == "running"
-                state: dict[str, Any] = {}
-
-                def finished() -> bool:
-                    return state.get("state") in ("done", "failed")
-
-                async def poll() -> None:
-                    while not finished():
-                        state.update(await _get(net, cid))
-                        await asyncio.sleep(0.3)
-
-                poller = asyncio.create_task(poll())
                 # setup, then up to one beacon period (128 s) until the session starts, then the fragments
-                await fleet.pump(finished, timeout=420)
-                await poller
+                state = await run_to_end(net, fleet, campaign["id"], timeout=420)
             finally:
                 await orchestrator.stop()
 
