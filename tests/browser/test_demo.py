@@ -15,7 +15,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Route, expect
 from playwright.sync_api import Error as PlaywrightError
 
+import lora_city.portal
 from tests.support.demo import DemoProcess, free_udp_port
 from tests.support.services import free_port
 
@@ -232,6 +233,16 @@ def test_the_city_administrators_network(demo: DemoProcess, offline: tuple[Brows
     record.clean("the city administrator's pages")
 
 
+def _machine_columns(rows: Iterable[dict[str, str]]) -> list[dict[str, str]]:
+    """The portal names a downloaded CSV's columns in the reader's language (issue 17): back to the API's names
+    through the catalogue's csv.* labels, French or English."""
+    labels: dict[str, str] = {}
+    for lang in ("fr", "en"):
+        messages = json.loads((Path(lora_city.portal.__file__).parent / "messages" / f"{lang}.json").read_text())
+        labels.update({text: key.removeprefix("csv.") for key, text in messages.items() if key.startswith("csv.")})
+    return [{labels.get(column, column): value for column, value in row.items()} for row in rows]
+
+
 def test_the_lessees_invoice_and_usage(demo: DemoProcess, offline: tuple[BrowserContext, Offline]) -> None:
     ctx, record = offline
     page = watch(ctx.new_page(), record)
@@ -250,7 +261,7 @@ def test_the_lessees_invoice_and_usage(demo: DemoProcess, offline: tuple[Browser
     page.locator("#period").fill(f"{last_month:%Y-%m}")
     with page.expect_download() as download:
         page.locator("form:has(#period) button[type=submit]").click()
-    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
+    rows = _machine_columns(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
     # per device and per day (issue 21): the lessee's three meters, metered all last month (one uplink per 15 min)
     per_device: dict[str, int] = {}
     for row in rows:
