@@ -40,7 +40,7 @@ from lora_city.lorawan.region import EU868, Region
 from lora_city.sinks.events import DeviceInfo
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.keys import KeyVault
-from lora_city.storage.models import DeviceKeys, DeviceProfile, DevNonce
+from lora_city.storage.models import Device, DeviceKeys, DeviceProfile, DevNonce
 from lora_city.storage.sessions import NetworkSession, SessionStore, device_info
 from lora_city.uplink.dev_addr import allocate_dev_addr
 from lora_city.uplink.mac_requests import RadioPlan
@@ -88,6 +88,33 @@ def root_keys(vault: KeyVault, keys: DeviceKeys, profile: DeviceProfile | None) 
     if version.startswith("1.1") and nwk_key is None:
         raise DropFrame("no_keys", f"{keys.dev_eui}: LoRaWAN 1.1 needs a NwkKey")
     return RootKeys(version, vault.decrypt(keys.app_key_enc, context=ctx), nwk_key)
+
+
+@dataclass(slots=True)
+class JoiningDevice:
+    """A device asking for a session (join- or rejoin-request): what the database holds of it, its root keys."""
+
+    info: DeviceInfo
+    device: Device
+    profile: DeviceProfile | None
+    row: DeviceKeys
+    keys: RootKeys
+
+
+def joining_device(db: Session, dev_eui: str, vault: KeyVault, family_of: Callable[[str | None], str | None],
+                   heard_for: Callable[[str], bool] | None) -> JoiningDevice:
+    """Load the device and decrypt its root keys. Raises DropFrame for an unknown device, one heard only through
+    another tenant's private gateway, and one without root keys (an ABP device)."""
+    found = device_info(db, dev_eui, family_of)
+    if found is None:
+        raise DropFrame("unknown_dev_eui", dev_eui)
+    info, device, profile = found
+    if heard_for is not None and not heard_for(info.tenant_id):
+        raise DropFrame("private_gateway", dev_eui)
+    row = db.get(DeviceKeys, dev_eui)
+    if row is None:
+        raise DropFrame("no_keys", dev_eui)
+    return JoiningDevice(info, device, profile, row, root_keys(vault, row, profile))
 
 
 def next_join_nonce(db: Session, dev_eui: str) -> int:
@@ -174,16 +201,8 @@ class JoinHandler:
         private gateway does not count): when none did, the join is dropped before its DevNonce is spent."""
         try:
             with transaction(self._factory) as db:
-                found = device_info(db, request.dev_eui, self._family_of)
-                if found is None:
-                    raise DropFrame("unknown_dev_eui", request.dev_eui)
-                info, device, profile = found
-                if heard_for is not None and not heard_for(info.tenant_id):
-                    raise DropFrame("private_gateway", request.dev_eui)
-                row = db.get(DeviceKeys, request.dev_eui)
-                if row is None:
-                    raise DropFrame("no_keys", request.dev_eui)  # an ABP device sending a join-request
-                keys = root_keys(self._vault, row, profile)
+                joining = joining_device(db, request.dev_eui, self._vault, self._family_of, heard_for)
+                info, device, profile, keys = joining.info, joining.device, joining.profile, joining.keys
                 self.validate_mic(request, phy_payload, keys)
                 self.check_dev_nonce(db, request, keys)
                 join_nonce = next_join_nonce(db, request.dev_eui)

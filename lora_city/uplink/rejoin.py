@@ -34,14 +34,14 @@ from lora_city.sinks.events import DeviceInfo
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import DeviceKeys
-from lora_city.storage.sessions import NetworkSession, SessionStore, device_info
+from lora_city.storage.sessions import NetworkSession, SessionStore
 from lora_city.uplink.dev_addr import allocate_dev_addr
 from lora_city.uplink.join import (
     RootKeys,
     apply_join_accept_plan,
     build_join_accept,
+    joining_device,
     next_join_nonce,
-    root_keys,
     session_keys,
 )
 from lora_city.uplink.mac_requests import RadioPlan
@@ -74,16 +74,9 @@ class RejoinHandler:
         """Runs in a worker thread; ``current`` is the device's session (read only). Raises DropFrame."""
         try:
             with transaction(self._factory) as db:
-                found = device_info(db, request.dev_eui, self._family_of)
-                if found is None:
-                    raise DropFrame("unknown_dev_eui", request.dev_eui)
-                info, device, profile = found
-                if heard_for is not None and not heard_for(info.tenant_id):
-                    raise DropFrame("private_gateway", request.dev_eui)
-                row = db.get(DeviceKeys, request.dev_eui)
-                if row is None:
-                    raise DropFrame("no_keys", request.dev_eui)
-                keys = root_keys(self._vault, row, profile)
+                joining = joining_device(db, request.dev_eui, self._vault, self._family_of, heard_for)
+                info, device, profile, row, keys = (joining.info, joining.device, joining.profile, joining.row,
+                                                    joining.keys)
                 if not keys.is_11:
                     raise DropFrame("rejoin_not_1_1", request.dev_eui)  # 1.0.x has no rejoin
                 self.validate_mic_and_count(request, phy_payload, keys, current, row)
