@@ -180,7 +180,7 @@ def start_postgres() -> Service:
     if os.geteuid() == 0:  # postgres refuses to run as root
         pw = pwd.getpwnam("postgres")
         os.chown(workdir, pw.pw_uid, pw.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
+        run_as = [_binary("runuser", "/usr/sbin/runuser", "/sbin/runuser"), "-u", "postgres", "--"]  # sbin: not on a PATH of /usr/bin:/bin
     subprocess.run(
         [*run_as, initdb, "-D", str(data), "-U", "lora", "--auth=trust", "-E", "UTF8", "--no-sync"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
