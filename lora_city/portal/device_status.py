@@ -26,8 +26,9 @@ def intervals(session: Session, views: list[DeviceView]) -> dict[str, int]:
     ids = {v.device.device_profile_id for v in views if v.device.device_profile_id}
     if not ids:
         return {}
-    return dict(session.execute(
-        select(DeviceProfile.id, DeviceProfile.uplink_interval_s).where(DeviceProfile.id.in_(ids))).tuples().all())
+    rows = session.execute(
+        select(DeviceProfile.id, DeviceProfile.uplink_interval_s).where(DeviceProfile.id.in_(ids)))
+    return {profile_id: interval for profile_id, interval in rows}
 
 
 def state_of(view: DeviceView, interval_s: int, now: datetime) -> DeviceState:
