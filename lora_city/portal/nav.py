@@ -21,6 +21,7 @@ CONSOLE: tuple[NavLink, ...] = (
     NavLink("/console/alerts", "nav.alerts", "console", 70),
     NavLink("/console/fuota", "nav.fuota", "console", 80),
     NavLink("/keys", "nav.keys", "console", 90),
+    NavLink("/console/locks", "nav.locks", "console", 92),
     NavLink("/install", "nav.install", "console", 95),
 )
 LESSEE: tuple[NavLink, ...] = (
