@@ -6,26 +6,21 @@ unless ``--config`` or ``LORA_CITY_CONFIG`` names another, with the ``LORA_CITY_
 
 from __future__ import annotations
 
-import os
-import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lora_city.config_file import (
+    DEFAULT_CONFIG_FILE,
+    JS_MEMORY_LIMIT_MB,
+    JS_TIME_LIMIT_MS,
+    default_codecs_path,
+    locate,
+    read_toml,
+)
 from lora_city.errors import ConfigurationError
-
-DEFAULT_CONFIG_FILE = Path("/etc/lora-city/lora-city.toml")
-CONFIG_ENV = "LORA_CITY_CONFIG"
-
-
-def _default_codecs_path() -> Path:
-    # In a source checkout (and an editable install) codecs/ sits beside the lora_city package; a regular install
-    # copies it to <prefix>/share/lora_city/codecs (pyproject's data-files).
-    beside = Path(__file__).resolve().parent.parent / "codecs"
-    return beside if beside.is_dir() else Path(sys.prefix) / "share" / "lora_city" / "codecs"
 
 
 class Settings(BaseSettings):
@@ -125,9 +120,9 @@ class Settings(BaseSettings):
     fuota_tick_s: float = 1.0
 
     # Codecs
-    codecs_path: Path = Field(default_factory=_default_codecs_path)
-    js_time_limit_ms: int = 100
-    js_memory_limit_mb: int = 32
+    codecs_path: Path = Field(default_factory=default_codecs_path)
+    js_time_limit_ms: int = JS_TIME_LIMIT_MS
+    js_memory_limit_mb: int = JS_MEMORY_LIMIT_MB
 
     # Redis (scale-out); None keeps all shared state in process
     redis_url: str | None = None
@@ -157,15 +152,14 @@ class Settings(BaseSettings):
         ``LORA_CITY_*`` variables over it. The file is ``config`` (``--config``), else ``$LORA_CITY_CONFIG``, else
         ``default_file`` when it exists. A file that was named but is missing, unreadable, not TOML, or holds an
         unknown key or a bad value is a ConfigurationError naming the file and the key."""
-        named = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
-        path = named or (default_file if default_file.is_file() else None)
-        values = _read_config_file(path.resolve()) if path is not None else {}
+        path = locate(config, default_file)
+        values = _read_config_file(path) if path is not None else {}
         try:
             from_env = cls()
             # The environment wins over the file, the file over the defaults.
             merged = {**values, **{k: getattr(from_env, k) for k in from_env.model_fields_set}}
             if path is not None:
-                merged["config_file"] = path.resolve()
+                merged["config_file"] = path
             return cls(**merged)
         except ValidationError as exc:
             where = f" (from {path} or the LORA_CITY_ variables)" if path else " (from the LORA_CITY_ variables)"
@@ -179,40 +173,11 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
-    """The file's keys are the settings' names (``database_url = "postgresql+psycopg://..."``). A relative SQLite
-    path or folder in the file is relative to the file's own folder, so every process reading it, from whatever
-    working directory, opens the same database."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigurationError(f"configuration file {path} does not exist") from None
-    except OSError as exc:
-        raise ConfigurationError(f"configuration file {path} cannot be read: {exc.strerror}") from None
-    try:
-        values = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"configuration file {path} is not valid TOML: {exc}") from None
+    """The file's values (lora_city/config_file.py reads it); a key that is not a setting is an error naming it."""
+    values = read_toml(path)
     known = set(Settings.model_fields) - {"config_file"}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigurationError(f"configuration file {path}: unknown setting {unknown[0]!r} "
                                  f"(known: {', '.join(sorted(known))})")
-    base = path.parent
-    url = values.get("database_url")
-    if isinstance(url, str):
-        values["database_url"] = absolute_sqlite_url(url, base)
-    for key in ("export_dir", "codecs_path", "journal_dir"):
-        if isinstance(values.get(key), str) and values[key].strip() and not Path(values[key]).is_absolute():
-            values[key] = str(base / values[key])
     return values
-
-
-def absolute_sqlite_url(url: str, base: Path) -> str:
-    """``sqlite:///relative.db`` made absolute against ``base``; other URLs unchanged."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        return url
-    path = url[len(prefix):]
-    if not path or path.startswith("/") or path.startswith(":memory:"):
-        return url
-    return prefix + str((base / path).resolve())

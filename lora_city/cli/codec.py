@@ -1,9 +1,12 @@
 """``lora-city codec``: list the codecs, decode an uplink or encode a downlink from the command line (one payload,
 or JSON lines from stdin), and import a device repository checkout into the catalogue.
 
-The CLI is a composition root: it builds Settings and the registry itself. ``--js FILE`` runs a TS013 JavaScript
-codec file (e.g. a vendor's or one exported from ChirpStack) instead of a registered codec. A codec id with a
-slash (``vendor/codec``, ``vendor/codec@2``) is a catalogue codec, read from the database.
+The CLI is a composition root: it builds the registry itself, from the three values a folder codec needs
+(lora_city/config_file.py reads them without building Settings, which alone costs more than a decode: issue 15
+§5), from Settings when they need its validation, and from Settings for a catalogue codec (the database).
+``--js FILE`` runs a TS013 JavaScript codec file (e.g. a vendor's or one exported from ChirpStack) instead of a
+registered codec. A codec id with a slash (``vendor/codec``, ``vendor/codec@2``) is a catalogue codec, read from
+the database.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import typer
 
-from lora_city.cli.config import load_settings, open_database
+from lora_city.cli.config import config_path, load_settings, open_database
 from lora_city.codec.batch import (
     Decode,
     Encode,
@@ -30,8 +33,8 @@ from lora_city.codec.catalogue.refs import is_catalogue_ref
 from lora_city.codec.js import JsCodec, JsLimits
 from lora_city.codec.registry import CodecRegistry, js_limits_from
 from lora_city.codec.runtime import run_decode_uplink, run_encode_downlink
+from lora_city.config_file import CodecValues, codec_values
 from lora_city.errors import ConfigurationError
-from lora_city.settings import Settings
 
 app = typer.Typer(help="Device payload codecs: list, decode, encode, import a device repository.",
                   no_args_is_help=True)
@@ -46,11 +49,28 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _limits(settings: Settings) -> JsLimits:
+class _JsValues(Protocol):
+    @property
+    def js_time_limit_ms(self) -> int: ...
+    @property
+    def js_memory_limit_mb(self) -> int: ...
+
+
+def _limits(settings: _JsValues) -> JsLimits:
     return js_limits_from(settings.js_time_limit_ms, settings.js_memory_limit_mb)
 
 
-def _registry(settings: Settings, codec_id: str | None = None) -> CodecRegistry:
+def _values(ctx: typer.Context) -> CodecValues:
+    """The codec folder and JS limits: read plainly when they are plain, else through Settings (its checks and
+    error messages)."""
+    quick = codec_values(config_path(ctx))
+    if quick is not None:
+        return quick
+    settings = load_settings(ctx)
+    return CodecValues(settings.codecs_path, settings.js_time_limit_ms, settings.js_memory_limit_mb)
+
+
+def _registry(ctx: typer.Context, codec_id: str | None = None) -> CodecRegistry:
     """Every codec folder and entry point; only ``codec_id``'s when it is a folder (one decode need not load the
     others); only the catalogue (from the server's database) when it is a catalogue id ``vendor/codec[@N]``."""
     try:
@@ -58,18 +78,20 @@ def _registry(settings: Settings, codec_id: str | None = None) -> CodecRegistry:
             from lora_city.codec.catalogue.source import CatalogueCodecs
             from lora_city.storage.db import make_session_factory
 
+            settings = load_settings(ctx)
             catalogue = CatalogueCodecs(make_session_factory(open_database(settings)), _limits(settings))
             return CodecRegistry([], catalogue)
+        values = _values(ctx)
         if codec_id is not None:
-            return CodecRegistry.load_one(settings.codecs_path, codec_id, js_limits=_limits(settings))
-        return CodecRegistry.load(settings.codecs_path, js_limits=_limits(settings))
+            return CodecRegistry.load_one(values.codecs_path, codec_id, js_limits=_limits(values))
+        return CodecRegistry.load(values.codecs_path, js_limits=_limits(values))
     except ConfigurationError as exc:
         raise _fail(exc.message) from exc
 
 
-def _js(path: Path, settings: Settings) -> JsCodec:
+def _js(path: Path, ctx: typer.Context) -> JsCodec:
     try:
-        return JsCodec.from_file(path, _limits(settings))
+        return JsCodec.from_file(path, _limits(_values(ctx)))
     except ConfigurationError as exc:
         raise _fail(exc.message) from exc
 
@@ -83,7 +105,7 @@ def _print(document: dict[str, Any], ok: bool) -> None:
 @app.command("list")
 def list_codecs(ctx: typer.Context) -> None:
     """Every codec folder and entry point: id, vendor, model, family and where it was loaded from."""
-    registry = _registry(load_settings(ctx))
+    registry = _registry(ctx)
     rows = [
         (i.id, i.manifest.vendor, i.manifest.model, i.manifest.family.value, i.source)
         for i in registry.list()
@@ -103,28 +125,28 @@ def _hex(text: str) -> bytes:
         raise _fail(f"not a hex payload: {text!r}") from exc
 
 
-def _known(settings: Settings, codec_id: str) -> CodecRegistry:
-    registry = _registry(settings, codec_id)
+def _known(ctx: typer.Context, codec_id: str) -> CodecRegistry:
+    registry = _registry(ctx, codec_id)
     if codec_id not in registry:
         raise _fail(f"no codec {codec_id!r}")
     return registry
 
 
-def _decoder(settings: Settings, codec_id: str | None, js: Path | None) -> Decode:
+def _decoder(ctx: typer.Context, codec_id: str | None, js: Path | None) -> Decode:
     if js is not None:
-        codec = _js(js, settings)
+        codec = _js(js, ctx)
         return lambda f_port, payload, when: run_decode_uplink(codec, f_port, payload, recv_time=when)
     assert codec_id is not None
-    registry = _known(settings, codec_id)
+    registry = _known(ctx, codec_id)
     return lambda f_port, payload, when: registry.decode_uplink(codec_id, f_port, payload, recv_time=when)
 
 
-def _encoder(settings: Settings, codec_id: str | None, js: Path | None) -> Encode:
+def _encoder(ctx: typer.Context, codec_id: str | None, js: Path | None) -> Encode:
     if js is not None:
-        codec = _js(js, settings)
+        codec = _js(js, ctx)
         return lambda data: run_encode_downlink(codec, data)
     assert codec_id is not None
-    registry = _known(settings, codec_id)
+    registry = _known(ctx, codec_id)
     return lambda data: registry.encode_downlink(codec_id, data)
 
 
@@ -152,12 +174,11 @@ def decode(
     js: JsOption = None,
 ) -> None:
     """Decode an uplink payload and print the TS013 result with its measurements."""
-    settings = load_settings(ctx)
     if js is not None:
         payload_hex, codec_id = payload_hex or codec_id, None
     elif codec_id is None:
         raise _fail("give CODEC_ID (or --js FILE)")
-    decode_one = _decoder(settings, codec_id, js)
+    decode_one = _decoder(ctx, codec_id, js)
     if payload_hex is None:
         _batch(decode_lines(sys.stdin, decode_one, f_port))
         return
@@ -174,12 +195,11 @@ def encode(
     js: JsOption = None,
 ) -> None:
     """Encode a downlink from a JSON object and print fPort and bytes."""
-    settings = load_settings(ctx)
     if js is not None:
         data_json, codec_id = data_json or codec_id, None
     elif codec_id is None:
         raise _fail("give CODEC_ID (or --js FILE)")
-    encode_one = _encoder(settings, codec_id, js)
+    encode_one = _encoder(ctx, codec_id, js)
     if data_json is None:
         _batch(encode_lines(sys.stdin, encode_one))
         return

@@ -10,7 +10,6 @@ read once per thread with ``pthread_getattr_np`` (glibc), minus a margin for the
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 import threading
 
@@ -21,11 +20,21 @@ FALLBACK = 256 * 1024
 _local = threading.local()
 
 
+def _libc() -> ctypes.CDLL:
+    # glibc's soname first: find_library runs ldconfig in a subprocess (~10 ms at every command's start)
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        from ctypes.util import find_library
+
+        return ctypes.CDLL(find_library("c"), use_errno=True)
+
+
 def _pthread_stack_size() -> int | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = _libc()
         attr = ctypes.create_string_buffer(128)  # sizeof(pthread_attr_t) is 56 on x86-64 glibc; room to spare
         libc.pthread_self.restype = ctypes.c_ulong
         libc.pthread_getattr_np.argtypes = [ctypes.c_ulong, ctypes.c_void_p]

@@ -27,7 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lora_city.codec.catalogue.source import CatalogueMapping, MappingLookup
-from lora_city.codec.contract import Family, MeasurementMapping
+from lora_city.codec.contract import ContractError, Family, MeasurementMapping
 from lora_city.codec.mapping import compile_mappings
 from lora_city.errors import ConfigurationError
 
@@ -40,7 +40,7 @@ class MappingFile(BaseModel):
 
     codecs: list[str] = Field(min_length=1)
     family: Family
-    measurements: list[MeasurementMapping] = Field(min_length=1)
+    measurements: list[dict[str, Any]] = Field(min_length=1)  # each a MeasurementMapping, checked below
     description: str = ""
 
 
@@ -56,15 +56,19 @@ def read_mapping_file(path: Path) -> tuple[list[str], CatalogueMapping]:
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
         parsed = MappingFile.model_validate(raw)
-        table = compile_mappings(parsed.measurements)
+        measurements = [MeasurementMapping.from_dict(m, f"measurements.{i}")
+                        for i, m in enumerate(parsed.measurements)]
+        table = compile_mappings(measurements)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigurationError(f"mapping file {path}: cannot read: {exc}") from exc
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"mapping file {path}: {problems}") from exc
+    except ContractError as exc:
+        raise ConfigurationError(f"mapping file {path}: {exc}") from exc
     except ValueError as exc:  # a unit that does not convert to the catalogue's
         raise ConfigurationError(f"mapping file {path}: {exc}") from exc
-    return parsed.codecs, CatalogueMapping(parsed.family, list(parsed.measurements), table)
+    return parsed.codecs, CatalogueMapping(parsed.family, measurements, table)
 
 
 def _entries(folder: Path) -> list[_Entry]:

@@ -139,7 +139,7 @@ class CatalogueCodecs:
         mapping = self._mappings(row.codec_id) if self._mappings is not None else None
         family = mapping.family if mapping else Family.OTHER
         table = mapping.table if mapping else EMPTY
-        manifest = Manifest.model_construct(
+        manifest = Manifest(
             # The codec's id without its version: what a QR lookup hands out is the codec that follows updates.
             id=row.codec_id, vendor=vendor.name if vendor else row.vendor, model=row.codec_id,
             family=family, version=str(row.version), runtime="javascript", entry=None, f_ports=[],

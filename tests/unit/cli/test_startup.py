@@ -5,6 +5,7 @@ is measured by bench/cli.py, not here; these tests check the behaviour that make
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -28,8 +29,10 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stder
 
 
 def loaded_after(argv: list[str]) -> set[str]:
+    # Without LORA_CITY_ variables (a codec setting among them sends the command through Settings, on purpose)
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("LORA_CITY_")}
     done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv)], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, env=env)
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report["code"] in (0, None), done.stderr
     return set(report["modules"])
@@ -45,6 +48,17 @@ def test_quick_commands_leave_the_server_unloaded(argv: list[str]) -> None:
     modules = loaded_after(argv)
     heavy = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
     assert not heavy, f"lora-city {' '.join(argv)} imported {heavy[:10]}"
+
+
+@pytest.mark.parametrize("argv", [
+    ["frame", "decode", "40f17dbe4900020001954378762b11ff0d"],
+    ["codec", "decode", "dragino-ldds75", "--f-port", "2", "0b4501f40000fe01"],
+], ids=["frame-decode", "codec-decode"])
+def test_quick_commands_do_without_pydantic(argv: list[str]) -> None:
+    """pydantic and pydantic-settings cost ~150 ms of start-up: the decodes read their few values plainly
+    (lora_city/config_file.py) and the codec manifest is a plain dataclass (bench/cli.py has the figures)."""
+    modules = loaded_after(argv)
+    assert not sorted(m for m in modules if m.split(".")[0] in ("pydantic", "pydantic_settings", "pydantic_core"))
 
 
 def test_codec_decode_loads_only_the_codec_it_runs() -> None:
