@@ -1,6 +1,13 @@
 """The pure alert engine: feed it uplinks, gateway states and the passing of time; it answers with changes
 (raised, escalated to a higher level, lowered, resolved). One open alert per cause (rule + subject), however
 many uplinks confirm it. No I/O: ``service.AlertService`` stores the changes and publishes them.
+
+Time comes only from the events and from ``tick(now)``, so tests drive it with their own clock. A rule's
+``hold_s`` keeps a condition pending until it has held that long, its ``clear_s`` keeps the alert open until the
+condition has been gone that long; ``tick`` completes both waits when no new reading comes (the last reading's
+state is taken to last, as Prometheus and Grafana take the last evaluation's). A cause raised again within
+``flap_window_s`` of resolving is reported with ``count`` > 1: the service reopens the same alert.
+Pending and clearing waits live in memory: a restart starts them again (an alert already open stays open).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from lora_city.alerts.rules import Level, Rule, RuleKind, Severity
+from lora_city.alerts.rules import MAX_FLAP_WINDOW_S, Level, Rule, RuleKind, Severity
 from lora_city.sinks.events import DeviceInfo, UplinkEvent
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -36,18 +43,38 @@ class AlertChange:
     value: float | None
     message: str
     time: datetime
+    count: int = 1  # raised: how many times this alert has been raised (> 1: reopened after flapping)
 
 
 @dataclass(slots=True)
 class _Open:
     level: Level | None
     severity: Severity
+    count: int = 1
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A condition waiting out its rule's hold delay (to raise) or clear delay (to resolve): what to report
+    when the wait completes."""
+
+    since: datetime
+    rule_id: str
+    subject: str
+    tenant: str
+    level: Level | None
+    severity: Severity
+    value: float | None
+    message: str
 
 
 class AlertEngine:
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self._rules: dict[str, Rule] = {}
         self._open: dict[str, _Open] = {}
+        self._pending: dict[str, _Waiting] = {}  # condition true, hold delay not over yet
+        self._clearing: dict[str, _Waiting] = {}  # condition gone, clear delay not over yet
+        self._closed: dict[str, tuple[datetime, int]] = {}  # resolved causes: when, and their count
         self._history: dict[str, deque[tuple[float, float]]] = {}  # rate rules: (epoch s, value)
         self._last_seen: dict[str, tuple[DeviceInfo, datetime]] = {}
         for rule in rules:
@@ -64,11 +91,16 @@ class AlertEngine:
         """Replace the rules (after an edit through the API) keeping the open alerts and histories."""
         self._rules = {rule.id: rule for rule in rules}
 
-    def restore_open(self, cause: str, level: str | None, severity: Severity) -> None:
+    def restore_open(self, cause: str, level: str | None, severity: Severity, count: int = 1) -> None:
         """Rebuild state from stored open alerts at start-up, so a restart does not raise them again."""
         rule = self._rules.get(cause.split(":", 1)[0])
         lvl = next((lv for lv in rule.levels if lv.name == level), None) if rule else None
-        self._open[cause] = _Open(lvl, severity)
+        self._open[cause] = _Open(lvl, severity, count)
+
+    def restore_closed(self, cause: str, resolved_at: datetime, count: int) -> None:
+        """A stored alert resolved recently: raised again within its rule's flap window, it is reopened."""
+        if cause not in self._open:
+            self._closed[cause] = (resolved_at, count)
 
     def watch(self, device: DeviceInfo, last_seen: datetime) -> None:
         """Track a device for absence rules (at start-up, from the stored last_seen_at)."""
@@ -127,6 +159,26 @@ class AlertEngine:
                     changes += self._raise(f"{rule.id}:{dev_eui}", rule, dev_eui, device.tenant_id, None,
                                            rule.severity, silent, now,
                                            f"{device.device_name or dev_eui} silent for {int(silent)} s")
+        return changes + self._complete_waits(now)
+
+    def _complete_waits(self, now: datetime) -> list[AlertChange]:
+        """Hold and clear delays that ran out with no new reading: the condition last seen still stands."""
+        changes: list[AlertChange] = []
+        for cause, w in list(self._pending.items()):
+            rule = self._rules.get(w.rule_id)
+            if rule is None or not rule.enabled:
+                del self._pending[cause]  # the rule was deleted or disabled meanwhile
+                continue
+            changes += self._raise(cause, rule, w.subject, w.tenant, w.level, w.severity, w.value, now, w.message)
+        for cause, w in list(self._clearing.items()):
+            rule = self._rules.get(w.rule_id)
+            if rule is None:
+                del self._clearing[cause]
+                continue
+            changes += self._resolve(cause, rule, w.subject, w.tenant, w.value, now, w.message)
+        for cause, (resolved, _count) in list(self._closed.items()):
+            if (now - resolved).total_seconds() > MAX_FLAP_WINDOW_S:
+                del self._closed[cause]  # past any rule's flap window: forgotten
         return changes
 
     # --- evaluation ------------------------------------------------------------------------------------
@@ -173,8 +225,9 @@ class AlertEngine:
         message = f"{rule.measurement} {value:g} on {name}: level {target.name}"
         if current is None:
             return self._raise(cause, rule, subject, tenant, target, target.severity, value, now, message)
+        self._clearing.pop(cause, None)  # still in alarm: any clear delay starts again next time
         if target != current.level:
-            self._open[cause] = _Open(target, target.severity)
+            self._open[cause] = _Open(target, target.severity, current.count)
             return [AlertChange(ChangeKind.LEVEL_CHANGED, cause, rule, subject, tenant, target.severity, target.name,
                                 value, message, now)]
         return []
@@ -197,19 +250,42 @@ class AlertEngine:
 
     def _raise(self, cause: str, rule: Rule, subject: str, tenant: str, level: Level | None, severity: Severity,
                value: float | None, now: datetime, message: str) -> list[AlertChange]:
+        """The condition holds now: raise once it has held for the rule's hold delay."""
+        self._clearing.pop(cause, None)  # back in alarm before the clear delay ran out: the alert stays open
         if cause in self._open:
             return []  # deduplicated: one open alert per cause
-        self._open[cause] = _Open(level, severity)
+        waiting = self._pending.get(cause)
+        since = waiting.since if waiting is not None else now
+        if (now - since).total_seconds() < rule.hold_s:
+            self._pending[cause] = _Waiting(since, rule.id, subject, tenant, level, severity, value, message)
+            return []
+        self._pending.pop(cause, None)
+        count = 1
+        closed = self._closed.pop(cause, None)
+        if closed is not None and (now - closed[0]).total_seconds() <= rule.flap_window_s:
+            count = closed[1] + 1  # flapping: the same alert again, not a new one
+        self._open[cause] = _Open(level, severity, count)
         return [AlertChange(ChangeKind.RAISED, cause, rule, subject, tenant, severity,
-                            level.name if level else None, value, message, now)]
+                            level.name if level else None, value, message, now, count)]
 
     def _resolve(self, cause: str, rule: Rule, subject: str, tenant: str, value: float | None, now: datetime,
                  message: str) -> list[AlertChange]:
-        current = self._open.pop(cause, None)
+        """The condition is gone now: resolve once it has stayed gone for the rule's clear delay."""
+        self._pending.pop(cause, None)  # not held long enough: the hold delay starts again next time
+        current = self._open.get(cause)
         if current is None:
             return []
+        waiting = self._clearing.get(cause)
+        since = waiting.since if waiting is not None else now
+        if (now - since).total_seconds() < rule.clear_s:
+            self._clearing[cause] = _Waiting(since, rule.id, subject, tenant, current.level, current.severity,
+                                             value, message)
+            return []
+        self._clearing.pop(cause, None)
+        del self._open[cause]
+        self._closed[cause] = (now, current.count)
         return [AlertChange(ChangeKind.RESOLVED, cause, rule, subject, tenant, current.severity,
-                            current.level.name if current.level else None, value, message, now)]
+                            current.level.name if current.level else None, value, message, now, current.count)]
 
 
 def _values(measurements: dict[str, tuple[float | bool, str | None]], name: str

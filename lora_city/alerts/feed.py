@@ -60,6 +60,7 @@ class AlertMessage:
     rule_name: str
     time: datetime
     actor: str = "system"
+    count: int = 1  # how many times the alert has been raised: > 1, reopened by a flapping condition
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,6 +74,7 @@ def alert_document(msg: AlertMessage) -> dict[str, Any]:
             "id": msg.alert_id, "transition": msg.transition, "state": msg.state, "severity": msg.severity.value,
             "level": msg.level, "value": msg.value, "subject": msg.subject, "tenant_id": msg.tenant_id,
             "rule": {"id": msg.rule_id, "name": msg.rule_name}, "message": msg.message, "actor": msg.actor,
+            "count": msg.count,
         },
     }
 

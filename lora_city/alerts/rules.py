@@ -11,6 +11,14 @@ Kinds:
 - ``flag``: a boolean measurement (leak, backflow, lamp_failure, tamper, low_battery, flood …) is true;
   ``day_burning`` is the special flag "lamp on in daylight" (``lamp_on`` between ``day_start_h`` and ``day_end_h``).
 - ``gateway_offline``: a gateway of the scope went offline.
+
+Every kind shares three timings (lora_city/alerts/engine.py applies them):
+- ``hold_s``: the condition must hold that long before the alert is raised (Prometheus' ``for``, Grafana's
+  "pending period"); a reading back to normal meanwhile starts the wait again.
+- ``clear_s``: the condition must be gone that long before the alert resolves (Prometheus' ``keep_firing_for``,
+  Grafana's "keep firing for"); the condition coming back meanwhile keeps the alert open, unchanged.
+- ``flap_window_s``: raised again within this time of resolving, the alert is the same one reopened, its count
+  incremented (a flapping sensor is one alert "raised 29 times", not 29 alerts); 0 turns reopening off.
 """
 
 from __future__ import annotations
@@ -38,6 +46,11 @@ class Severity(StrEnum):
 
 
 SEVERITY_ORDER = {s: i for i, s in enumerate(Severity)}
+# One hour: long enough that a sensor hovering on a line all afternoon stays one alert with a count, short enough
+# that the next morning's flood is a new alert of its own (see docs/alerts.md, "Flapping").
+DEFAULT_FLAP_WINDOW_S = 3600.0
+MAX_DELAY_S = 86_400.0  # hold and clear delays: up to a day
+MAX_FLAP_WINDOW_S = 7 * 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +104,9 @@ class Rule:
     day_start_h: int = 10  # day_burning: local hours considered full daylight all year round in France
     day_end_h: int = 16
     escalate_after_s: float | None = None  # not acknowledged within this: escalated
+    hold_s: float = 0.0  # the condition held this long before raising
+    clear_s: float = 0.0  # the condition gone this long before resolving
+    flap_window_s: float = DEFAULT_FLAP_WINDOW_S  # raised again within this of resolving: the same alert reopened
     enabled: bool = True
     # A lessee's rule watches the lessee's own devices and gateways whatever its scope says ("all", a family, a
     # DevEUI typed by hand): its alerts would otherwise land on another tenant's things. The city's rules

@@ -8,7 +8,7 @@ by the caller in a worker thread (``AlertSink``) or an API request's thread.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 
 from lora_city.alerts.engine import AlertChange, AlertEngine, ChangeKind
 from lora_city.alerts.feed import AlertMessage
-from lora_city.alerts.rules import Level, Rule, RuleKind, Scope, Severity
+from lora_city.alerts.rules import (
+    DEFAULT_FLAP_WINDOW_S,
+    MAX_FLAP_WINDOW_S,
+    Level,
+    Rule,
+    RuleKind,
+    Scope,
+    Severity,
+)
 from lora_city.errors import Conflict, NotFound
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.generations import read_generation
@@ -40,6 +48,8 @@ def rule_from_row(row: AlertRule, tenant_kind: str = "city") -> Rule:
         max_silence_s=float(p.get("max_silence_s", 0.0)), severity=Severity(p.get("severity", "warning")),
         day_start_h=int(p.get("day_start_h", 10)), day_end_h=int(p.get("day_end_h", 16)),
         escalate_after_s=row.escalate_after_s, enabled=row.enabled, tenant_only=tenant_kind != "city",
+        hold_s=float(row.hold_s or 0.0), clear_s=float(row.clear_s or 0.0),
+        flap_window_s=DEFAULT_FLAP_WINDOW_S if row.flap_window_s is None else float(row.flap_window_s),
     )
 
 
@@ -55,7 +65,30 @@ def _message(alert: Alert, transition: str, rule_name: str, time: datetime, acto
         alert_id=alert.id, transition=transition, service=alert.service, tenant_id=alert.tenant_id,
         severity=Severity(alert.severity), state=alert.state, subject=alert.subject, level=alert.level,
         value=alert.value, message=alert.message, rule_id=alert.rule_id, rule_name=rule_name, time=time, actor=actor,
+        count=alert.raise_count or 1,
     )
+
+
+def _aware(when: datetime) -> datetime:
+    """SQLite gives back naive UTC datetimes."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _reopen(s: Session, change: AlertChange) -> Alert | None:
+    """The cause's latest resolved alert, raised again by a flapping condition: the same alert, open again, its
+    count incremented. None when none is stored (its rows were purged): the caller raises a new one."""
+    alert = s.scalar(select(Alert).where(Alert.cause == change.cause, Alert.state == "resolved")
+                     .order_by(Alert.resolved_at.desc()).limit(1))
+    if alert is None:
+        return None
+    alert.first_raised_at = alert.first_raised_at or alert.raised_at
+    alert.raise_count = (alert.raise_count or 1) + 1
+    alert.state, alert.resolved_at, alert.raised_at, alert.updated_at = "raised", None, change.time, change.time
+    # someone must look again: the acknowledgement and escalation of the previous episode no longer hold
+    alert.acknowledged_at = alert.acknowledged_by = alert.escalated_at = None
+    alert.severity, alert.level, alert.value, alert.message = (change.severity.value, change.level, change.value,
+                                                               change.message)
+    return alert
 
 
 class AlertService:
@@ -81,11 +114,17 @@ class AlertService:
             return generation, _rules(s)
 
     def build_engine(self) -> AlertEngine:
-        """An engine with every enabled rule, its open alerts restored (a restart raises nothing twice)."""
+        """An engine with every enabled rule, its open alerts restored (a restart raises nothing twice) and the
+        recently resolved ones remembered (raised again within their rule's flap window, they reopen)."""
+        since = self._clock() - timedelta(seconds=MAX_FLAP_WINDOW_S)
         with self._sessions() as s:
             engine = AlertEngine(_rules(s))
+            for alert in s.scalars(select(Alert).where(Alert.state == "resolved", Alert.resolved_at >= since)
+                                   .order_by(Alert.resolved_at)):  # the latest of a cause last: it wins
+                if alert.resolved_at is not None:
+                    engine.restore_closed(alert.cause, _aware(alert.resolved_at), alert.raise_count or 1)
             for alert in s.scalars(select(Alert).where(Alert.state != "resolved")):
-                engine.restore_open(alert.cause, alert.level, Severity(alert.severity))
+                engine.restore_open(alert.cause, alert.level, Severity(alert.severity), alert.raise_count or 1)
         return engine
 
     def record(self, changes: Iterable[AlertChange]) -> list[AlertMessage]:
@@ -97,12 +136,15 @@ class AlertService:
                 if change.kind is ChangeKind.RAISED:
                     if alert is not None:
                         continue  # already open (restart race): deduplicated
-                    alert = Alert(tenant_id=change.tenant_id, rule_id=change.rule.id, cause=change.cause,
-                                  subject=change.subject, service=change.rule.service, severity=change.severity.value,
-                                  level=change.level, value=change.value, message=change.message,
-                                  raised_at=change.time, updated_at=change.time)
-                    s.add(alert)
-                    s.flush()
+                    alert = _reopen(s, change) if change.count > 1 else None
+                    if alert is None:
+                        alert = Alert(tenant_id=change.tenant_id, rule_id=change.rule.id, cause=change.cause,
+                                      subject=change.subject, service=change.rule.service,
+                                      severity=change.severity.value, level=change.level, value=change.value,
+                                      message=change.message, raised_at=change.time, updated_at=change.time,
+                                      raise_count=1)
+                        s.add(alert)
+                        s.flush()
                 elif alert is None:
                     continue
                 elif change.kind is ChangeKind.LEVEL_CHANGED:
@@ -111,7 +153,9 @@ class AlertService:
                 else:
                     alert.state, alert.resolved_at, alert.updated_at = "resolved", change.time, change.time
                     alert.value = change.value if change.value is not None else alert.value
-                s.add(AlertAudit(alert_id=alert.id, time=change.time, action=change.kind.value, detail=change.message))
+                action = "reopened" if change.kind is ChangeKind.RAISED and alert.raise_count > 1 else change.kind.value
+                s.add(AlertAudit(alert_id=alert.id, time=change.time, action=action, detail=change.message))
+                # the feed keeps its transitions ("raised"); its optional "count" says it is a reopening
                 out.append(_message(alert, change.kind.value, change.rule.name, change.time))
         return out
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lora_city.alerts.rules import RuleKind, Severity
+from lora_city.alerts.rules import DEFAULT_FLAP_WINDOW_S, MAX_DELAY_S, MAX_FLAP_WINDOW_S, RuleKind, Severity
 from lora_city.alerts.service import RULES_GENERATION, rule_from_row
 from lora_city.codec.measurements import CATALOGUE
 from lora_city.errors import NotFound
@@ -41,6 +41,13 @@ class RuleIn(BaseModel):
     max_silence_s: float = Field(default=0.0, ge=0)
     severity: Severity = Severity.WARNING
     escalate_after_s: float | None = Field(default=None, gt=0)
+    hold_s: float = Field(default=0.0, ge=0, le=MAX_DELAY_S,
+                          description="seconds the condition must hold before the alert is raised")
+    clear_s: float = Field(default=0.0, ge=0, le=MAX_DELAY_S,
+                           description="seconds the condition must be gone before the alert resolves")
+    flap_window_s: float = Field(default=DEFAULT_FLAP_WINDOW_S, ge=0, le=MAX_FLAP_WINDOW_S,
+                                 description="raised again within this many seconds of resolving, the alert is "
+                                             "reopened with its count incremented (0: never)")
     enabled: bool = True
 
     @model_validator(mode="after")
@@ -67,7 +74,8 @@ def create_rule(session: Session, principal: Principal, body: RuleIn) -> AlertRu
     }
     row = AlertRule(tenant_id=tenant_id, name=body.name, kind=body.kind.value, service=body.service,
                     scope_kind=body.scope_kind, scope_value=body.scope_value, measurement=body.measurement,
-                    params=params, escalate_after_s=body.escalate_after_s, enabled=body.enabled)
+                    params=params, escalate_after_s=body.escalate_after_s, enabled=body.enabled,
+                    hold_s=body.hold_s, clear_s=body.clear_s, flap_window_s=body.flap_window_s)
     rule_from_row(row)  # the engine must be able to read what we store
     session.add(row)
     bump_generation(session, RULES_GENERATION)  # every alert engine applies it to its next uplink

@@ -39,7 +39,9 @@ class AlertOut(Out):
     level: str | None
     value: float | None
     message: str
-    raised_at: UtcTime
+    raised_at: UtcTime  # the latest raise
+    raise_count: int  # > 1: reopened after flapping
+    first_raised_at: UtcTime | None  # the first raise of a reopened alert
     acknowledged_at: UtcTime | None
     acknowledged_by: str | None
     escalated_at: UtcTime | None
@@ -64,6 +66,9 @@ class RuleOut(Out):
     measurement: str | None
     params: dict[str, Any]
     escalate_after_s: float | None
+    hold_s: float
+    clear_s: float
+    flap_window_s: float
     enabled: bool
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lora_city.alerts.rules import RuleKind, Severity
+from lora_city.alerts.rules import MAX_DELAY_S, RuleKind, Severity
 from lora_city.errors import InvalidInput, NotFound
 from lora_city.portal import forms, measures
 from lora_city.portal.route_class import PortalRoute
@@ -29,8 +29,9 @@ KINDS = ("threshold", "flag", "absence")
 FIELDS: dict[str, forms.Kind] = {
     "name": forms.REQUIRED_TEXT, "kind": forms.TEXT, "measurement": forms.TEXT, "direction": forms.TEXT,
     "warning": forms.FLOAT, "critical": forms.FLOAT, "hysteresis": forms.FLOAT, "silence_min": forms.FLOAT,
-    "severity": forms.TEXT, "device": forms.TEXT,
+    "severity": forms.TEXT, "device": forms.TEXT, "hold_min": forms.FLOAT, "clear_min": forms.FLOAT,
 }
+MAX_DELAY_MIN = MAX_DELAY_S / 60  # a day
 DEVICE_CHOICES = 500
 
 
@@ -67,7 +68,8 @@ def _label(page: Page, m: MeasurementOut) -> str:
 
 @router.get("/alert-rules")
 def rules_page(page: PageDep, user: RulesDep, db: DbDep, notice: str = "") -> Response:
-    defaults = {"kind": "threshold", "direction": "above", "severity": "warning", "hysteresis": "0"}
+    defaults = {"kind": "threshold", "direction": "above", "severity": "warning", "hysteresis": "0", "hold_min": "0",
+                "clear_min": "0"}
     return _render(page, db, user, defaults, {}, notice=notice if notice in ("created", "deleted") else "")
 
 
@@ -107,6 +109,10 @@ def _check(page: Page, db: Session, user: PortalUser, form: forms.FormResult) ->
         errors["silence_min"] = t("rules.silence_required")
     if data.get("severity", "warning") not in {s.value for s in Severity}:
         errors["severity"] = t("rules.kind_unknown")
+    for delay in ("hold_min", "clear_min"):
+        minutes = data.get(delay) or 0.0
+        if not 0 <= minutes <= MAX_DELAY_MIN and delay not in errors:
+            errors[delay] = t("rules.delay_bounds", max=int(MAX_DELAY_MIN))
     device = data.get("device", "").lower()
     if device and device not in {eui for eui, _ in _devices(db, user)}:
         errors["device"] = t("rules.device_unknown")
@@ -116,7 +122,8 @@ def _check(page: Page, db: Session, user: PortalUser, form: forms.FormResult) ->
         name=data["name"], kind=RuleKind(kind), measurement=data.get("measurement") if kind != "absence" else None,
         levels=levels, direction=data.get("direction", "above"), hysteresis=data.get("hysteresis") or 0.0,
         max_silence_s=(data.get("silence_min") or 0.0) * 60, severity=Severity(data.get("severity", "warning")),
-        scope_kind="device" if device else "all", scope_value=device)
+        scope_kind="device" if device else "all", scope_value=device,
+        hold_s=(data.get("hold_min") or 0.0) * 60, clear_s=(data.get("clear_min") or 0.0) * 60)
 
 
 @router.post("/alert-rules", dependencies=[CsrfChecked])

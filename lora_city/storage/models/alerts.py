@@ -25,6 +25,11 @@ class AlertRule(Base):
     measurement: Mapped[str | None] = mapped_column(String(50), default=None)
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)  # levels, hysteresis, delta, window_s, …
     escalate_after_s: Mapped[float | None] = mapped_column(default=None)
+    # issue 21: the condition held this long before raising, gone this long before resolving; raised again
+    # within flap_window_s of resolving, the alert is reopened with its count incremented (alerts/rules.py)
+    hold_s: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    clear_s: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    flap_window_s: Mapped[float] = mapped_column(default=3600.0, server_default="3600")
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -44,7 +49,9 @@ class Alert(Base):
     level: Mapped[str | None] = mapped_column(String(30), default=None)
     value: Mapped[float | None] = mapped_column(default=None)
     message: Mapped[str] = mapped_column(String(500))
-    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)  # the latest raise (a reopened alert: its reopening)
+    raise_count: Mapped[int] = mapped_column(default=1, server_default="1")  # > 1: reopened after flapping
+    first_raised_at: Mapped[datetime | None] = mapped_column(default=None)  # set when reopened: the first raise
     acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
     acknowledged_by: Mapped[str | None] = mapped_column(String(200), default=None)
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -56,6 +56,9 @@ def test_rule_lifecycle_and_isolation(api: Api) -> None:
     {"name": "rate", "kind": "rate", "measurement": "water_level", "delta": 0, "window_s": 600},
     {"name": "silent", "kind": "absence"},
     {"name": "x", "kind": "telepathy"},
+    {**FLOOD_RULE, "hold_s": -1},  # delays: 0 to one day; the flap window: 0 to 7 days
+    {**FLOOD_RULE, "clear_s": 86_401},
+    {**FLOOD_RULE, "flap_window_s": 7 * 86_400 + 1},
 ])
 def test_bad_rules_are_422_with_a_json_error(api: Api, body: dict[str, object]) -> None:
     tenant = api.tenant("lumisud")

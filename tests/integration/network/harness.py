@@ -76,6 +76,7 @@ class Harness:
         self.vault = KeyVault(self.settings.secret_key)
         self.udp: UdpGatewayBackend | None = None
         self.gateways: list[VirtualMqttGateway] = []
+        self.extra_sinks: list[Any] = []  # a flow test's own (the alert sink), added before start()
 
     async def start(self) -> None:
         self.metrics = Metrics()
@@ -88,7 +89,7 @@ class Harness:
             backends.append(self.udp)
         self.server = NetworkServer(
             self.settings, self.metrics, self.factory, self.vault, codecs=self.registry,
-            sinks=[self.recording, self.store, self.app_layer], backends=backends, flush_interval_s=0.2,
+            sinks=[self.recording, self.store, self.app_layer, *self.extra_sinks], backends=backends, flush_interval_s=0.2,
             late_copy_ttl_s=0.5, app_layer=self.app_layer,
         )
         self.app_layer.set_notifier(self.server.downlink_notifier())
