@@ -1,8 +1,8 @@
 """The alerts page (issue 21, "Alerts"), in a real browser from an empty database: the rules are written through
 the REST API, the alerts raised by the real engine from uplinks (as the alert sink feeds it) and stored by the
 alert service. The city's operator (French, 1366 px) watches the page refresh by itself, acknowledges an alert
-that resolved meanwhile and is told so in French (no bare 409), then reads the history with filters and follows
-the links to the device and the gateway. The lessee's administrator (English, 390 px) sees only its own alerts
+that resolved meanwhile and is told so in French (no bare 409), sees a flapping gateway as one alert with its
+count, then reads the history with filters and follows the links to the device and the gateway. The lessee's administrator (English, 390 px) sees only its own alerts
 and is told in English when a colleague acknowledged first.
 
 Every step with the keyboard where a form is used; screenshots at 1366 and 390 px."""
@@ -136,9 +136,12 @@ def test_operator_watches_acknowledges_and_reads_the_history(alerts_site: tuple[
     page.evaluate("() => { window.sameDocument = true; }")
     net.water(UZES, 0.93, T0 - timedelta(minutes=1))  # the city's gauge goes red: the same alert, a higher level
     net.gateway(TOWER, city, True, T0)  # the tower is back: its alert resolves
-    net.gateway(TOWER, city, False, T0 + timedelta(seconds=30))  # and gone again: a new alert
+    net.gateway(TOWER, city, False, T0 + timedelta(seconds=30))  # and gone again: the same alert, reopened
     expect(page.locator("#alerts-table tbody tr", has_text="Limnimètre cadereau d'Uzès").locator("td").first
            ).to_have_text("critique", timeout=60_000)
+    # a flapping gateway is one alert with a count (within the rule's one-hour flap window), not a new alert
+    expect(tower.locator(".count")).to_have_text("levée 2 fois depuis le 23/11/2026 07:55", timeout=60_000)
+    expect(page.locator("#alerts-table tbody tr", has_text="Château d'eau")).to_have_count(1)
     expect(page.locator("#alerts-live")).to_have_attribute("data-rounds", re.compile(r"^[1-9][0-9]*$"))
     assert page.evaluate("() => window.sameDocument === true")  # swapped in place, not reloaded
     shots(page, screenshots, "alerts-console-open")
@@ -160,14 +163,14 @@ def test_operator_watches_acknowledges_and_reads_the_history(alerts_site: tuple[
     # The history: resolved alerts, then narrowed by a search and by severity
     keyboard_fill(page, [(page.get_by_label("Alertes à afficher"), "resolved")],
                   page.get_by_role("button", name="Afficher"))
-    expect(page.locator("#alerts-table tbody tr")).to_have_count(2)  # the Vistre's and the tower's first one
+    expect(page.locator("#alerts-table tbody tr")).to_have_count(1)  # the Vistre's (the tower's was reopened)
     resolved = page.locator("#alerts-table tbody tr", has_text="Limnimètre du Vistre")
     expect(resolved.locator(".state")).to_contain_text("résolue le")
     keyboard_fill(page, [(page.get_by_label("Alertes à afficher"), "all"),
                          (page.get_by_label("Rechercher (capteur, passerelle, règle, message)"), "château")],
                   page.get_by_role("button", name="Afficher"))
-    expect(page.locator("#alerts-table tbody tr")).to_have_count(2)  # the tower: resolved, then open again
-    expect(page.locator('#alerts-table tbody tr[data-state="resolved"]')).to_have_count(1)
+    expect(page.locator("#alerts-table tbody tr")).to_have_count(1)  # the tower: resolved, then reopened
+    expect(page.locator('#alerts-table tbody tr[data-state="raised"]').locator(".count")).to_contain_text("2 fois")
     keyboard_fill(page, [(page.get_by_label("Rechercher (capteur, passerelle, règle, message)"), ""),
                          (page.get_by_label("Gravité"), "warning")], page.get_by_role("button", name="Afficher"))
     expect(page.locator("#alerts-table tbody tr td").first).to_have_text(
@@ -189,9 +192,11 @@ def test_operator_watches_acknowledges_and_reads_the_history(alerts_site: tuple[
 def test_lessee_sees_its_own_alerts_and_a_colleagues_acknowledgement(alerts_site: tuple[Site, Network],
                                                                     browser: Browser, screenshots: Path) -> None:
     site, net = alerts_site
-    net.water(VISTRE, 0.86, T0)  # red at the lessee's gauge, then back down: one alert in the history
-    net.water(VISTRE, 0.31, T0 + timedelta(minutes=30))
-    net.water(VISTRE, 0.55, T0 + timedelta(hours=1))  # orange at the lessee's gauge
+    net.water(VISTRE, 0.86, T0 - timedelta(hours=3))  # red at the lessee's gauge, then back down: history
+    net.water(VISTRE, 0.31, T0 - timedelta(hours=2, minutes=30))
+    net.water(VISTRE, 0.55, T0 + timedelta(hours=1))  # orange: a new alert (past the rule's one-hour window)
+    net.water(VISTRE, 0.42, T0 + timedelta(hours=1, minutes=10))  # back below the line, hysteresis included
+    net.water(VISTRE, 0.56, T0 + timedelta(hours=1, minutes=20))  # and up again: the same alert, reopened
     net.water(UZES, 0.95, T0 + timedelta(hours=1))  # the city's own: not the lessee's business
     ctx = _context(browser, "en-GB", 390)
     page = ctx.new_page()
@@ -205,7 +210,8 @@ def test_lessee_sees_its_own_alerts_and_a_colleagues_acknowledgement(alerts_site
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Limnimètre du Vistre")
     expect(rows.first.locator(".rule")).to_have_text("Crue du Vistre")
-    expect(rows.first.locator(".value")).to_have_text("0.55\u00a0m")
+    expect(rows.first.locator(".value")).to_have_text("0.56\u00a0m")
+    expect(rows.first.locator(".count")).to_have_text("raised 2 times since 23 Nov 2026, 09:00")
     expect(page.locator("#alerts-table")).not_to_contain_text("Uzès")
     expect(page.locator("#alerts-table")).not_to_contain_text("Château d'eau")
     shots(page, screenshots, "alerts-lessee")
@@ -253,16 +259,23 @@ def test_lessee_writes_a_rule_for_its_own_gauge(alerts_site: tuple[Site, Network
     expect(page.get_by_label("Nom de la règle")).to_have_value("Vistre en crue")  # what was typed is kept
     keyboard_fill(page, [(page.get_by_label("Mesure", exact=True), "water_level"),
                          (page.get_by_label("Seuil d'avertissement"), "0,9"),
-                         (page.get_by_label("Seuil critique"), "0,6")], page.get_by_role("button", name="Créer la règle"))
+                         (page.get_by_label("Seuil critique"), "0,6"),
+                         (page.get_by_label("Délai avant l'alerte (minutes)"), "2000")],
+                  page.get_by_role("button", name="Créer la règle"))
     expect(page.locator("#r-critical-error")).to_have_text(
         "Le seuil critique doit être au-dessus du seuil d'avertissement.")
+    expect(page.locator("#r-hold-error")).to_have_text("Donnez un délai entre 0 et 1440 minutes (un jour).")
     shots(page, screenshots, "alert-rules-errors")
     keyboard_fill(page, [(page.get_by_label("Seuil d'avertissement"), "0,4"),
                          (page.get_by_label("Seuil critique"), "0,7"),
-                         (page.get_by_label("Hystérésis"), "0,05")], page.get_by_role("button", name="Créer la règle"))
+                         (page.get_by_label("Hystérésis"), "0,05"),
+                         (page.get_by_label("Délai avant l'alerte (minutes)"), "10"),
+                         (page.get_by_label("Délai avant le retour à la normale (minutes)"), "5")],
+                  page.get_by_role("button", name="Créer la règle"))
     expect(page.get_by_role("status")).to_have_text("Règle créée : elle s'applique dès la prochaine mesure.")
     row = page.locator('#rules-table tr[data-rule="Vistre en crue"]')
     expect(row).to_contain_text("avertissement 0,4, critique 0,7")
+    expect(row.locator(".delays")).to_have_text("levée après 10 min · résolue après 5 min de retour à la normale")
     expect(row).to_contain_text("tous mes capteurs")
     shots(page, screenshots, "alert-rules")
 
@@ -270,6 +283,9 @@ def test_lessee_writes_a_rule_for_its_own_gauge(alerts_site: tuple[Site, Network
     net.engine.set_rules(net.service.load_rules())
     net.water(VISTRE, 0.45, T0)
     net.water(UZES, 0.45, T0)
+    with site.portal.factory() as s:  # above her line, but not yet for the 10 minutes she asked for
+        assert s.scalar(select(Alert.id).where(Alert.subject == VISTRE)) is None
+    net.water(VISTRE, 0.46, T0 + timedelta(minutes=10))  # held 10 minutes: raised
     page.get_by_role("link", name="Retour aux alertes").click()
     rows = page.locator("#alerts-table tbody tr")
     expect(rows).to_have_count(1)
@@ -287,6 +303,8 @@ def test_lessee_writes_a_rule_for_its_own_gauge(alerts_site: tuple[Site, Network
     other.goto(f"{site.url}/portal/alert-rules")
     expect(other.locator('#rules-table tr[data-rule="Vistre en crue"]')).to_contain_text(
         "warning 0.4, critical 0.7")
+    expect(other.locator('#rules-table tr[data-rule="Vistre en crue"] .delays')).to_have_text(
+        "raised after 10 min · resolved after 5 min back to normal")
     shots(other, screenshots, "alert-rules-en")
     lea.close()
 
