@@ -10,9 +10,15 @@ to shared subscriptions and every server needs every gateway's connection state.
 
 Crash safety: every uplink copy is written to the copy journal (gateway/journal.py) before its PUBACK; with
 ``Settings.mqtt_client_id`` the session is persistent and the event subscriptions QoS 1, so a copy the broker
-sent while we crashed (or before we acknowledged it) comes again. Losses at the broker (a consumer too slow for
-its queue limit) are read from mosquitto's ``$SYS/broker/publish/messages/dropped`` into
-``lora_city_mqtt_broker_dropped`` and logged when they rise.
+sent while we crashed (or before we acknowledged it) comes again.
+
+Losses at the broker: a consumer too slow for its queue limits (mosquitto's ``max_inflight_messages`` +
+``max_queued_messages`` per client, for messages delivered at QoS 1, i.e. published and subscribed at QoS 1;
+QoS 0 deliveries wait in the broker's socket buffers instead) makes mosquitto drop messages and count them in
+``$SYS/broker/publish/messages/dropped``. That count is read into ``lora_city_mqtt_broker_dropped`` and a warning
+is logged when it rises (at most once per ``$SYS`` report, ``sys_interval``, 10 s by default: rate-limited by the
+broker). It is read on a connection of its own: on the gateway connection the report would queue behind the very
+backlog it reports, and arrive only once the consumer has caught up.
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ class MqttGatewayBackend:
             for t in (Transport.MQTT_PROTOBUF, Transport.MQTT_JSON) for k in ("up", "stats", "ack", "conn")
         }
         self._client: MqttClient | None = None
+        self._sys_client: MqttClient | None = None  # the broker's drop counter, beside the gateway traffic
         self._events: GatewayEvents | None = None
 
     # --- GatewayBackend ----------------------------------------------------------------------------------
@@ -97,10 +104,7 @@ class MqttGatewayBackend:
         for kind in ("up", "stats", "ack"):
             await self._client.subscribe(f"{share}{self._head}+/event/{kind}", qos)
         await self._client.subscribe(f"{self._head}+/state/conn")
-        try:
-            await self._client.subscribe(BROKER_DROPPED)
-        except ConnectionError as exc:  # a broker whose ACL hides $SYS: its drops cannot be watched from here
-            log.info("MQTT broker drop counter not readable (%s): %s", BROKER_DROPPED, exc)
+        await self._watch_broker_drops()
         safe_url = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", self._url)  # never the password in a log
         if up:
             log.info("MQTT gateway backend subscribed to %s+/… on %s (%s session)", self._head, safe_url,
@@ -113,6 +117,22 @@ class MqttGatewayBackend:
         if self._client is not None:
             await self._client.close()
             self._client = None
+        if self._sys_client is not None:
+            await self._sys_client.close()
+            self._sys_client = None
+
+    async def _watch_broker_drops(self) -> None:
+        client_id = f"{self._client_id}-sys" if self._client_id else None
+        self._sys_client = MqttClient(self._url, client_id=client_id, on_message=self._on_sys_message)
+        await self._sys_client.start()  # a broker that is down: subscribed once it is up, as the gateway side
+        try:
+            await self._sys_client.subscribe(BROKER_DROPPED)
+        except ConnectionError as exc:  # a broker whose ACL hides $SYS: its drops cannot be watched from here
+            log.info("MQTT broker drop counter not readable (%s): %s", BROKER_DROPPED, exc)
+
+    async def _on_sys_message(self, msg: MqttMessage) -> None:
+        if msg.topic == BROKER_DROPPED:
+            self._on_broker_dropped(msg.payload)
 
     def knows(self, gateway_id: str) -> bool:
         return gateway_id in self._json
@@ -159,9 +179,6 @@ class MqttGatewayBackend:
     async def _on_message(self, msg: MqttMessage) -> None:
         topic = msg.topic
         gateway_id: str | None = None
-        if topic == BROKER_DROPPED:
-            self._on_broker_dropped(msg.payload)
-            return
         try:
             if not topic.startswith(self._head):
                 raise BadGatewayInput("bad_topic")

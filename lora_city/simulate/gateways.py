@@ -129,16 +129,17 @@ class VirtualMqttGateway:
     async def send_uplink(
         self, phy_payload: bytes, *, frequency: int = 868_100_000, spreading_factor: int = 7,
         bandwidth: int = 125_000, rssi: float = -80.0, snr: float = 7.5, channel: int = 0,
-        crc_status: int = gw_pb2.CRC_OK,
+        crc_status: int = gw_pb2.CRC_OK, qos: int = 0,
     ) -> UplinkFrame:
-        """Publish ``event/up``; returns the frame as the server should see it."""
+        """Publish ``event/up`` (QoS 0 as the ChirpStack gateway bridge by default, or QoS 1 as it may be set);
+        returns the frame as the server should see it."""
         self._uplink_ids = (self._uplink_ids + 1) & 0xFFFFFFFF
         transport = Transport.MQTT_JSON if self.use_json else Transport.MQTT_PROTOBUF
         frame = _uplink(self.gateway_id, self._uplink_ids, self._concentrator.tmst(), phy_payload, frequency,
                         spreading_factor, bandwidth, rssi, snr, channel, transport, self._location,
                         self._gps_clock() if self._gps_clock else None)
         await self.publish_raw("event/up", cs.encode(cs.uplink_to_pb(frame, crc_status=crc_status),
-                                                     as_json=self.use_json))
+                                                     as_json=self.use_json), qos=qos)
         return frame
 
     async def send_stats(self, stats: GatewayStats | None = None) -> None:
@@ -146,9 +147,9 @@ class VirtualMqttGateway:
                                       rx_packets_received_ok=1)
         await self.publish_raw("event/stats", cs.encode(cs.stats_to_pb(stats), as_json=self.use_json))
 
-    async def publish_raw(self, suffix: str, payload: bytes, *, retain: bool = False) -> None:
+    async def publish_raw(self, suffix: str, payload: bytes, *, retain: bool = False, qos: int = 0) -> None:
         """Publish anything under this gateway's topic (tests use it for garbage)."""
-        await self._client.publish(self._topic + suffix, payload, retain=retain)
+        await self._client.publish(self._topic + suffix, payload, retain=retain, qos=qos)
 
     async def _publish_state(self, online: bool) -> None:
         pb = cs.conn_state_to_pb(GatewayConnState(self.gateway_id, online))
