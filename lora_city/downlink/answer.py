@@ -152,6 +152,16 @@ class DeviceDownlinks:
             if not self._fitting(windows, len(item.payload)):
                 self._drop_too_large(session, item, windows)
                 continue
+            if item.is_mac and not session.is_11:
+                # queued for a 1.1 session, now 1.0.x (re-activated): a 1.0 device stops reading at CID 0x0E
+                self._queue.remove(item.id)
+                log.info("MAC queue item dropped: the session is LoRaWAN %s: dev_eui=%s", session.mac_version,
+                         session.dev_eui)
+                continue
+            if item.is_mac:  # the operator's MAC commands join the answers in one FPort 0 FRMPayload
+                if mac and not self._fitting(windows, len(mac) + len(item.payload)):
+                    return None, True
+                return item, more
             if mac and (len(mac) > MAX_F_OPTS or not self._fitting(windows, len(mac) + len(item.payload))):
                 return None, True  # the MAC answers go alone (FPort 0); the item waits, FPending set
             return item, more
@@ -193,7 +203,7 @@ class DeviceDownlinks:
                        ) -> tuple[QueueItem | None, bool]:
         """An application item goes out only within the tenant's downlink budget (issue 7); refused, it stays
         queued. ACKs and MAC answers are the network's own and are never refused."""
-        if item is None or session.device.is_critical:
+        if item is None or item.is_mac or session.device.is_critical:
             return item, more
         if self._quota.allow_downlink(session.device, len(item.payload), 0.0):
             return item, more
@@ -210,20 +220,27 @@ class DeviceDownlinks:
 
     async def _send(self, session: NetworkSession, item: QueueItem | None, more: bool, mac: bytes, *, ack: bool,
                     ack_f_cnt: int, heard: list[Heard], uplink_dr: int, windows: list[Window], kind: str) -> bool:
+        app = item if item is not None and not item.is_mac else None
+        if item is not None and item.is_mac:
+            mac += item.payload  # after the answers: FPort 0, NFCntDown, NwkSEncKey (1.1 §4.3.1.5, §4.3.1.6)
         built = build_data_downlink(
-            session, ack=ack, mac=mac, f_port=item.f_port if item else None,
-            payload=item.payload if item else b"", confirmed=bool(item and item.confirmed), f_pending=more,
+            session, ack=ack, mac=mac, f_port=app.f_port if app else None,
+            payload=app.payload if app else b"", confirmed=bool(app and app.confirmed), f_pending=more,
             ack_f_cnt=ack_f_cnt,
         )
         session.dirty = True
-        frame_log = {"kind": kind, "f_port": item.f_port if item else None, "ack": ack, "f_pending": more,
-                     "confirmed": bool(item and item.confirmed), "payload_size": len(item.payload) if item else 0,
+        frame_log = {"kind": kind, "f_port": app.f_port if app else None, "ack": ack, "f_pending": more,
+                     "confirmed": bool(app and app.confirmed), "payload_size": len(app.payload) if app else 0,
                      "mac_commands": _described(mac)}
         sent = await self._scheduler.transmit(
             kind, session.device, built.phy_payload, heard, uplink_dr, windows, f_cnt_down=built.f_cnt_down,
             queue_item_id=item.id if item else None, frame_log=frame_log,
         )
-        if sent and item is not None and built.carries_app_data:
+        if sent and item is not None and item.is_mac:
+            self._queue.remove(item.id)  # no answer to wait for: the device's rejoin-request is the answer
+            if not more:
+                session.has_queue = False
+        elif sent and item is not None and built.carries_app_data:
             retries = item.retries + 1 if item.is_pending else 0
             self._queue.mark_sent(item.id, built.f_cnt_down, pending=item.confirmed, retries=retries)
             if item.confirmed:  # its ACK's MIC carries this counter (1.1 §4.4.2 ConfFCnt)

@@ -140,7 +140,7 @@ def queued(codecs: CodecRegistry | None, codec_id: str | None, items: list[Devic
     out = []
     for item in items:
         decoded: Any = None
-        if codecs is not None and codec_id is not None and codec_id in codecs:
+        if item.f_port and codecs is not None and codec_id is not None and codec_id in codecs:  # 0: MAC
             try:
                 result = codecs.decode_downlink(codec_id, item.f_port, item.payload)
                 decoded = result.data if result.ok else None

@@ -1,14 +1,20 @@
 """The network server's side of the application downlink queue (``device_queue``): take the next item, mark it
-sent-and-pending (confirmed), acknowledge or give it up. The API enqueues; the server dequeues."""
+sent-and-pending (confirmed), acknowledge or give it up. The API enqueues; the server dequeues.
+
+An item on FPort 0 holds MAC commands an operator asked for (ForceRejoinReq, TS001-1.1 §5.13): FPort 0 is the
+network's (1.0.4 §4.3.2), so no application item uses it. It goes before application items (after a confirmed
+item being retried) and leaves the queue once sent."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 
 from lora_city.storage.db import SessionFactory, transaction
 from lora_city.storage.models import DeviceQueueItem
+
+MAC_F_PORT = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +26,11 @@ class QueueItem:
     is_pending: bool
     f_cnt_down: int | None
     retries: int
+
+    @property
+    def is_mac(self) -> bool:
+        """MAC commands for the device (FRMPayload on FPort 0, under the network's keys and counter)."""
+        return self.f_port == MAC_F_PORT
 
 
 def _item(row: DeviceQueueItem) -> QueueItem:
@@ -36,7 +47,8 @@ class DeviceQueue:
         with self._factory() as db:
             row = db.scalar(
                 select(DeviceQueueItem).where(DeviceQueueItem.dev_eui == dev_eui)
-                .order_by(DeviceQueueItem.is_pending.desc(), DeviceQueueItem.created_at, DeviceQueueItem.id)
+                .order_by(DeviceQueueItem.is_pending.desc(), case((DeviceQueueItem.f_port == MAC_F_PORT, 0), else_=1),
+                          DeviceQueueItem.created_at, DeviceQueueItem.id)
                 .limit(1)
             )
             count = db.scalar(select(func.count()).where(DeviceQueueItem.dev_eui == dev_eui)) or 0

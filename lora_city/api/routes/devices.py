@@ -22,10 +22,12 @@ from lora_city.api.schemas import (
     queue_item_out,
 )
 from lora_city.api.strict import QueryBool, QueryDateTime
-from lora_city.services import activation, device_import, devices, queue, readings
+from lora_city.lorawan.region import region_named
+from lora_city.services import activation, device_import, devices, force_rejoin, queue, readings
 from lora_city.services.activation import AbpActivation
 from lora_city.services.device_import import decode_csv
 from lora_city.services.devices import DeviceCreate, DeviceFields
+from lora_city.services.force_rejoin import ForceRejoinCreate, ForceRejoinOut
 from lora_city.services.queue import QueueItemCreate
 from lora_city.services.readings import TimeRange
 
@@ -154,3 +156,27 @@ def list_queue(session: SessionDep, principal: CurrentPrincipal, dev_eui: str) -
 @router.delete("/{dev_eui}/queue")
 def flush_queue(session: SessionDep, principal: CurrentPrincipal, dev_eui: str) -> Flushed:
     return Flushed(deleted=queue.flush_queue(session, principal, dev_eui))
+
+
+@router.post("/{dev_eui}/force-rejoin", status_code=202)
+def force_rejoin_device(
+    ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, now: NowDep, dev_eui: str,
+    body: ForceRejoinCreate,
+) -> ForceRejoinOut:
+    """Ask a **LoRaWAN 1.1** device to rejoin (ForceRejoinReq, TS001-1.1 §5.13). The command goes with the
+    device's next downlink opportunity: the answer to its next uplink (class A), at once for a class C device
+    that has sent an uplink in its session. Until then it waits in the device's queue as an FPort 0 item
+    (``GET .../queue``; flushing the queue cancels it); a newer request replaces one not sent yet. The device
+    then sends up to ``max_retries`` + 1 rejoin-requests of ``rejoin_type`` (0: new session from the network's
+    defaults; 2: new DevAddr, keys and counters, radio parameters kept) at data rate ``dr``, every
+    32 s x 2^``period`` + 0-32 s; the network server answers the first with a join-accept (§6.2.4) and the
+    device confirms its new keys with RekeyInd (§5.10). 202: queued, not yet sent. 409 ``lorawan_1_1_only``:
+    the device's session is LoRaWAN 1.0.x (the command does not exist there); 409 ``not_activated``: no
+    session; 409 ``no_root_keys``: an ABP device, whose rejoin could not be answered; 422: a field out of the
+    §5.13 range or a data rate the region does not have."""
+    item, replaced = force_rejoin.force_rejoin(session, principal, dev_eui, body,
+                                               region=region_named(ctx.settings.region), notifier=ctx.notifier,
+                                               now=now)
+    return ForceRejoinOut(queue_item_id=item.id, dev_eui=item.dev_eui, rejoin_type=body.rejoin_type,
+                          max_retries=body.max_retries, period=body.period, dr=body.dr,
+                          mac_command_hex=bytes(item.payload).hex(), replaced=replaced)

@@ -15,7 +15,7 @@ import pytest
 
 from tests.integration.conformance.network import Network, network, wait_until
 from tests.integration.conformance.test_ts001_104 import dev_nonce_counter_per_join_eui
-from tests.support.emulator.device import Device
+from tests.support.emulator.device import Device, ForcedRejoin
 from tests.support.emulator.mac import Command
 from tests.support.services import Service
 
@@ -266,6 +266,92 @@ async def ack_of_a_confirmed_uplink_carries_conf_f_cnt(net: Network) -> None:
     assert [r["f_cnt"] for r in await net.wait_readings(dev.dev_eui, 2)].count(65_541) == 1
 
 
+async def force_rejoin(net: Network, dev: Device, **body: int) -> Any:
+    return await net.h.api.post(f"/api/v1/devices/{dev.dev_eui}/force-rejoin", json=body)
+
+
+async def force_rejoin_req_from_the_api(net: Network, rejoin_type: int) -> None:
+    """§5.13 and §6.2.4: the operator's ForceRejoinReq (API) goes with the device's next class A answer, once; the
+    device sends the rejoin-request of the type and at the DR it was given, the server answers it with a
+    join-accept in the device's windows, and the new session is confirmed by RekeyInd/RekeyConf (§5.10). Type 0
+    starts from the network's radio defaults again, type 2 keeps the device's (§6.2.4.1)."""
+    dev = await joined(net)
+    await first_uplink(net, dev)
+    first = await force_rejoin(net, dev, rejoin_type=0)  # replaced by the next one before it is sent
+    assert first.status_code == 202, first.text
+    r = await force_rejoin(net, dev, rejoin_type=rejoin_type, max_retries=2, period=1, dr=3)
+    assert r.status_code == 202, r.text
+    # §5.13: DR bits 3:0, RejoinType 6:4, Max_Retries 10:8, Period 13:11 of a little-endian 16-bit payload
+    assert r.json()["mac_command_hex"] == f"0e{rejoin_type << 4 | 3:02x}{1 << 3 | 2:02x}"
+    assert r.json()["replaced"] == 1
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD))
+    assert got is not None and got.downlink is not None and got.downlink.f_port == 0
+    assert [c.name for c in got.downlink.commands].count("ForceRejoinReq") == 1
+    assert dev.force_rejoin == ForcedRejoin(rejoin_type, 3, 2, 1)
+    assert dev.force_rejoin.transmissions == 3 and dev.force_rejoin.delay_range_s() == (64, 96)
+    queue = await net.h.api.get(f"/api/v1/devices/{dev.dev_eui}/queue")
+    assert queue.status_code == 200 and queue.json() == []  # sent: it left the queue
+    old_addr, radio = dev.dev_addr, (dev.rx1_delay, dev.rx2_dr, dev.rx2_frequency)
+    rejoin = dev.forced_rejoin_request()
+    assert rejoin.dr == 3 and rejoin.phy[1] == rejoin_type
+    got = await net.air.receive(dev, net.send(rejoin, rejoin=True), timeout=5.0)
+    assert got is not None and got.accepted and got.window == "rx1", got
+    assert dev.dev_addr != old_addr and dev.rekey_pending and dev.force_rejoin is None
+    assert (dev.rx1_delay, dev.rx2_dr, dev.rx2_frequency) == radio  # the network's plan equals the defaults here
+    await first_uplink(net, dev)  # RekeyInd under the new keys -> RekeyConf
+    assert len(await net.wait_readings(dev.dev_eui, 3)) == 3
+    assert old_addr is not None
+    await wait_until(lambda: net.h.server.sessions.for_dev_addr(old_addr) == [])
+    assert [c.name for c in dev.received].count("ForceRejoinReq") == 1  # sent once, never again
+
+
+async def force_rejoin_req_to_class_c_at_once(net: Network) -> None:
+    """§5.13 with class C (§18): a class C device listens all the time, so the command goes out at once on the
+    RX2 parameters, without waiting for an uplink; its rejoin type 2 is answered and used."""
+    dev = await joined(net, device_class="C")
+    await first_uplink(net, dev)
+    r = await force_rejoin(net, dev, rejoin_type=2, dr=5)
+    assert r.status_code == 202, r.text
+    got = await net.air.receive(dev, None, timeout=5.0)
+    assert got is not None and got.window == "class_c" and got.downlink is not None
+    assert [c.name for c in got.downlink.commands] == ["ForceRejoinReq"]
+    assert dev.force_rejoin == ForcedRejoin(2, 5, 0, 0)
+    old_addr = dev.dev_addr
+    got = await net.air.receive(dev, net.send(dev.forced_rejoin_request(), rejoin=True), timeout=5.0)
+    assert got is not None and got.accepted and dev.dev_addr != old_addr
+    await first_uplink(net, dev)
+    assert len(await net.wait_readings(dev.dev_eui, 2)) == 2
+
+
+async def force_rejoin_req_only_where_it_exists(net: Network) -> None:
+    """§5.13: ForceRejoinReq (CID 0x0E) exists from LoRaWAN 1.1 on, and a rejoin is answered under keys derived
+    from NwkKey (§6.2.3): the API refuses it, with a clear 409, for a 1.0.4 device, a device without a session
+    and an ABP 1.1 device, and refuses with 422 every field out of the §5.13 ranges or a DR EU868 does not have
+    (RP002-1.0.4 §2.4.3: DR0-7). Nothing is queued or sent for any of them."""
+    old = Device.generate("1.0.4")
+    await net.register(old, codec="dragino-ldds75")
+    await net.join(old)
+    abp = Device.generate("1.1")
+    await net.activate_abp(abp, "26011114", codec="dragino-ldds75")
+    unjoined = Device.generate("1.1")
+    await net.register(unjoined)
+    for dev, code in ((old, "lorawan_1_1_only"), (abp, "no_root_keys"), (unjoined, "not_activated")):
+        r = await force_rejoin(net, dev, rejoin_type=0)
+        assert r.status_code == 409 and r.json()["error"]["code"] == code, r.text
+    dev = await joined(net)
+    for body in ({"rejoin_type": 1}, {"rejoin_type": 3}, {"rejoin_type": 0, "max_retries": 8},
+                 {"rejoin_type": 0, "period": 8}, {"rejoin_type": 0, "dr": 16}, {"rejoin_type": 0, "dr": -1},
+                 {"rejoin_type": 0, "dr": 8}, {"max_retries": 1}, {"rejoin_type": "0"}):
+        r = await force_rejoin(net, dev, **body)  # type: ignore[arg-type]
+        assert r.status_code == 422, (body, r.text)
+    missing = await net.h.api.post("/api/v1/devices/00000000000000ff/force-rejoin", json={"rejoin_type": 0})
+    assert missing.status_code == 404, missing.text
+    for d in (old, dev):
+        assert (await net.h.api.get(f"/api/v1/devices/{d.dev_eui}/queue")).json() == []
+        await net.exchange(d, d.uplink(2, PAYLOAD))
+    assert "ForceRejoinReq" not in {c.name for c in old.received + dev.received}
+
+
 NETWORK_11 = {"adr_ack_limit_exp": 2, "adr_ack_delay_exp": 1, "rejoin_max_count_n": 0, "rejoin_max_time_n": 3}
 
 CASES: dict[str, Case | tuple[Case, dict[str, Any]]] = {
@@ -287,6 +373,13 @@ CASES: dict[str, Case | tuple[Case, dict[str, Any]]] = {
     "5 1.1-only MAC commands never sent to 1.0.4": (mac_commands_of_1_1_never_reach_a_1_0_device, NETWORK_11),
     "6.2.2 DevNonce counter per JoinEUI": functools.partial(dev_nonce_counter_per_join_eui, version="1.1"),
     "4.4.1 ACK downlink MIC carries ConfFCnt (FCnt mod 2^16)": ack_of_a_confirmed_uplink_carries_conf_f_cnt,
+    "5.13 ForceRejoinReq (API) rejoin type 0, new session, RekeyConf": functools.partial(
+        force_rejoin_req_from_the_api, rejoin_type=0),
+    "5.13 ForceRejoinReq (API) rejoin type 2, radio parameters kept": functools.partial(
+        force_rejoin_req_from_the_api, rejoin_type=2),
+    "5.13 ForceRejoinReq to class C at once": force_rejoin_req_to_class_c_at_once,
+    "5.13 ForceRejoinReq refused for 1.0.x, ABP, no session, fields out of range":
+        force_rejoin_req_only_where_it_exists,
 }
 
 

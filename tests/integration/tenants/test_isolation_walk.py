@@ -45,6 +45,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/devices/{dev_eui}/activate"): {"json": {"dev_addr": "26000001", "nwk_s_key": KEY,
                                                               "app_s_key": KEY}},
     ("post", "/api/v1/devices/{dev_eui}/queue"): {"json": {"f_port": 1, "data_hex": "00"}},
+    ("post", "/api/v1/devices/{dev_eui}/force-rejoin"): {"json": {"rejoin_type": 0}},
     ("patch", "/api/v1/multicast-groups/{group_id}"): {"json": {"name": "renamed"}},
     ("post", "/api/v1/multicast-groups/{group_id}/devices"): {"json": {"dev_euis": ["ffffffffffffff01"]}},
     ("post", "/api/v1/multicast-groups/{group_id}/queue"): {"json": {"f_port": 1, "data_hex": "00"}},

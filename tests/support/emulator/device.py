@@ -61,6 +61,26 @@ class Downlink:
     f_opts_size: int
 
 
+@dataclass(frozen=True, slots=True)
+class ForcedRejoin:
+    """What a ForceRejoinReq asks for (1.1 §5.13): the rejoin-request type to send (RejoinType 0 and 1 both mean
+    type 0; 2 means type 2), its data rate, how many retries after the first and the retry period exponent."""
+
+    rejoin_type: int
+    dr: int
+    max_retries: int
+    period: int
+
+    @property
+    def transmissions(self) -> int:
+        return self.max_retries + 1
+
+    def delay_range_s(self) -> tuple[int, int]:
+        """Between two transmissions: 32 s x 2^Period, plus a random delay of 0 to 32 s."""
+        base = 32 * (1 << self.period)
+        return base, base + 32
+
+
 @dataclass
 class Channel:
     frequency: int
@@ -126,7 +146,7 @@ class Device:
     battery: int = 128
     margin: int = 10
     received: list[Command] = field(default_factory=list)  # every MAC command the network sent us
-    force_rejoin: Command | None = None
+    force_rejoin: ForcedRejoin | None = None  # the last ForceRejoinReq, until its rejoin-request is sent
     next_channel: int = 0
     last_uplink: Uplink | None = None
 
@@ -216,6 +236,11 @@ class Device:
             self.uplinks_since_rejoin = 0  # the periodic rejoin's count starts again (1.1 §5.14)
         return Uplink(msg + c.cmac(key, msg)[:4], self._channel_frequency(), dr)
 
+    def forced_rejoin_request(self) -> Uplink:
+        """The rejoin-request a ForceRejoinReq asked for, of its type and at its DR (1.1 §5.13)."""
+        assert self.force_rejoin is not None, "no ForceRejoinReq received"
+        return self.rejoin_request(self.force_rejoin.rejoin_type, dr=self.force_rejoin.dr)
+
     def accept(self, phy: bytes) -> bool:
         """Open a join-accept answering our last join- or rejoin-request; True when valid and applied."""
         if len(phy) not in (17, 33) or phy[0] >> 5 != JOIN_ACCEPT:
@@ -276,6 +301,7 @@ class Device:
             self.adr_ack_limit, self.adr_ack_delay, self.rejoin_every = ADR_ACK_LIMIT, ADR_ACK_DELAY, None
         self.uplinks_since_rejoin = 0
         self.pending, self.sticky, self.ack_next = [], [], None
+        self.force_rejoin = None  # answered: no more retries (1.1 §5.13)
         return True
 
     # --- data ------------------------------------------------------------------------------------------
@@ -457,7 +483,14 @@ class Device:
                 self.rejoin_every = 1 << ((p[0] & 0x0F) + 4)
                 self.pending.append(Command("RejoinParamSetupAns", bytes((int(self.has_clock),))))
             elif cmd.name == "ForceRejoinReq":
-                self.force_rejoin = cmd
+                # 1.1 §5.13, a 16-bit little-endian field: bits 15:14 RFU, 13:11 Period, 10:8 Max_Retries, 7 RFU,
+                # 6:4 RejoinType (0 or 1: type 0; 2: type 2; 3-7 RFU, ignored), 3:0 DR. No answer: the
+                # rejoin-request is the answer.
+                word = int.from_bytes(p, "little")
+                kind = (word >> 4) & 0x07
+                if kind <= 2 and self.is_11:
+                    self.force_rejoin = ForcedRejoin(2 if kind == 2 else 0, word & 0x0F, (word >> 8) & 0x07,
+                                                     (word >> 11) & 0x07)
 
     def _link_adr(self, block: list[Command]) -> None:
         """1.0.4 §5.3: a contiguous block of LinkADRReq is applied as one; the last carries DR, power, NbTrans;
