@@ -29,7 +29,8 @@ def test_vector_fopts_decode_with_names() -> None:
         0,
         1,
     )
-    # lp_issue35: two LinkADRReq in a downlink's FOpts
+    # vector lp_issue35_downlink_fopts_2x_linkadrreq of tests/fixtures/lorawan.json (helium/erlang-lorawan
+    # src/lora_core.erl sample_02, from anthonykirby/lora-packet issue #35): two LinkADRReq in a downlink's FOpts
     first, second = parse_mac_commands(bytes.fromhex("0340020071033500ff01"), uplink=False)
     assert first.to_dict() == {
         "cid": 3,
