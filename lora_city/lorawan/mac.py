@@ -166,7 +166,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "PingSlotChannelAns",
         True,
         1,
-        (_f("data_rate_ok", 0, 1), _f("channel_frequency_ok", 1, 1)),
+        # Status bit 0 "Channel frequency ok", bit 1 "Data rate ok" (TS001-1.0.4 Table 71)
+        (_f("channel_frequency_ok", 0, 1), _f("data_rate_ok", 1, 1)),
         "1.0.4 §13.2",
     ),
     CommandSpec(0x12, "BeaconTimingReq", True, 0, (), "1.0.3 §13.3 (deprecated)"),

@@ -92,8 +92,9 @@ def answer_device_commands(ctx: UplinkContext, region: Region) -> None:
 
 DEVICE_MODES = {0: "A", 2: "C"}  # DeviceModeInd Class field (1 is RFU)
 
-# Answers the device repeats in every uplink until it receives a downlink (1.0.4 §5.5, §5.8, §5.10).
-STICKY_ANSWERS = frozenset({"RXParamSetupAns", "RXTimingSetupAns", "DlChannelAns"})
+# Answers the device repeats in every uplink until it receives a class A downlink (1.0.4 §5.5, §5.8, §5.10, and
+# PingSlotChannelAns §13.2: "added ... of all uplinks until a Class A downlink is received").
+STICKY_ANSWERS = frozenset({"RXParamSetupAns", "RXTimingSetupAns", "DlChannelAns", "PingSlotChannelAns"})
 
 
 def reset_radio_parameters(session: NetworkSession, region: Region) -> None:

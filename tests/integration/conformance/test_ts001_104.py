@@ -361,6 +361,58 @@ async def uplink_over_the_regional_maximum_is_flagged(net: Network) -> None:
     assert [e.context["f_cnt"] for e in flagged] == ["1"]
 
 
+async def class_b_mac_commands_both_ways(net: Network) -> None:
+    """§13.1 PingSlotInfoReq/Ans, §13.2 PingSlotChannelReq/Ans, §13.4 BeaconFreqReq/Ans. The class B device
+    gives its ping-slot periodicity and gets PingSlotInfoAns; the network's ping-slot channel (869.1 MHz DR3)
+    and beacon frequency (869.3 MHz) differ from RP002's defaults, so it sends PingSlotChannelReq, then
+    BeaconFreqReq. PingSlotChannelAns (Status bit 0 channel frequency ok, bit 1 data rate ok, Table 71) goes in
+    every uplink until a class A downlink comes, which the network sends for it; the session takes each value
+    the device accepted."""
+    dev = Device.generate("1.0.4", device_class="B")
+    await net.activate_abp(dev, "26011301", codec="dragino-ldds75")
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD, commands=[Command("PingSlotInfoReq", b"\x03")]))
+    assert got is not None and got.downlink is not None
+    names = [c.name for c in got.downlink.commands]
+    assert "PingSlotInfoAns" in names and "PingSlotChannelReq" in names, names
+    assert (dev.ping_slot_frequency, dev.ping_slot_dr) == (869_100_000, 3)
+    assert [c.payload for c in dev.sticky if c.name == "PingSlotChannelAns"] == [b"\x03"]
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD))  # the sticky answer gets its downlink
+    assert got is not None and got.downlink is not None and dev.sticky == []
+    assert "BeaconFreqReq" in [c.name for c in got.downlink.commands]
+    assert dev.beacon_frequency == 869_300_000
+    net.send(dev.uplink(2, PAYLOAD))  # BeaconFreqAns
+
+    def applied() -> bool:
+        s = net.h.server.sessions.for_dev_eui(dev.dev_eui)
+        return s is not None and (s.ping_slot_periodicity, s.ping_slot_frequency, s.ping_slot_dr,
+                                  s.beacon_frequency) == (3, 869_100_000, 3, 869_300_000)
+
+    await wait_until(applied)
+    await drain(net, dev)
+    assert await net.exchange(dev, dev.uplink(2, PAYLOAD), timeout=1.0) is None  # nothing left to ask
+    sent = [c.name for c in dev.received]
+    assert (sent.count("PingSlotChannelReq"), sent.count("BeaconFreqReq")) == (1, 1), sent
+
+
+async def ping_slot_channel_ans_gets_a_downlink(net: Network) -> None:
+    """§13.2: the device adds PingSlotChannelAns to every uplink until a class A downlink arrives, so the
+    network answers the uplink carrying it even with nothing else to say (as for RXTimingSetupAns, issue 23
+    defect 8)."""
+    dev = Device.generate("1.0.4", device_class="B")
+    await net.activate_abp(dev, "26011302", codec="dragino-ldds75")
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD))
+    assert got is not None and got.downlink is not None
+    assert "PingSlotChannelReq" in [c.name for c in got.downlink.commands]
+    assert [c.name for c in dev.sticky] == ["PingSlotChannelAns"]
+    got = await net.exchange(dev, dev.uplink(2, PAYLOAD))
+    assert got is not None and got.accepted and dev.sticky == []
+    s = net.h.server.sessions.for_dev_eui(dev.dev_eui)
+    assert s is not None and (s.ping_slot_frequency, s.ping_slot_dr) == (869_100_000, 3)
+
+
+CLASS_B_PLAN = {"class_b_ping_slot_frequency_hz": 869_100_000, "class_b_ping_slot_dr": 3,
+                "class_b_beacon_frequency_hz": 869_300_000}
+
 CASES: dict[str, tuple[Case, dict[str, Any]]] = {
     "4.3.1.5 FCnt 16 to 32 bits at 65535": (f_cnt_rolls_from_16_to_32_bits, {}),
     "6.2.4 (1.0.3) DevNonce random, not monotonic": (dev_nonce_1_0_3_random_not_monotonic, {}),
@@ -383,6 +435,9 @@ CASES: dict[str, tuple[Case, dict[str, Any]]] = {
     "4.3.1.2 confirmed downlink retried then NACK": (confirmed_downlink_retried_then_nacked, {}),
     "6 class C immediate after the first uplink": (class_c_immediately_after_the_first_uplink, {}),
     "RP002 2.4.6 uplink over the maximum flagged": (uplink_over_the_regional_maximum_is_flagged, {}),
+    "13.1 13.2 13.4 class B MAC commands both ways": (class_b_mac_commands_both_ways, CLASS_B_PLAN),
+    "13.2 PingSlotChannelAns repeated until a downlink": (ping_slot_channel_ans_gets_a_downlink, {
+        "class_b_ping_slot_frequency_hz": 869_100_000}),
 }
 
 

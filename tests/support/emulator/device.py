@@ -28,7 +28,8 @@ BAND = (863_000_000, 870_000_000)
 
 UNCONFIRMED_UP, CONFIRMED_UP, UNCONFIRMED_DOWN, CONFIRMED_DOWN = 2, 4, 3, 5
 JOIN_REQUEST, JOIN_ACCEPT, REJOIN_REQUEST = 0, 1, 6
-STICKY = ("RXParamSetupAns", "RXTimingSetupAns", "DlChannelAns")  # 1.0.4 §5.5, §5.7 (5.8), §5.10 (5.9)
+# 1.0.4 §5.5, §5.7 (5.8), §5.10 (5.9), and §13.2 PingSlotChannelAns (class B)
+STICKY = ("RXParamSetupAns", "RXTimingSetupAns", "DlChannelAns", "PingSlotChannelAns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,10 @@ class Device:
     battery: int = 128
     margin: int = 10
     received: list[Command] = field(default_factory=list)  # every MAC command the network sent us
+    # class B (1.0.4 §13): where the ping slots and the beacon are (None: the region's default, RP002 §2.4.8)
+    ping_slot_frequency: int | None = None
+    ping_slot_dr: int | None = None
+    beacon_frequency: int | None = None
     force_rejoin: ForcedRejoin | None = None  # the last ForceRejoinReq, until its rejoin-request is sent
     next_channel: int = 0
     last_uplink: Uplink | None = None
@@ -482,6 +487,19 @@ class Device:
             elif cmd.name == "RejoinParamSetupReq":  # 1.1 §5.14: MaxTimeN bits 7:4, MaxCountN bits 3:0
                 self.rejoin_every = 1 << ((p[0] & 0x0F) + 4)
                 self.pending.append(Command("RejoinParamSetupAns", bytes((int(self.has_clock),))))
+            elif cmd.name == "PingSlotChannelReq":  # 1.0.4 §13.2: Frequency (24 bits, 100 Hz), DR bits 3:0
+                freq, dr = mac.freq_hz(p[0:3]), p[3] & 0x0F
+                freq_ok, dr_ok = freq == 0 or BAND[0] <= freq < BAND[1], dr in DATA_RATES
+                if freq_ok and dr_ok:
+                    self.ping_slot_frequency, self.ping_slot_dr = freq or None, dr
+                # Table 71: bit 0 Channel frequency ok, bit 1 Data rate ok; repeated until a class A downlink
+                self.sticky.append(Command("PingSlotChannelAns", bytes((int(freq_ok) | int(dr_ok) << 1,))))
+            elif cmd.name == "BeaconFreqReq":  # 1.0.4 §13.4: Frequency (0: the default plan)
+                freq = mac.freq_hz(p[0:3])
+                ok = freq == 0 or BAND[0] <= freq < BAND[1]
+                if ok:
+                    self.beacon_frequency = freq or None
+                self.pending.append(Command("BeaconFreqAns", bytes((int(ok),))))
             elif cmd.name == "ForceRejoinReq":
                 # 1.1 §5.13, a 16-bit little-endian field: bits 15:14 RFU, 13:11 Period, 10:8 Max_Retries, 7 RFU,
                 # 6:4 RejoinType (0 or 1: type 0; 2: type 2; 3-7 RFU, ignored), 3:0 DR. No answer: the

@@ -148,3 +148,12 @@ def test_random_bytes_only_raise_lorawan_error(data: bytes, uplink: bool) -> Non
     except LoRaWANError:
         return
     assert len(encode_mac_commands(parsed)) == len(data)
+
+
+def test_ping_slot_channel_ans_status_bits_table_71() -> None:
+    """TS001-1.0.4 §13.2 Table 71: PingSlotChannelAns Status bit 0 is "Channel frequency ok", bit 1 "Data rate
+    ok". A device that can use the frequency but not the data rate answers 0x01."""
+    [ans] = parse_mac_commands(bytes((0x11, 0x01)), uplink=True)
+    assert (ans["channel_frequency_ok"], ans["data_rate_ok"]) == (1, 0)
+    [ans] = parse_mac_commands(bytes((0x11, 0x02)), uplink=True)
+    assert (ans["channel_frequency_ok"], ans["data_rate_ok"]) == (0, 1)
