@@ -162,7 +162,8 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
                               tick_s=settings.fuota_tick_s, session_lead_s=settings.fuota_session_lead_s,
                               hooks=OrchestratorHooks(group_notifier=server.group_notifier()))
     await fuota.start()  # resumes the campaigns a restart interrupted
-    gateway_status = GatewayStatusWriter(factory, health, listeners=[alerts.on_gateway_state])
+    gateway_status = GatewayStatusWriter(factory, health, listeners=[alerts.on_gateway_state],
+                                         never_seen=[alerts.on_gateways_never_seen], duty_cycle=server.duty_cycle)
     background = [asyncio.create_task(gateway_status.run(), name="gateway-status"),
                   asyncio.create_task(catalogue.refresh_loop(), name="catalogue-refresh"),
                   asyncio.create_task(quota.refresh_loop(factory), name="quota-refresh")]  # plans/status edits

@@ -145,6 +145,27 @@ class AlertEngine:
                                        f"gateway {gateway_id} offline")
         return changes
 
+    def on_gateways_never_seen(self, gateways: list[tuple[str, str, datetime]], now: datetime) -> list[AlertChange]:
+        """Registered gateways never heard since registration ``(gateway_id, tenant_id, registered_at)``: each
+        gateway-offline rule raises once the gateway has been registered longer than the rule's silence
+        (``max_silence_s``; 0: as soon as the network's own silence rule has passed, which the caller applies).
+        A new installation that never connects is the first case an operator must hear of (issue 21). The alert
+        is the same cause as a gateway going offline, so its first connection resolves it."""
+        changes: list[AlertChange] = []
+        for gateway_id, tenant_id, registered_at in gateways:
+            silent = (now - registered_at).total_seconds()
+            for rule in self._gateway_rules(tenant_id):
+                if silent >= rule.max_silence_s:
+                    changes += self._raise(f"{rule.id}:{gateway_id}", rule, gateway_id, tenant_id, None,
+                                           rule.severity, silent, now,
+                                           f"gateway {gateway_id} never connected since its registration")
+        return changes
+
+    def _gateway_rules(self, tenant_id: str) -> list[Rule]:
+        return [rule for rule in self._rules.values()
+                if rule.kind is RuleKind.GATEWAY_OFFLINE and rule.enabled and rule.covers_tenant(tenant_id)
+                and (rule.scope.kind == "all" or (rule.scope.kind == "tenant" and rule.scope.value == tenant_id))]
+
     def tick(self, now: datetime) -> list[AlertChange]:
         """Absence rules: called periodically by the service with the current time."""
         changes: list[AlertChange] = []

@@ -59,6 +59,10 @@ class AlertSink:
     async def on_gateway_state(self, gateway_id: str, tenant_id: str, online: bool) -> None:
         await self._apply(self.engine.on_gateway_state(gateway_id, tenant_id, online, self._clock()))
 
+    async def on_gateways_never_seen(self, gateways: list[tuple[str, str, datetime]]) -> None:
+        if gateways:
+            await self._apply(self.engine.on_gateways_never_seen(gateways, self._clock()))
+
     async def tick(self) -> None:
         # rules edited through the API take effect here, within one tick
         self.engine.set_rules(await asyncio.to_thread(self._service.load_rules))

@@ -49,6 +49,7 @@ from lora_city.lorawan.frames import DataFrame, JoinRequest, MType, RejoinReques
 from lora_city.lorawan.region import region_named
 from lora_city.metrics import Metrics
 from lora_city.network.gateway_directory import GatewayDirectory
+from lora_city.network.traffic import TrafficCounters, TrafficWriter
 from lora_city.network.unknown_gateways import UnknownGateways
 from lora_city.settings import Settings
 from lora_city.sinks.events import DeviceEvent, JoinEvent, Sink
@@ -107,6 +108,7 @@ class NetworkServer:
         journal: CopyJournal | None = None,
         app_layer: AppLayerHook | None = None,
         utcnow: Callable[[], datetime] | None = None,
+        traffic_flush_s: float = 5.0,
     ) -> None:
         self._settings = settings
         self._metrics = metrics
@@ -157,8 +159,12 @@ class NetworkServer:
         self._uplinks_data = metrics.uplinks.labels("data")
         self._latency = metrics.uplink_latency
         self._drops: dict[str, Any] = {}
+        # Hourly counters of the network health pages (network/traffic.py), flushed every few seconds.
+        self.traffic = TrafficCounters(region)
+        self._traffic_writer = TrafficWriter(factory, self.traffic, interval_s=traffic_flush_s)
+        self._traffic_loop: asyncio.Task[None] | None = None
         # Told of every gateway copy and every downlink sent (the gRPC API's live frame stream); must be cheap.
-        self.frame_taps: list[FrameTap] = []
+        self.frame_taps: list[FrameTap] = [self.traffic]
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -181,6 +187,7 @@ class NetworkServer:
             await backend.start(self)
         self._flusher = asyncio.create_task(self._flush_loop(), name="session-flush")
         self._multicast_loop = asyncio.create_task(self.multicast.run(), name="multicast-queue")
+        self._traffic_loop = asyncio.create_task(self._traffic_writer.run(), name="traffic-counters")
 
     async def stop(self) -> None:
         for backend in self._backends:
@@ -198,6 +205,10 @@ class NetworkServer:
             self._flusher.cancel()
             await asyncio.gather(self._flusher, return_exceptions=True)
         await self.flush()
+        if self._traffic_loop is not None:
+            self._traffic_loop.cancel()
+            await asyncio.gather(self._traffic_loop, return_exceptions=True)
+        await self._traffic_writer.flush()
         for sink in self._sinks:
             try:
                 await sink.stop()
@@ -270,6 +281,7 @@ class NetworkServer:
             tap.uplink(frame)
         if not self.dedup.add(frame):
             self._late.inc()
+            self.traffic.network("drop", "late_copy")
             self._copy_done(frame)
 
     def _copy_done(self, frame: UplinkFrame) -> None:
@@ -336,6 +348,7 @@ class NetworkServer:
         return None
 
     async def on_tx_ack(self, ack: DownlinkTxAck) -> None:
+        self.traffic.tx_ack(ack)
         try:
             self.scheduler.on_tx_ack(ack)
         except Exception:
@@ -517,6 +530,7 @@ class NetworkServer:
     def _handle_data(self, ctx: UplinkContext) -> None:
         self._data.handle(ctx)
         self._uplinks_data.inc()
+        self.traffic.network("uplink")
         if ctx.promoted and ctx.session is not None:  # first uplink under a rejoin's session: the old one goes
             self._spawn(self._guarded(ctx, asyncio.to_thread(self.sessions.retire_others, ctx.session)))
         self._emit_all(ctx)
@@ -536,6 +550,7 @@ class NetworkServer:
         self.sessions.install(result.session)
         await self.downlinks.send_join_accept(ctx.collected, result.join_accept, result.device, ctx.dr)
         self._metrics.uplinks.labels("join").inc()
+        self.traffic.network("join")
         self.emit(JoinEvent(time=ctx.time, device=result.device, dev_addr=result.session.dev_addr,
                             rx=ctx.gateway_rx(), deduplication_id=ctx.uplink_id,
                             region_config_id=self.region.name.lower()))
@@ -559,6 +574,7 @@ class NetworkServer:
             self.sessions.install(result.session)
         await self.downlinks.send_rejoin_accept(collected, result.join_accept, result.device, ctx.dr, current)
         self._metrics.uplinks.labels("rejoin").inc()
+        self.traffic.network("rejoin")
         self.emit(JoinEvent(time=ctx.time, device=result.device, dev_addr=result.session.dev_addr,
                             rx=ctx.gateway_rx()))
 
@@ -596,6 +612,7 @@ class NetworkServer:
         if counter is None:
             counter = self._drops[reason] = self._metrics.uplink_drops.labels(reason)
         counter.inc()
+        self.traffic.network("drop", reason)
 
     def _emit_all(self, ctx: UplinkContext) -> None:
         for event in ctx.events:

@@ -13,6 +13,7 @@ CONSOLE: tuple[NavLink, ...] = (
     NavLink("/console", "nav.overview", "console", 10),
     NavLink("/console/tenants", "nav.tenants", "console", 20),
     NavLink("/console/gateways", "nav.gateways", "console", 30),
+    NavLink("/console/network", "nav.network", "console", 32),
     NavLink("/console/lighting", "nav.lighting", "console", 35),
     NavLink("/console/profiles", "nav.profiles", "console", 40),
     NavLink("/console/catalogue", "nav.catalogue", "console", 45),

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from lora_city.portal import alerts_page, traffic
+from lora_city.portal import alerts_page, i18n, traffic
 from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import DbDep, PageDep, PortalUser, roles
-from lora_city.services import assets, gateways, overview
+from lora_city.services import assets, gateways, network_health, overview
 from lora_city.services.common import as_utc
 from lora_city.services.principal import Role
 
@@ -50,6 +50,21 @@ def gateways_page(page: PageDep, user: StaffDep, db: DbDep, notice: str = "") ->
     unknown = gateways.list_unknown_gateways(db, user.principal, limit=UNKNOWN_PAGE)
     return page.render("console/gateways.html", gateways=rows, markers={"gateways": markers, "assets": placed},
                        tile_url=page.ctx.settings.map_tile_url, unknown=unknown, notice=notice)
+
+
+@router.get("/network")
+def network_page(page: PageDep, user: StaffDep, db: DbDep) -> Response:
+    """Network-wide health: joins, MIC failures and drops by reason over 24 h and 7 days (traffic_counts), and
+    the registered gateways that were never heard (a new installation's first problem)."""
+    now = page.ctx.clock()
+    counters = network_health.network_counters(db, now)
+    known = i18n.catalogue(page.language)
+    reasons = [(r, known.get(f"network.reason.{r}", ""), counters.day.drops.get(r, 0), counters.week.drops[r])
+               for r in counters.reasons()]
+    rows = gateways.list_gateways(db, user.principal, limit=GATEWAY_PAGE)
+    never = [gw for gw in rows if gw.last_seen_at is None]
+    return page.render("console/network.html", counters=counters, reasons=reasons, never_seen=never,
+                       online=sum(1 for gw in rows if gw.online), registered=len(rows))
 
 
 @router.get("/alerts")

@@ -12,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, QuotaExceeded
-from lora_city.portal import forms
+from lora_city.portal import forms, i18n
+from lora_city.portal.formatting import Formatter
 from lora_city.portal.route_class import PortalRoute
+from lora_city.portal.traffic_chart import traffic_chart
 from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalUser, roles
-from lora_city.services import gateways
+from lora_city.services import gateways, network_health
 from lora_city.services.principal import Role
 from lora_city.storage.bootstrap import CITY_SLUG
 from lora_city.storage.models import Gateway, Tenant
@@ -128,5 +130,16 @@ def gateway_page(page: PageDep, user: StaffDep, db: DbDep, gateway_id: str, noti
 
 
 def health_view(page: Page, db: Session, gw: Gateway) -> dict[str, Any]:
-    """What the gateway's page shows of its health (filled in by the network health step)."""
-    return {}
+    """The gateway's traffic over 7 days (hourly chart, per channel, per DR), its TX acknowledgements by status
+    (from ``traffic_counts``) and its duty-cycle use per sub-band over the last hour (the network server writes
+    it with the gateway's status)."""
+    traffic = network_health.gateway_traffic(db, gw.gateway_id, page.ctx.clock())
+    chart = traffic_chart(traffic.hours, Formatter(page.language), page.t("health.uplinks").lower(),
+                          page.t("health.downlinks").lower())
+    stats = gw.stats or {}
+    duty = [row for row in stats.get("duty_cycle", ()) if isinstance(row, dict)]
+    acked = sum(n for _, n in traffic.tx_acks)
+    known = i18n.catalogue(page.language)
+    ack_labels = {status: known.get(f"health.ack.{status}", "") for status, _ in traffic.tx_acks}
+    return {"traffic": traffic, "chart": chart, "duty_cycle": duty, "acked": acked, "ack_labels": ack_labels,
+            "busy_hours": [h for h in reversed(traffic.hours) if h[1] or h[2]]}

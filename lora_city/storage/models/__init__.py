@@ -44,6 +44,7 @@ from lora_city.storage.models.outbox import OutboxRow, RetentionPolicy
 from lora_city.storage.models.readings import Reading
 from lora_city.storage.models.security import AuthFailure, AuthLock
 from lora_city.storage.models.tenancy import ApiKey, Application, Tenant, User, UserInvitation
+from lora_city.storage.models.traffic import TrafficCount
 
 __all__ = [
     "Alert",
@@ -89,6 +90,7 @@ __all__ = [
     "Reading",
     "RetentionPolicy",
     "Tenant",
+    "TrafficCount",
     "UnknownGateway",
     "User",
     "UserInvitation",
