@@ -208,7 +208,7 @@ class NetworkServer:
         if self._traffic_loop is not None:
             self._traffic_loop.cancel()
             await asyncio.gather(self._traffic_loop, return_exceptions=True)
-        await self._traffic_writer.flush()
+        await self.flush_traffic()
         for sink in self._sinks:
             try:
                 await sink.stop()
@@ -245,6 +245,10 @@ class NetworkServer:
                 except OSError:
                     log.exception("journal checkpoint failed (the copies stay and are replayed after a crash)")
             return written
+
+    async def flush_traffic(self) -> int:
+        """Write the traffic counters now (they are written every few seconds anyway, and on stop)."""
+        return await self._traffic_writer.flush()
 
     async def _sinks_durable(self) -> None:
         """Every event handed to a durable sink so far is committed (readings store, InfluxDB outbox)."""

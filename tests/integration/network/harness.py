@@ -16,6 +16,7 @@ from sqlalchemy import inspect
 from lora_city.api.app import create_app
 from lora_city.applayer.service import AppLayerService
 from lora_city.codec.registry import CodecRegistry
+from lora_city.gateway.health import GatewayHealth
 from lora_city.gateway.mqtt_backend import MqttGatewayBackend
 from lora_city.gateway.udp_backend import UdpGatewayBackend
 from lora_city.metrics import Metrics
@@ -61,7 +62,7 @@ class RecordingSink:
 class Harness:
     def __init__(self, database_url: str, mqtt_url: str, *, dedup_window_ms: int = 100, udp: bool = False,
                  secret_key: str = "flow-test-secret", registry: CodecRegistry | None = None,
-                 **settings: Any) -> None:
+                 health: GatewayHealth | None = None, **settings: Any) -> None:
         self.registry = registry or codecs()  # a test may bring its own (catalogue codecs)
         self.prefix = f"t{uuid.uuid4().hex[:8]}"
         self.settings = Settings(
@@ -75,6 +76,7 @@ class Harness:
         self.factory = make_session_factory(self.engine)
         self.vault = KeyVault(self.settings.secret_key)
         self.udp: UdpGatewayBackend | None = None
+        self.health = health  # fed by the gateway backends, as in `lora-city serve`, when a test wants it
         self.gateways: list[VirtualMqttGateway] = []
         self.extra_sinks: list[Any] = []  # a flow test's own (the alert sink), added before start()
 
@@ -83,9 +85,9 @@ class Harness:
         self.recording = RecordingSink()
         self.store = ReadingStoreSink(self.factory, self.metrics, flush_interval_s=0.05)
         self.app_layer = AppLayerService(self.factory)
-        backends: list[Any] = [MqttGatewayBackend(self.settings, self.metrics)]
+        backends: list[Any] = [MqttGatewayBackend(self.settings, self.metrics, health=self.health)]
         if self.settings.udp_listen:
-            self.udp = UdpGatewayBackend(self.settings, self.metrics)
+            self.udp = UdpGatewayBackend(self.settings, self.metrics, health=self.health)
             backends.append(self.udp)
         self.server = NetworkServer(
             self.settings, self.metrics, self.factory, self.vault, codecs=self.registry,
