@@ -1,8 +1,8 @@
 """Per-gateway and network-wide hourly counters for the network health pages (issue 21, item 3): uplinks and
 downlinks per channel and data rate, TX acknowledgements by status, joins, drops by reason; 7 days kept.
 
-Revision ID: 0021_traffic_counts
-Revises: 0020_auth_security
+Revision ID: 0022_traffic_counts
+Revises: 0021_alert_delays_flapping
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0021_traffic_counts'
-down_revision = '0020_auth_security'
+revision = '0022_traffic_counts'
+down_revision = '0021_alert_delays_flapping'
 branch_labels = None
 depends_on = None
 
