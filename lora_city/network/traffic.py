@@ -48,29 +48,39 @@ class TrafficCounters:
         self._region = region
         self._clock = clock  # wall clock: the hour buckets are calendar hours
         self._counts: dict[Key, int] = {}
-        self._dr: dict[tuple[int, int], int] = {}  # (SF, bandwidth) -> DR index, memoised
+        self._hour_start = 0  # the current hour's start (Unix seconds), recomputed when the clock leaves it
+        self._radios: dict[tuple[int, int, int], str] = {}  # (frequency, SF, bandwidth) -> key, memoised
 
     def _hour(self) -> int:
-        return int(self._clock()) // HOUR_S * HOUR_S
+        now = self._clock()
+        if not self._hour_start <= now < self._hour_start + HOUR_S:  # a float compare, not a division, per copy
+            self._hour_start = int(now) // HOUR_S * HOUR_S
+        return self._hour_start
 
     def add(self, gateway_id: str, kind: str, key: str, n: int = 1) -> None:
         k = (gateway_id, self._hour(), kind, key)
         self._counts[k] = self._counts.get(k, 0) + n
 
     def _radio(self, modulation: LoRaModulation) -> str:
-        pair = (modulation.spreading_factor, modulation.bandwidth)
-        dr = self._dr.get(pair)
-        if dr is None:
+        """``"{frequency}:{DR}"``, memoised per (frequency, SF, bandwidth): a handful of values per network."""
+        triple = (modulation.frequency, modulation.spreading_factor, modulation.bandwidth)
+        radio = self._radios.get(triple)
+        if radio is None:
             try:
-                dr = self._region.data_rate_index(*pair)
+                dr = self._region.data_rate_index(modulation.spreading_factor, modulation.bandwidth)
             except LoRaWANError:
-                dr = -1  # not a data rate of the region: shown as "?" rather than dropped from the totals
-            self._dr[pair] = dr
-        return f"{modulation.frequency}:{dr}"
+                dr = -1  # not a data rate of the region: shown as "other" rather than dropped from the totals
+            radio = self._radios[triple] = f"{modulation.frequency}:{dr}"
+        return radio
 
     # --- FrameTap ----------------------------------------------------------------------------------------
     def uplink(self, frame: UplinkFrame) -> None:
-        self.add(frame.rx_info.gateway_id, "up", self._radio(frame.modulation))
+        # Once per gateway copy on the ingest path: inlined (one clock read, one memo lookup, one dict update).
+        m = frame.modulation
+        radio = self._radios.get((m.frequency, m.spreading_factor, m.bandwidth)) or self._radio(m)
+        k = (frame.rx_info.gateway_id, self._hour(), "up", radio)
+        counts = self._counts
+        counts[k] = counts.get(k, 0) + 1
 
     def downlink(self, frame: DownlinkFrame) -> None:
         if frame.items:
