@@ -1,6 +1,10 @@
 """Adding devices from the portal: one by the form, many by a CSV file (a dry run first shows how each column
 was read and every problem of every line; the import writes all or nothing); editing and deleting one. For
-the city's staff (any tenant) and a tenant's administrator (its own devices)."""
+the city's staff (any tenant) and a tenant's administrator (its own devices).
+
+The form can start from a model of the device catalogue (issue 20): search it, choose a model, and the device gets
+the tenant's profile made from that model and firmware (codec, class, MAC version and regional parameters), as
+the API's ``catalogue_model`` does. A plain search form and links: no script, works with the keyboard."""
 
 from __future__ import annotations
 
@@ -22,7 +26,8 @@ from lora_city.errors import (
 from lora_city.portal import codec_choice, forms
 from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalUser, UserDep
-from lora_city.services import device_import, devices, profiles
+from lora_city.services import catalogue, device_import, devices, profiles
+from lora_city.services.catalogue import ModelDetail, ModelSummary
 from lora_city.services.principal import Perm
 from lora_city.storage.models import Device, Tenant
 
@@ -33,9 +38,13 @@ FIELDS: dict[str, forms.Kind] = {
     "codec": forms.TEXT, "device_class": forms.TEXT, "device_profile_id": forms.TEXT, "latitude": forms.FLOAT,
     "longitude": forms.FLOAT,
 }
+NEW_FIELDS: dict[str, forms.Kind] = {"dev_eui": forms.REQUIRED_TEXT, "catalogue_model": forms.TEXT,
+                                     "firmware_version": forms.TEXT}
+MODEL_RESULTS = 20  # a search shows this many models: a narrower search finds the rest
 CODES = {"invalid_dev_eui": "dev_eui", "already_exists": "dev_eui", "invalid_join_eui": "join_eui",
          "invalid_app_key": "app_key", "unknown_codec": "codec", "device_profile_not_found": "device_profile_id",
-         "tenant_mismatch": "device_profile_id", "tenant_not_found": "tenant_id", "plan_devices": "tenant_id"}
+         "tenant_mismatch": "device_profile_id", "tenant_not_found": "tenant_id", "plan_devices": "tenant_id",
+         "invalid_catalogue_model": "firmware_version"}
 MESSAGES = {"invalid_dev_eui": "devices.bad_eui", "already_exists": "devices.eui_taken",
             "invalid_join_eui": "devices.bad_eui", "invalid_app_key": "devices.bad_key",
             "unknown_codec": "profiles.unknown_codec", "tenant_mismatch": "devices.profile_elsewhere",
@@ -59,32 +68,64 @@ def _choices(page: Page, db: Session, user: PortalUser) -> dict[str, Any]:
 
 
 def _form(page: Page, db: Session, user: PortalUser, device: Device | None, values: dict[str, str],
-          errors: dict[str, str], status: int = 200) -> Response:
+          errors: dict[str, str], status: int = 200, **extra: Any) -> Response:
     return page.render("device_form.html", status=status, device=device, values=values, errors=errors,
-                       **_choices(page, db, user))
+                       **_choices(page, db, user), **extra)
+
+
+def _catalogue_part(db: Session, user: PortalUser, model_q: str, model_id: str) -> dict[str, Any]:
+    """The form's catalogue section: whether there is a catalogue this user may read, the models a search found,
+    and the chosen model with the profile fields it fills and its EU868 firmware versions."""
+    try:
+        offered = bool(catalogue.list_vendors(db, user.principal, None, 1, 0))
+    except PermissionDenied:
+        return {"catalogue_offered": False}
+    found: list[ModelSummary] = []
+    if model_q:
+        found = catalogue.list_models(db, user.principal, model_q, None, MODEL_RESULTS, 0)
+    chosen: ModelDetail | None = None
+    if model_id:
+        try:
+            chosen = catalogue.get_model(db, user.principal, model_id)
+        except NotFound:
+            chosen = None
+    firmware = [fw.version for fw in chosen.firmware_versions if any(r.region == "EU863-870" for r in fw.regions)] \
+        if chosen else []
+    return {"catalogue_offered": offered, "model_q": model_q, "model_results": found, "model_searched": bool(model_q),
+            "model_more": len(found) == MODEL_RESULTS, "chosen_model": chosen,
+            "firmware_options": [(v, v) for v in reversed(firmware)]}
 
 
 @router.get("/new")
-def new_device(page: PageDep, user: UserDep, db: DbDep, tenant: str = "") -> Response:
+def new_device(page: PageDep, user: UserDep, db: DbDep, tenant: str = "", model_q: str = "",
+               model: str = "") -> Response:
     _writer(user)
-    return _form(page, db, user, None, {"tenant_id": tenant or user.tenant_id}, {})
+    part = _catalogue_part(db, user, model_q.strip()[:200], model.strip()[:80])
+    values = {"tenant_id": tenant or user.tenant_id}
+    if part.get("chosen_model") is not None:
+        detail = part["chosen_model"]
+        values.update(catalogue_model=detail.id, firmware_version=detail.firmware or "")
+    return _form(page, db, user, None, values, {}, **part)
 
 
 @router.post("/new", dependencies=[CsrfChecked])
 def create_device(page: PageDep, user: UserDep, db: DbDep, posted: forms.PostedDep) -> Response:
     _writer(user)
-    spec = {**FIELDS, "dev_eui": forms.REQUIRED_TEXT, **({"tenant_id": forms.TEXT} if user.is_city_staff else {})}
+    spec = {**FIELDS, **NEW_FIELDS, **({"tenant_id": forms.TEXT} if user.is_city_staff else {})}
     form = forms.read_form(posted, spec, page.t)
+    if form.data.get("catalogue_model"):  # the chosen model's profile, not another profile
+        form.data.pop("device_profile_id", None)
     data = forms.validate(devices.DeviceCreate, form, page.t, formats={"dev_eui": "devices.bad_eui"})
+    part = _catalogue_part(db, user, "", form.values.get("catalogue_model", ""))
     if data is None:
-        return _form(page, db, user, None, form.values, form.errors, 422)
+        return _form(page, db, user, None, form.values, form.errors, 422, **part)
     try:
         device = devices.register_device(db, user.principal, page.ctx.vault, data, codecs=page.ctx.codecs,
                                          now=page.ctx.clock())
     except (InvalidInput, AlreadyExists, NotFound, QuotaExceeded, PermissionDenied) as exc:
         db.rollback()
         forms.field_error(form, exc, CODES, page.t, MESSAGES)
-        return _form(page, db, user, None, form.values, form.errors, 422)
+        return _form(page, db, user, None, form.values, form.errors, 422, **part)
     page.device_changed(device.dev_eui)
     return page.redirect(f"/devices/{device.dev_eui}?notice=created")
 

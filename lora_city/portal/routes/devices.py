@@ -18,7 +18,7 @@ from lora_city.portal.web import CsrfChecked, DbDep, Page, PageDep, PortalUser, 
 from lora_city.services import devices, link_quality, queue, readings
 from lora_city.services.common import as_utc
 from lora_city.services.principal import Perm
-from lora_city.storage.models import Reading
+from lora_city.storage.models import DeviceProfile, Reading
 
 router = APIRouter(route_class=PortalRoute)
 RECENT = 20
@@ -78,8 +78,12 @@ def _device_page(
     if view.codec and codecs is not None and view.codec in codecs:
         manifest = codecs.get(view.codec).manifest
         model = f"{manifest.vendor} {manifest.model}"
+    profile = db.get(DeviceProfile, view.device.device_profile_id) if view.device.device_profile_id else None
+    if profile is not None and not user.principal.sees(profile.tenant_id):
+        profile = None
     return page.render(
         "device.html", status=status, view=view, recent=recent, radio=radio_rows(recent), model=model,
+        profile=profile,
         pending=downlink_form.queued(codecs, view.codec, queue.list_queue(db, user.principal, view.device.dev_eui)),
         commands=(found := downlink_form.commands(codecs, db, view.codec)),
         command=next((c for c in found if c.index == command), found[0] if found else None),
