@@ -109,6 +109,7 @@ class AuthThrottle:
                 db.flush()  # the first write takes the writer's lock (SQLite) before the counts are read
                 for scope, subject in subjects:
                     self._count(db, scope, subject, now, kind)
+                self._forget_old(db, now)
         except Exception:  # the audit must not turn a refused login into a 500
             log.exception("recording an authentication failure failed (kind=%s)", kind)
 
@@ -137,6 +138,14 @@ class AuthThrottle:
             delay = min(2.0 ** (row.failures - policy.delay_after), policy.max_delay_s)
             blocked_until = max(blocked_until, now + timedelta(seconds=delay))
         row.blocked_until = blocked_until
+
+    def _forget_old(self, db: Session, now: datetime) -> None:
+        # Rows no longer blocking whose last failure is past every policy's memory would start afresh anyway:
+        # deleting them keeps the table to the subjects of the last minutes (every address that ever mistyped
+        # a password would otherwise stay), at the cost of a scan of that small table per failure.
+        forget = max(p.forget_s for p in self._policies.values())
+        db.execute(delete(AuthLock).where(AuthLock.blocked_until < now,
+                                          AuthLock.last_failure_at < now - timedelta(seconds=forget)))
 
     def succeeded(self, account: Subject) -> None:
         """The right credentials while not throttled: the account starts afresh."""

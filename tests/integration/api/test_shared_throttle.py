@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from lora_city.services.auth_throttle import ACCOUNT, ADDRESS, AuthThrottle
 from lora_city.services.principal import Role
 from lora_city.storage.db import make_engine, make_session_factory
+from lora_city.storage.models import AuthLock
 from tests.support.schema import all_migration_locations
 from tests.unit.portal.build import ADMIN_TOKEN, PASSWORD, Clock, build_portal
 
@@ -103,3 +105,25 @@ def test_simultaneous_failures_in_two_processes_are_all_counted(database_url: st
     assert locks[(ADDRESS, "192.0.2.0")].failures == 15 and locks[(ADDRESS, "192.0.2.1")].failures == 15
     for t in throttles:
         t._factory.kw["bind"].dispose()
+
+
+def test_rows_past_every_policy_s_memory_are_forgotten(database_url: str) -> None:
+    """An address that failed once, long ago, leaves no row behind: the table holds recent subjects only, and
+    a lock still running is kept whatever its age."""
+    clock = Clock()
+    throttle = AuthThrottle(make_session_factory(make_engine(database_url)), clock)
+    try:
+        throttle.failed("portal_login", [(ADDRESS, "198.51.100.7")], "wrong password")
+        for _ in range(10):
+            throttle.failed("portal_login", [(ACCOUNT, "old@acme.test")], "wrong password")
+        clock.now += timedelta(seconds=899)  # the lock (15 min) still runs; the address's failure is not old yet
+        throttle.failed("portal_login", [(ADDRESS, "203.0.113.9")], "wrong password")
+        with throttle._factory() as db:
+            assert {r.subject for r in db.scalars(select(AuthLock))} == {"198.51.100.7", "old@acme.test",
+                                                                        "203.0.113.9"}
+        clock.now += timedelta(seconds=2)  # past the lock and past 15 minutes since the first two subjects failed
+        throttle.failed("portal_login", [(ADDRESS, "203.0.113.9")], "wrong password")
+        with throttle._factory() as db:
+            assert {r.subject for r in db.scalars(select(AuthLock))} == {"203.0.113.9"}
+    finally:
+        throttle._factory.kw["bind"].dispose()
