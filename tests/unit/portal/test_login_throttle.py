@@ -138,3 +138,29 @@ def test_disabling_a_user_ends_their_sessions_at_once(client: TestClient, portal
     r = client.get("/portal/dashboard")  # enabled again: the old session stays ended, a new login is needed
     assert r.status_code == 303
     assert attempt(client, "ann@acme.test", PASSWORD).status_code == 303  # type: ignore[attr-defined]
+
+
+def test_the_console_s_locks_page_is_for_the_directorate_only(client: TestClient, portal: Portal) -> None:
+    for n in range(10):  # ann locked out
+        portal.clock.now += timedelta(seconds=120)
+        attempt(client, "ann@acme.test", f"guess-{n}-xxxxxx")
+    lock = next(x for x in client.get("/api/v1/auth/locks", headers=ADMIN).json() if x["scope"] == "account")
+    portal.clock.now += timedelta(seconds=120)  # the address's short delay has passed
+    assert attempt(client, "bob@acme.test", PASSWORD).status_code == 303  # type: ignore[attr-defined]
+    assert client.get("/portal/console/locks").status_code == 403  # a lessee's administrator
+    token = _CSRF.search(client.get("/portal/dashboard").text)
+    assert token is not None
+    r = client.post(f"/portal/console/locks/{lock['id']}/release", data={"csrf_token": token[1]})
+    assert r.status_code == 403
+    assert any(x["id"] == lock["id"] for x in client.get("/api/v1/auth/locks", headers=ADMIN).json())
+    portal.user("dora@city.test", Role.OPERATOR, "city")  # the directorate's operator may
+    assert attempt(client, "dora@city.test", PASSWORD).status_code == 303  # type: ignore[attr-defined]
+    page = client.get("/portal/console/locks")
+    assert page.status_code == 200 and "ann@acme.test" in page.text
+    token = _CSRF.search(page.text)
+    assert token is not None
+    r = client.post(f"/portal/console/locks/{lock['id']}/release", data={"csrf_token": "forged"})
+    assert r.status_code in (400, 403)  # no release without the page's own token
+    r = client.post(f"/portal/console/locks/{lock['id']}/release", data={"csrf_token": token[1]})
+    assert r.status_code == 303 and r.headers["location"].endswith("/console/locks?notice=released")
+    assert not any(x["id"] == lock["id"] for x in client.get("/api/v1/auth/locks", headers=ADMIN).json())
