@@ -208,3 +208,27 @@ def test_ws558_js_twin_encodes_like_native() -> None:
         data = {f"switch_{i}": rng.choice(["on", "off"]) for i in range(1, 9) if rng.random() < 0.5}
         a, b = run_encode_downlink(native.runtime, data), run_encode_downlink(codec, data)
         assert bool(a.errors) == bool(b.errors) and (a.f_port, a.payload) == (b.f_port, b.payload), data
+
+
+LONG_NUMBERS = """
+function decodeUplink(input) {
+  return { data: { unit: "°C", exact: 18446744073709551615, big: 1e20, negative: -1e19, huge: 1e21,
+                   in_text: "12345678901234567890", small: 26.06725769042969 } };
+}
+"""
+
+
+def test_integers_past_64_bits_keep_the_digits_node_writes() -> None:
+    """ECMAScript Number::toString (ECMA-262 §6.1.6.1.20) writes an integral number below 1e21 with all its digits
+    and switches to exponent form at 1e21, so node's JSON answer is "big":100000000000000000000. The answer is
+    read as that integer, not as a float (orjson's reading of integers past 64 bits), whatever else the answer
+    holds (a non-ASCII unit here, the fast path's trouble case). node 20 prints the same object as
+    {"unit":"°C","exact":18446744073709552000,"big":100000000000000000000,"negative":-10000000000000000000,
+    "huge":1e+21,...}."""
+    answer = JsCodec.from_source(LONG_NUMBERS, "long-numbers", FAST).decode_uplink(1, b"", None)
+    data = answer["data"]
+    assert json.dumps(data, ensure_ascii=False) == (
+        '{"unit": "°C", "exact": 18446744073709552000, "big": 100000000000000000000, '
+        '"negative": -10000000000000000000, "huge": 1e+21, "in_text": "12345678901234567890", '
+        '"small": 26.06725769042969}')
+    assert isinstance(data["big"], int) and isinstance(data["huge"], float)
