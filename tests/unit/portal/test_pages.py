@@ -63,7 +63,8 @@ def ann(portal: Portal) -> Iterator[TestClient]:
 
 def test_lessee_pages_render_and_show_only_its_tenant(ann: TestClient) -> None:
     for path in ("/portal/dashboard", "/portal/devices", "/portal/alerts", "/portal/invoices", "/portal/usage",
-                 "/portal/keys", "/portal/integrations", f"/portal/devices/{OWN}"):
+                 "/portal/keys", "/portal/integrations", f"/portal/devices/{OWN}", "/portal/devices/new",
+                 f"/portal/devices/{OWN}/edit"):
         r = ann.get(path)
         assert r.status_code == 200, (path, r.text[:500])
         assert FOREIGN not in r.text and "Other gauge" not in r.text
