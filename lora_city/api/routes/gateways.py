@@ -3,11 +3,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
-from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep, SingleQueryValues
-from lora_city.api.schemas import ERROR_RESPONSES, GatewayOut, UnknownGatewayOut
+from lora_city.api.deps import ContextDep, CurrentPrincipal, NowDep, SessionDep, SingleQueryValues
+from lora_city.api.schemas import ERROR_RESPONSES, GatewayOut, UnknownGatewayOut, UtcTime
 from lora_city.api.strict import QueryBool
-from lora_city.services import gateways
+from lora_city.services import gateways, network_health
 from lora_city.services.gateways import GatewayCreate, GatewayFields
 
 router = APIRouter(prefix="/gateways", tags=["gateways"], responses=ERROR_RESPONSES,
@@ -40,6 +41,45 @@ def list_unknown_gateways(
     ``LORA_CITY_ALLOW_UNKNOWN_GATEWAYS=true``). Register one with ``POST /gateways`` to serve it. Operator only."""
     rows = gateways.list_unknown_gateways(session, principal, limit=limit, after=after)
     return [UnknownGatewayOut.model_validate(g) for g in rows]
+
+
+class HourOut(BaseModel):
+    start: UtcTime  # the hour's start (UTC)
+    uplinks: int
+    downlinks: int
+
+
+class RadioOut(BaseModel):
+    value: int | None  # frequency in Hz, or DR index (None: a modulation that is no data rate of the region)
+    uplinks: int
+    downlinks: int
+
+
+class GatewayTrafficOut(BaseModel):
+    """One gateway's traffic per hour (oldest first), per channel and per data rate, and its TX acknowledgements
+    by status, over the last ``days`` days. Uplinks are the copies it heard (a device's uplink heard by three
+    gateways counts once at each); a downlink counts its first transmission opportunity."""
+
+    gateway_id: str
+    uplinks: int
+    downlinks: int
+    hours: list[HourOut]
+    channels: list[RadioOut]
+    data_rates: list[RadioOut]
+    tx_acks: dict[str, int]
+
+
+@router.get("/{gateway_id}/traffic")
+def gateway_traffic(session: SessionDep, principal: CurrentPrincipal, now: NowDep, gateway_id: str,
+                    days: Annotated[int, Query(ge=1, le=7)] = 7) -> GatewayTrafficOut:
+    gw = gateways.get_gateway(session, principal, gateway_id)
+    t = network_health.gateway_traffic(session, gw.gateway_id, now, days)
+    return GatewayTrafficOut(
+        gateway_id=gw.gateway_id, uplinks=t.uplinks, downlinks=t.downlinks,
+        hours=[HourOut(start=start, uplinks=up, downlinks=down) for start, up, down in t.hours],
+        channels=[RadioOut(value=c.value, uplinks=c.uplinks, downlinks=c.downlinks) for c in t.channels],
+        data_rates=[RadioOut(value=r.value, uplinks=r.uplinks, downlinks=r.downlinks) for r in t.data_rates],
+        tx_acks=dict(t.tx_acks))
 
 
 @router.get("/{gateway_id}")

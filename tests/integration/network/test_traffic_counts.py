@@ -97,4 +97,24 @@ def test_udp_traffic_is_counted_per_gateway_channel_dr_and_network(database_url:
             assert (counters.day.joins, counters.day.mic_failures, counters.week.uplinks) == (2, 1, 3)
             assert DATA_RATES[5] == (7, 125_000)  # the emulator's DR5 is RP002's SF7BW125
 
+            # the same through the JSON API: the gateway's traffic to anyone who sees the gateway, the
+            # network-wide counts to the operator only
+            api = net.h.api
+            r = await api.get(f"/api/v1/gateways/{gw.gateway_id}/traffic")
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert (body["uplinks"], body["downlinks"], body["tx_acks"]) == (5, downs, {"OK": downs})
+            assert len(body["hours"]) == 168 and sum(h["uplinks"] for h in body["hours"]) == 5
+            assert {d["value"]: d["uplinks"] for d in body["data_rates"]} == {0: 1, 5: 3, 3: 1}
+            r = await api.get("/api/v1/overview/network")
+            assert r.status_code == 200, r.text
+            day = r.json()["day"]
+            assert (day["joins"], day["mic_failures"], day["uplinks"], day["drops"]["bad_mic"]) == (2, 1, 3, 1)
+            tenant = (await api.post("/api/v1/tenants", json={"name": "Parkings", "slug": "parkings"})).json()["id"]
+            key = (await api.post("/api/v1/api-keys", json={"name": "lessee", "role": "tenant_admin",
+                                                            "tenant_id": tenant})).json()["key"]
+            lessee = {"Authorization": f"Bearer {key}"}
+            assert (await api.get("/api/v1/overview/network", headers=lessee)).status_code == 403
+            assert (await api.get(f"/api/v1/gateways/{gw.gateway_id}/traffic", headers=lessee)).status_code == 404
+
     asyncio.run(run())
