@@ -25,7 +25,7 @@ def serve(
     demo: bool = typer.Option(False, "--demo", help="Also set up a demo city (Nîmes: gateways, devices, a lessee "
                               "with its plan and last month's invoice, one login per role) and run its simulated "
                               "gateways and devices; prints the portal's address and the logins."),
-    demo_devices: int | None = typer.Option(None, help="Devices in the demo fleet (default: the demo's seven)."),
+    demo_devices: int | None = typer.Option(None, help="Devices in the demo fleet (default: the demo's twelve)."),
     demo_rate: float = typer.Option(0.5, help="Demo uplinks per second (whole fleet)."),
 ) -> None:
     """Run the network server, the gateway connectors and the HTTP API in one process."""

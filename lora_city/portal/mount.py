@@ -28,6 +28,7 @@ from lora_city.portal.routes import (
     console_lighting_groups,
     console_lighting_schedules,
     console_locks,
+    console_opendata,
     console_profiles,
     console_tenants,
     device_admin,
@@ -101,8 +102,8 @@ def mount_portal(
     # device_admin before devices: /devices/new and /devices/import are not device pages
     for module in (auth, accounts, alert_rules, lessee, device_admin, device_downlinks, devices, live, keys,
                    integrations, console, console_gateways, console_lighting, console_lighting_groups,
-                   console_lighting_schedules, console_locks, console_profiles, console_tenants, catalogue,
-                   console_fuota, technician_assets, technician):
+                   console_lighting_schedules, console_locks, console_opendata, console_profiles, console_tenants,
+                   catalogue, console_fuota, technician_assets, technician):
         app.include_router(module.router, prefix=prefix, include_in_schema=False)
     for router in extras.routers:  # plugins' pages, before the catch-all
         app.include_router(router, prefix=prefix, include_in_schema=False)

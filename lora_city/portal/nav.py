@@ -20,6 +20,7 @@ CONSOLE: tuple[NavLink, ...] = (
     NavLink("/devices", "nav.devices", "console", 50),
     NavLink("/users", "nav.users", "console", 60),
     NavLink("/console/alerts", "nav.alerts", "console", 70),
+    NavLink("/console/opendata", "nav.opendata", "console", 75),
     NavLink("/console/fuota", "nav.fuota", "console", 80),
     NavLink("/keys", "nav.keys", "console", 90),
     NavLink("/console/locks", "nav.locks", "console", 92),

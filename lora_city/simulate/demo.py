@@ -33,7 +33,14 @@ from lora_city.services.devices import DeviceCreate, register_device
 from lora_city.services.passwords import hash_password
 from lora_city.services.principal import Principal, Role
 from lora_city.simulate.devices import VirtualDevice
-from lora_city.simulate.readings import DistanceGauge, PayloadSource, Streetlight, WaterLevel, WaterMeter
+from lora_city.simulate.readings import (
+    BuildingWaterMeter,
+    DistanceGauge,
+    PayloadSource,
+    Streetlight,
+    WaterLevel,
+    WaterMeter,
+)
 from lora_city.sinks.events import GatewayRx, UplinkEvent
 from lora_city.sinks.store import write_batch
 from lora_city.storage.bootstrap import ensure_city_tenant
@@ -93,6 +100,18 @@ DEVICES = (
                lambda r: WaterMeter(litres_per_day=420.0, index_base=126_500, battery=93)),
     DemoDevice("Compteur avenue Jean-Jaurès", "lessee", "CPT-0633", "meter", 43.83200, 4.35300, "Jean-Jaurès",
                lambda r: WaterMeter(litres_per_day=265.0, index_base=51_200, battery=79)),
+    # The city's own buildings of the Écusson: five meters in one district, the least the open-data export
+    # publishes a district's water consumption for (lora_city/opendata/export.py, MIN_HOUSEHOLDS).
+    DemoDevice("Compteur d'eau hôtel de ville", "city", "EAU-HDV", "meter", 43.83672, 4.36030, "Écusson",
+               lambda r: BuildingWaterMeter(litres_per_day=3_200.0, index_base=1_254_000)),
+    DemoDevice("Compteur d'eau Maison Carrée", "city", "EAU-MC", "meter", 43.83840, 4.35620, "Écusson",
+               lambda r: BuildingWaterMeter(litres_per_day=450.0, index_base=212_300)),
+    DemoDevice("Compteur d'eau Arènes", "city", "EAU-ARN", "meter", 43.83480, 4.35970, "Écusson",
+               lambda r: BuildingWaterMeter(litres_per_day=1_800.0, index_base=980_450)),
+    DemoDevice("Compteur d'eau Carré d'Art", "city", "EAU-CDA", "meter", 43.83860, 4.35560, "Écusson",
+               lambda r: BuildingWaterMeter(litres_per_day=2_600.0, index_base=1_530_900)),
+    DemoDevice("Compteur d'eau halles centrales", "city", "EAU-HAL", "meter", 43.83770, 4.35910, "Écusson",
+               lambda r: BuildingWaterMeter(litres_per_day=5_400.0, index_base=3_402_700)),
 )
 
 LESSEE = tenants.TenantCreate(
@@ -135,7 +154,7 @@ class LeasingSeed(Protocol):
 
 def demo_devices(count: int | None = None) -> list[tuple[DemoDevice, VirtualDevice]]:
     """The demo's devices with keys that stay the same from one start to the next (the database keeps them);
-    beyond the seven of the demo, copies a little further along the same streets. A fresh DevNonce each start
+    beyond the twelve of the demo, copies a little further along the same streets. A fresh DevNonce each start
     (LoRaWAN 1.0.4 §6.2.4: a DevNonce is never used twice)."""
     out = []
     for i in range(len(DEVICES) if count is None else count):

@@ -146,7 +146,7 @@ def crawl(page: Page, demo: DemoProcess, record: Offline, who: str, screenshots:
 def test_demo_prints_where_and_how_to_log_in(demo: DemoProcess) -> None:
     assert demo.portal_url.startswith("http://127.0.0.1:") and demo.portal_url.endswith("/portal/")
     assert set(demo.logins) == {"city administrator", "lessee administrator", "technician"}
-    assert demo.joined is not None and demo.joined[0] == demo.joined[1] == 7
+    assert demo.joined is not None and demo.joined[0] == demo.joined[1] == 12
 
 
 @pytest.mark.parametrize("who", ["city administrator", "lessee administrator", "technician"])
@@ -214,7 +214,7 @@ def test_the_city_administrators_network(demo: DemoProcess, offline: tuple[Brows
     expect(page.locator(".tile .num").first).to_have_text("3")  # gateways online
     expect(page.locator("#gateways-offline")).to_have_text("0")
     page.goto(demo.portal_url + "console/gateways")
-    assert len(markers["assets"]) == 7 and all(43.80 < a["lat"] < 43.87 for a in markers["assets"])
+    assert len(markers["assets"]) == 12 and all(43.80 < a["lat"] < 43.87 for a in markers["assets"])
     expect(page.locator("#map .leaflet-marker-icon, #map .leaflet-interactive").first).to_be_visible()
     page.wait_for_load_state("networkidle")
     assert record.tiles and all(t.startswith("https://tiles.example.org/") for t in record.tiles)  # configured only

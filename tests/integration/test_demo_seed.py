@@ -33,8 +33,8 @@ def test_a_second_start_reuses_the_demo(tmp_path: Path) -> None:
         [invoice] = s.scalars(select(Invoice))
         assert invoice.tenant_id == lessee.id and invoice.total_cents > 0
     assert first.first_start and counts == {
-        "Tenant": 2, "Gateway": 3, "Device": 7, "Asset": 7, "User": 3, "AlertRule": 4, "Plan": 1, "PriceTable": 1,
-        "Invoice": 1, "Reading": 7 * 96}
+        "Tenant": 2, "Gateway": 3, "Device": 12, "Asset": 12, "User": 3, "AlertRule": 4, "Plan": 1, "PriceTable": 1,
+        "Invoice": 1, "Reading": 12 * 96}
     second = prepare_demo(settings, None)
     assert not second.first_start
     assert [d.dev_eui for d in second.devices] == [d.dev_eui for d in first.devices]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lora_city.opendata.export import build_rows, day_bounds, to_csv, to_geojson
+from lora_city.opendata.export import Reason, build_export, build_rows, day_bounds, to_csv, to_geojson
 from lora_city.storage.bootstrap import ensure_city_tenant
 from lora_city.storage.db import SessionFactory, make_engine, make_session_factory, transaction
 from lora_city.storage.migrate import upgrade
@@ -53,7 +53,13 @@ def _populate(sessions: SessionFactory) -> None:
         for i in range(3):
             s.add(Device(dev_eui=f"c00000000000000{i}", tenant_id=city, name=f"lamp {i}", tags={"district": "Écusson"}))
         s.add(Device(dev_eui="d000000000000001", tenant_id=lessee.id, name="private gauge", latitude=43.8, longitude=4.3))
+        # the city's devices a newcomer forgot something for: each left out, with its reason
+        s.add(Device(dev_eui="e000000000000001", tenant_id=city, name="gauge without position"))
+        s.add(Device(dev_eui="e000000000000002", tenant_id=city, name="lamp without district"))
+        s.add(Device(dev_eui="e000000000000003", tenant_id=city, name="silent lamp", tags={"district": "Écusson"}))
+        s.add(Device(dev_eui="e000000000000004", tenant_id=city, name="lamp heard once", tags={"district": "Écusson"}))
         s.flush()
+        s.add(_reading(1, "e000000000000004", city, "streetlight", start + timedelta(hours=3), energy=5.0))
         for h in range(25):
             when = (start + timedelta(hours=h)).astimezone(UTC)
             n = h + 1
@@ -65,6 +71,8 @@ def _populate(sessions: SessionFactory) -> None:
                 s.add(_reading(n, f"b00000000000000{i}", city, "water", when, volume=50.0 + 0.02 * h))
             for i in range(3):
                 s.add(_reading(n, f"c00000000000000{i}", city, "streetlight", when, energy=1000.0 + 40.0 * h))
+            s.add(_reading(n, "e000000000000001", city, "flood", when, water_level=0.7))
+            s.add(_reading(n, "e000000000000002", city, "streetlight", when, energy=10.0 + h))
         # a reading the next local day must not count
         s.add(_reading(999, "f100000000000001", city, "flood", end.astimezone(UTC), water_level=50.0))
 
@@ -105,5 +113,41 @@ def test_cli_writes_both_files(database_url: str, tmp_path: Path, monkeypatch: p
     result = CliRunner().invoke(app, ["opendata", "export", "--date", DAY.isoformat(), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "3 rows" in result.output
+    lines = result.output.splitlines()
+    # who counts, who does not and why: the summary, then every device left out with its reasons
+    assert "17 devices: 10 counted, 7 left out" in lines
+    assert "  counted in flood_levels: 1" in lines and "  counted in streetlight_energy: 3" in lines
+    assert "  counted in water_consumption: 6" in lines
+    assert "  left out, fewer than 5 water meters in its district (privacy): 2" in lines
+    assert "  left out, a lessee's device (only the city's and its services' data is published): 1" in lines
+    assert "  left out, no position (a flood gauge is published as a point on the map): 1" in lines
+    assert "  left out, no `district` tag (streetlight and water figures are per district): 1" in lines
+    assert "  left out, no reading that day: 1" in lines
+    assert any(line.startswith("  e000000000000004  lamp heard once (streetlight, ") and line.endswith(
+        "fewer than 2 readings of its index that day (the use is the index's increase)") for line in lines)
+    assert any(line.startswith("  b000000000000001  meter b1 (water, ") for line in lines)
+    summary = CliRunner().invoke(app, ["opendata", "export", "--date", DAY.isoformat(), "--out", str(tmp_path),
+                                       "--summary"])
+    assert summary.exit_code == 0 and "Left out:" not in summary.output and "7 left out" in summary.output
     assert (tmp_path / f"opendata-{DAY}.csv").read_text().startswith("date,dataset,area")
     assert json.loads((tmp_path / f"opendata-{DAY}.geojson").read_text())["type"] == "FeatureCollection"
+
+
+def test_every_device_has_a_verdict_with_all_its_reasons(sessions: SessionFactory) -> None:
+    _populate(sessions)
+    result = build_export(sessions, DAY)
+    reasons = {v.dev_eui: v.reasons for v in result.devices}
+    assert reasons["f100000000000001"] == () and reasons["a000000000000000"] == ()
+    assert reasons["d000000000000001"] == (Reason.NOT_CITY,)
+    assert reasons["e000000000000001"] == (Reason.NO_POSITION,)
+    assert reasons["e000000000000002"] == (Reason.NO_DISTRICT,)
+    assert reasons["e000000000000003"] == (Reason.NO_READINGS,)
+    assert reasons["e000000000000004"] == (Reason.TOO_FEW_READINGS,)
+    assert reasons["b000000000000000"] == (Reason.DISTRICT_TOO_SMALL,)
+    assert result.left_out_by_reason() == {Reason.NOT_CITY: 1, Reason.NO_POSITION: 1, Reason.NO_DISTRICT: 1,
+                                           Reason.NO_READINGS: 1, Reason.TOO_FEW_READINGS: 1,
+                                           Reason.DISTRICT_TOO_SMALL: 2}
+    # what is left out adds nothing to the published figures
+    assert "e000000000000001" not in to_csv(result.rows)
+    [lights] = [r for r in result.rows if r.dataset == "streetlight_energy"]
+    assert lights.count == 3
