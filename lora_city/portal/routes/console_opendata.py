@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from lora_city.opendata.export import MIN_HOUSEHOLDS, build_export, to_csv, to_geojson
+from lora_city.opendata.export import DATASETS, MIN_HOUSEHOLDS, build_export, to_csv, to_geojson
+from lora_city.portal import measures
 from lora_city.portal.formatting import PARIS
 from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import PageDep, PortalUser, roles
@@ -42,7 +43,8 @@ def opendata_page(page: PageDep, user: StaffDep, day: str = "") -> Response:
     result = build_export(page.ctx.session_factory, when)
     return page.render("console/opendata.html", result=result, day=when, values={"day": day or when.isoformat()},
                        errors={} if valid else {"day": page.t("opendata.day_invalid")}, shown=SHOWN,
-                       min_households=MIN_HOUSEHOLDS)
+                       min_households=MIN_HOUSEHOLDS,
+                       measure_names={d.quantity: measures.label(page.t, d.quantity) for d in DATASETS.values()})
 
 
 @router.get("/opendata/opendata-{day}.csv")

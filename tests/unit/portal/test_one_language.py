@@ -72,7 +72,7 @@ ROLES = {Role.ADMIN: "city", Role.OPERATOR: "city", Role.TECHNICIAN: "city", Rol
 # Accounts named without words of either language (the header shows the account's name).
 LOGIN = {Role.ADMIN: "adm", Role.OPERATOR: "opr", Role.TECHNICIAN: "tec", Role.TENANT_ADMIN: "ta", Role.TENANT_VIEWER: "tv"}
 # Responses that are not pages (files, JSON, event streams): requested, not read.
-NOT_PAGES = re.compile(r"(\.csv|\.zip|\.json|\.\{fmt\}|/photo|/live/stream)$")
+NOT_PAGES = re.compile(r"(\.csv|\.zip|\.json|\.geojson|\.\{fmt\}|/photo|/live/stream)$")
 STREAMED_TEMPLATES = {"_live_entry.html"}  # sent by the SSE streams; rendered below with sample entries
 
 
