@@ -81,9 +81,9 @@ class Service:
     restart: Callable[[], None] = lambda: None
 
 
-def _spawn(args: list[str], log: Path, **kw: object) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     fh = open(log, "ab")  # noqa: SIM115 - the child owns it
-    return subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True, **kw)  # type: ignore[call-overload]
+    return subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def start_mosquitto(*, allow_anonymous: bool = True, listener: str = "", extra: str = "",
