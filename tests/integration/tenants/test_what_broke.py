@@ -33,7 +33,7 @@ def test_a_plan_created_with_an_impossible_cap_is_refused_not_a_500(env: Env) ->
 
 
 def test_every_skipped_tenant_has_a_reason(env: Env) -> None:
-    tenant, plan = lessee(env)  # a plan with no prices
+    lessee(env)  # a plan with no prices
     env.call("POST", "/tenants", json={"name": "Zeta", "slug": "zeta"}, expect=201)  # no plan at all
     env.call("PUT", "/billing/issuer", json=ISSUER, expect=200)
     run = env.call("POST", "/billing/runs", json={"period": "2026-10"}, expect=200).json()
