@@ -128,3 +128,28 @@ def test_a_lessees_rule_watches_only_its_own_devices_and_gateways(sessions: Sess
     engine.set_rules(service.load_rules())
     assert [m.rule_name for m in service.record(engine.on_uplink(uplink(others[1], 60, water_level=0.2)))] == [
         "city"]  # the city's alert on the rival's gauge resolves; no lessee rule ever looked at it
+
+
+def test_a_reopened_alert_must_be_looked_at_again_even_after_a_restart(sessions: SessionFactory, city_id: str,
+                                                                       clock: FakeClock) -> None:
+    """Raised, acknowledged, resolved; the process restarts; raised again within the rule's flap window (1 h by
+    default): the same stored alert is reopened, count 2, its acknowledgement cleared, its first raise kept."""
+    _flood_rule(sessions, city_id)
+    service = AlertService(sessions, clock)
+    gauge = device(tenant=city_id)
+    engine = service.build_engine()
+    [raised] = service.record(engine.on_uplink(uplink(gauge, 0, water_level=1.5)))
+    service.acknowledge(raised.alert_id, "otto@city.test")
+    service.record(engine.on_uplink(uplink(gauge, 60, water_level=0.3)))
+    clock.advance(600)  # the restart, ten minutes later (the window counts from the resolve at 60 s)
+    restarted = service.build_engine()
+    [again] = service.record(restarted.on_uplink(uplink(gauge, 900, water_level=1.6)))
+    assert (again.alert_id, again.transition, again.count, again.state) == (raised.alert_id, "raised", 2, "raised")
+    [alert] = service.list_alerts(state="open")
+    assert alert.acknowledged_by is None and alert.raise_count == 2 and alert.value == pytest.approx(1.6)
+    assert alert.first_raised_at is not None and alert.first_raised_at < alert.raised_at
+    assert [a.action for a in service.audit(alert.id)] == ["raised", "acknowledged", "resolved", "reopened"]
+    # past the window, a new alert of its own
+    service.record(restarted.on_uplink(uplink(gauge, 960, water_level=0.3)))
+    [fresh] = service.record(restarted.on_uplink(uplink(gauge, 960 + 3601, water_level=1.6)))
+    assert fresh.alert_id != raised.alert_id and fresh.count == 1
