@@ -4,7 +4,8 @@ packet forwarder (the independent emulator's Semtech UDP forwarder, PROTOCOL.TXT
 connector, a device (the emulator's OTAA device, TS001-1.0.4) joins and sends uplinks on two channels and two
 data rates, one with a broken MIC. The gateway page shows the last time it was seen, the traffic per hour (chart
 and table), per channel and per DR, the TX acknowledgements and the duty-cycle use of RX1's sub-band; the network
-page shows the join, the MIC failure and the drop by reason. An English-speaking administrator reads the same
+page shows the join, the MIC failure and the drop by reason. A gateway-offline rule written in the rules form raised
+its alert for the gateway while it had never connected, and the first connection resolved it. An English-speaking administrator reads the same
 pages in English. Every page saved at 1366 and 390 px."""
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from lora_city.alerts.service import AlertService
 from lora_city.gateway.health import GatewayHealth
 from lora_city.network.gateway_status import GatewayStatusWriter
 from lora_city.services.principal import Role
@@ -59,7 +62,30 @@ def register_gateway(page: Page, site: Site) -> None:
     expect(page.locator("#traffic-channels")).to_contain_text("Aucun trafic")
 
 
-def traffic_through_udp(site: Site, mqtt_url: str) -> dict[str, int]:
+class Alerts:
+    """The alert engine on the portal's database, fed by the gateway status writer as `lora-city serve` feeds it
+    (never-seen gateways and online/offline transitions)."""
+
+    def __init__(self, site: Site) -> None:
+        self.service = AlertService(site.portal.factory, lambda: datetime.now(UTC))
+        self.engine = self.service.build_engine()
+
+    async def never_seen(self, gateways: list[tuple[str, str, datetime]]) -> None:
+        self.service.record(self.engine.on_gateways_never_seen(gateways, datetime.now(UTC)))
+
+    async def transition(self, gateway_id: str, tenant_id: str, online: bool) -> None:
+        self.service.record(self.engine.on_gateway_state(gateway_id, tenant_id, online, datetime.now(UTC)))
+
+
+def create_gateway_rule(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/portal/alert-rules")
+    keyboard_fill(page, [(page.locator("#r-name"), "Passerelle muette"), (page.locator("#r-kind"), "gateway_offline")],
+                  page.get_by_role("button", name="Créer la règle"))
+    expect(page.get_by_role("status")).to_contain_text("Règle créée")
+    expect(page.locator("tbody")).to_contain_text("Passerelle hors ligne")
+
+
+def traffic_through_udp(site: Site, mqtt_url: str, alerts: Alerts) -> dict[str, int]:
     """The network server on the portal's database: the forwarder connects, a device joins and sends."""
     engine = site.portal.factory.kw["bind"]
     loop = LoopThread()
@@ -70,7 +96,8 @@ def traffic_through_udp(site: Site, mqtt_url: str) -> dict[str, int]:
 
     async def run() -> dict[str, int]:
         await harness.start()
-        writer = GatewayStatusWriter(harness.factory, health, duty_cycle=harness.server.duty_cycle)
+        writer = GatewayStatusWriter(harness.factory, health, duty_cycle=harness.server.duty_cycle,
+                                     listeners=[alerts.transition], never_seen=[alerts.never_seen])
         forwarder = UdpForwarder(harness.udp.local_address if harness.udp else ("", 0), GATEWAY)
         await forwarder.start()
         net.gateways.append(forwarder)
@@ -110,14 +137,28 @@ def test_operator_follows_a_new_gateways_health(site: Site, browser: Browser, mo
     try:
         page = ctx.new_page()
         site.login(page, "otto@city.test")
+        create_gateway_rule(page, site)
         register_gateway(page, site)
         shots(page, screenshots, "network-health-gateway-new-fr")
+        # the gateway status task of the server finds it registered and never heard: the rule raises at once
+        # (its silence is 0: the network's own silence rule, here 0 s instead of 30 s to keep the test short)
+        alerts = Alerts(site)
+        writer = GatewayStatusWriter(site.portal.factory, GatewayHealth(), never_seen=[alerts.never_seen],
+                                     offline_after_s=0)
+        ticker = LoopThread()  # Playwright's sync API owns this thread's event loop
+        try:
+            ticker.run(writer.tick())
+        finally:
+            ticker.stop()
+        page.goto(f"{site.url}/portal/console/alerts")
+        expect(page.locator("main")).to_contain_text("Passerelle Toit de la médiathèque hors ligne")
+        shots(page, screenshots, "network-health-alert-fr")
         page.get_by_role("link", name="Santé du réseau").first.click()
         expect(page.locator("#never-seen")).to_contain_text("Toit de la médiathèque")
         expect(page.locator("#net-never-seen")).to_have_text("1")
         shots(page, screenshots, "network-health-never-seen-fr")
 
-        radio = traffic_through_udp(site, mosquitto.url)
+        radio = traffic_through_udp(site, mosquitto.url, alerts)
         ch0, ch1 = radio["ch0"], radio["ch1"]
 
         page.goto(f"{site.url}/portal/console/gateways/{GATEWAY}")
@@ -159,6 +200,10 @@ def test_operator_follows_a_new_gateways_health(site: Site, browser: Browser, mo
         expect(page.locator("#drops-by-reason tr[data-reason='bad_mic']")).to_contain_text("MIC invalide")
         expect(page.locator("#drops-by-reason tr[data-reason='bad_mic'] td").nth(1)).to_have_text("1")
         expect(page.locator("#never-seen-none")).to_be_visible()
+        # its first connection resolved the alert
+        page.goto(f"{site.url}/portal/console/alerts")
+        expect(page.locator("main")).not_to_contain_text("Passerelle Toit de la médiathèque hors ligne")
+        page.goto(f"{site.url}/portal/console/network")
         shots(page, screenshots, "network-health-network-fr")
     finally:
         ctx.close()

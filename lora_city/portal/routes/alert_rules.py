@@ -25,7 +25,7 @@ from lora_city.storage.models import Device, Tenant
 
 router = APIRouter(route_class=PortalRoute)
 RulesDep = Annotated[PortalUser, Depends(roles(Role.TENANT_ADMIN, Role.TENANT_VIEWER, Role.ADMIN, Role.OPERATOR))]
-KINDS = ("threshold", "flag", "absence")
+KINDS = ("threshold", "flag", "absence", "gateway_offline")
 FIELDS: dict[str, forms.Kind] = {
     "name": forms.REQUIRED_TEXT, "kind": forms.TEXT, "measurement": forms.TEXT, "direction": forms.TEXT,
     "warning": forms.FLOAT, "critical": forms.FLOAT, "hysteresis": forms.FLOAT, "silence_min": forms.FLOAT,
@@ -113,13 +113,14 @@ def _check(page: Page, db: Session, user: PortalUser, form: forms.FormResult) ->
         minutes = data.get(delay) or 0.0
         if not 0 <= minutes <= MAX_DELAY_MIN and delay not in errors:
             errors[delay] = t("rules.delay_bounds", max=int(MAX_DELAY_MIN))
-    device = data.get("device", "").lower()
+    # a gateway rule watches every gateway the rule's owner sees (a lessee: its own); a device scope makes no sense
+    device = data.get("device", "").lower() if kind != "gateway_offline" else ""
     if device and device not in {eui for eui, _ in _devices(db, user)}:
         errors["device"] = t("rules.device_unknown")
     if errors:
         return None
     return RuleIn(
-        name=data["name"], kind=RuleKind(kind), measurement=data.get("measurement") if kind != "absence" else None,
+        name=data["name"], kind=RuleKind(kind), measurement=data.get("measurement") if kind in ("threshold", "flag") else None,
         levels=levels, direction=data.get("direction", "above"), hysteresis=data.get("hysteresis") or 0.0,
         max_silence_s=(data.get("silence_min") or 0.0) * 60, severity=Severity(data.get("severity", "warning")),
         scope_kind="device" if device else "all", scope_value=device,
