@@ -43,15 +43,16 @@ class ServerProcesses:
     @classmethod
     def build(cls, workdir: Path, database_url: str, **settings: str) -> ServerProcesses:
         http_port, udp_port = free_port(), free_port()
+        # the suite's own LORA_CITY_MQTT_URL (if any) is not this server's: only ``settings`` may name a broker
+        inherited = {k: v for k, v in os.environ.items() if k != "LORA_CITY_MQTT_URL"}
         env = {
-            **os.environ, "PYTHONPATH": str(ROOT),
+            **inherited, "PYTHONPATH": str(ROOT),
             "LORA_CITY_DATABASE_URL": database_url, "LORA_CITY_HTTP_LISTEN": f"127.0.0.1:{http_port}",
             "LORA_CITY_UDP_LISTEN": f"127.0.0.1:{udp_port}", "LORA_CITY_ADMIN_TOKEN": ADMIN,
             "LORA_CITY_SECRET_KEY": "reliability-test-secret", "LORA_CITY_JOURNAL_DIR": str(workdir / "journal"),
             "LORA_CITY_EXPORT_DIR": str(workdir / "exports"), "LORA_CITY_LOG_LEVEL": "INFO",
             **{f"LORA_CITY_{k.upper()}": v for k, v in settings.items()},
         }
-        env.pop("LORA_CITY_MQTT_URL", None)
         return cls(workdir, env, http_port, udp_port)
 
     @property
