@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from lora_city.services.devices import DeviceCreate, register_device
 from lora_city.services.profiles import ProfileCreate, create_profile
@@ -89,9 +89,16 @@ def test_operator_creates_starts_pauses_and_cancels_a_campaign(
     expect(page.locator("#campaign-state")).to_have_text("suspendue")
     page.get_by_role("button", name="Reprendre").click()
     expect(page.locator("#campaign-state")).to_have_text("en cours")
-    page.once("dialog", lambda d: d.accept())
+    asked: list[str] = []  # the question really shown (an inline onsubmit was blocked by the page's CSP)
+
+    def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
     page.get_by_role("button", name="Annuler la campagne").click()
     expect(page.locator("#campaign-state")).to_have_text("annulée")
+    assert asked == ["Annuler cette campagne ? Les appareils qui ne sont pas à jour restent en l'état."]
     expect(rows.first).to_contain_text("en échec")
     expect(rows.first).to_contain_text("campagne annulée")
 

@@ -16,7 +16,7 @@ from lora_city.portal.route_class import PortalRoute
 from lora_city.portal.web import DbDep, Page, PageDep, UserDep
 from lora_city.services import gateways, live_log
 from lora_city.services.live_log import Cursor, Entry
-from lora_city.services.principal import Principal
+from lora_city.services.principal import Perm, Principal
 
 router = APIRouter(route_class=PortalRoute)
 Poll = Callable[[Cursor], tuple[list[Entry], Cursor]]
@@ -55,7 +55,7 @@ def device_stream(
 @router.get("/gateways/{gateway_id}/live")
 def gateway_page(page: PageDep, user: UserDep, db: DbDep, gateway_id: str) -> Response:
     gateway = gateways.get_gateway(db, user.principal, gateway_id)
-    return page.render("gateway_live.html", gateway=gateway)
+    return page.render("gateway_live.html", gateway=gateway, can_stream=user.principal.can(Perm.READINGS_READ))
 
 
 @router.get("/gateways/{gateway_id}/live/stream")
