@@ -30,6 +30,11 @@ DATABASE_COMMANDS = [
     ["billing", "usage", "--tenant", "city", "--period", "2026-10", "--out", "usage.csv"],
     ["opendata", "export", "--date", "2026-10-01", "--out", "od"],
     ["rotate-secret", "--new-secret", "another-secret"],
+    ["user", "disable", "ops@city.test"],
+    ["billing", "config", "--legal-name", "Ville", "--address", "1 place", "--siret", "12345678200010",
+     "--vat-number", "FR00123456782", "--iban", "FR7630006000011234567890189"],
+    ["codec", "import-repository", "."],
+    ["import", "chirpstack", "--url", "127.0.0.1:9", "--token", "t"],  # refused before dialling anything
 ]
 
 
