@@ -13,7 +13,6 @@ later, and one it repeats (02:30 in late October) at its first occurrence.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,27 +24,28 @@ from astral.sun import dawn, dusk, sunrise, sunset
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SOLAR = ("dusk", "dawn", "sunset", "sunrise")
-_HHMM = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
+# What ``at`` takes, published as the schema's pattern so that the API's contract is the rule itself (issue 19):
+# a local time H:MM or HH:MM from 00:00 to 23:59, or a solar event.
+STEP_AT_PATTERN = rf"^(?:{'|'.join(SOLAR)}|(?:[01]?[0-9]|2[0-3]):[0-5][0-9])$"
 NOON = time(12, 0)
 
 
 class Step(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    at: str = Field(min_length=4, max_length=7, description="HH:MM (local time), dusk, dawn, sunset or sunrise")
+    at: str = Field(min_length=4, max_length=7, pattern=STEP_AT_PATTERN,
+                    description="H:MM or HH:MM (local time, 00:00 to 23:59), dusk, dawn, sunset or sunrise")
     offset_min: int = Field(default=0, ge=-360, le=360, description="minutes after (negative: before) `at`")
     level: int = Field(ge=0, le=100, description="dimming level in %, 0 = off")
 
     @field_validator("at")
     @classmethod
-    def _possible_time(cls, value: str) -> str:
+    def _two_digit_hour(cls, value: str) -> str:
+        """The pattern has checked the time; store it as HH:MM ("7:05" -> "07:05")."""
         if value in SOLAR:
             return value
-        m = _HHMM.match(value)
-        if m is None or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-            raise ValueError(f"impossible step time {value!r}: use HH:MM from 00:00 to 23:59, or one of "
-                             f"{', '.join(SOLAR)}")
-        return f"{int(m.group(1)):02d}:{m.group(2)}"
+        hour, minute = value.split(":")
+        return f"{int(hour):02d}:{minute}"
 
 
 def parse_steps(raw: Iterable[Any]) -> list[Step]:

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
-from lora_city.services.common import INPUT_CONFIG, as_utc, page_limit, target_tenant
+from lora_city.services.common import INPUT_CONFIG, NotNull, as_utc, page_limit, target_tenant
 from lora_city.services.principal import Perm, Principal
 from lora_city.sinks.deliveries import Attempt, write_attempts
 from lora_city.sinks.integrations import DEFAULT_TOPIC, bump_generation, seal, to_config
@@ -41,7 +41,16 @@ from lora_city.storage.models import Integration, IntegrationDelivery, new_id, u
 READ, WRITE = Perm.APPLICATIONS_READ, Perm.APPLICATIONS_WRITE
 
 EventKind = Literal["up", "join", "ack", "txack", "status", "log"]
-Url = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+# What a URL field takes, published as its pattern (issue 19): a scheme lora_city speaks, "://", an authority
+# without credentials (no "@"), then any path, query or fragment; no blank or control character anywhere (Python's
+# urlsplit would silently drop tabs and newlines). Explicit character ranges rather than \s: JSON Schema's, Python's
+# and pydantic's regex engines do not agree on what whitespace is. What the pattern cannot say (the scheme that
+# fits the integration's kind, https except to this machine, a valid port) _check_url says, with its own code.
+_AUTHORITY_AND_REST = r"://[^@/?#\x00-\x20\x7F]+(?:[/?#][^\x00-\x20\x7F]*)?$"
+URL_PATTERN = "^(?:https?|mqtts?)" + _AUTHORITY_AND_REST
+WEB_URL_PATTERN = "^https?" + _AUTHORITY_AND_REST
+Url = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=URL_PATTERN)]
+WebUrl = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=WEB_URL_PATTERN)]
 Pem = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")  # RFC 9110 section 5.6.2, token
 MAX_HEADERS = 20
@@ -55,16 +64,17 @@ class IntegrationFields(BaseModel):
 
     model_config = INPUT_CONFIG
 
-    name: str | None = Field(default=None, max_length=100)
-    url: Url | None = None
-    enabled: bool | None = None
+    # NotNull: may be left out, but null is no value for these (the service refuses it, the schema says so).
+    name: Annotated[str, Field(max_length=100)] | NotNull = None
+    url: Url | NotNull = None
+    enabled: bool | NotNull = None
     events: list[EventKind] | None = Field(default=None, description="Event kinds to deliver; null: all")
-    encoding: Literal["json", "protobuf"] | None = None
+    encoding: Literal["json", "protobuf"] | NotNull = None
     # webhook
-    secret: str | None = Field(default=None, min_length=16, max_length=200,
-                               description="HMAC-SHA256 signing key; generated when not given")
+    secret: Annotated[str, Field(min_length=16, max_length=200)] | NotNull = Field(
+        default=None, description="HMAC-SHA256 signing key; generated when not given")
     headers: dict[str, str] | None = Field(default=None, description="Extra HTTP headers (values write-only)")
-    event_urls: dict[EventKind, Url] | None = Field(default=None, description="A URL per event kind")
+    event_urls: dict[EventKind, WebUrl] | None = Field(default=None, description="A URL per event kind")
     # mqtt
     username: str | None = Field(default=None, max_length=200)
     password: str | None = Field(default=None, max_length=500)
@@ -72,7 +82,7 @@ class IntegrationFields(BaseModel):
     client_cert: Pem | None = Field(default=None, description="PEM client certificate (with client_key)")
     client_key: Pem | None = Field(default=None, description="PEM private key of client_cert (write-only)")
     topic_template: str | None = Field(default=None, min_length=1, max_length=300)
-    qos: int | None = Field(default=None, ge=0, le=2)
+    qos: Annotated[int, Field(ge=0, le=2)] | NotNull = None
 
 
 class IntegrationCreate(IntegrationFields):

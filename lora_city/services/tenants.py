@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, Conflict, InvalidInput, NotFound
-from lora_city.services.common import INPUT_CONFIG, NotNull
+from lora_city.services.common import DB_INT_MAX, INPUT_CONFIG, NotNull
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.bootstrap import CITY_SLUG
 from lora_city.storage.models import Gateway, Tenant, utcnow
@@ -32,15 +32,17 @@ class TenantFields(BaseModel):
     vat_number: str | None = Field(default=None, max_length=20)
     address: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=200)
-    language: Literal["fr", "en"] | None = None  # of the tenant's invoices and documents
+    # The columns below hold no null: the schema says so (NotNull), as the update below refuses one (issue 19:
+    # a published "null allowed" that the route refused was a broken contract).
+    language: Literal["fr", "en"] | NotNull = None  # of the tenant's invoices and documents
     # ChirpStack's tenant settings (storage/limits.py enforces the limits; 0 = no limit)
-    description: str | None = Field(default=None, max_length=1000)
-    can_have_gateways: bool | None = None
-    max_gateway_count: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    max_device_count: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    private_gateways_up: bool | None = None
-    private_gateways_down: bool | None = None
-    tags: dict[str, str] | None = None
+    description: Annotated[str, Field(max_length=1000)] | NotNull = None
+    can_have_gateways: bool | NotNull = None
+    max_gateway_count: Annotated[int, Field(ge=0, le=DB_INT_MAX)] | NotNull = None
+    max_device_count: Annotated[int, Field(ge=0, le=DB_INT_MAX)] | NotNull = None
+    private_gateways_up: bool | NotNull = None
+    private_gateways_down: bool | NotNull = None
+    tags: dict[str, str] | NotNull = None
 
 
 class TenantCreate(TenantFields):

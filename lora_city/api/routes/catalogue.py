@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep, SingleQueryValues
 from lora_city.api.schemas import ERROR_RESPONSES
+from lora_city.codec.catalogue.lookup import PROFILE_ID_PATTERN
 from lora_city.services import catalogue
 from lora_city.services.catalogue import (
     CodecOut,
@@ -63,6 +64,7 @@ def preview_decode(ctx: ContextDep, principal: CurrentPrincipal, vendor: str, co
 
 
 @router.get("/profile-ids/{qr_profile_id}")
-def lookup_profile_id(session: SessionDep, principal: CurrentPrincipal, qr_profile_id: str) -> ProfileIdOut:
+def lookup_profile_id(session: SessionDep, principal: CurrentPrincipal,
+                      qr_profile_id: Annotated[str, Path(pattern=PROFILE_ID_PATTERN)]) -> ProfileIdOut:
     """The models a TR005 ProfileID (VVVVPPPP, from a QR code) names: ``selected`` when exactly one."""
     return catalogue.lookup_profile_id(session, principal, qr_profile_id)

@@ -4,13 +4,13 @@ send a test event, read the last deliveries. A change applies to the next event 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from lora_city.api.deps import ContextDep, CurrentPrincipal, SessionDep, SingleQueryValues
-from lora_city.api.schemas import ERROR_RESPONSES, Out, UtcTime
+from lora_city.api.schemas import ERROR_RESPONSES, ErrorBody, Out, UtcTime
 from lora_city.services import integrations
 from lora_city.services.integrations import IntegrationCreate, IntegrationFields
 from lora_city.sinks.integrations import DEFAULT_TOPIC
@@ -87,7 +87,19 @@ def describe(session: SessionDep, vault: KeyVault, row: Integration) -> Integrat
     )
 
 
-@router.post("", status_code=201)
+# Rules JSON Schema cannot state (they depend on the kind, on another field, or on parsing a certificate), each
+# with its error code: said in the operation's published 422.
+_SETTINGS_422: dict[int | str, dict[str, Any]] = {422: {"model": ErrorBody, "description": (
+    "validation_error: the body breaks the schema. Beyond it: invalid_url (a webhook's URL is http(s)://, an MQTT "
+    "broker's mqtt(s)://host[:port] with no path; a port from 1 to 65535), https_required (a webhook's plain http:// "
+    "only to this machine's loopback), invalid_field (a setting of the other kind; a password without a username), "
+    "invalid_events (an empty or repeated kind), "
+    "invalid_headers (names are HTTP tokens, not set by lora_city, at most 20, values without line breaks), "
+    "invalid_topic_template (known fields only, no wildcard, no leading $), invalid_certificate (PEM certificates "
+    "and key that load and match, over mqtts:// only)")}}
+
+
+@router.post("", status_code=201, responses=_SETTINGS_422)
 def create_integration(session: SessionDep, principal: CurrentPrincipal, ctx: ContextDep,
                        body: IntegrationCreate) -> IntegrationCreated:
     row, secret = integrations.create(session, ctx.vault, principal, body)
@@ -105,7 +117,7 @@ def get_integration(session: SessionDep, principal: CurrentPrincipal, ctx: Conte
     return describe(session, ctx.vault, integrations.get(session, principal, integration_id))
 
 
-@router.patch("/{integration_id}")
+@router.patch("/{integration_id}", responses=_SETTINGS_422)
 def update_integration(session: SessionDep, principal: CurrentPrincipal, ctx: ContextDep, integration_id: str,
                        body: IntegrationFields) -> IntegrationCreated:
     row, secret = integrations.update(session, ctx.vault, principal, integration_id, body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from lora_city.api.deps import ContextDep, CurrentPrincipal, NowDep, SessionDep, SingleQueryValues
-from lora_city.api.schemas import ERROR_RESPONSES, UtcTime
+from lora_city.api.schemas import ERROR_RESPONSES, ErrorBody, UtcTime
 from lora_city.errors import InvalidInput
 from lora_city.lighting.commands import CommandSender
 from lora_city.lighting.steps import Place, TimedStep
@@ -35,6 +35,19 @@ from lora_city.storage.models.lighting import (
 )
 
 router = APIRouter(prefix="/lighting", tags=["lighting"], responses=ERROR_RESPONSES, dependencies=[SingleQueryValues])
+
+# The dates a night or a month may name: years 1900 to 2999, as patterns the published schema states (JSON Schema
+# has no bounds for a date). They also keep the day after a night within what Python's dates hold (9999-12-31
+# has none, and used to be a 500).
+_YEAR = "(?:19|2[0-9])[0-9]{2}"
+_MONTH = "(?:0[1-9]|1[0-2])"
+NIGHT_PATTERN = f"^{_YEAR}-{_MONTH}-(?:0[1-9]|[12][0-9]|3[01])$"
+MONTH_PATTERN = f"^{_YEAR}-{_MONTH}$"
+# A rule JSON Schema cannot state (it compares two fields): said in the operation's published 422.
+_EXCEPTION_422: dict[int | str, dict[str, Any]] = {422: {
+    "model": ErrorBody,
+    "description": "validation_error: a field breaks the schema, or end_date is before start_date or more than "
+                   "366 days after it"}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +226,12 @@ def delete_schedule(session: SessionDep, principal: CurrentPrincipal, lit: Light
 
 @router.get("/schedules/{schedule_id}/preview")
 def preview(session: SessionDep, principal: CurrentPrincipal, lit: LightingDep, schedule_id: str,
-            night: Annotated[str, Query(description="The night's local date, YYYY-MM-DD", max_length=10)]
+            night: Annotated[str, Query(description="The night's local date, YYYY-MM-DD (years 1900 to 2999)",
+                                        pattern=NIGHT_PATTERN, json_schema_extra={"format": "date"})]
             ) -> list[TimedStepOut]:
     try:
         day = date.fromisoformat(night)
-    except ValueError:
+    except ValueError:  # the pattern's shape but no such day (2026-02-30): not a "date" (RFC 3339 full-date)
         raise InvalidInput("night must be a date YYYY-MM-DD", code="invalid_date") from None
     schedule = lighting.get_schedule(session, principal, schedule_id)
     steps = lighting.preview(session, principal, schedule_id, day, lit.place)
@@ -242,7 +256,7 @@ def unassign(session: SessionDep, principal: CurrentPrincipal, lit: LightingDep,
     return Response(status_code=204)
 
 
-@router.post("/schedules/{schedule_id}/exceptions", status_code=201)
+@router.post("/schedules/{schedule_id}/exceptions", status_code=201, responses=_EXCEPTION_422)
 def add_exception(session: SessionDep, principal: CurrentPrincipal, now: NowDep, lit: LightingDep, schedule_id: str,
                   body: ExceptionCreate) -> ExceptionOut:
     return exception_out(lighting.add_exception(session, principal, schedule_id, body, now=now, on_change=lit.wake))
@@ -305,12 +319,9 @@ def status(session: SessionDep, principal: CurrentPrincipal, now: NowDep, lit: L
 
 @router.get("/energy-saved")
 def energy_saved(session: SessionDep, principal: CurrentPrincipal, lit: LightingDep,
-                 month: Annotated[str, Query(description="YYYY-MM", max_length=7)],
+                 month: Annotated[str, Query(description="YYYY-MM (years 1900 to 2999)", pattern=MONTH_PATTERN)],
                  tenant_id: str | None = None) -> list[DistrictSavingOut]:
-    try:
-        first = datetime.strptime(month, "%Y-%m").date()
-    except ValueError:
-        raise InvalidInput("month must be YYYY-MM", code="invalid_month") from None
+    first = date(int(month[:4]), int(month[5:7]), 1)  # the pattern has checked it
     return [DistrictSavingOut(district=d.district, lamps=d.lamps, lamps_with_power=d.lamps_with_power,
                               baseline_kwh=d.baseline_kwh, scheduled_kwh=d.scheduled_kwh, saved_kwh=d.saved_kwh,
                               saved_percent=d.saved_percent)

@@ -25,6 +25,11 @@ class ProfileMatch:
     codec: str | None  # "vendor/codec"
 
 
+# A ProfileID as the API's path takes it, published as its pattern (8 hex digits, an optional 0x): exactly what
+# parse_profile_id reads once surrounding blanks are gone (a path has none to strip).
+PROFILE_ID_PATTERN = "^(?:0[xX])?[0-9A-Fa-f]{8}$"
+
+
 def parse_profile_id(profile_id: str) -> tuple[int, int]:
     """TR005 ProfileID ``VVVVPPPP`` (hex): VendorID and VendorProfileID. Raises ValueError."""
     text = profile_id.strip().lower().removeprefix("0x")

@@ -73,7 +73,8 @@ def add_integration(page: PageDep, user: UserDep, db: DbDep, posted: forms.Poste
         kind = "webhook"
     form = forms.read_form(posted, {**COMMON, **(WEBHOOK if kind == "webhook" else MQTT)}, page.t)
     form.values["kind"] = kind
-    data = forms.validate(svc.IntegrationCreate, form, page.t, extra={"kind": kind, **_fields(kind, form)})
+    data = forms.validate(svc.IntegrationCreate, form, page.t, extra={"kind": kind, **_fields(kind, form)},
+                          formats={"url": "integrations.bad_url"})  # the URL's pattern, in the page's words
     if data is None:
         return _render(page, db, user, status=422, values=form.values, errors=form.errors)
     try:

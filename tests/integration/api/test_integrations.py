@@ -104,10 +104,13 @@ def test_mqtt_integration_settings(sqlite_api: Api) -> None:
     ({"kind": "mqtt", "url": "mqtt://user:pw@b.example"}, "invalid_url"),
     ({"kind": "mqtt", "url": "mqtt://b.example/topic"}, "invalid_url"),
     ({"kind": "mqtt", "url": "https://b.example"}, "invalid_url"),
+    # refused by the URL's published pattern (issue 19), with the same code: no blank, no control character
+    ({"kind": "webhook", "url": " https://x.example"}, "invalid_url"),
+    ({"kind": "webhook", "url": "https://x.example/a b"}, "invalid_url"),
+    ({"kind": "webhook", "url": "https://x.example/\thook"}, "invalid_url"),
     ({"kind": "webhook", "url": "https://x.example", "headers": {"X-LoraCity-Signature": "x"}}, "invalid_headers"),
     ({"kind": "webhook", "url": "https://x.example", "headers": {"Bad Name": "x"}}, "invalid_headers"),
     ({"kind": "webhook", "url": "https://x.example", "headers": {"X-A": "a\r\nX-B: b"}}, "invalid_headers"),
-    ({"kind": "webhook", "url": "https://x.example", "event_urls": {"up": "mqtt://x"}}, "invalid_url"),
     ({"kind": "webhook", "url": "https://x.example", "events": []}, "invalid_events"),
     ({"kind": "mqtt", "url": "mqtt://b.example", "topic_template": "a/{devEui}"}, "invalid_topic_template"),
     ({"kind": "mqtt", "url": "mqtt://b.example", "topic_template": "a/#"}, "invalid_topic_template"),
@@ -126,6 +129,8 @@ def test_bad_settings_get_a_clear_422(sqlite_api: Api, body: dict[str, Any], cod
     {"kind": "mqtt", "url": "mqtt://b.example", "qos": 3},
     {"kind": "smtp", "url": "https://x.example"},
     {"kind": "mqtt", "url": "mqtt://b.example", "qos": "1"},
+    {"kind": "webhook", "url": "https://x.example", "event_urls": {"up": "mqtt://x"}},  # the pattern: http(s)
+    {"kind": "webhook", "url": "https://x.example", "name": None},  # null is no name (the schema says so)
 ])
 def test_schema_refusals(sqlite_api: Api, body: dict[str, Any]) -> None:
     assert sqlite_api.call("POST", "/integrations", json=body).status_code == 422

@@ -94,7 +94,7 @@ def test_schedule_preview_assignment_status_dim_now_and_override(api: Api) -> No
 
 
 @pytest.mark.parametrize(("path", "body", "code"), [
-    ("/lighting/schedules", {"name": "x", "steps": [{"at": "25:00", "level": 50}]}, "validation_error"),
+    ("/lighting/schedules", {"name": "x", "steps": [{"at": "25:00", "level": 50}]}, "invalid_at"),  # its pattern
     ("/lighting/schedules", {"name": "x", "steps": [{"at": "dusk", "level": 120}]}, "validation_error"),
     ("/lighting/schedules", {"name": "x", "steps": [{"at": "dusk", "offset_min": 900, "level": 1}]},
      "validation_error"),
@@ -211,3 +211,29 @@ def test_an_undone_change_is_sent_again_once(api: Api) -> None:
     assert tick() == [50] and tick() == []
     # the multicast queue holds each of those frames once, in order (NAS UL20x2 manual dimming: 01 FE <level>)
     assert sent() == ["01fe64", "01fe1e", "01fe64", "01fe50", "01fe64", "01fe0a", "01fe32"]
+
+
+@pytest.mark.parametrize(("path", "params", "code"), [
+    # the published patterns (issue 19): years 1900 to 2999; 9999-12-31 has no next day and was a 500
+    ("preview", {"night": "9999-12-31"}, "invalid_night"),
+    ("preview", {"night": "2026-8-14"}, "invalid_night"),
+    ("preview", {"night": "2026-02-30"}, "invalid_date"),  # the pattern's shape, but no such day ("format: date")
+    ("/lighting/energy-saved", {"month": "2026-13"}, "invalid_month"),
+    ("/lighting/energy-saved", {"month": "9999-12"}, "invalid_month"),
+])
+def test_nights_and_months_outside_the_published_range_are_refused(api: Api, path: str, params: dict[str, str],
+                                                                    code: str) -> None:
+    if path == "preview":
+        sid = api.call("POST", "/lighting/schedules", expect=201, json={"name": "n", "steps": [
+            {"at": "dusk", "level": 100}, {"at": "dawn", "level": 0}]}).json()["id"]
+        path = f"/lighting/schedules/{sid}/preview"
+    r = api.call("GET", path, params=params)
+    assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
+
+
+def test_the_last_night_of_the_published_range_is_previewed(api: Api) -> None:
+    sid = api.call("POST", "/lighting/schedules", expect=201, json={"name": "n", "steps": [
+        {"at": "dusk", "level": 100}, {"at": "7:05", "level": 0}]}).json()["id"]
+    steps = api.call("GET", f"/lighting/schedules/{sid}/preview", params={"night": "2999-12-31"}, expect=200).json()
+    assert [s["label"] for s in steps] == ["dusk", "07:05"]  # "7:05" is stored as 07:05
+    assert steps[1]["local_time"].startswith("3000-01-01T07:05")
