@@ -21,10 +21,26 @@ import pytest
 from tests.support.demo import DemoProcess, free_udp_port
 from tests.support.services import free_port
 
-pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 DEBIAN_PYTHON = Path("/usr/bin/python3")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def readme_quickstart() -> tuple[list[str], list[str]]:
+    """The two commands of the README's quickstart (its first ``sh`` block: ``INSTALL && SERVE``), so that this
+    test runs what a newcomer copies, and fails when the README says something else."""
+    block = re.search(r"^## Quickstart.*?^```sh\n(.*?)^```", (ROOT / "README.md").read_text(), re.S | re.M)
+    assert block is not None, "the README has no quickstart command block"
+    lines = [line for line in block.group(1).splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].count(" && ") == 1, f"expected one line 'INSTALL && SERVE': {lines}"
+    install, serve = (part.split() for part in lines[0].split(" && "))
+    return install, serve
+
+
+def test_the_readme_quickstart_is_the_one_tested() -> None:
+    install, serve = readme_quickstart()
+    assert install == ["bash", "scripts/install.sh"]
+    assert serve[0] == ".venv/bin/lora-city" and serve[1:] == ["serve", "--demo"]
 
 
 def debian_environment(venv: Path) -> dict[str, str]:
@@ -51,6 +67,7 @@ def login(base: str, email: str, password: str) -> httpx.Response:
         return web.get(done.headers["location"], headers={"Cookie": session})
 
 
+@pytest.mark.slow
 def test_readme_quickstart_on_a_fresh_clone_with_debians_python(tmp_path: Path) -> None:
     if not DEBIAN_PYTHON.exists() or shutil.which("git") is None:
         if IN_CI:
@@ -59,7 +76,8 @@ def test_readme_quickstart_on_a_fresh_clone_with_debians_python(tmp_path: Path) 
     clone, venv = tmp_path / "lora_city", tmp_path / "venv"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
     env = debian_environment(venv)
-    installed = subprocess.run(["bash", "scripts/install.sh"], cwd=clone, env=env, capture_output=True, text=True,
+    install, serve = readme_quickstart()
+    installed = subprocess.run(install, cwd=clone, env=env, capture_output=True, text=True,
                                timeout=1200)
     assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-4000:]
     assert f"lora-city installed in {venv}/bin" in installed.stdout  # it says where
@@ -71,7 +89,8 @@ def test_readme_quickstart_on_a_fresh_clone_with_debians_python(tmp_path: Path) 
                           capture_output=True).returncode != 0
 
     env.update(LORA_CITY_HTTP_LISTEN=f"127.0.0.1:{free_port()}", LORA_CITY_UDP_LISTEN=f"127.0.0.1:{free_udp_port()}")
-    demo = DemoProcess.start([str(venv / "bin" / "lora-city"), "serve", "--demo"], cwd=clone, env=env,
+    # the README's .venv is LORA_CITY_VENV here (a temporary folder, so the clone's checkout stays as cloned)
+    demo = DemoProcess.start([serve[0].replace(".venv", str(venv), 1), *serve[1:]], cwd=clone, env=env,
                              log=tmp_path / "serve.log")
     try:
         demo.wait_joined(timeout=240)
