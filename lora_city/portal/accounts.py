@@ -190,5 +190,7 @@ def set_active(session: Session, principal: Principal, user_id: str, active: boo
     if user.id == acting_user and not active:
         raise Conflict("you cannot disable your own account", code="own_account")
     user.is_active = active
+    if not active:  # its sessions end for good: enabling the account again does not revive a copied cookie
+        user.session_version += 1
     session.commit()
     return user
