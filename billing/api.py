@@ -22,7 +22,7 @@ from lora_city.api.deps import ContextDep, CurrentPrincipal, NowDep, SessionDep,
 from lora_city.api.schemas import ERROR_RESPONSES, Out, UtcTime
 from lora_city.errors import NotFound
 from lora_city.services import tenants as core_tenants
-from lora_city.services.common import INPUT_CONFIG
+from lora_city.services.common import INPUT_CONFIG, visible_only
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import Device
 from tenants.calendar import paris_day, parse_period, period_of
@@ -198,10 +198,7 @@ def list_invoices(session: SessionDep, principal: CurrentPrincipal, now: NowDep,
                   period: Period = None) -> list[InvoiceOut]:
     principal.require(Perm.TENANTS_READ)
     stmt = select(Invoice).order_by(Invoice.issued_on.desc(), Invoice.number.desc())
-    if (only := principal.tenant_filter()) is not None:
-        stmt = stmt.where(Invoice.tenant_id == only)
-    if tenant_id is not None:
-        stmt = stmt.where(Invoice.tenant_id == tenant_id)
+    stmt = visible_only(stmt, principal, Invoice.tenant_id, tenant_id)
     if period is not None:
         stmt = stmt.where(Invoice.period == period)
     return _with_states(session, list(session.scalars(stmt)), now)

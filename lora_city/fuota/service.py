@@ -21,7 +21,7 @@ from lora_city.fuota import plan as planning
 from lora_city.fuota.steps import REQUIRED_PACKAGES
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.region import EU868, Region
-from lora_city.services.common import INPUT_CONFIG, hex_id, target_tenant
+from lora_city.services.common import INPUT_CONFIG, hex_id, target_tenant, visible_only
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import (
     Device,
@@ -198,8 +198,7 @@ def get_campaign(session: Session, principal: Principal, campaign_id: str) -> Ca
 def list_campaigns(session: Session, principal: Principal) -> list[FuotaCampaign]:
     principal.require(Perm.DEVICES_READ)
     stmt = select(FuotaCampaign).order_by(FuotaCampaign.created_at.desc(), FuotaCampaign.id)
-    if (only := principal.tenant_filter()) is not None:
-        stmt = stmt.where(FuotaCampaign.tenant_id == only)
+    stmt = visible_only(stmt, principal, FuotaCampaign.tenant_id)
     return list(session.scalars(stmt))
 
 

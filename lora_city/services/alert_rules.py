@@ -13,7 +13,7 @@ from lora_city.alerts.rules import DEFAULT_FLAP_WINDOW_S, MAX_DELAY_S, MAX_FLAP_
 from lora_city.alerts.service import RULES_GENERATION, rule_from_row
 from lora_city.codec.measurements import CATALOGUE
 from lora_city.errors import NotFound
-from lora_city.services.common import target_tenant
+from lora_city.services.common import target_tenant, visible_only
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.generations import bump_generation
 from lora_city.storage.models import AlertRule
@@ -86,8 +86,7 @@ def create_rule(session: Session, principal: Principal, body: RuleIn) -> AlertRu
 def list_rules(session: Session, principal: Principal) -> list[AlertRule]:
     principal.require(Perm.ALERTS_READ)
     q = select(AlertRule).order_by(AlertRule.created_at)
-    if (tenant := principal.tenant_filter()) is not None:
-        q = q.where(AlertRule.tenant_id == tenant)
+    q = visible_only(q, principal, AlertRule.tenant_id)
     return list(session.scalars(q))
 
 

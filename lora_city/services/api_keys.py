@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import NotFound, PermissionDenied, Unauthenticated
-from lora_city.services.common import as_utc, target_tenant
+from lora_city.services.common import as_utc, target_tenant, visible_only
 from lora_city.services.principal import GRANTABLE, Perm, Principal, Role
 from lora_city.storage.models import ApiKey, Tenant
 
@@ -58,9 +58,7 @@ def create_key(
 def list_keys(session: Session, principal: Principal) -> list[ApiKey]:
     principal.require(Perm.KEYS_READ)
     stmt = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
-    tenant = principal.tenant_filter()
-    if tenant is not None:
-        stmt = stmt.where(ApiKey.tenant_id == tenant)
+    stmt = visible_only(stmt, principal, ApiKey.tenant_id)
     return list(session.scalars(stmt))
 
 

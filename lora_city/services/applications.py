@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
-from lora_city.services.common import INPUT_CONFIG, NotNull, target_tenant
+from lora_city.services.common import INPUT_CONFIG, NotNull, target_tenant, visible_only
 from lora_city.services.principal import Perm, Principal
 from lora_city.sinks.broker_sync import bump_broker_generation
 from lora_city.storage.models import Application, utcnow
@@ -48,8 +48,7 @@ def get_application(session: Session, principal: Principal, application_id: str)
 def list_applications(session: Session, principal: Principal) -> list[Application]:
     principal.require(Perm.APPLICATIONS_READ)
     stmt = select(Application).order_by(Application.name, Application.id)
-    if (only := principal.tenant_filter()) is not None:
-        stmt = stmt.where(Application.tenant_id == only)
+    stmt = visible_only(stmt, principal, Application.tenant_id)
     return list(session.scalars(stmt))
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, InvalidInput, NotFound
 from lora_city.services import field_access
-from lora_city.services.common import INPUT_CONFIG, NotNull, as_utc, target_tenant
+from lora_city.services.common import INPUT_CONFIG, NotNull, as_utc, target_tenant, visible_only
 from lora_city.services.principal import Perm, Principal
 from lora_city.services.readings import Page, TimeRange, readings_in_spans
 from lora_city.storage.models import Asset, AssetDevice, Reading
@@ -136,8 +136,7 @@ def list_assets(
 ) -> list[AssetView]:
     principal.require(Perm.ASSETS_READ)
     stmt = select(Asset).order_by(Asset.id).limit(limit)
-    if (only := principal.tenant_filter()) is not None:
-        stmt = stmt.where(Asset.tenant_id == only)
+    stmt = visible_only(stmt, principal, Asset.tenant_id)
     if external_ref is not None:
         stmt = stmt.where(Asset.external_ref == external_ref)
     if after is not None:
@@ -160,8 +159,7 @@ def search_assets(session: Session, principal: Principal, text: str, *, limit: i
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     stmt = select(Asset).where(or_(Asset.external_ref.ilike(pattern, escape="\\"),
                                    Asset.name.ilike(pattern, escape="\\"))).limit(200)
-    if (only := principal.tenant_filter()) is not None:
-        stmt = stmt.where(Asset.tenant_id == only)
+    stmt = visible_only(stmt, principal, Asset.tenant_id)
     found = list(session.scalars(stmt))
     lowered = needle.lower()
     found.sort(key=lambda a: ((a.external_ref or "").lower() != lowered, (a.external_ref or a.name).lower()))
@@ -179,8 +177,7 @@ def nearest_assets(
     dlon = dlat / max(math.cos(math.radians(latitude)), 0.01)
     stmt = select(Asset).where(Asset.latitude.between(latitude - dlat, latitude + dlat),
                                Asset.longitude.between(longitude - dlon, longitude + dlon))
-    if (only := principal.tenant_filter()) is not None:
-        stmt = stmt.where(Asset.tenant_id == only)
+    stmt = visible_only(stmt, principal, Asset.tenant_id)
     near = [Nearby(a, distance_m(latitude, longitude, a.latitude, a.longitude))  # type: ignore[arg-type]
             for a in session.scalars(stmt)]
     return sorted((n for n in near if n.distance_m <= radius_m), key=lambda n: n.distance_m)[:limit]

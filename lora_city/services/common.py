@@ -8,11 +8,11 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVarTuple
 
 from pydantic import BeforeValidator, ConfigDict, Field, Strict
 from pydantic.json_schema import SkipJsonSchema
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
@@ -31,6 +31,7 @@ INPUT_CONFIG = ConfigDict(extra="forbid", strict=True)
 NotNull = SkipJsonSchema[None]
 Clock = Callable[[], datetime]
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
+_Columns = TypeVarTuple("_Columns")
 
 
 def hex_pattern(n_bytes: int) -> str:
@@ -88,6 +89,17 @@ def target_tenant(session: Session, principal: Principal, tenant_id: str | None)
 def require_same_tenant(obj_tenant: str, tenant_id: str, what: str) -> None:
     if obj_tenant != tenant_id:
         raise InvalidInput(f"{what} belongs to another tenant than the device", code="tenant_mismatch")
+
+
+def visible_only(stmt: Select[*_Columns], principal: Principal, tenant_column: Any,
+                 tenant_id: str | None = None) -> Select[*_Columns]:
+    """``stmt`` restricted to what the principal may see (its own tenant, unless it sees every tenant) and, when
+    ``tenant_id`` is given, to that tenant: every listing filters this way, so isolation lives in one place."""
+    if (only := principal.tenant_filter()) is not None:
+        stmt = stmt.where(tenant_column == only)
+    if tenant_id is not None:
+        stmt = stmt.where(tenant_column == tenant_id)
+    return stmt
 
 
 def page_limit(limit: int) -> int:

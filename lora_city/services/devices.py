@@ -25,6 +25,7 @@ from lora_city.services.common import (
     page_limit,
     require_same_tenant,
     target_tenant,
+    visible_only,
 )
 from lora_city.services.principal import Perm, Principal
 from lora_city.services.profile_codecs import is_profile_codec
@@ -219,11 +220,7 @@ def list_devices(
     """One page in DevEUI order; ``after`` is the last DevEUI of the previous page (keyset: constant cost)."""
     principal.require(Perm.DEVICES_READ)
     stmt = select(Device).order_by(Device.dev_eui).limit(page_limit(limit))
-    only = principal.tenant_filter()
-    if only is not None:
-        stmt = stmt.where(Device.tenant_id == only)
-    if tenant_id is not None:
-        stmt = stmt.where(Device.tenant_id == tenant_id)
+    stmt = visible_only(stmt, principal, Device.tenant_id, tenant_id)
     if application_id is not None:
         stmt = stmt.where(Device.application_id == application_id)
     if after is not None:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
-from lora_city.services.common import INPUT_CONFIG, NotNull, hex_id, page_limit, target_tenant
+from lora_city.services.common import INPUT_CONFIG, NotNull, hex_id, page_limit, target_tenant, visible_only
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import Gateway, UnknownGateway, utcnow
 
@@ -63,8 +63,7 @@ def list_gateways(
 ) -> list[Gateway]:
     principal.require(Perm.GATEWAYS_READ)
     stmt = select(Gateway).order_by(Gateway.gateway_id).limit(page_limit(limit))
-    if (only := principal.tenant_filter()) is not None:
-        stmt = stmt.where(Gateway.tenant_id == only)
+    stmt = visible_only(stmt, principal, Gateway.tenant_id)
     if after is not None:
         stmt = stmt.where(Gateway.gateway_id > after.lower())
     if online is not None:

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import InvalidInput, NotFound
-from lora_city.services.common import INPUT_CONFIG, NotNull, as_utc, page_limit, target_tenant
+from lora_city.services.common import INPUT_CONFIG, NotNull, as_utc, page_limit, target_tenant, visible_only
 from lora_city.services.principal import Perm, Principal
 from lora_city.sinks.deliveries import Attempt, write_attempts
 from lora_city.sinks.integrations import DEFAULT_TOPIC, bump_generation, seal, to_config
@@ -316,8 +316,7 @@ def remove(session: Session, principal: Principal, integration_id: str) -> None:
 def list_for(session: Session, principal: Principal) -> list[Integration]:
     principal.require(READ)
     stmt = select(Integration).order_by(Integration.created_at, Integration.id)
-    if (only := principal.tenant_filter()) is not None:
-        stmt = stmt.where(Integration.tenant_id == only)
+    stmt = visible_only(stmt, principal, Integration.tenant_id)
     return list(session.scalars(stmt))
 
 

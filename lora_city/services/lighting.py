@@ -30,6 +30,7 @@ from lora_city.services.common import (
     page_limit,
     require_same_tenant,
     target_tenant,
+    visible_only,
 )
 from lora_city.services.devices import find_device
 from lora_city.services.multicast import find_group
@@ -162,11 +163,7 @@ def list_schedules(session: Session, principal: Principal, *, tenant_id: str | N
                    limit: int = 100) -> list[LightingSchedule]:
     principal.require(Perm.DEVICES_READ)
     stmt = select(LightingSchedule).order_by(LightingSchedule.name, LightingSchedule.id).limit(page_limit(limit))
-    only = principal.tenant_filter()
-    if only is not None:
-        stmt = stmt.where(LightingSchedule.tenant_id == only)
-    if tenant_id is not None:
-        stmt = stmt.where(LightingSchedule.tenant_id == tenant_id)
+    stmt = visible_only(stmt, principal, LightingSchedule.tenant_id, tenant_id)
     return list(session.scalars(stmt))
 
 
@@ -232,9 +229,7 @@ def list_assignments(session: Session, principal: Principal, schedule_id: str | 
     stmt = select(LightingAssignment, LightingSchedule).join(
         LightingSchedule, LightingSchedule.id == LightingAssignment.schedule_id).order_by(
         LightingSchedule.name, LightingAssignment.target_kind, LightingAssignment.target_id)
-    only = principal.tenant_filter()
-    if only is not None:
-        stmt = stmt.where(LightingSchedule.tenant_id == only)
+    stmt = visible_only(stmt, principal, LightingSchedule.tenant_id)
     if schedule_id is not None:
         stmt = stmt.where(LightingSchedule.id == find_schedule(session, principal, schedule_id).id)
     return [(a, s) for a, s in session.execute(stmt).all()]
@@ -341,9 +336,7 @@ def list_commands(session: Session, principal: Principal, *, limit: int = 100, t
                   target_id: str | None = None) -> list[LightingCommand]:
     principal.require(Perm.DEVICES_READ)
     stmt = select(LightingCommand).order_by(LightingCommand.sent_at.desc(), LightingCommand.id)
-    only = principal.tenant_filter()
-    if only is not None:
-        stmt = stmt.where(LightingCommand.tenant_id == only)
+    stmt = visible_only(stmt, principal, LightingCommand.tenant_id)
     if target_kind is not None:
         stmt = stmt.where(LightingCommand.target_kind == target_kind)
     if target_id is not None:

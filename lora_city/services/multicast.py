@@ -37,6 +37,7 @@ from lora_city.services.common import (
     page_limit,
     require_same_tenant,
     target_tenant,
+    visible_only,
 )
 from lora_city.services.devices import check_codec, find_device
 from lora_city.services.principal import Perm, Principal
@@ -231,11 +232,7 @@ def list_groups(session: Session, principal: Principal, *, tenant_id: str | None
                 application_id: str | None = None, limit: int = 100, after: str | None = None) -> list[GroupView]:
     principal.require(Perm.DEVICES_READ)
     stmt = select(MulticastGroup).order_by(MulticastGroup.name, MulticastGroup.id).limit(page_limit(limit))
-    only = principal.tenant_filter()
-    if only is not None:
-        stmt = stmt.where(MulticastGroup.tenant_id == only)
-    if tenant_id is not None:
-        stmt = stmt.where(MulticastGroup.tenant_id == tenant_id)
+    stmt = visible_only(stmt, principal, MulticastGroup.tenant_id, tenant_id)
     if application_id is not None:
         stmt = stmt.where(MulticastGroup.application_id == application_id)
     if after is not None:

@@ -24,6 +24,7 @@ from lora_city.services.common import (
     hex_id,
     key_bytes,
     require_same_tenant,
+    visible_only,
 )
 from lora_city.services.devices import (
     DeviceCreate,
@@ -398,8 +399,7 @@ def enrollment_tenants(session: Session, principal: Principal) -> list[tuple[str
     principal.require(Perm.ONBOARDING)
     stmt = (select(Tenant.id, Tenant.name).where(Tenant.status != "deleted")
             .order_by(Tenant.kind != "city", Tenant.name))
-    if (only := principal.tenant_filter()) is not None:
-        stmt = stmt.where(Tenant.id == only)
+    stmt = visible_only(stmt, principal, Tenant.id)
     return [(tid, name) for tid, name in session.execute(stmt)]
 
 

@@ -4,13 +4,12 @@ their profile's expected uplink interval."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from lora_city.services.common import as_utc, db_time
+from lora_city.services.common import as_utc, db_time, visible_only
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.models import Device, DeviceProfile, Gateway, Reading
 
@@ -48,20 +47,15 @@ def _silent_condition(session: Session, now: datetime) -> ColumnElement[bool]:
     return or_(*parts)
 
 
-def _scoped(stmt: Select[int], principal: Principal, column: Any) -> Select[int]:
-    only = principal.tenant_filter()
-    return stmt if only is None else stmt.where(column == only)
-
-
 def overview(session: Session, principal: Principal, *, now: datetime) -> Overview:
     principal.require(Perm.OVERVIEW_READ)
-    online = session.scalar(_scoped(select(func.count()).select_from(Gateway).where(Gateway.online.is_(True)),
+    online = session.scalar(visible_only(select(func.count()).select_from(Gateway).where(Gateway.online.is_(True)),
                                     principal, Gateway.tenant_id)) or 0
-    total_gw = session.scalar(_scoped(select(func.count()).select_from(Gateway), principal, Gateway.tenant_id)) or 0
-    uplinks = session.scalar(_scoped(
+    total_gw = session.scalar(visible_only(select(func.count()).select_from(Gateway), principal, Gateway.tenant_id)) or 0
+    uplinks = session.scalar(visible_only(
         select(func.count()).select_from(Reading).where(Reading.time >= db_time(session, now - timedelta(hours=1))),
         principal, Reading.tenant_id)) or 0
-    devices = session.scalar(_scoped(select(func.count()).select_from(Device), principal, Device.tenant_id)) or 0
+    devices = session.scalar(visible_only(select(func.count()).select_from(Device), principal, Device.tenant_id)) or 0
     joined = select(Device).outerjoin(DeviceProfile, Device.device_profile_id == DeviceProfile.id).where(
         Device.is_disabled.is_(False), _silent_condition(session, now))
     only = principal.tenant_filter()

@@ -12,7 +12,7 @@ from lora_city.applayer.profile import parse_app_layer
 from lora_city.codec.registry import CodecRegistry
 from lora_city.errors import Conflict, InvalidInput, NotFound
 from lora_city.services.catalogue import profile_from_model
-from lora_city.services.common import INPUT_CONFIG, NotNull, target_tenant
+from lora_city.services.common import INPUT_CONFIG, NotNull, target_tenant, visible_only
 from lora_city.services.principal import Perm, Principal
 from lora_city.services.profile_codecs import is_profile_codec, profile_of
 from lora_city.storage.models import Device, DeviceProfile, utcnow
@@ -150,8 +150,7 @@ def get_profile(session: Session, principal: Principal, profile_id: str) -> Devi
 def list_profiles(session: Session, principal: Principal) -> list[DeviceProfile]:
     principal.require(Perm.PROFILES_READ)
     stmt = select(DeviceProfile).order_by(DeviceProfile.name, DeviceProfile.id)
-    if (only := principal.tenant_filter()) is not None:
-        stmt = stmt.where(DeviceProfile.tenant_id == only)
+    stmt = visible_only(stmt, principal, DeviceProfile.tenant_id)
     return list(session.scalars(stmt))
 
 

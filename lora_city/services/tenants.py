@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lora_city.errors import AlreadyExists, Conflict, InvalidInput, NotFound
-from lora_city.services.common import DB_INT_MAX, INPUT_CONFIG, NotNull
+from lora_city.services.common import DB_INT_MAX, INPUT_CONFIG, NotNull, visible_only
 from lora_city.services.principal import Perm, Principal
 from lora_city.storage.bootstrap import CITY_SLUG
 from lora_city.storage.models import Gateway, Tenant, utcnow
@@ -73,8 +73,7 @@ def get_tenant(session: Session, principal: Principal, tenant_id: str) -> Tenant
 def list_tenants(session: Session, principal: Principal) -> list[Tenant]:
     principal.require(Perm.TENANTS_READ)
     stmt = select(Tenant).order_by(Tenant.slug)
-    if (only := principal.tenant_filter()) is not None:
-        stmt = stmt.where(Tenant.id == only)
+    stmt = visible_only(stmt, principal, Tenant.id)
     return list(session.scalars(stmt))
 
 
