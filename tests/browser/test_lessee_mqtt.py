@@ -17,6 +17,7 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser, expect
 
 from lora_city.services.principal import Role
@@ -54,7 +55,7 @@ def test_lessee_connects_its_tls_broker_with_a_password_and_its_own_topic(
         (tmp_path / name).write_text(text)
     received: queue.Queue[paho.MQTTMessage] = queue.Queue()
     subscribed: queue.Queue[bool] = queue.Queue()
-    sub = paho.Client(paho.CallbackAPIVersion.VERSION2)
+    sub = paho.Client(CallbackAPIVersion.VERSION2)
     sub.username_pw_set("reader", "r")
     sub.tls_set(ca_certs=str(tmp_path / "ca.pem"), certfile=str(tmp_path / "reader.pem"),
                 keyfile=str(tmp_path / "reader.key"))
