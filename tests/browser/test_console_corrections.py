@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from lora_city.services.principal import Role
-from lora_city.storage.models import Device, Gateway, Tenant
+from lora_city.storage.models import Device, Gateway, Tenant, User
 from tests.browser.conftest import Site
 from tests.browser.helpers import keyboard_fill, shots
 from tests.unit.portal.build import PASSWORD, seed_device
@@ -120,3 +120,42 @@ def test_operator_edits_and_deletes_a_gateway_and_a_device_then_disables_an_acco
     expect(lou.get_by_role("heading", level=1)).to_have_text("Dashboard")
     lou_ctx.close()
     ctx.close()
+
+
+def test_a_lessees_administrator_invites_a_colleague_into_its_own_tenant_only(
+        site: Site, browser: Browser, screenshots: Path) -> None:
+    """Issue 21 item 1: "portal users … of each tenant (invite by link…)": the lessee's administrator invites its
+    own staff (no tenant to choose, no city role offered); the colleague opens the link, chooses a password and
+    lands read-only in that tenant."""
+    site.portal.user("ida@acme.test", Role.TENANT_ADMIN, "acme", language="en")
+    ctx = _english(browser)
+    page = ctx.new_page()
+    _login(page, site, "ida@acme.test")
+    page.get_by_role("navigation").get_by_role("link", name="Users").click()
+    expect(page.locator("#f-tenant")).to_have_count(0)  # its own tenant, nothing to choose
+    offered = page.get_by_label("Role", exact=True).locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert sorted(offered) == ["tenant_admin", "tenant_viewer"]
+    keyboard_fill(page, [(page.get_by_label("E-mail address"), "Noe@Acme.test"),
+                         (page.get_by_label("Display name"), "Noé"),
+                         (page.get_by_label("Role", exact=True), "tenant_viewer"),
+                         (page.get_by_label("Portal language for this person"), "en")],
+                  page.get_by_role("button", name="Create the account and the link"))
+    link = page.locator("#invite-link").input_value()
+    expect(page.locator('#users-table tr[data-email="noe@acme.test"]')).to_contain_text("invitation pending")
+    shots(page, screenshots, "corrections-lessee-invites-en")
+    ctx.close()
+
+    noe_ctx = _english(browser)
+    noe = noe_ctx.new_page()
+    noe.goto(link)
+    keyboard_fill(noe, [(noe.get_by_label("Choose your password"), "street lights at six"),
+                        (noe.get_by_label("Confirm the password"), "street lights at six")],
+                  noe.get_by_role("button", name="Save and log in"))
+    expect(noe.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    with site.portal.factory() as s:
+        noe_row = s.query(User).filter(User.email == "noe@acme.test").one()
+        acme = s.query(Tenant).filter(Tenant.slug == "acme").one()
+        assert (noe_row.role, noe_row.tenant_id) == ("tenant_viewer", acme.id)
+    refused = noe.goto(f"{site.url}/portal/users")
+    assert refused is not None and refused.status == 403  # read only: no account management
+    noe_ctx.close()
