@@ -67,7 +67,7 @@ def _tiers(form: forms.FormResult, kind: str, t: Callable[..., str]) -> tuple[li
     rows: list[int] = []
     for i in range(MAX_ROWS):
         start, price = form.data.get(f"{kind}_tier_from_{i}"), form.data.get(f"{kind}_tier_price_{i}")
-        if start is None and price is None:
+        if price is None and not start:  # empty, or only the "after 0" the new-plan form prefills: no tier
             continue
         if price is None:
             form.errors.setdefault(f"{kind}_tier_price_{i}", t("form.tier_price_missing"))
