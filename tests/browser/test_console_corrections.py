@@ -159,3 +159,4 @@ def test_a_lessees_administrator_invites_a_colleague_into_its_own_tenant_only(
     refused = noe.goto(f"{site.url}/portal/users")
     assert refused is not None and refused.status == 403  # read only: no account management
     noe_ctx.close()
+

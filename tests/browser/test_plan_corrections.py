@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
 from billing.models import PriceTable
@@ -20,6 +20,7 @@ from lora_city.metrics import Metrics
 from lora_city.services.principal import Role
 from lora_city.storage.db import make_engine, make_session_factory
 from lora_city.storage.keys import KeyVault
+from lora_city.storage.models import Tenant
 from tenants.models import Plan
 from tenants.quota import PlanQuotaPolicy
 from tests.browser.conftest import ServerThread, Site
@@ -46,6 +47,19 @@ def plans_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     yield Site(portal, server.url)
     server.stop()
     engine.dispose()
+
+
+def _english(browser: Browser) -> BrowserContext:
+    ctx = browser.new_context(locale="en-GB", viewport={"width": 1366, "height": 900})
+    ctx.set_default_timeout(15_000)
+    return ctx
+
+
+def _login(page: Page, site: Site, email: str) -> None:
+    page.goto(f"{site.url}/portal/login")
+    keyboard_fill(page, [(page.get_by_label("E-mail address"), email), (page.get_by_label("Password"), PASSWORD)],
+                  page.get_by_role("button", name="Log in"))
+    page.wait_for_url(lambda u: "/login" not in u)
 
 
 def test_operator_edits_a_plans_fee_and_deletes_only_an_unused_plan(plans_site: Site, browser: Browser,
@@ -111,4 +125,46 @@ def test_operator_edits_a_plans_fee_and_deletes_only_an_unused_plan(plans_site: 
         assert s.scalar(select(Plan).where(Plan.name == "spare")) is None
         assert s.scalar(select(Plan).where(Plan.name == "basic")) is not None
         assert s.scalar(select(PriceTable).where(PriceTable.monthly_fee_cents == 500)) is None
+    ctx.close()
+
+
+def test_operator_corrects_a_lessees_identity_and_suspends_then_resumes_it(
+        plans_site: Site, browser: Browser, screenshots: Path) -> None:
+    """Issue 21 item 1, tenants: the identity edited (a wrong SIRET refused beside its field, what was typed
+    kept), the lessee suspended and resumed, its administrator's portal working again after."""
+    site = plans_site
+    site.portal.tenant("rival")
+    site.portal.user("ian@city.test", Role.ADMIN, "city", language="en")
+    site.portal.user("ro@rival.test", Role.TENANT_ADMIN, "rival", language="en")
+    ctx = _english(browser)
+    page = ctx.new_page()
+    _login(page, site, "ian@city.test")
+    page.get_by_role("navigation").get_by_role("link", name="Tenants").click()
+    page.get_by_role("link", name="Rival", exact=True).click()
+    keyboard_fill(page, [(page.locator("#f-name"), "Rival Parkings"),
+                         (page.locator("#f-legal_name"), "Rival Parkings SARL"), (page.locator("#f-siret"), "1234")],
+                  page.get_by_role("button", name="Save", exact=True))
+    expect(page.locator("#f-siret-error")).to_have_text("A SIRET number has 14 digits.")
+    expect(page.locator("#f-legal_name")).to_have_value("Rival Parkings SARL")
+    keyboard_fill(page, [(page.locator("#f-siret"), "98765432100019")], page.get_by_role("button", name="Save", exact=True))
+    expect(page.get_by_role("status")).to_have_text("Tenant saved.")
+    with site.portal.factory() as s:
+        rival = s.query(Tenant).filter(Tenant.slug == "rival").one()
+        assert (rival.name, rival.legal_name, rival.siret) == ("Rival Parkings", "Rival Parkings SARL", "98765432100019")
+
+    ro_ctx = _english(browser)
+    ro = ro_ctx.new_page()
+    _login(ro, site, "ro@rival.test")
+    keyboard_fill(page, [], page.get_by_role("button", name="Suspend"))
+    expect(page.get_by_role("status")).to_have_text("Tenant suspended: its messages and API keys are refused.")
+    expect(page.locator("#tenant-status")).to_have_text("suspended")
+    shots(page, screenshots, "corrections-tenant-suspended-en")
+    with site.portal.factory() as s:
+        assert s.query(Tenant).filter(Tenant.slug == "rival").one().status == "suspended"
+    keyboard_fill(page, [], page.get_by_role("button", name="Resume"))
+    expect(page.get_by_role("status")).to_have_text("Tenant resumed.")
+    expect(page.locator("#tenant-status")).to_have_text("active")
+    ro.goto(f"{site.url}/portal/devices")
+    expect(ro.get_by_role("heading", level=1)).to_have_text("Devices")
+    ro_ctx.close()
     ctx.close()
