@@ -19,7 +19,7 @@ from lora_city.portal.cookies import COOKIE_NAME, PortalSession
 from lora_city.portal.formatting import Formatter
 from lora_city.portal.headers import security_headers
 from lora_city.services.principal import Principal, Role
-from lora_city.storage.models import User
+from lora_city.storage.models import Tenant, User
 
 
 class LoginRequired(Exception):
@@ -100,7 +100,13 @@ def get_optional_user(ctx: PortalDep, web: WebSessionDep) -> PortalUser | None:
         row = session.get(User, web.user_id)
         if row is None or not row.is_active or row.session_version != web.version:
             return None  # gone, disabled, or logged out since this cookie was issued
-        return PortalUser(row.id, row.email, row.display_name, Role(row.role), row.tenant_id, row.language)
+        role = Role(row.role)
+        if role is Role.TENANT_ADMIN and (tenant := session.get(Tenant, row.tenant_id)) is not None \
+                and tenant.status != "active":
+            # A suspended tenant's API keys are refused: its people may still read (their invoices, usage),
+            # not write (devices, integrations, commands), until the city resumes it.
+            role = Role.TENANT_VIEWER
+        return PortalUser(row.id, row.email, row.display_name, role, row.tenant_id, row.language)
 
 
 def get_user(user: Annotated[PortalUser | None, Depends(get_optional_user)]) -> PortalUser:
