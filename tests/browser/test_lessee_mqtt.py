@@ -111,6 +111,12 @@ def test_lessee_connects_its_tls_broker_with_a_password_and_its_own_topic(
         expect(row.locator(".last-delivery")).not_to_have_text("never")
         expect(row.locator(".last-error")).to_have_text("—")
         shots(page, screenshots, "lessee-mqtt-delivered-en")
+        # Its page: the last deliveries, the test among them, delivered
+        row.get_by_role("link", name=url, exact=True).click()
+        delivered = page.locator("#deliveries-table tbody tr.ok")
+        expect(delivered).to_have_count(1)
+        expect(delivered.locator("td").nth(1)).to_have_text("test")
+        shots(page, screenshots, "lessee-mqtt-deliveries-en")
     finally:
         ctx.close()
         sub.loop_stop()
