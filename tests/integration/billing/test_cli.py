@@ -71,6 +71,9 @@ def test_documents_and_usage_commands(db: Db, tmp_path: Path, monkeypatch: pytes
     runner = CliRunner()
     first = runner.invoke(app, ["billing", "run", "--period", "2026-10", "--today", "2026-11-03"])
     assert "3 created, 0 already there, 2 skipped" in first.output
+    # issue 21: "3 skipped" and never why; now one line per tenant left out, with what to do
+    assert "skipped city: the city's own tenant is not billed" in first.output
+    assert "skipped noplan: no plan assigned (console: Tenants)" in first.output
     again = runner.invoke(app, ["billing", "run", "--period", "2026-10", "--today", "2026-11-04"])
     assert "0 created, 3 already there" in again.output
     pdf, csv = tmp_path / "f1.pdf", tmp_path / "f1.csv"
