@@ -50,6 +50,12 @@ def _binary(*candidates: str) -> str:
     raise ServiceUnavailable(f"none of {candidates} is installed")
 
 
+def mosquitto_binary() -> str:
+    """Debian installs the broker in /usr/sbin, which is not on PATH when Debian's python is run with
+    PATH=/usr/bin:/bin (the README's fresh-machine case)."""
+    return _binary("mosquitto", "/usr/sbin/mosquitto")
+
+
 @dataclass
 class Service:
     name: str
@@ -91,7 +97,7 @@ def start_mosquitto(*, allow_anonymous: bool = True, listener: str = "", extra: 
     """``listener``: lines for the listener (TLS files…); ``extra``: global lines (password_file, acl_file,
     plugin…); ``files``: written into the work directory first, names relative to it ("{workdir}" in the
     configuration lines is replaced by its path)."""
-    binary = _binary("mosquitto", "/usr/sbin/mosquitto")
+    binary = mosquitto_binary()
     workdir = Path(tempfile.mkdtemp(prefix="lc-mosquitto-"))
     for name, content in (files or {}).items():
         path = workdir / name

@@ -135,7 +135,7 @@ class Stack:
         assert result.returncode == 0, result.stdout + result.stderr
 
     def start_mosquitto(self, data: Path) -> None:
-        proc = subprocess.Popen(["mosquitto", "-c", str(self.mosquitto_conf(data))],
+        proc = subprocess.Popen([svc.mosquitto_binary(), "-c", str(self.mosquitto_conf(data))],
                                 stdout=(self.tmp / "mosquitto.log").open("wb"), stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs.append(proc)
