@@ -15,6 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests marked slow first (a stable sort: each group keeps its order). With xdist's work stealing
+    (scripts/test.sh) the two workers then share the long tests from the start, and the run ends on short ones
+    instead of one worker alone on a two-minute campaign while the other waits."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def _start(starter: Callable[[], svc.Service]) -> svc.Service:
     try:
         return starter()
