@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from lora_city.services.principal import Role
+from tests.browser.helpers import keyboard_fill
 from tests.support.services import free_port, wait_for_port
 from tests.unit.portal.build import PASSWORD, Portal, build_portal
 
@@ -64,6 +65,20 @@ class Site:
         page.get_by_label("Mot de passe").fill(PASSWORD)
         page.get_by_role("button", name="Se connecter").click()
         page.wait_for_url(lambda u: "/login" not in u)
+
+    def login_en(self, page: Page, email: str) -> None:
+        """The English login page, filled with the keyboard alone."""
+        page.goto(f"{self.url}/portal/login")
+        keyboard_fill(page, [(page.get_by_label("E-mail address"), email), (page.get_by_label("Password"), PASSWORD)],
+                      page.get_by_role("button", name="Log in"))
+        page.wait_for_url(lambda u: "/login" not in u)
+
+
+def english_context(browser: Browser) -> BrowserContext:
+    """A desktop-width browser context whose reader asks for English."""
+    ctx = browser.new_context(locale="en-GB", viewport={"width": 1366, "height": 900})
+    ctx.set_default_timeout(15_000)
+    return ctx
 
 
 @pytest.fixture(scope="package")

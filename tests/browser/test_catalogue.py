@@ -24,7 +24,7 @@ from lora_city.storage.models import DeviceProfile
 from tests.browser.conftest import ServerThread, Site
 from tests.browser.helpers import keyboard_fill, shots
 from tests.support.device_repository import sample_repository
-from tests.unit.portal.build import PASSWORD, build_portal
+from tests.unit.portal.build import build_portal
 
 MAPPING = """family: water
 codecs: [aquameter/meter-codec]
@@ -57,13 +57,6 @@ def catalogue_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     server.stop()
     engine.dispose()
 
-
-def _login_en(site: Site, page: Page, email: str) -> None:
-    page.goto(f"{site.url}/portal/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda u: "/login" not in u)
 
 
 def test_operator_chooses_a_model_and_makes_a_profile_in_french(catalogue_site: Site, page: Page,
@@ -116,7 +109,7 @@ def test_operator_chooses_a_model_in_english_on_a_phone(catalogue_site: Site, br
     ctx.set_default_timeout(15_000)
     page = ctx.new_page()
     try:
-        _login_en(catalogue_site, page, "olga@city.test")
+        catalogue_site.login_en(page, "olga@city.test")
         page.goto(f"{catalogue_site.url}/portal/console/catalogue")
         expect(page.get_by_role("heading", level=1)).to_have_text("Device catalogue")
         page.get_by_label("Vendor").select_option("citylevel")

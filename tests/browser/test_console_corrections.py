@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, expect
 
 from lora_city.services.principal import Role
 from lora_city.storage.models import Device, Gateway, Tenant, User
-from tests.browser.conftest import Site
+from tests.browser.conftest import Site, english_context
 from tests.browser.helpers import keyboard_fill, shots
 from tests.unit.portal.build import PASSWORD, seed_device
 
@@ -23,17 +23,6 @@ pytestmark = pytest.mark.slow
 LAMP = "70b3d57ed0000c01"
 
 
-def _english(browser: Browser) -> BrowserContext:
-    ctx = browser.new_context(locale="en-GB", viewport={"width": 1366, "height": 900})
-    ctx.set_default_timeout(15_000)
-    return ctx
-
-
-def _login(page: Page, site: Site, email: str) -> None:
-    page.goto(f"{site.url}/portal/login")
-    keyboard_fill(page, [(page.get_by_label("E-mail address"), email), (page.get_by_label("Password"), PASSWORD)],
-                  page.get_by_role("button", name="Log in"))
-    page.wait_for_url(lambda u: "/login" not in u)
 
 
 def test_operator_edits_and_deletes_a_gateway_and_a_device_then_disables_an_account(
@@ -44,9 +33,9 @@ def test_operator_edits_and_deletes_a_gateway_and_a_device_then_disables_an_acco
     with portal.factory() as s:
         acme = s.query(Tenant).filter(Tenant.slug == "acme").one().id
     seed_device(portal, acme, LAMP, "Lamp 1")
-    ctx = _english(browser)
+    ctx = english_context(browser)
     page = ctx.new_page()
-    _login(page, site, "eve@city.test")
+    site.login_en(page, "eve@city.test")
 
     # A gateway: registered, renamed, then deleted (the confirmation page cancelled once).
     page.goto(f"{site.url}/portal/console/gateways/new")
@@ -91,9 +80,9 @@ def test_operator_edits_and_deletes_a_gateway_and_a_device_then_disables_an_acco
         assert s.get(Device, LAMP) is None
 
     # An account: the lessee is logged in elsewhere when her role changes and her account is disabled.
-    lou_ctx = _english(browser)
+    lou_ctx = english_context(browser)
     lou = lou_ctx.new_page()
-    _login(lou, site, "lou@acme.test")
+    site.login_en(lou, "lou@acme.test")
     expect(lou.get_by_role("heading", level=1)).to_have_text("Dashboard")
     page.goto(f"{site.url}/portal/users")
     page.get_by_role("link", name="lou@acme.test").click()
@@ -116,7 +105,7 @@ def test_operator_edits_and_deletes_a_gateway_and_a_device_then_disables_an_acco
     expect(page.locator("#user-state")).to_have_text("active")
     lou.goto(f"{site.url}/portal/dashboard")  # the session she had before is over for good, not revived
     expect(lou).to_have_url(re.compile(r"/portal/login"))
-    _login(lou, site, "lou@acme.test")
+    site.login_en(lou, "lou@acme.test")
     expect(lou.get_by_role("heading", level=1)).to_have_text("Dashboard")
     lou_ctx.close()
     ctx.close()
@@ -128,9 +117,9 @@ def test_a_lessees_administrator_invites_a_colleague_into_its_own_tenant_only(
     own staff (no tenant to choose, no city role offered); the colleague opens the link, chooses a password and
     lands read-only in that tenant."""
     site.portal.user("ida@acme.test", Role.TENANT_ADMIN, "acme", language="en")
-    ctx = _english(browser)
+    ctx = english_context(browser)
     page = ctx.new_page()
-    _login(page, site, "ida@acme.test")
+    site.login_en(page, "ida@acme.test")
     page.get_by_role("navigation").get_by_role("link", name="Users").click()
     expect(page.locator("#f-tenant")).to_have_count(0)  # its own tenant, nothing to choose
     offered = page.get_by_label("Role", exact=True).locator("option").evaluate_all("os => os.map(o => o.value)")
@@ -145,7 +134,7 @@ def test_a_lessees_administrator_invites_a_colleague_into_its_own_tenant_only(
     shots(page, screenshots, "corrections-lessee-invites-en")
     ctx.close()
 
-    noe_ctx = _english(browser)
+    noe_ctx = english_context(browser)
     noe = noe_ctx.new_page()
     noe.goto(link)
     keyboard_fill(noe, [(noe.get_by_label("Choose your password"), "street lights at six"),

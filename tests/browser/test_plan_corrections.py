@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from billing.models import PriceTable
@@ -23,7 +23,7 @@ from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Tenant
 from tenants.models import Plan
 from tenants.quota import PlanQuotaPolicy
-from tests.browser.conftest import ServerThread, Site
+from tests.browser.conftest import ServerThread, Site, english_context
 from tests.browser.helpers import keyboard_fill, shots
 from tests.support.schema import all_migration_locations
 from tests.unit.portal.build import PASSWORD, SECRET, Clock, build_portal
@@ -49,17 +49,6 @@ def plans_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     engine.dispose()
 
 
-def _english(browser: Browser) -> BrowserContext:
-    ctx = browser.new_context(locale="en-GB", viewport={"width": 1366, "height": 900})
-    ctx.set_default_timeout(15_000)
-    return ctx
-
-
-def _login(page: Page, site: Site, email: str) -> None:
-    page.goto(f"{site.url}/portal/login")
-    keyboard_fill(page, [(page.get_by_label("E-mail address"), email), (page.get_by_label("Password"), PASSWORD)],
-                  page.get_by_role("button", name="Log in"))
-    page.wait_for_url(lambda u: "/login" not in u)
 
 
 def test_operator_edits_a_plans_fee_and_deletes_only_an_unused_plan(plans_site: Site, browser: Browser,
@@ -136,9 +125,9 @@ def test_operator_corrects_a_lessees_identity_and_suspends_then_resumes_it(
     site.portal.tenant("rival")
     site.portal.user("ian@city.test", Role.ADMIN, "city", language="en")
     site.portal.user("ro@rival.test", Role.TENANT_ADMIN, "rival", language="en")
-    ctx = _english(browser)
+    ctx = english_context(browser)
     page = ctx.new_page()
-    _login(page, site, "ian@city.test")
+    site.login_en(page, "ian@city.test")
     page.get_by_role("navigation").get_by_role("link", name="Tenants").click()
     page.get_by_role("link", name="Rival", exact=True).click()
     keyboard_fill(page, [(page.locator("#f-name"), "Rival Parkings"),
@@ -152,9 +141,9 @@ def test_operator_corrects_a_lessees_identity_and_suspends_then_resumes_it(
         rival = s.query(Tenant).filter(Tenant.slug == "rival").one()
         assert (rival.name, rival.legal_name, rival.siret) == ("Rival Parkings", "Rival Parkings SARL", "98765432100019")
 
-    ro_ctx = _english(browser)
+    ro_ctx = english_context(browser)
     ro = ro_ctx.new_page()
-    _login(ro, site, "ro@rival.test")
+    site.login_en(ro, "ro@rival.test")
     keyboard_fill(page, [], page.get_by_role("button", name="Suspend"))
     expect(page.get_by_role("status")).to_have_text("Tenant suspended: its messages and API keys are refused.")
     expect(page.locator("#tenant-status")).to_have_text("suspended")

@@ -65,17 +65,10 @@ def _phone(browser: Browser, site: Site, email: str, locale: str = "fr-FR", **ex
                               locale=locale, **extra)
     ctx.set_default_timeout(20_000)
     page = ctx.new_page()
-    site.login(page, email) if locale.startswith("fr") else _login_en(site, page, email)
+    site.login(page, email) if locale.startswith("fr") else site.login_en(page, email)
     page.close()
     return ctx
 
-
-def _login_en(site: Site, page: Page, email: str) -> None:
-    page.goto(f"{site.url}/portal/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda u: "/login" not in u)
 
 
 def _fits_the_phone(page: Page) -> None:
