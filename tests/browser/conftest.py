@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,17 @@ class Site:
         keyboard_fill(page, [(page.get_by_label("E-mail address"), email), (page.get_by_label("Password"), PASSWORD)],
                       page.get_by_role("button", name="Log in"))
         page.wait_for_url(lambda u: "/login" not in u)
+
+
+@contextmanager
+def serving(portal: Portal) -> Iterator[Site]:
+    """The portal served on a free loopback port for as long as the block runs."""
+    server = ServerThread(portal.app)
+    server.start()
+    try:
+        yield Site(portal, server.url)
+    finally:
+        server.stop()
 
 
 def english_context(browser: Browser) -> BrowserContext:

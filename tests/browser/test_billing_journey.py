@@ -22,7 +22,7 @@ from lora_city.sinks.events import DeviceInfo, UplinkEvent
 from lora_city.storage.db import make_engine, make_session_factory
 from lora_city.storage.keys import KeyVault
 from tenants.quota import PlanQuotaPolicy
-from tests.browser.conftest import ServerThread, Site
+from tests.browser.conftest import Site, serving
 from tests.browser.helpers import keyboard_fill, shots
 from tests.support.pdf import pdf_text
 from tests.support.schema import all_migration_locations
@@ -43,10 +43,8 @@ def billing_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                           extras=billing_extras(factory, clock, policy, KeyVault(SECRET),
                                                 export_dir=tmp_path_factory.mktemp("exports")))
     portal.user("ada@city.test", Role.ADMIN, "city")  # the first account: `lora-city user create`
-    server = ServerThread(portal.app)
-    server.start()
-    yield Site(portal, server.url)
-    server.stop()
+    with serving(portal) as site:
+        yield site
     engine.dispose()
 
 

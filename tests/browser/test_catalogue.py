@@ -21,7 +21,7 @@ from lora_city.services.principal import Role
 from lora_city.storage.db import make_engine, make_session_factory
 from lora_city.storage.migrate import upgrade
 from lora_city.storage.models import DeviceProfile
-from tests.browser.conftest import ServerThread, Site
+from tests.browser.conftest import Site, serving
 from tests.browser.helpers import keyboard_fill, shots
 from tests.support.device_repository import sample_repository
 from tests.unit.portal.build import build_portal
@@ -51,10 +51,8 @@ def catalogue_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     portal = build_portal(url, codecs=registry)
     portal.user("otto@city.test", Role.OPERATOR, "city")
     portal.user("olga@city.test", Role.OPERATOR, "city", language="en")
-    server = ServerThread(portal.app)
-    server.start()
-    yield Site(portal, server.url)
-    server.stop()
+    with serving(portal) as site:
+        yield site
     engine.dispose()
 
 

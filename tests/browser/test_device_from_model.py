@@ -24,7 +24,7 @@ from lora_city.codec.registry import CodecRegistry
 from lora_city.services.principal import Role
 from lora_city.storage.db import make_engine, make_session_factory
 from lora_city.storage.models import Device, DeviceProfile
-from tests.browser.conftest import ServerThread, Site
+from tests.browser.conftest import Site, serving
 from tests.browser.helpers import keyboard_fill, shots
 from tests.support.device_repository import sample_repository
 from tests.support.schema import all_migration_locations
@@ -54,10 +54,8 @@ def model_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         assert db.query(Device).count() == 0 and db.query(DeviceProfile).count() == 0
     portal.user("otto@city.test", Role.OPERATOR, "city")
     portal.user("olga@city.test", Role.OPERATOR, "city", language="en")
-    server = ServerThread(portal.app)
-    server.start()
-    yield Site(portal, server.url)
-    server.stop()
+    with serving(portal) as site:
+        yield site
     engine.dispose()
 
 

@@ -30,7 +30,7 @@ from lora_city.sinks.events import DeviceInfo, UplinkEvent
 from lora_city.storage.db import make_engine, make_session_factory
 from tenants.plans import PlanCreate, assign_plan, create_plan
 from tenants.quota import PlanQuotaPolicy
-from tests.browser.conftest import ServerThread, Site
+from tests.browser.conftest import Site, serving
 from tests.browser.helpers import shots
 from tests.support.schema import all_migration_locations
 from tests.unit.portal.build import PASSWORD, ROOT, Clock, build_portal, seed_device
@@ -73,10 +73,8 @@ def files_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             airtime_ms=60.0, phy_size=20, copies=1))
     meter.flush()
     run_billing(factory, "2026-10", today=date(2026, 11, 3))
-    server = ServerThread(portal.app)
-    server.start()
-    yield Site(portal, server.url)
-    server.stop()
+    with serving(portal) as site:
+        yield site
     engine.dispose()
 
 

@@ -33,7 +33,7 @@ from lora_city.storage.models import (
     Reading,
 )
 from lora_city.storage.models.lighting import LightingException, LightingOverride, LightingSchedule
-from tests.browser.conftest import ServerThread, Site
+from tests.browser.conftest import Site, serving
 from tests.browser.helpers import shots, tab_to
 from tests.unit.lighting.solar import civil_twilight
 from tests.unit.portal.build import ROOT, Clock, build_portal
@@ -74,10 +74,8 @@ def lighting_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         schedule = lighting.create_schedule(s, ROOT, lighting.ScheduleCreate(
             name="Nuit économe", steps=[Step.model_validate(x) for x in NIGHT]), now=clock())
         lighting.assign(s, ROOT, schedule.id, lighting.Target(group_id=group.group.id), now=clock())
-    server = ServerThread(portal.app)
-    server.start()
-    yield Site(portal, server.url)
-    server.stop()
+    with serving(portal) as site:
+        yield site
 
 
 def _queued(site: Site) -> tuple[list[str], list[str]]:
@@ -229,10 +227,8 @@ def schedule_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     scheduler = LightingScheduler(portal.factory, CommandSender(codecs), clock=clock,
                                   default_place=Place(*NIMES))
     portal.app.state.lighting_wake = scheduler.tick
-    server = ServerThread(portal.app)
-    server.start()
-    yield Site(portal, server.url)
-    server.stop()
+    with serving(portal) as site:
+        yield site
 
 
 def _tonight(page: Page) -> list[tuple[str, str, str]]:

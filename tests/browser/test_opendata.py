@@ -21,7 +21,7 @@ from lora_city.services.principal import Role
 from lora_city.sinks.events import DeviceInfo, GatewayRx, UplinkEvent
 from lora_city.sinks.store import write_batch
 from lora_city.storage.db import transaction
-from tests.browser.conftest import ServerThread, Site
+from tests.browser.conftest import Site, serving
 from tests.browser.helpers import keyboard_fill, shots
 from tests.unit.portal.build import Clock, Portal, build_portal, seed_device
 
@@ -65,10 +65,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     _readings(portal, lessee, PRIVATE, "water", "volume", [120.0 + 0.01 * h for h in range(24)])
     portal.user("otto@city.test", Role.OPERATOR, "city")
     portal.user("olivia@city.test", Role.OPERATOR, "city", language="en")
-    server = ServerThread(portal.app)
-    server.start()
-    yield Site(portal, server.url)
-    server.stop()
+    with serving(portal) as site:
+        yield site
 
 
 def test_the_operator_sees_who_counts_and_fixes_a_gauge(site: Site, browser: Browser, screenshots: Path) -> None:

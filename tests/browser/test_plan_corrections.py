@@ -23,7 +23,7 @@ from lora_city.storage.keys import KeyVault
 from lora_city.storage.models import Tenant
 from tenants.models import Plan
 from tenants.quota import PlanQuotaPolicy
-from tests.browser.conftest import ServerThread, Site, english_context
+from tests.browser.conftest import Site, english_context, serving
 from tests.browser.helpers import keyboard_fill, shots
 from tests.support.schema import all_migration_locations
 from tests.unit.portal.build import PASSWORD, SECRET, Clock, build_portal
@@ -42,10 +42,8 @@ def plans_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                                                 KeyVault(SECRET), export_dir=tmp_path_factory.mktemp("exports")))
     portal.tenant("acme")
     portal.user("eve@city.test", Role.ADMIN, "city", language="en")
-    server = ServerThread(portal.app)
-    server.start()
-    yield Site(portal, server.url)
-    server.stop()
+    with serving(portal) as site:
+        yield site
     engine.dispose()
 
 
