@@ -16,13 +16,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from billing.models import UsageDaily
 from lora_city.metrics import Metrics
 from lora_city.sinks.events import DeviceEvent, TxAckEvent, UplinkEvent
-from lora_city.storage.db import SessionFactory, transaction
+from lora_city.storage.db import SessionFactory, transaction, upsert_insert
 from tenants.calendar import DayCache
 
 log = logging.getLogger(__name__)
@@ -87,8 +86,7 @@ class UsageMeter:
                 return 0
             try:
                 with transaction(self._factory) as session:
-                    bind = session.get_bind()
-                    session.execute(_upsert(bind.dialect.name), [_row(k, v) for k, v in batch.items()])
+                    session.execute(_upsert(session), [_row(k, v) for k, v in batch.items()])
             except Exception:
                 self._metrics.sink_errors.labels(self.name).inc()
                 log.exception("billing meter flush failed: %d rows kept for the next flush", len(batch))
@@ -124,10 +122,10 @@ def _row(key: Key, counts: list[int]) -> dict[str, Any]:
     return {"tenant_id": tenant_id, "dev_eui": dev_eui, "day": day, **dict(zip(COUNTERS, counts, strict=True))}
 
 
-def _upsert(dialect: str) -> Any:
+def _upsert(session: Session) -> Any:
     """INSERT … ON CONFLICT (tenant, device, day) DO UPDATE SET n = n + excluded.n (SQLite and PostgreSQL)."""
     table: Table = UsageDaily.__table__  # type: ignore[assignment]
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    stmt = upsert_insert(session, table)
     return stmt.on_conflict_do_update(
         index_elements=["tenant_id", "dev_eui", "day"],
         set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS},

@@ -24,12 +24,11 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 
 from lora_city.gateway.frames import DownlinkFrame, DownlinkTxAck, LoRaModulation, UplinkFrame
 from lora_city.lorawan.errors import LoRaWANError
 from lora_city.lorawan.region import Region
-from lora_city.storage.db import SessionFactory, transaction
+from lora_city.storage.db import SessionFactory, transaction, upsert_insert
 from lora_city.storage.models import TrafficCount
 
 log = logging.getLogger(__name__)
@@ -109,9 +108,8 @@ def write_counts(factory: SessionFactory, counts: dict[Key, int]) -> None:
     """Add the increments to ``traffic_counts`` in one statement (an upsert per row, executed as a batch)."""
     rows = [{"gateway_id": g, "hour": h, "kind": k, "key": key, "count": n} for (g, h, k, key), n in counts.items()]
     with transaction(factory) as db:
-        dialect = db.get_bind().dialect.name
         table: Any = TrafficCount.__table__
-        insert: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+        insert = upsert_insert(db, table)
         stmt = insert.on_conflict_do_update(index_elements=["gateway_id", "hour", "kind", "key"],
                                             set_={"count": table.c.count + insert.excluded.count})
         db.execute(stmt, rows)

@@ -33,12 +33,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, and_, delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from lora_city.errors import NotFound, TooManyRequests
 from lora_city.services.common import as_utc
-from lora_city.storage.db import SessionFactory, transaction
+from lora_city.storage.db import SessionFactory, transaction, upsert_insert
 from lora_city.storage.models import AuthFailure, AuthLock
 from lora_city.storage.models.base import new_id
 
@@ -115,8 +114,7 @@ class AuthThrottle:
 
     def _count(self, db: Session, scope: str, subject: str, now: datetime, kind: str) -> None:
         policy = self._policies[scope]
-        dialect_insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-        db.execute(dialect_insert(AuthLock).values(
+        db.execute(upsert_insert(db, AuthLock).values(
             id=new_id(), scope=scope, subject=subject, failures=0, blocked_until=now, locked=False,
             last_failure_at=now,
         ).on_conflict_do_nothing(index_elements=["scope", "subject"]))

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -51,3 +52,10 @@ def transaction(factory: SessionFactory) -> Iterator[Session]:
     """A session in a transaction: committed on success, rolled back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+def upsert_insert(session: Session, table: Any) -> Any:
+    """``INSERT`` in the session's dialect, which has ``on_conflict_do_update``/``on_conflict_do_nothing`` (both
+    supported databases, SQLite and PostgreSQL, have ON CONFLICT; SQLAlchemy's generic insert does not offer it)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)

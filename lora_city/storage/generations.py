@@ -9,16 +9,15 @@ row before it next uses the copy, and reloads when the number moved.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from lora_city.storage.db import upsert_insert
 from lora_city.storage.models import ConfigGeneration
 
 
 def bump_generation(session: Session, name: str) -> None:
     """Call in the transaction that changes the configuration cached under ``name``."""
-    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(ConfigGeneration).values(name=name, value=1)
+    stmt = upsert_insert(session, ConfigGeneration).values(name=name, value=1)
     session.execute(stmt.on_conflict_do_update(index_elements=["name"],
                                                set_={"value": ConfigGeneration.value + 1}))
 
